@@ -1,0 +1,16 @@
+//! ocidiff: compare two Docker/OCI container images.
+//!
+//! The crate is layered so that each part knows only the ones below it:
+//! - [`oci`]: the image data model (digests, descriptors, manifests);
+//! - [`source`]: where images come from (layouts, archives);
+//! - [`model`]: the comparison's results (contexts, differences, aspects, events);
+//! - [`engine`]: walks two images and streams [`model::Event`]s;
+//! - [`filter`]: ignore options, applied when results are presented;
+//! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary).
+
+pub mod engine;
+pub mod filter;
+pub mod model;
+pub mod oci;
+pub mod report;
+pub mod source;

@@ -1,0 +1,289 @@
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::oci::Digest;
+
+/// The metadata of one tar entry, as read from a layer. Content is never kept, only its sha256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryMeta {
+    /// 0-based position of the entry in its layer's tar stream.
+    pub index: u32,
+    /// The name as written in the tar (GNU long names and PAX `path` applied), invalid UTF-8 as `\xNN`.
+    pub name: String,
+    pub kind: EntryKind,
+    /// Symlink or hardlink target as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    pub size: u64,
+    /// The whole mode field: permission bits, setuid/setgid/sticky and any file-type bits the writer set.
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub uname: String,
+    pub gname: String,
+    pub mtime: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atime: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctime: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<(u32, u32)>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub xattrs: BTreeMap<String, String>,
+    /// PAX records not represented by another field (values lossily decoded).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pax: BTreeMap<String, String>,
+    pub format: TarFormat,
+    /// sha256 of the entry's data, for regular files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<Digest>,
+}
+
+impl EntryMeta {
+    /// The path this entry stands for, with `./`, leading `/`, `//` and a trailing `/` removed.
+    pub fn path(&self) -> String {
+        canonical_path(&self.name)
+    }
+
+    /// Whether this entry is an overlay whiteout, and of what.
+    pub fn whiteout(&self) -> Option<Whiteout> {
+        let path = self.path();
+        let (dir, base) = match path.rsplit_once('/') {
+            Some((d, b)) => (d, b),
+            None => ("", path.as_str()),
+        };
+        if base == ".wh..wh..opq" {
+            return Some(Whiteout::Opaque { dir: dir.to_owned() });
+        }
+        let target = base.strip_prefix(".wh.")?;
+        let path = if dir.is_empty() { target.to_owned() } else { format!("{dir}/{target}") };
+        Some(Whiteout::Removes { path })
+    }
+
+    /// Permission bits plus setuid/setgid/sticky.
+    pub fn permissions(&self) -> u32 {
+        self.mode & 0o7777
+    }
+
+    /// The redundant file-type bits of the mode field.
+    pub fn mode_type_bits(&self) -> u32 {
+        self.mode & !0o7777
+    }
+}
+
+/// What a whiteout entry deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Whiteout {
+    /// `.wh.<name>`: removes `path` from the layers below.
+    Removes { path: String },
+    /// `.wh..wh..opq`: hides everything below `dir` in the layers below.
+    Opaque { dir: String },
+}
+
+/// A tar entry type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    File,
+    Hardlink,
+    Symlink,
+    CharDevice,
+    BlockDevice,
+    Directory,
+    Fifo,
+    /// Any other type flag, kept by value.
+    Other(u8),
+}
+
+impl EntryKind {
+    pub fn from_typeflag(flag: u8) -> EntryKind {
+        match flag {
+            b'0' | 0 | b'7' => EntryKind::File,
+            b'1' => EntryKind::Hardlink,
+            b'2' => EntryKind::Symlink,
+            b'3' => EntryKind::CharDevice,
+            b'4' => EntryKind::BlockDevice,
+            b'5' => EntryKind::Directory,
+            b'6' => EntryKind::Fifo,
+            other => EntryKind::Other(other),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Hardlink => "hardlink",
+            EntryKind::Symlink => "symlink",
+            EntryKind::CharDevice => "char-device",
+            EntryKind::BlockDevice => "block-device",
+            EntryKind::Directory => "directory",
+            EntryKind::Fifo => "fifo",
+            EntryKind::Other(_) => "other",
+        }
+    }
+}
+
+/// Header format of an entry, as diffoci's `--ignore-tar-format` distinguishes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TarFormat {
+    V7,
+    Ustar,
+    Gnu,
+    Pax,
+}
+
+impl TarFormat {
+    /// The name and number diffoci prints (Go's `tar.Format`).
+    pub fn go_label(self) -> &'static str {
+        match self {
+            TarFormat::V7 => "V7 (1)",
+            TarFormat::Ustar => "USTAR (2)",
+            TarFormat::Pax => "PAX (4)",
+            TarFormat::Gnu => "GNU (8)",
+        }
+    }
+}
+
+/// A point in time with nanoseconds, as tar headers and PAX records give it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn from_secs(secs: i64) -> Self {
+        Timestamp { secs, nanos: 0 }
+    }
+
+    /// Parses a PAX time value: `seconds[.fraction]`, possibly negative.
+    pub fn parse_pax(value: &str) -> Option<Timestamp> {
+        let (int, frac) = value.split_once('.').unwrap_or((value, ""));
+        let negative = int.starts_with('-');
+        let secs: i64 = int.parse().ok()?;
+        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+        let nanos: u32 = digits.parse().ok()?;
+        if negative && nanos > 0 {
+            return Some(Timestamp { secs: secs - 1, nanos: 1_000_000_000 - nanos });
+        }
+        Some(Timestamp { secs, nanos })
+    }
+
+    /// RFC 3339 in UTC, with nanoseconds when there are any.
+    pub fn rfc3339(&self) -> String {
+        match jiff::Timestamp::new(self.secs, self.nanos as i32) {
+            Ok(t) => t.to_string(),
+            Err(_) => format!("{}.{:09}s", self.secs, self.nanos),
+        }
+    }
+
+    /// The form diffoci's table prints (Go's `time.Time.String()` in UTC).
+    pub fn go_string(&self) -> String {
+        match jiff::Timestamp::new(self.secs, self.nanos as i32) {
+            Ok(t) => {
+                let base = t.strftime("%Y-%m-%d %H:%M:%S").to_string();
+                if self.nanos == 0 {
+                    format!("{base} +0000 UTC")
+                } else {
+                    let frac = format!("{:09}", self.nanos);
+                    format!("{base}.{} +0000 UTC", frac.trim_end_matches('0'))
+                }
+            }
+            Err(_) => self.rfc3339(),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.rfc3339())
+    }
+}
+
+/// The canonical spelling of a tar path: no leading `/` or `./`, no empty or `.` components, no trailing
+/// `/`. `..` is kept: it is reported, never resolved.
+pub fn canonical_path(name: &str) -> String {
+    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_paths_fold_spellings_but_keep_dotdot() {
+        assert_eq!(canonical_path("./etc/"), "etc");
+        assert_eq!(canonical_path("/etc//passwd"), "etc/passwd");
+        assert_eq!(canonical_path("./"), "");
+        assert_eq!(canonical_path("../x"), "../x");
+    }
+
+    #[test]
+    fn pax_times_keep_nanoseconds_and_handle_negative_values() {
+        assert_eq!(
+            Timestamp::parse_pax("1700000000.123456789"),
+            Some(Timestamp { secs: 1700000000, nanos: 123456789 })
+        );
+        assert_eq!(Timestamp::parse_pax("12.5"), Some(Timestamp { secs: 12, nanos: 500_000_000 }));
+        assert_eq!(Timestamp::parse_pax("-1.25"), Some(Timestamp { secs: -2, nanos: 750_000_000 }));
+        assert_eq!(Timestamp::parse_pax("x"), None);
+    }
+
+    #[test]
+    fn go_time_strings_match_diffoci() {
+        assert_eq!(Timestamp::from_secs(1691446152).go_string(), "2023-08-07 22:09:12 +0000 UTC");
+        assert_eq!(
+            Timestamp { secs: 1691446152, nanos: 500_000_000 }.go_string(),
+            "2023-08-07 22:09:12.5 +0000 UTC"
+        );
+    }
+
+    #[test]
+    fn whiteouts_are_recognised_by_name() {
+        let mut e = sample("./usr/share/doc/.wh..wh..opq");
+        assert_eq!(e.whiteout(), Some(Whiteout::Opaque { dir: "usr/share/doc".into() }));
+        e.name = "etc/.wh.issue.net".into();
+        assert_eq!(e.whiteout(), Some(Whiteout::Removes { path: "etc/issue.net".into() }));
+        e.name = ".wh.top".into();
+        assert_eq!(e.whiteout(), Some(Whiteout::Removes { path: "top".into() }));
+        e.name = "etc/what.wh.not".into();
+        assert_eq!(e.whiteout(), None);
+    }
+
+    pub(crate) fn sample(name: &str) -> EntryMeta {
+        EntryMeta {
+            index: 0,
+            name: name.into(),
+            kind: EntryKind::File,
+            link: None,
+            size: 0,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            uname: String::new(),
+            gname: String::new(),
+            mtime: Timestamp::default(),
+            atime: None,
+            ctime: None,
+            device: None,
+            xattrs: BTreeMap::new(),
+            pax: BTreeMap::new(),
+            format: TarFormat::Ustar,
+            content: None,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Aspect, AspectSet, EntryMeta, Sides};
+use crate::oci::Descriptor;
+
+/// Identifies a [`Context`] within one comparison. Contexts are numbered in the order they are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ContextId(pub u32);
+
+/// A node of the comparison tree: the images, a platform's manifest, its config, a layer, the merged
+/// filesystem. Differences hang off contexts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    pub id: ContextId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ContextId>,
+    pub kind: ContextKind,
+    /// diffoci's context path, e.g. `/manifests-0/layers-1`; `/` for the images themselves.
+    pub path: String,
+    /// A short human label, e.g. `linux/amd64` or `layer 1`.
+    pub label: String,
+    /// The descriptor each input has at this node, if any.
+    pub descriptors: Sides<Option<Descriptor>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum ContextKind {
+    /// The two images as given (their top descriptors).
+    Images,
+    /// One platform's manifest pair (or the single manifest of single-platform images).
+    Manifest { platform: String },
+    /// An attestation manifest pair, paired through the manifests they describe.
+    Attestation { platform: String },
+    Config,
+    /// Layer `index` of each image (per-layer view).
+    Layer { index: usize },
+    /// Each image's final filesystem after applying all layers and whiteouts (merged view).
+    MergedFs,
+}
+
+/// The level a difference belongs to; the names are diffoci's `TYPE` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum DiffKind {
+    Desc,
+    Idx,
+    Mani,
+    Cfg,
+    Layer,
+    File,
+}
+
+impl DiffKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DiffKind::Desc => "Desc",
+            DiffKind::Idx => "Idx",
+            DiffKind::Mani => "Mani",
+            DiffKind::Cfg => "Cfg",
+            DiffKind::Layer => "Layer",
+            DiffKind::File => "File",
+        }
+    }
+}
+
+/// One field that differs, the aspect it belongs to and both inputs' values (`null` = absent).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delta {
+    pub aspect: Aspect,
+    /// What differs: `content`, `mode`, `uid`, `mtime`, `xattr:user.x`, `Env[2]`, `annotations.org.x`...
+    pub field: String,
+    pub values: Sides<Value>,
+}
+
+impl Delta {
+    pub fn new(aspect: Aspect, field: impl Into<String>, input0: Value, input1: Value) -> Delta {
+        Delta { aspect, field: field.into(), values: Sides::new(input0, input1) }
+    }
+}
+
+/// One thing that differs between the inputs, with everything that differs about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    pub context: ContextId,
+    pub kind: DiffKind,
+    /// What the difference is about: a file path (canonical), a descriptor's role, a config field...
+    pub key: String,
+    pub deltas: Vec<Delta>,
+    /// For files: both inputs' tar entries (`None` where absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Box<Sides<Option<EntryMeta>>>>,
+    /// For files in the merged view: the layer index that gave each input its entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Sides<Option<usize>>>,
+}
+
+impl Difference {
+    pub fn aspects(&self) -> AspectSet {
+        self.deltas.iter().map(|d| d.aspect).collect()
+    }
+}
+
+/// Why a layer pair was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// Same blob digest: same bytes.
+    EqualDigest,
+    /// Same diff_id: same uncompressed tar, stored differently.
+    EqualDiffId,
+}
+
+/// Work done so far, for progress displays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub layers_done: usize,
+    pub layers_total: usize,
+    /// Compressed bytes read so far and in all, over the blobs that have to be read.
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// What the engine streams while it compares.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum Event {
+    Context(Context),
+    Difference(Difference),
+    /// A layer pair compared equal without being read.
+    LayerSkipped { context: ContextId, reason: SkipReason },
+    /// A layer pair has been read and compared; entry counts per input (`None` where absent).
+    LayerCompared { context: ContextId, entries: Sides<Option<usize>> },
+    Progress(Progress),
+    Warning {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        context: Option<ContextId>,
+        message: String,
+    },
+    /// A failure: the message is one line naming the input and the blob or context.
+    Error {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        context: Option<ContextId>,
+        message: String,
+    },
+    Finished,
+}

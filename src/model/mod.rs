@@ -1,0 +1,21 @@
+//! The comparison's result model: what the engine streams out and what every report and the explorer read.
+//!
+//! One [`Difference`] type serves every level (descriptor, index, manifest, config, layer, file); it names the
+//! [`Aspect`]s that differ, so filters are predicates applied when results are presented and never re-read a
+//! layer.
+
+mod aspect;
+mod entry;
+mod event;
+mod report;
+mod sides;
+mod text;
+
+pub use aspect::{Aspect, AspectSet};
+pub use entry::{EntryKind, EntryMeta, TarFormat, Timestamp, Whiteout, canonical_path};
+pub use event::{
+    Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, Progress, SkipReason,
+};
+pub use report::Report;
+pub use sides::{Side, Sides};
+pub use text::{escape_control, name_from_bytes};

@@ -1,0 +1,54 @@
+use serde::Serialize;
+
+use super::{Context, ContextId, ContextKind, Difference, Event, Progress, SkipReason};
+
+/// Everything a comparison produced, collected from its event stream. Reports and the explorer read this;
+/// it is built incrementally with [`Report::apply`], so a partial report is always valid.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub contexts: Vec<Context>,
+    pub differences: Vec<Difference>,
+    pub skipped: Vec<(ContextId, SkipReason)>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<String>,
+    pub progress: Progress,
+    pub finished: bool,
+}
+
+impl Report {
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Context(c) => self.contexts.push(c),
+            Event::Difference(d) => self.differences.push(d),
+            Event::LayerSkipped { context, reason } => self.skipped.push((context, reason)),
+            Event::LayerCompared { .. } => {}
+            Event::Progress(p) => self.progress = p,
+            Event::Warning { message, .. } => self.warnings.push(message),
+            Event::Error { message, .. } => self.errors.push(message),
+            Event::Finished => self.finished = true,
+        }
+    }
+
+    pub fn context(&self, id: ContextId) -> Option<&Context> {
+        // Ids are handed out in creation order, so the index usually is the id.
+        match self.contexts.get(id.0 as usize) {
+            Some(c) if c.id == id => Some(c),
+            _ => self.contexts.iter().find(|c| c.id == id),
+        }
+    }
+
+    /// The context and its ancestors, innermost first.
+    pub fn ancestry(&self, id: ContextId) -> impl Iterator<Item = &Context> {
+        std::iter::successors(self.context(id), |c| c.parent.and_then(|p| self.context(p)))
+    }
+
+    /// Whether `id` lies inside the merged-filesystem view (as opposed to the per-layer view).
+    pub fn in_merged_view(&self, id: ContextId) -> bool {
+        self.ancestry(id).any(|c| c.kind == ContextKind::MergedFs)
+    }
+
+    /// Whether `id` lies inside a layer of the per-layer view.
+    pub fn in_layer_view(&self, id: ContextId) -> bool {
+        self.ancestry(id).any(|c| matches!(c.kind, ContextKind::Layer { .. }))
+    }
+}

@@ -1,0 +1,334 @@
+//! OCI and Docker image data model: digests, descriptors, platforms, indexes, manifests and media types.
+//!
+//! Only what the comparison needs is typed; the full JSON of every blob is kept as `serde_json::Value`
+//! so that field-by-field comparison sees every field, including ones this model does not name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+/// Media types the engine understands.
+pub mod media_type {
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+    pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    pub const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
+    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    pub const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
+    pub const DOCKER_FOREIGN_LAYER: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+}
+
+/// What a descriptor points at, decided from its media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    Index,
+    Manifest,
+    Config,
+    Layer(Compression),
+    /// Foreign / non-distributable layers: their content is not in the image.
+    ForeignLayer,
+    Other,
+}
+
+/// Compression of a layer blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// Compression detected from the first bytes of a blob.
+    pub fn sniff(magic: &[u8]) -> Option<Compression> {
+        if magic.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+}
+
+impl BlobKind {
+    pub fn of(media_type: &str) -> BlobKind {
+        use media_type::*;
+        match media_type {
+            OCI_INDEX | DOCKER_MANIFEST_LIST => BlobKind::Index,
+            OCI_MANIFEST | DOCKER_MANIFEST => BlobKind::Manifest,
+            OCI_CONFIG | DOCKER_CONFIG => BlobKind::Config,
+            OCI_LAYER_TAR | DOCKER_LAYER_TAR => BlobKind::Layer(Compression::None),
+            OCI_LAYER_GZIP | DOCKER_LAYER_GZIP => BlobKind::Layer(Compression::Gzip),
+            OCI_LAYER_ZSTD | DOCKER_LAYER_ZSTD => BlobKind::Layer(Compression::Zstd),
+            DOCKER_FOREIGN_LAYER => BlobKind::ForeignLayer,
+            m if m.contains("nondistributable") => BlobKind::ForeignLayer,
+            _ => BlobKind::Other,
+        }
+    }
+
+    pub fn is_layer(self) -> bool {
+        matches!(self, BlobKind::Layer(_) | BlobKind::ForeignLayer)
+    }
+}
+
+/// A content digest, validated: `sha256:` followed by 64 lowercase hex digits.
+///
+/// Validation matters beyond correctness: digests become file names (`blobs/sha256/<hex>`), so a digest
+/// from an image must never be able to name anything but one file in the blob directory.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest {
+    hex: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid digest {0:?}: expected sha256:<64 lowercase hex digits>")]
+pub struct InvalidDigest(pub String);
+
+impl Digest {
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        Digest::from_sha256(Sha256::digest(bytes).into())
+    }
+
+    pub fn from_sha256(raw: [u8; 32]) -> Digest {
+        Digest { hex: hex::encode(raw) }
+    }
+
+    pub fn algorithm(&self) -> &'static str {
+        "sha256"
+    }
+
+    /// The 64 hex digits, without the algorithm prefix.
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// A short form for labels: the first 12 hex digits.
+    pub fn short(&self) -> &str {
+        &self.hex[..12]
+    }
+}
+
+impl FromStr for Digest {
+    type Err = InvalidDigest;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hex = s.strip_prefix("sha256:").ok_or_else(|| InvalidDigest(s.to_owned()))?;
+        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !valid {
+            return Err(InvalidDigest(s.to_owned()));
+        }
+        Ok(Digest { hex: hex.to_owned() })
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.hex)
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An OCI platform. `variant` normalisation (arm64 → v8) is done by [`Platform::key`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+}
+
+impl Platform {
+    /// `os/arch[/variant]` with the conventional normalisations, used to pair manifests across images.
+    pub fn key(&self) -> String {
+        let arch = match self.architecture.as_str() {
+            "x86_64" | "x86-64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        let variant = match (arch, self.variant.as_deref()) {
+            ("arm64", Some("v8")) | ("arm64", None) | (_, Some("")) | (_, None) => None,
+            (_, Some(v)) => Some(v),
+        };
+        match variant {
+            Some(v) => format!("{}/{}/{}", self.os, arch, v),
+            None => format!("{}/{}", self.os, arch),
+        }
+    }
+
+    /// Parses `os/arch[/variant]` as given to `--platform`.
+    pub fn parse(s: &str) -> Option<Platform> {
+        let mut parts = s.split('/');
+        let os = parts.next().filter(|p| !p.is_empty())?;
+        let arch = parts.next().filter(|p| !p.is_empty())?;
+        let variant = parts.next().map(str::to_owned);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Platform { architecture: arch.to_owned(), os: os.to_owned(), variant, os_version: None })
+    }
+}
+
+/// A content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+}
+
+impl Descriptor {
+    pub fn kind(&self) -> BlobKind {
+        BlobKind::of(&self.media_type)
+    }
+}
+
+/// Annotation keys with a meaning for the comparison.
+pub mod annotation {
+    pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+    pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
+    pub const CREATED: &str = "org.opencontainers.image.created";
+    pub const DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+    pub const DOCKER_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+    pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+}
+
+/// An image index or Docker manifest list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image manifest (OCI or Docker schema 2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    #[serde(default)]
+    pub media_type: Option<String>,
+    pub config: Descriptor,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The parts of an image configuration the engine needs to read layers; the rest is compared as JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub rootfs: RootFs,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RootFs {
+    #[serde(default)]
+    pub diff_ids: Vec<Digest>,
+}
+
+impl ImageConfig {
+    pub fn platform(&self) -> Platform {
+        Platform {
+            architecture: self.architecture.clone(),
+            os: self.os.clone(),
+            variant: self.variant.clone(),
+            os_version: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_rejects_anything_that_could_name_another_file() {
+        for bad in [
+            "sha256:../../etc/passwd",
+            "sha256:ABCDEF",
+            "md5:d41d8cd98f00b204e9800998ecf8427e",
+            &format!("sha256:{}", "A".repeat(64)),
+            &format!("sha256:{}/", "a".repeat(63)),
+        ] {
+            assert!(bad.parse::<Digest>().is_err(), "{bad} accepted");
+        }
+        let ok = format!("sha256:{}", "0a".repeat(32));
+        assert_eq!(ok.parse::<Digest>().unwrap().to_string(), ok);
+    }
+
+    #[test]
+    fn platform_keys_normalise_arm64_variant_and_arch_aliases() {
+        let p = |a: &str, v: Option<&str>| Platform {
+            architecture: a.into(),
+            os: "linux".into(),
+            variant: v.map(Into::into),
+            os_version: None,
+        };
+        assert_eq!(p("arm64", Some("v8")).key(), p("aarch64", None).key());
+        assert_eq!(p("x86_64", None).key(), "linux/amd64");
+        assert_eq!(p("arm", Some("v7")).key(), "linux/arm/v7");
+        assert_eq!(Platform::parse("linux/arm/v7").unwrap().key(), "linux/arm/v7");
+        assert!(Platform::parse("linux").is_none());
+    }
+
+    #[test]
+    fn media_types_classify_layers_and_manifests() {
+        assert_eq!(BlobKind::of(media_type::OCI_LAYER_ZSTD), BlobKind::Layer(Compression::Zstd));
+        assert_eq!(BlobKind::of(media_type::DOCKER_LAYER_TAR), BlobKind::Layer(Compression::None));
+        assert_eq!(BlobKind::of(media_type::DOCKER_MANIFEST_LIST), BlobKind::Index);
+        assert_eq!(BlobKind::of("application/vnd.in-toto+json"), BlobKind::Other);
+        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
+    }
+}
