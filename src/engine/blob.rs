@@ -1,0 +1,156 @@
+//! Reading blobs with verification: every byte that comes from a source is counted and hashed, and the
+//! blob is accepted only if its size and sha256 match its descriptor.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::oci::{Descriptor, Digest};
+use crate::source::BlobSource;
+
+use super::error::{BlobError, Integrity};
+
+/// Largest JSON blob (index, manifest, config) accepted, so a hostile descriptor cannot make us read
+/// gigabytes into memory. diffoci uses 1 MiB; real configs with long histories approach that.
+pub const MAX_JSON_BLOB: u64 = 16 << 20;
+
+/// Wraps a blob's raw stream; fails the read that reaches the end if size or digest differ from the
+/// descriptor, and fails at once if the stream runs past the declared size.
+pub struct VerifyingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    read: u64,
+    expected: Descriptor,
+    progress: Option<Arc<AtomicU64>>,
+    verified: bool,
+}
+
+impl<R: Read> VerifyingReader<R> {
+    pub fn new(inner: R, expected: &Descriptor, progress: Option<Arc<AtomicU64>>) -> Self {
+        VerifyingReader {
+            inner,
+            hasher: Sha256::new(),
+            read: 0,
+            expected: expected.clone(),
+            progress,
+            verified: false,
+        }
+    }
+
+    /// Reads whatever is left and verifies. Needed because decoders stop at their own end marker and
+    /// never ask for the end of the stream (oci-client's pitfall 1 is the same trap).
+    pub fn finish(mut self) -> io::Result<()> {
+        io::copy(&mut self, &mut io::sink())?;
+        if self.verified { Ok(()) } else { Err(self.mismatch()) }
+    }
+
+    fn check_at_end(&mut self) -> io::Result<()> {
+        let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
+        if self.read != self.expected.size || actual != self.expected.digest {
+            return Err(self.mismatch());
+        }
+        self.verified = true;
+        Ok(())
+    }
+
+    fn mismatch(&self) -> io::Error {
+        let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
+        let error = if self.read != self.expected.size {
+            Integrity::SizeMismatch { expected: self.expected.size, actual: self.read }
+        } else {
+            Integrity::DigestMismatch { actual }
+        };
+        error.into_io()
+    }
+}
+
+impl<R: Read> Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            if !self.verified {
+                self.check_at_end()?;
+            }
+            return Ok(0);
+        }
+        self.read += n as u64;
+        if self.read > self.expected.size {
+            let error = Integrity::SizeMismatch { expected: self.expected.size, actual: self.read };
+            return Err(error.into_io());
+        }
+        self.hasher.update(&buf[..n]);
+        if let Some(progress) = &self.progress {
+            progress.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Reads a whole JSON blob (bounded by [`MAX_JSON_BLOB`]), verified, and returns its bytes.
+pub fn read_small_blob(source: &dyn BlobSource, desc: &Descriptor) -> Result<Vec<u8>, BlobError> {
+    if desc.size > MAX_JSON_BLOB {
+        return Err(BlobError::TooLarge { size: desc.size, limit: MAX_JSON_BLOB });
+    }
+    let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
+    let mut reader = VerifyingReader::new(raw, desc, None);
+    let mut bytes = Vec::with_capacity(desc.size as usize);
+    reader.read_to_end(&mut bytes).map_err(BlobError::from_io)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc_of(bytes: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: "application/octet-stream".into(),
+            digest: Digest::sha256_of(bytes),
+            size: bytes.len() as u64,
+            urls: None,
+            annotations: Default::default(),
+            platform: None,
+            artifact_type: None,
+        }
+    }
+
+    fn read_all(data: &[u8], desc: &Descriptor) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        VerifyingReader::new(data, desc, None).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn accepts_exact_bytes() {
+        let d = desc_of(b"hello");
+        assert_eq!(read_all(b"hello", &d).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn rejects_changed_truncated_and_overlong_blobs() {
+        let d = desc_of(b"hello");
+        let changed = read_all(b"hellO", &d).unwrap_err().to_string();
+        assert!(changed.contains("digest mismatch"), "{changed}");
+        let truncated = read_all(b"hell", &d).unwrap_err().to_string();
+        assert!(truncated.contains("size mismatch: expected 5 bytes, got 4"), "{truncated}");
+        let long = read_all(b"hello world", &d).unwrap_err().to_string();
+        assert!(long.contains("expected 5 bytes"), "{long}");
+    }
+
+    #[test]
+    fn finish_verifies_a_partly_read_blob() {
+        let d = desc_of(b"hello world");
+        let mut r = VerifyingReader::new(&b"hello world"[..], &d, None);
+        let mut five = [0u8; 5];
+        r.read_exact(&mut five).unwrap();
+        r.finish().unwrap();
+        let mut bad = VerifyingReader::new(&b"hello worlD"[..], &d, None);
+        bad.read_exact(&mut five).unwrap();
+        assert!(bad.finish().is_err());
+    }
+}
