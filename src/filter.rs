@@ -113,19 +113,30 @@ impl Filter {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
             for variant in pattern_variants(pattern) {
-                let glob = Glob::new(&variant)
-                    .map_err(|source| PatternError { pattern: pattern.clone(), source })?;
+                let glob = Glob::new(&variant).map_err(|source| PatternError {
+                    pattern: pattern.clone(),
+                    source,
+                })?;
                 builder.add(glob);
             }
         }
-        let paths = builder
-            .build()
-            .map_err(|source| PatternError { pattern: patterns.join(" "), source })?;
+        let paths = builder.build().map_err(|source| PatternError {
+            pattern: patterns.join(" "),
+            source,
+        })?;
         let mut options = options.to_vec();
         options.sort();
         options.dedup();
-        let ignored = options.iter().map(|o| o.aspects()).fold(AspectSet::empty(), |a, b| a | b);
-        Ok(Filter { options, ignored, patterns: patterns.to_vec(), paths })
+        let ignored = options
+            .iter()
+            .map(|o| o.aspects())
+            .fold(AspectSet::empty(), |a, b| a | b);
+        Ok(Filter {
+            options,
+            ignored,
+            patterns: patterns.to_vec(),
+            paths,
+        })
     }
 
     pub fn options(&self) -> &[IgnoreOption] {
@@ -169,7 +180,11 @@ impl Filter {
 /// `usr/share/doc` matches itself and everything below it; a leading `/` is optional.
 fn pattern_variants(pattern: &str) -> Vec<String> {
     let trimmed = pattern.trim_start_matches('/').trim_end_matches('/');
-    let base = if trimmed.is_empty() { "**".to_owned() } else { trimmed.to_owned() };
+    let base = if trimmed.is_empty() {
+        "**".to_owned()
+    } else {
+        trimmed.to_owned()
+    };
     vec![base.clone(), format!("{base}/**")]
 }
 
@@ -202,7 +217,12 @@ pub struct Presentation<'r> {
 
 impl<'r> Presentation<'r> {
     pub fn new(report: &'r Report, filter: &'r Filter, view: View) -> Self {
-        Presentation { report, filter, merged_manifests: manifests_with_layer_count_mismatch(report), view }
+        Presentation {
+            report,
+            filter,
+            merged_manifests: manifests_with_layer_count_mismatch(report),
+            view,
+        }
     }
 
     /// Whether a difference belongs to the chosen file view (non-file differences belong to both).
@@ -210,13 +230,17 @@ impl<'r> Presentation<'r> {
         let id = difference.context;
         let merged = self.report.in_merged_view(id);
         let layered = self.report.in_layer_view(id);
-        if !merged && !(layered && difference.kind == DiffKind::File) {
+        let belongs_to_a_file_view = merged || (layered && difference.kind == DiffKind::File);
+        if !belongs_to_a_file_view {
             return true;
         }
         let wants_merged = match self.view {
             View::PerLayer => false,
             View::Merged => true,
-            View::Auto => self.report.ancestry(id).any(|c| self.merged_manifests.contains(&c.id)),
+            View::Auto => self
+                .report
+                .ancestry(id)
+                .any(|c| self.merged_manifests.contains(&c.id)),
         };
         if merged { wants_merged } else { !wants_merged }
     }
@@ -229,8 +253,11 @@ impl<'r> Presentation<'r> {
 
     /// For each active option, how many differences it alone hides (shown if just that option were off).
     pub fn hidden_by_option(&self) -> BTreeMap<IgnoreOption, usize> {
-        let shown: HashSet<*const Difference> =
-            self.shown().iter().map(|s| s.difference as *const _).collect();
+        let shown: HashSet<*const Difference> = self
+            .shown()
+            .iter()
+            .map(|s| s.difference as *const _)
+            .collect();
         let mut counts = BTreeMap::new();
         for &option in self.filter.options() {
             let without = self.filter.toggled(option);
@@ -253,7 +280,9 @@ impl<'r> Presentation<'r> {
         self.report
             .differences
             .iter()
-            .filter(|d| d.kind == DiffKind::File && self.in_view(d) && self.filter.ignores_path(&d.key))
+            .filter(|d| {
+                d.kind == DiffKind::File && self.in_view(d) && self.filter.ignores_path(&d.key)
+            })
             .count()
     }
 
@@ -305,7 +334,10 @@ impl<'r> Presentation<'r> {
                     deltas.extend(derived);
                     deltas.sort_by_key(|x| d.deltas.iter().position(|y| std::ptr::eq(*x, y)));
                 }
-                (!deltas.is_empty()).then_some(Shown { difference: d, deltas })
+                (!deltas.is_empty()).then_some(Shown {
+                    difference: d,
+                    deltas,
+                })
             })
             .collect()
     }
@@ -342,6 +374,10 @@ mod tests {
         assert!(f.ignored_aspects().contains(Aspect::FileTime));
         let g = f.toggled(IgnoreOption::FileTimestamps);
         assert!(!g.ignored_aspects().contains(Aspect::FileTime));
-        assert!(g.toggled(IgnoreOption::FileTimestamps).ignored_aspects().contains(Aspect::FileTime));
+        assert!(
+            g.toggled(IgnoreOption::FileTimestamps)
+                .ignored_aspects()
+                .contains(Aspect::FileTime)
+        );
     }
 }

@@ -18,13 +18,15 @@ pub mod media_type {
     pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
     pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
     pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-    pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_MANIFEST_LIST: &str =
+        "application/vnd.docker.distribution.manifest.list.v2+json";
     pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
     pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
     pub const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
     pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
     pub const DOCKER_LAYER_ZSTD: &str = "application/vnd.docker.image.rootfs.diff.tar.zstd";
-    pub const DOCKER_FOREIGN_LAYER: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    pub const DOCKER_FOREIGN_LAYER: &str =
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 }
 
 /// What a descriptor points at, decided from its media type.
@@ -101,7 +103,9 @@ impl Digest {
     }
 
     pub fn from_sha256(raw: [u8; 32]) -> Digest {
-        Digest { hex: hex::encode(raw) }
+        Digest {
+            hex: hex::encode(raw),
+        }
     }
 
     pub fn algorithm(&self) -> &'static str {
@@ -122,12 +126,16 @@ impl Digest {
 impl FromStr for Digest {
     type Err = InvalidDigest;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s.strip_prefix("sha256:").ok_or_else(|| InvalidDigest(s.to_owned()))?;
+        let hex = s
+            .strip_prefix("sha256:")
+            .ok_or_else(|| InvalidDigest(s.to_owned()))?;
         let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if !valid {
             return Err(InvalidDigest(s.to_owned()));
         }
-        Ok(Digest { hex: hex.to_owned() })
+        Ok(Digest {
+            hex: hex.to_owned(),
+        })
     }
 }
 
@@ -165,7 +173,11 @@ pub struct Platform {
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
@@ -196,7 +208,12 @@ impl Platform {
         if parts.next().is_some() {
             return None;
         }
-        Some(Platform { architecture: arch.to_owned(), os: os.to_owned(), variant, os_version: None })
+        Some(Platform {
+            architecture: arch.to_owned(),
+            os: os.to_owned(),
+            variant,
+            os_version: None,
+        })
     }
 }
 
@@ -319,16 +336,34 @@ mod tests {
         assert_eq!(p("arm64", Some("v8")).key(), p("aarch64", None).key());
         assert_eq!(p("x86_64", None).key(), "linux/amd64");
         assert_eq!(p("arm", Some("v7")).key(), "linux/arm/v7");
-        assert_eq!(Platform::parse("linux/arm/v7").unwrap().key(), "linux/arm/v7");
+        assert_eq!(
+            Platform::parse("linux/arm/v7").unwrap().key(),
+            "linux/arm/v7"
+        );
         assert!(Platform::parse("linux").is_none());
     }
 
     #[test]
     fn media_types_classify_layers_and_manifests() {
-        assert_eq!(BlobKind::of(media_type::OCI_LAYER_ZSTD), BlobKind::Layer(Compression::Zstd));
-        assert_eq!(BlobKind::of(media_type::DOCKER_LAYER_TAR), BlobKind::Layer(Compression::None));
-        assert_eq!(BlobKind::of(media_type::DOCKER_MANIFEST_LIST), BlobKind::Index);
-        assert_eq!(BlobKind::of("application/vnd.in-toto+json"), BlobKind::Other);
-        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Some(Compression::Zstd));
+        assert_eq!(
+            BlobKind::of(media_type::OCI_LAYER_ZSTD),
+            BlobKind::Layer(Compression::Zstd)
+        );
+        assert_eq!(
+            BlobKind::of(media_type::DOCKER_LAYER_TAR),
+            BlobKind::Layer(Compression::None)
+        );
+        assert_eq!(
+            BlobKind::of(media_type::DOCKER_MANIFEST_LIST),
+            BlobKind::Index
+        );
+        assert_eq!(
+            BlobKind::of("application/vnd.in-toto+json"),
+            BlobKind::Other
+        );
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Some(Compression::Zstd)
+        );
     }
 }

@@ -43,7 +43,11 @@ impl<R: Read> VerifyingReader<R> {
     /// never ask for the end of the stream (oci-client's pitfall 1 is the same trap).
     pub fn finish(mut self) -> io::Result<()> {
         io::copy(&mut self, &mut io::sink())?;
-        if self.verified { Ok(()) } else { Err(self.mismatch()) }
+        if self.verified {
+            Ok(())
+        } else {
+            Err(self.mismatch())
+        }
     }
 
     fn check_at_end(&mut self) -> io::Result<()> {
@@ -58,7 +62,10 @@ impl<R: Read> VerifyingReader<R> {
     fn mismatch(&self) -> io::Error {
         let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
         let error = if self.read != self.expected.size {
-            Integrity::SizeMismatch { expected: self.expected.size, actual: self.read }
+            Integrity::SizeMismatch {
+                expected: self.expected.size,
+                actual: self.read,
+            }
         } else {
             Integrity::DigestMismatch { actual }
         };
@@ -80,7 +87,10 @@ impl<R: Read> Read for VerifyingReader<R> {
         }
         self.read += n as u64;
         if self.read > self.expected.size {
-            let error = Integrity::SizeMismatch { expected: self.expected.size, actual: self.read };
+            let error = Integrity::SizeMismatch {
+                expected: self.expected.size,
+                actual: self.read,
+            };
             return Err(error.into_io());
         }
         self.hasher.update(&buf[..n]);
@@ -94,7 +104,10 @@ impl<R: Read> Read for VerifyingReader<R> {
 /// Reads a whole JSON blob (bounded by [`MAX_JSON_BLOB`]), verified, and returns its bytes.
 pub fn read_small_blob(source: &dyn BlobSource, desc: &Descriptor) -> Result<Vec<u8>, BlobError> {
     if desc.size > MAX_JSON_BLOB {
-        return Err(BlobError::TooLarge { size: desc.size, limit: MAX_JSON_BLOB });
+        return Err(BlobError::TooLarge {
+            size: desc.size,
+            limit: MAX_JSON_BLOB,
+        });
     }
     let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
     let mut reader = VerifyingReader::new(raw, desc, None);
@@ -137,7 +150,10 @@ mod tests {
         let changed = read_all(b"hellO", &d).unwrap_err().to_string();
         assert!(changed.contains("digest mismatch"), "{changed}");
         let truncated = read_all(b"hell", &d).unwrap_err().to_string();
-        assert!(truncated.contains("size mismatch: expected 5 bytes, got 4"), "{truncated}");
+        assert!(
+            truncated.contains("size mismatch: expected 5 bytes, got 4"),
+            "{truncated}"
+        );
         let long = read_all(b"hello world", &d).unwrap_err().to_string();
         assert!(long.contains("expected 5 bytes"), "{long}");
     }

@@ -25,10 +25,10 @@ impl Integrity {
             if let Some(found) = e.downcast_ref::<Integrity>() {
                 return Some(found.clone());
             }
-            if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-                if let Some(found) = Integrity::find(inner) {
-                    return Some(found);
-                }
+            if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref())
+                && let Some(found) = Integrity::find(inner)
+            {
+                return Some(found);
             }
             current = e.source();
         }
@@ -50,13 +50,20 @@ pub enum BlobError {
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("corrupt or truncated {codec} stream: {message}")]
-    Decode { codec: &'static str, message: String },
+    Decode {
+        codec: &'static str,
+        message: String,
+    },
     #[error("corrupt tar: {0}")]
     Tar(String),
     #[error("tar stream ends without end-of-archive blocks (truncated tar)")]
     MissingEndOfArchive,
     #[error("tar entry {name:?} is truncated: header says {expected} bytes, stream has {actual}")]
-    TruncatedEntry { name: String, expected: u64, actual: u64 },
+    TruncatedEntry {
+        name: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("tar entry {name:?} has an invalid {field} field")]
     BadHeaderField { name: String, field: &'static str },
     #[error("unsupported media type {0:?}")]
@@ -78,7 +85,10 @@ impl BlobError {
 
     pub fn decode(codec: &'static str, error: io::Error) -> BlobError {
         match BlobError::from_io(error) {
-            BlobError::Io(e) => BlobError::Decode { codec, message: e.to_string() },
+            BlobError::Io(e) => BlobError::Decode {
+                codec,
+                message: e.to_string(),
+            },
             other => other,
         }
     }
@@ -95,7 +105,7 @@ pub enum EngineError {
         digest: Digest,
         context: String,
         #[source]
-        source: BlobError,
+        source: Box<BlobError>,
     },
     #[error("{0}")]
     Platform(String),

@@ -58,8 +58,9 @@ pub fn scan_layer(
     }
     let (entries, buffered) = match found {
         Compression::Gzip => {
-            let (entries, decoder) = scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), diff_id)
-                .map_err(|e| in_codec("gzip", e))?;
+            let (entries, decoder) =
+                scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), diff_id)
+                    .map_err(|e| in_codec("gzip", e))?;
             (entries, decoder.into_inner())
         }
         Compression::Zstd => {
@@ -73,7 +74,11 @@ pub fn scan_layer(
     let mut verifier = buffered.into_inner();
     io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io)?;
     verifier.finish().map_err(BlobError::from_io)?;
-    Ok(LayerScan { entries, compression: Some(found), warnings })
+    Ok(LayerScan {
+        entries,
+        compression: Some(found),
+        warnings,
+    })
 }
 
 fn compression_name(c: Compression) -> &'static str {
@@ -107,7 +112,10 @@ struct TarStream<R> {
 
 impl<R: Read> Read for TarStream<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf).inspect_err(|_| self.failed.set(true))?;
+        let n = self
+            .inner
+            .read(buf)
+            .inspect_err(|_| self.failed.set(true))?;
         self.hasher.update(&buf[..n]);
         self.consumed.set(self.consumed.get() + n as u64);
         Ok(n)
@@ -115,7 +123,10 @@ impl<R: Read> Read for TarStream<R> {
 }
 
 /// Walks a tar stream, then drains it and checks its diff_id. Returns the entries and the reader below.
-fn scan_tar<R: Read>(decoded: R, diff_id: Option<&Digest>) -> Result<(Vec<EntryMeta>, R), BlobError> {
+fn scan_tar<R: Read>(
+    decoded: R,
+    diff_id: Option<&Digest>,
+) -> Result<(Vec<EntryMeta>, R), BlobError> {
     let consumed = Rc::new(Cell::new(0u64));
     let failed = Rc::new(Cell::new(false));
     let stream = TarStream {
@@ -150,22 +161,27 @@ fn scan_tar<R: Read>(decoded: R, diff_id: Option<&Digest>) -> Result<(Vec<EntryM
     }
     // The final `next()` skipped the last entry's padding (< 512 bytes) and then either read a zero
     // block (a proper end) or hit the end of the stream (a truncated tar).
-    drop(iter);
     if consumed.get() - before_next < BLOCK {
         return Err(BlobError::MissingEndOfArchive);
     }
     let mut stream = archive.into_inner();
     io::copy(&mut stream, &mut io::sink()).map_err(BlobError::from_io)?;
     let actual = Digest::from_sha256(stream.hasher.finalize().into());
-    if let Some(expected) = diff_id {
-        if *expected != actual {
-            return Err(BlobError::DiffIdMismatch { expected: expected.clone(), actual });
-        }
+    if let Some(expected) = diff_id
+        && *expected != actual
+    {
+        return Err(BlobError::DiffIdMismatch {
+            expected: expected.clone(),
+            actual,
+        });
     }
     Ok((entries, stream.inner))
 }
 
-fn drain_entry<R: Read>(entry: &mut tar::Entry<'_, R>, buffer: &mut [u8]) -> Result<u64, BlobError> {
+fn drain_entry<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    buffer: &mut [u8],
+) -> Result<u64, BlobError> {
     let mut total = 0u64;
     loop {
         let n = entry.read(buffer).map_err(BlobError::from_io)?;
@@ -185,7 +201,10 @@ fn read_entry<R: Read>(
     let header = entry.header().clone();
     let kind = EntryKind::from_typeflag(header.entry_type().as_byte());
     let pax = pax_records(entry)?;
-    let bad = |field| BlobError::BadHeaderField { name: name.clone(), field };
+    let bad = |field| BlobError::BadHeaderField {
+        name: name.clone(),
+        field,
+    };
     let size = entry.size();
     let mut meta = EntryMeta {
         index,
@@ -196,8 +215,14 @@ fn read_entry<R: Read>(
         mode: numeric(&header.as_old().mode, header.mode()).ok_or_else(|| bad("mode"))?,
         uid: numeric(&header.as_old().uid, header.uid()).ok_or_else(|| bad("uid"))?,
         gid: numeric(&header.as_old().gid, header.gid()).ok_or_else(|| bad("gid"))?,
-        uname: header.username_bytes().map(name_from_bytes).unwrap_or_default(),
-        gname: header.groupname_bytes().map(name_from_bytes).unwrap_or_default(),
+        uname: header
+            .username_bytes()
+            .map(name_from_bytes)
+            .unwrap_or_default(),
+        gname: header
+            .groupname_bytes()
+            .map(name_from_bytes)
+            .unwrap_or_default(),
         mtime: Timestamp::from_secs(
             numeric(&header.as_old().mtime, header.mtime()).ok_or_else(|| bad("mtime"))? as i64,
         ),
@@ -210,9 +235,14 @@ fn read_entry<R: Read>(
         content: None,
     };
     if matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice) {
-        let fields = header.as_ustar().map(|u| (u.dev_major, u.dev_minor)).unwrap_or_default();
-        let major = device_number(&fields.0, header.device_major()).ok_or_else(|| bad("devmajor"))?;
-        let minor = device_number(&fields.1, header.device_minor()).ok_or_else(|| bad("devminor"))?;
+        let fields = header
+            .as_ustar()
+            .map(|u| (u.dev_major, u.dev_minor))
+            .unwrap_or_default();
+        let major =
+            device_number(&fields.0, header.device_major()).ok_or_else(|| bad("devmajor"))?;
+        let minor =
+            device_number(&fields.1, header.device_minor()).ok_or_else(|| bad("devminor"))?;
         meta.device = Some((major, minor));
     }
     apply_pax(&mut meta, pax);
@@ -228,7 +258,11 @@ fn read_entry<R: Read>(
             read += n as u64;
         }
         if read != size {
-            return Err(BlobError::TruncatedEntry { name, expected: size, actual: read });
+            return Err(BlobError::TruncatedEntry {
+                name,
+                expected: size,
+                actual: read,
+            });
         }
         meta.content = Some(Digest::from_sha256(hasher.finalize().into()));
     } else {
@@ -238,14 +272,19 @@ fn read_entry<R: Read>(
 }
 
 /// PAX records that apply to this entry (key, raw value).
-fn pax_records<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Vec<(String, Vec<u8>)>, BlobError> {
+fn pax_records<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<Vec<(String, Vec<u8>)>, BlobError> {
     let Some(extensions) = entry.pax_extensions().map_err(BlobError::from_io)? else {
         return Ok(Vec::new());
     };
     let mut records = Vec::new();
     for extension in extensions {
         let extension = extension.map_err(BlobError::from_io)?;
-        records.push((name_from_bytes(extension.key_bytes()), extension.value_bytes().to_vec()));
+        records.push((
+            name_from_bytes(extension.key_bytes()),
+            extension.value_bytes().to_vec(),
+        ));
     }
     Ok(records)
 }
@@ -313,7 +352,11 @@ mod tests {
     use crate::engine::testing::{MemorySource, gzip, tar_of, zstd};
     use crate::oci::media_type::*;
 
-    fn scan(source: &MemorySource, desc: &Descriptor, diff_id: &[u8]) -> Result<LayerScan, BlobError> {
+    fn scan(
+        source: &MemorySource,
+        desc: &Descriptor,
+        diff_id: &[u8],
+    ) -> Result<LayerScan, BlobError> {
         scan_layer(source, desc, Some(&Digest::sha256_of(diff_id)), None)
     }
 
@@ -338,7 +381,10 @@ mod tests {
         let mut source = MemorySource::default();
         let z = source.add(OCI_LAYER_ZSTD, zstd(&tar));
         let p = source.add(OCI_LAYER_TAR, tar.clone());
-        assert_eq!(scan(&source, &z, &tar).unwrap().entries, scan(&source, &p, &tar).unwrap().entries);
+        assert_eq!(
+            scan(&source, &z, &tar).unwrap().entries,
+            scan(&source, &p, &tar).unwrap().entries
+        );
     }
 
     #[test]
@@ -361,7 +407,13 @@ mod tests {
         let mut source = MemorySource::default();
         let desc = source.add(OCI_LAYER_TAR, tar.clone());
         let entry = &scan(&source, &desc, &tar).unwrap().entries[0];
-        assert_eq!(entry.mtime, Timestamp { secs: 1_700_000_000, nanos: 123_456_789 });
+        assert_eq!(
+            entry.mtime,
+            Timestamp {
+                secs: 1_700_000_000,
+                nanos: 123_456_789
+            }
+        );
         assert_eq!(entry.uid, 1000);
         assert_eq!(entry.xattrs.get("user.k").map(String::as_str), Some("v"));
         assert_eq!(entry.pax.get("GNU.custom").map(String::as_str), Some("z"));
@@ -399,7 +451,10 @@ mod tests {
         let mut source = MemorySource::default();
         let desc = source.add(OCI_LAYER_TAR, cut.clone());
         let err = scan(&source, &desc, &cut).unwrap_err().to_string();
-        assert!(err.contains("\"a\" is truncated") || err.contains("corrupt tar"), "{err}");
+        assert!(
+            err.contains("\"a\" is truncated") || err.contains("corrupt tar"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -407,7 +462,9 @@ mod tests {
         let tar = tar_of(&[("a", b"1", 0o644)]);
         let mut source = MemorySource::default();
         let good = source.add(OCI_LAYER_GZIP, gzip(&tar));
-        let err = scan(&source, &good, b"not the tar").unwrap_err().to_string();
+        let err = scan(&source, &good, b"not the tar")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("diff_id"), "{err}");
         let mut lying = good.clone();
         lying.digest = Digest::sha256_of(b"other");

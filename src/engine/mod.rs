@@ -1,12 +1,75 @@
 //! The comparison engine: walks two images (index → manifests → config → layers → tar entries), pairs
-//! what corresponds, and streams [`Event`](crate::model::Event)s. It knows nothing of terminals or
-//! report formats.
+//! what corresponds, and streams [`Event`]s. It knows nothing of terminals or report formats.
+//!
+//! Two phases: [`walk`] reads the small JSON blobs and emits the context tree and structural
+//! differences; [`layers`] reads layer blobs in parallel and emits file differences per layer pair and
+//! per merged filesystem.
 
 pub mod blob;
+pub mod entries;
 mod error;
+pub mod json_diff;
 pub mod layer;
-
-pub use error::{BlobError, EngineError, Integrity};
+mod layers;
+mod walk;
 
 #[cfg(test)]
 mod testing;
+
+pub use error::{BlobError, EngineError, Integrity};
+
+use crate::model::{Event, Sides};
+use crate::oci::Platform;
+use crate::source::Image;
+
+/// What to compare and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Platforms to compare; empty means every platform the images share.
+    pub platforms: Vec<Platform>,
+    /// Compare every platform, overriding `platforms`.
+    pub all_platforms: bool,
+    /// Layers read at once (defaults to the number of cores).
+    pub jobs: usize,
+    /// Also compute the merged-filesystem view (this may read shared base layers once).
+    pub merged: bool,
+    /// Also emit entries that compare equal (the explorer shows them on demand).
+    pub include_unchanged: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            platforms: Vec::new(),
+            all_platforms: false,
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            merged: true,
+            include_unchanged: false,
+        }
+    }
+}
+
+/// Receives the engine's events; called from several threads.
+pub trait EventSink: Sync {
+    fn emit(&self, event: Event);
+}
+
+impl<F: Fn(Event) + Sync> EventSink for F {
+    fn emit(&self, event: Event) {
+        self(event)
+    }
+}
+
+/// Compares two images, streaming events to `sink` and ending with [`Event::Finished`]. Failures are
+/// reported as [`Event::Error`]s and the comparison goes on with what can still be compared.
+pub fn compare(images: &Sides<Image>, options: &Options, sink: &dyn EventSink) {
+    let walker = walk::Walker::new(images, options, sink);
+    let plans = walker.plan();
+    layers::run(&walker, &plans);
+    sink.emit(Event::Finished);
+}
+
+#[cfg(test)]
+mod tests;

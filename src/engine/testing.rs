@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
+use crate::model::Sides;
 use crate::oci::{Descriptor, Digest};
 use crate::source::{BlobSource, SourceError};
 
@@ -28,7 +29,9 @@ impl BlobSource for MemorySource {
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
         match self.blobs.get(digest) {
             Some(b) => Ok(Box::new(std::io::Cursor::new(b.clone()))),
-            None => Err(SourceError::BlobMissing { digest: digest.clone() }),
+            None => Err(SourceError::BlobMissing {
+                digest: digest.clone(),
+            }),
         }
     }
 }
@@ -67,4 +70,92 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 pub fn zstd(bytes: &[u8]) -> Vec<u8> {
     zstd::stream::encode_all(bytes, 1).unwrap()
+}
+
+/// Writes a single-platform image (config + manifest) into `source` and returns the manifest descriptor.
+/// Each layer is `(uncompressed tar, media type)`; the blob is compressed to match the media type.
+pub fn image(
+    source: &mut MemorySource,
+    layers: &[(Vec<u8>, &str)],
+    config: serde_json::Value,
+) -> Descriptor {
+    use crate::oci::media_type::*;
+    let mut config = config;
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|(tar, _)| Digest::sha256_of(tar).to_string())
+        .collect();
+    config["rootfs"] = serde_json::json!({"type": "layers", "diff_ids": diff_ids});
+    if config.get("architecture").is_none() {
+        config["architecture"] = "amd64".into();
+        config["os"] = "linux".into();
+    }
+    let config_desc = source.add(OCI_CONFIG, serde_json::to_vec(&config).unwrap());
+    let layer_descs: Vec<Descriptor> = layers
+        .iter()
+        .map(|(tar, media)| {
+            let blob = match *media {
+                OCI_LAYER_GZIP | DOCKER_LAYER_GZIP => gzip(tar),
+                OCI_LAYER_ZSTD => zstd(tar),
+                _ => tar.clone(),
+            };
+            source.add(media, blob)
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": config_desc,
+        "layers": layer_descs,
+    });
+    source.add(OCI_MANIFEST, serde_json::to_vec(&manifest).unwrap())
+}
+
+/// Writes an index of the given manifests (with platforms) and returns its descriptor.
+pub fn index(source: &mut MemorySource, manifests: &[(Descriptor, &str)]) -> Descriptor {
+    let entries: Vec<serde_json::Value> = manifests
+        .iter()
+        .map(|(desc, platform)| {
+            let p = crate::oci::Platform::parse(platform).unwrap();
+            let mut d = desc.clone();
+            d.platform = Some(p);
+            serde_json::to_value(d).unwrap()
+        })
+        .collect();
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": crate::oci::media_type::OCI_INDEX, "manifests": entries});
+    source.add(
+        crate::oci::media_type::OCI_INDEX,
+        serde_json::to_vec(&index).unwrap(),
+    )
+}
+
+/// Runs a comparison of two roots held by two sources and collects the report.
+pub fn run(
+    sources: Sides<(MemorySource, Descriptor)>,
+    options: &crate::engine::Options,
+) -> crate::model::Report {
+    use std::sync::{Arc, Mutex};
+    let images = sources.map(|(source, root)| crate::source::Image {
+        spec: "memory".into(),
+        source: Arc::new(source),
+        root,
+    });
+    let report = Mutex::new(crate::model::Report::default());
+    let sink = |event| report.lock().unwrap().apply(event);
+    crate::engine::compare(&images, options, &sink);
+    report.into_inner().unwrap()
+}
+
+/// A tar of (name, content) with a given mtime for every entry.
+pub fn tar_at(files: &[(&str, &[u8])], mtime: u64) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, content) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(mtime);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, name, *content).unwrap();
+    }
+    builder.into_inner().unwrap()
 }

@@ -55,10 +55,16 @@ impl EntryMeta {
             None => ("", path.as_str()),
         };
         if base == ".wh..wh..opq" {
-            return Some(Whiteout::Opaque { dir: dir.to_owned() });
+            return Some(Whiteout::Opaque {
+                dir: dir.to_owned(),
+            });
         }
         let target = base.strip_prefix(".wh.")?;
-        let path = if dir.is_empty() { target.to_owned() } else { format!("{dir}/{target}") };
+        let path = if dir.is_empty() {
+            target.to_owned()
+        } else {
+            format!("{dir}/{target}")
+        };
         Some(Whiteout::Removes { path })
     }
 
@@ -171,7 +177,10 @@ impl Timestamp {
         let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
         let nanos: u32 = digits.parse().ok()?;
         if negative && nanos > 0 {
-            return Some(Timestamp { secs: secs - 1, nanos: 1_000_000_000 - nanos });
+            return Some(Timestamp {
+                secs: secs - 1,
+                nanos: 1_000_000_000 - nanos,
+            });
         }
         Some(Timestamp { secs, nanos })
     }
@@ -216,7 +225,10 @@ impl Serialize for Timestamp {
 /// The canonical spelling of a tar path: no leading `/` or `./`, no empty or `.` components, no trailing
 /// `/`. `..` is kept: it is reported, never resolved.
 pub fn canonical_path(name: &str) -> String {
-    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = name
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     parts.join("/")
 }
 
@@ -236,18 +248,40 @@ mod tests {
     fn pax_times_keep_nanoseconds_and_handle_negative_values() {
         assert_eq!(
             Timestamp::parse_pax("1700000000.123456789"),
-            Some(Timestamp { secs: 1700000000, nanos: 123456789 })
+            Some(Timestamp {
+                secs: 1700000000,
+                nanos: 123456789
+            })
         );
-        assert_eq!(Timestamp::parse_pax("12.5"), Some(Timestamp { secs: 12, nanos: 500_000_000 }));
-        assert_eq!(Timestamp::parse_pax("-1.25"), Some(Timestamp { secs: -2, nanos: 750_000_000 }));
+        assert_eq!(
+            Timestamp::parse_pax("12.5"),
+            Some(Timestamp {
+                secs: 12,
+                nanos: 500_000_000
+            })
+        );
+        assert_eq!(
+            Timestamp::parse_pax("-1.25"),
+            Some(Timestamp {
+                secs: -2,
+                nanos: 750_000_000
+            })
+        );
         assert_eq!(Timestamp::parse_pax("x"), None);
     }
 
     #[test]
     fn go_time_strings_match_diffoci() {
-        assert_eq!(Timestamp::from_secs(1691446152).go_string(), "2023-08-07 22:09:12 +0000 UTC");
         assert_eq!(
-            Timestamp { secs: 1691446152, nanos: 500_000_000 }.go_string(),
+            Timestamp::from_secs(1691446152).go_string(),
+            "2023-08-07 22:09:12 +0000 UTC"
+        );
+        assert_eq!(
+            Timestamp {
+                secs: 1691446152,
+                nanos: 500_000_000
+            }
+            .go_string(),
             "2023-08-07 22:09:12.5 +0000 UTC"
         );
     }
@@ -255,9 +289,19 @@ mod tests {
     #[test]
     fn whiteouts_are_recognised_by_name() {
         let mut e = sample("./usr/share/doc/.wh..wh..opq");
-        assert_eq!(e.whiteout(), Some(Whiteout::Opaque { dir: "usr/share/doc".into() }));
+        assert_eq!(
+            e.whiteout(),
+            Some(Whiteout::Opaque {
+                dir: "usr/share/doc".into()
+            })
+        );
         e.name = "etc/.wh.issue.net".into();
-        assert_eq!(e.whiteout(), Some(Whiteout::Removes { path: "etc/issue.net".into() }));
+        assert_eq!(
+            e.whiteout(),
+            Some(Whiteout::Removes {
+                path: "etc/issue.net".into()
+            })
+        );
         e.name = ".wh.top".into();
         assert_eq!(e.whiteout(), Some(Whiteout::Removes { path: "top".into() }));
         e.name = "etc/what.wh.not".into();

@@ -30,12 +30,18 @@ pub enum ContextKind {
     /// The two images as given (their top descriptors).
     Images,
     /// One platform's manifest pair (or the single manifest of single-platform images).
-    Manifest { platform: String },
+    Manifest {
+        platform: String,
+    },
     /// An attestation manifest pair, paired through the manifests they describe.
-    Attestation { platform: String },
+    Attestation {
+        platform: String,
+    },
     Config,
     /// Layer `index` of each image (per-layer view).
-    Layer { index: usize },
+    Layer {
+        index: usize,
+    },
     /// Each image's final filesystem after applying all layers and whiteouts (merged view).
     MergedFs,
 }
@@ -75,7 +81,11 @@ pub struct Delta {
 
 impl Delta {
     pub fn new(aspect: Aspect, field: impl Into<String>, input0: Value, input1: Value) -> Delta {
-        Delta { aspect, field: field.into(), values: Sides::new(input0, input1) }
+        Delta {
+            aspect,
+            field: field.into(),
+            values: Sides::new(input0, input1),
+        }
     }
 }
 
@@ -125,12 +135,18 @@ pub struct Progress {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "event")]
 pub enum Event {
-    Context(Context),
+    Context(Box<Context>),
     Difference(Difference),
     /// A layer pair compared equal without being read.
-    LayerSkipped { context: ContextId, reason: SkipReason },
+    LayerSkipped {
+        context: ContextId,
+        reason: SkipReason,
+    },
     /// A layer pair has been read and compared; entry counts per input (`None` where absent).
-    LayerCompared { context: ContextId, entries: Sides<Option<usize>> },
+    LayerCompared {
+        context: ContextId,
+        entries: Sides<Option<usize>>,
+    },
     Progress(Progress),
     Warning {
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -18,7 +18,7 @@ pub struct Report {
 impl Report {
     pub fn apply(&mut self, event: Event) {
         match event {
-            Event::Context(c) => self.contexts.push(c),
+            Event::Context(c) => self.contexts.push(*c),
             Event::Difference(d) => self.differences.push(d),
             Event::LayerSkipped { context, reason } => self.skipped.push((context, reason)),
             Event::LayerCompared { .. } => {}
@@ -49,6 +49,7 @@ impl Report {
 
     /// Whether `id` lies inside a layer of the per-layer view.
     pub fn in_layer_view(&self, id: ContextId) -> bool {
-        self.ancestry(id).any(|c| matches!(c.kind, ContextKind::Layer { .. }))
+        self.ancestry(id)
+            .any(|c| matches!(c.kind, ContextKind::Layer { .. }))
     }
 }

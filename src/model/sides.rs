@@ -32,7 +32,10 @@ impl<T> Sides<T> {
     }
 
     pub fn from_fn(mut f: impl FnMut(Side) -> T) -> Self {
-        Sides { input0: f(Side::Input0), input1: f(Side::Input1) }
+        Sides {
+            input0: f(Side::Input0),
+            input1: f(Side::Input1),
+        }
     }
 
     pub fn get(&self, side: Side) -> &T {
@@ -50,11 +53,17 @@ impl<T> Sides<T> {
     }
 
     pub fn as_ref(&self) -> Sides<&T> {
-        Sides { input0: &self.input0, input1: &self.input1 }
+        Sides {
+            input0: &self.input0,
+            input1: &self.input1,
+        }
     }
 
     pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Sides<U> {
-        Sides { input0: f(self.input0), input1: f(self.input1) }
+        Sides {
+            input0: f(self.input0),
+            input1: f(self.input1),
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Side, &T)> {

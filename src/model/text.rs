@@ -56,7 +56,10 @@ mod tests {
         let hostile = "evil\u{1b}[2J\u{1b}]0;title\u{7}\u{9b}31m\u{202e}txt";
         let shown = escape_control(hostile);
         assert!(!shown.chars().any(needs_escape), "{shown}");
-        assert_eq!(shown, "evil\\u{1b}[2J\\u{1b}]0;title\\u{7}\\u{9b}31m\\u{202e}txt");
+        assert_eq!(
+            shown,
+            "evil\\u{1b}[2J\\u{1b}]0;title\\u{7}\\u{9b}31m\\u{202e}txt"
+        );
         assert_eq!(escape_control("plain/name"), "plain/name");
     }
 }

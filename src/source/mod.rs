@@ -33,7 +33,10 @@ pub struct Image {
 
 impl std::fmt::Debug for Image {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Image").field("spec", &self.spec).field("root", &self.root).finish()
+        f.debug_struct("Image")
+            .field("spec", &self.spec)
+            .field("root", &self.root)
+            .finish()
     }
 }
 
@@ -57,9 +60,18 @@ pub enum SourceError {
         source: serde_json::Error,
     },
     #[error("{path}: no image named {reference:?} (it has: {available})")]
-    NoSuchReference { path: PathBuf, reference: String, available: String },
+    NoSuchReference {
+        path: PathBuf,
+        reference: String,
+        available: String,
+    },
     #[error("{path}: holds {count} images; name one as {hint} (it has: {available})")]
-    Ambiguous { path: PathBuf, count: usize, hint: String, available: String },
+    Ambiguous {
+        path: PathBuf,
+        count: usize,
+        hint: String,
+        available: String,
+    },
     #[error("blob {digest} is missing")]
     BlobMissing { digest: Digest },
     #[error("{spec}: {reason}")]

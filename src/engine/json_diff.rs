@@ -1,0 +1,251 @@
+//! Field-by-field comparison of JSON documents (configs, manifests, indexes, descriptors). Every field is
+//! compared, including ones no schema here names (Docker's Healthcheck, Shell, OnBuild...); each
+//! differing leaf becomes a [`Delta`] whose aspect comes from its path.
+
+use serde_json::Value;
+
+use crate::model::{Aspect, Delta};
+use crate::oci::annotation;
+
+/// One step of a path into a JSON document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// Decides the aspect of a differing field, or `None` to leave the field out of this comparison
+/// (because another context compares it, like a manifest's layer descriptors).
+pub type Classifier = fn(&[Segment]) -> Option<Aspect>;
+
+pub fn json_deltas(a: &Value, b: &Value, classify: Classifier) -> Vec<Delta> {
+    let mut out = Vec::new();
+    compare(&mut Vec::new(), Some(a), Some(b), classify, &mut out);
+    out
+}
+
+fn compare(
+    path: &mut Vec<Segment>,
+    a: Option<&Value>,
+    b: Option<&Value>,
+    classify: Classifier,
+    out: &mut Vec<Delta>,
+) {
+    if a == b {
+        return;
+    }
+    let Some(aspect) = classify(path) else { return };
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let mut keys: Vec<&String> = x.keys().collect();
+            keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
+            for key in keys {
+                path.push(Segment::Key(key.clone()));
+                compare(path, x.get(key), y.get(key), classify, out);
+                path.pop();
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) => compare_arrays(path, x, y, classify, out),
+        _ => out.push(Delta::new(
+            aspect,
+            format_path(path),
+            a.cloned().unwrap_or(Value::Null),
+            b.cloned().unwrap_or(Value::Null),
+        )),
+    }
+}
+
+/// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
+/// delta, not a shift of every later element.
+fn compare_arrays(
+    path: &mut Vec<Segment>,
+    x: &[Value],
+    y: &[Value],
+    classify: Classifier,
+    out: &mut Vec<Delta>,
+) {
+    let keys = |v: &[Value]| v.iter().map(Value::to_string).collect::<Vec<_>>();
+    let (kx, ky) = (keys(x), keys(y));
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &kx, &ky);
+    for op in ops {
+        let (old, new) = (op.old_range(), op.new_range());
+        if matches!(op, similar::DiffOp::Equal { .. }) {
+            continue;
+        }
+        let paired = old.len().min(new.len());
+        for k in 0..old.len().max(new.len()) {
+            let (i, j) = (old.start + k, new.start + k);
+            let (left, right) = (
+                x.get(i).filter(|_| k < old.len()),
+                y.get(j).filter(|_| k < new.len()),
+            );
+            let index = if k < paired || right.is_none() { i } else { j };
+            path.push(Segment::Index(index));
+            compare(path, left, right, classify, out);
+            path.pop();
+        }
+    }
+}
+
+/// `config.Env[2]`, `annotations["org.opencontainers.image.created"]`.
+pub fn format_path(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+            Segment::Key(k) if is_plain_key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Key(k) => out.push_str(&format!("[{}]", Value::String(k.clone()))),
+        }
+    }
+    out
+}
+
+fn is_plain_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn key_at(path: &[Segment], i: usize) -> Option<&str> {
+    match path.get(i) {
+        Some(Segment::Key(k)) => Some(k),
+        _ => None,
+    }
+}
+
+pub fn annotation_aspect(key: &str) -> Aspect {
+    match key {
+        annotation::CREATED => Aspect::ImageTime,
+        annotation::REF_NAME | annotation::CONTAINERD_IMAGE_NAME => Aspect::ImageName,
+        _ => Aspect::Annotation,
+    }
+}
+
+fn annotations_or(path: &[Segment], default: Aspect) -> Aspect {
+    match (key_at(path, 0), key_at(path, 1)) {
+        (Some("annotations"), Some(key)) => annotation_aspect(key),
+        (Some("annotations"), None) => Aspect::Annotation,
+        _ => default,
+    }
+}
+
+/// Image configuration: times, history and platform have their own aspects; `rootfs.diff_ids`
+/// restates the layers (derived); everything else is configuration.
+pub fn config_aspect(path: &[Segment]) -> Option<Aspect> {
+    Some(match key_at(path, 0) {
+        None => Aspect::Config,
+        Some("created") => Aspect::ImageTime,
+        Some("history") if path.len() == 3 && key_at(path, 2) == Some("created") => {
+            Aspect::ImageTime
+        }
+        Some("history") => Aspect::History,
+        Some("rootfs") if key_at(path, 1) == Some("diff_ids") => Aspect::Digest,
+        Some("rootfs") => Aspect::Structure,
+        Some("architecture" | "os" | "variant" | "os.version" | "os.features") => Aspect::Platform,
+        Some(_) => Aspect::Config,
+    })
+}
+
+/// Manifest fields; the config and layer descriptors are compared in their own contexts.
+pub fn manifest_aspect(path: &[Segment]) -> Option<Aspect> {
+    match key_at(path, 0) {
+        Some("config" | "layers") => None,
+        Some("mediaType") => Some(Aspect::MediaType),
+        _ => Some(annotations_or(path, Aspect::Structure)),
+    }
+}
+
+/// Index fields; the manifests it lists are paired by platform and compared in their own contexts.
+pub fn index_aspect(path: &[Segment]) -> Option<Aspect> {
+    match key_at(path, 0) {
+        Some("manifests") => None,
+        Some("mediaType") => Some(Aspect::MediaType),
+        _ => Some(annotations_or(path, Aspect::Structure)),
+    }
+}
+
+pub fn descriptor_aspect(path: &[Segment]) -> Option<Aspect> {
+    Some(match key_at(path, 0) {
+        Some("mediaType") => Aspect::MediaType,
+        Some("digest" | "size") => Aspect::Digest,
+        Some("platform") => Aspect::Platform,
+        _ => annotations_or(path, Aspect::Structure),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn summary(deltas: &[Delta]) -> Vec<(Aspect, String)> {
+        deltas.iter().map(|d| (d.aspect, d.field.clone())).collect()
+    }
+
+    #[test]
+    fn config_fields_get_their_aspects_including_docker_only_fields() {
+        let a = json!({"created": "2023", "config": {"Env": ["A=1", "B=2"], "Healthcheck": {"Test": ["x"]}},
+            "history": [{"created": "1", "created_by": "x"}], "rootfs": {"type": "layers", "diff_ids": ["d1"]}});
+        let b = json!({"created": "2024", "config": {"Env": ["A=1", "NEW=1", "B=2"], "Healthcheck": {"Test": ["y"]}},
+            "history": [{"created": "2", "created_by": "y"}], "rootfs": {"type": "layers", "diff_ids": ["d2"]}});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, config_aspect)),
+            [
+                (Aspect::ImageTime, "created".into()),
+                (Aspect::Config, "config.Env[1]".into()),
+                (Aspect::Config, "config.Healthcheck.Test[0]".into()),
+                (Aspect::ImageTime, "history[0].created".into()),
+                (Aspect::History, "history[0].created_by".into()),
+                (Aspect::Digest, "rootfs.diff_ids[0]".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_inserted_array_element_is_one_delta_with_null_on_the_other_side() {
+        let deltas = json_deltas(
+            &json!({"Env": ["A", "B"]}),
+            &json!({"Env": ["A", "X", "B"]}),
+            config_aspect,
+        );
+        assert_eq!(deltas.len(), 1);
+        assert_eq!(deltas[0].values.input0, Value::Null);
+        assert_eq!(deltas[0].values.input1, json!("X"));
+    }
+
+    #[test]
+    fn annotation_keys_are_quoted_and_classified() {
+        let a = json!({"annotations": {"org.opencontainers.image.created": "1", "org.opencontainers.image.ref.name": "a", "x": "1"}});
+        let b = json!({"annotations": {"org.opencontainers.image.created": "2", "org.opencontainers.image.ref.name": "b", "x": "2"}});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, descriptor_aspect)),
+            [
+                (
+                    Aspect::ImageTime,
+                    "annotations[\"org.opencontainers.image.created\"]".into()
+                ),
+                (
+                    Aspect::ImageName,
+                    "annotations[\"org.opencontainers.image.ref.name\"]".into()
+                ),
+                (Aspect::Annotation, "annotations.x".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn manifests_leave_layers_and_config_to_their_contexts() {
+        let a = json!({"mediaType": "m1", "config": {"digest": "1"}, "layers": [1]});
+        let b = json!({"mediaType": "m2", "config": {"digest": "2"}, "layers": [2, 3]});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, manifest_aspect)),
+            [(Aspect::MediaType, "mediaType".into())]
+        );
+    }
+}
