@@ -148,3 +148,120 @@ pub(crate) fn familiar(name: &str) -> &str {
         .find_map(|prefix| name.strip_prefix(prefix))
         .unwrap_or(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use crate::fixture::{Fault, ImageBuilder, IndexBuilder, LayerBuilder, LayerCompression};
+    use crate::oci::{Manifest, annotation, media_type};
+    use crate::source::{SourceError, open_image};
+
+    fn image(content: &str) -> ImageBuilder {
+        let layer = LayerBuilder::new().file("etc/motd", content).build();
+        ImageBuilder::new().layer(layer, LayerCompression::Gzip)
+    }
+
+    fn read_blob(image: &crate::source::Image, digest: &crate::oci::Digest) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        image.source.open(digest).unwrap().read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn single_entry_layout_needs_no_reference_and_keeps_annotations() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = image("a").write_oci_layout(dir.path(), Some("testbed/a:latest")).unwrap();
+        let opened = open_image(&format!("oci:{}", dir.path().display())).unwrap();
+        assert_eq!(opened.root.digest, written.digest);
+        assert_eq!(opened.root.annotations[annotation::REF_NAME], "testbed/a:latest");
+        let manifest: Manifest = serde_json::from_slice(&read_blob(&opened, &opened.root.digest)).unwrap();
+        assert_eq!(manifest.layers.len(), 1);
+        assert_eq!(read_blob(&opened, &manifest.layers[0].digest).len() as u64, manifest.layers[0].size);
+    }
+
+    #[test]
+    fn references_select_by_name_familiar_name_or_unique_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = image("a").write_oci_layout(dir.path(), Some("testbed/a:latest")).unwrap();
+        let b = image("b").write_oci_layout(dir.path(), Some("docker.io/library/b:v2")).unwrap();
+        let open = |reference: &str| open_image(&format!("oci:{}:{reference}", dir.path().display()));
+        assert_eq!(open("testbed/a:latest").unwrap().root.digest, a.digest);
+        assert_eq!(open("b:v2").unwrap().root.digest, b.digest);
+        assert_eq!(open("latest").unwrap().root.digest, a.digest);
+        assert_eq!(open("v2").unwrap().root.digest, b.digest);
+    }
+
+    #[test]
+    fn several_named_images_without_reference_are_ambiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        image("a").write_oci_layout(dir.path(), Some("deb-a")).unwrap();
+        image("b").write_oci_layout(dir.path(), Some("deb-b")).unwrap();
+        let error = open_image(&format!("oci:{}", dir.path().display())).unwrap_err();
+        let SourceError::Ambiguous { count, available, .. } = &error else { panic!("{error}") };
+        assert_eq!((*count, available.as_str()), (2, "deb-a, deb-b"));
+        assert!(error.to_string().contains(&dir.path().display().to_string()));
+    }
+
+    #[test]
+    fn a_tag_shared_by_two_images_is_not_a_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        image("a").write_oci_layout(dir.path(), Some("x/a:latest")).unwrap();
+        image("b").write_oci_layout(dir.path(), Some("x/b:latest")).unwrap();
+        let error = open_image(&format!("oci:{}:latest", dir.path().display())).unwrap_err();
+        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+    }
+
+    #[test]
+    fn unknown_reference_lists_what_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        image("a").write_oci_layout(dir.path(), Some("deb-a")).unwrap();
+        let error = open_image(&format!("oci:{}:nope", dir.path().display())).unwrap_err();
+        let SourceError::NoSuchReference { reference, available, .. } = &error else { panic!("{error}") };
+        assert_eq!((reference.as_str(), available.as_str()), ("nope", "deb-a"));
+    }
+
+    #[test]
+    fn unnamed_entries_make_the_index_json_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        image("a").write_oci_layout(dir.path(), None).unwrap();
+        image("b").platform("linux", "arm64", None).write_oci_layout(dir.path(), None).unwrap();
+        let opened = open_image(&format!("oci:{}", dir.path().display())).unwrap();
+        let index_json = std::fs::read(dir.path().join("index.json")).unwrap();
+        assert_eq!(opened.root.media_type, media_type::OCI_INDEX);
+        assert_eq!(opened.root.digest, crate::oci::Digest::sha256_of(&index_json));
+        assert_eq!(read_blob(&opened, &opened.root.digest), index_json);
+    }
+
+    #[test]
+    fn multi_platform_index_entry_is_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = IndexBuilder::new().image(image("a")).image(image("b").platform("linux", "arm", Some("v7")));
+        let written = index.write_oci_layout(dir.path(), Some("multi")).unwrap();
+        let opened = open_image(&format!("oci:{}:multi", dir.path().display())).unwrap();
+        assert_eq!(opened.root.digest, written.digest);
+        let parsed: crate::oci::Index = serde_json::from_slice(&read_blob(&opened, &written.digest)).unwrap();
+        let keys: Vec<String> = parsed.manifests.iter().map(|m| m.platform.clone().unwrap().key()).collect();
+        assert_eq!(keys, ["linux/amd64", "linux/arm/v7"]);
+    }
+
+    #[test]
+    fn missing_blob_is_reported_by_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = image("a").fault(Fault::OmitLayer(0)).build();
+        image("a").fault(Fault::OmitLayer(0)).write_oci_layout(dir.path(), None).unwrap();
+        let opened = open_image(dir.path().to_str().unwrap()).unwrap();
+        let error = opened.source.open(&built.layers[0].digest).err().unwrap();
+        assert!(matches!(&error, SourceError::BlobMissing { digest } if *digest == built.layers[0].digest));
+    }
+
+    #[test]
+    fn a_directory_without_index_json_is_not_an_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = open_image(&format!("oci:{}", dir.path().display())).unwrap_err();
+        assert!(matches!(error, SourceError::NotAnImage { .. }), "{error}");
+        std::fs::write(dir.path().join("index.json"), b"{\"manifests\": 3").unwrap();
+        let error = open_image(dir.path().to_str().unwrap()).unwrap_err();
+        assert!(matches!(error, SourceError::BadJson { .. }), "{error}");
+    }
+}
