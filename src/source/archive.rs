@@ -281,3 +281,104 @@ mod tests {
         assert!(!is_tar_header(b"short"));
     }
 }
+
+#[cfg(test)]
+mod archive_tests {
+    use std::io::Read;
+
+    use crate::fixture::{DockerStyle, Fault, ImageBuilder, LayerBuilder, LayerCompression};
+    use crate::oci::Manifest;
+    use crate::source::{SourceError, open_image};
+
+    fn image() -> ImageBuilder {
+        let layer = LayerBuilder::new().dir("etc").file("etc/motd", "hello").build();
+        ImageBuilder::new().layer(layer, LayerCompression::Zstd)
+    }
+
+    fn read_all(reader: &mut dyn Read) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn oci_archive_blobs_are_read_in_place_with_exact_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        image().write_oci_archive(&file, Some("testbed/a:latest")).unwrap();
+        let opened = open_image(&format!("oci-archive:{}:testbed/a:latest", file.display())).unwrap();
+        assert_eq!(opened.root.digest, built.manifest.digest);
+        let manifest_bytes = read_all(&mut opened.source.open(&built.manifest.digest).unwrap());
+        assert_eq!(manifest_bytes, built.manifest_bytes);
+        for (digest, bytes) in &built.blobs {
+            assert_eq!(&read_all(&mut opened.source.open(digest).unwrap()), bytes, "{digest}");
+        }
+        let manifest: Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
+        assert_eq!(manifest.config.digest, built.config.digest);
+    }
+
+    #[test]
+    fn dot_slash_member_names_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        std::fs::write(&file, image().oci_files(None).to_tar_with_prefix("./")).unwrap();
+        let opened = open_image(file.to_str().unwrap()).unwrap();
+        let config = read_all(&mut opened.source.open(&built.config.digest).unwrap());
+        assert_eq!(config, built.config_bytes);
+    }
+
+    #[test]
+    fn missing_blob_in_archive_is_blob_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let faulty = image().fault(Fault::OmitConfig);
+        faulty.write_oci_archive(&file, None).unwrap();
+        let opened = open_image(&format!("oci-archive:{}", file.display())).unwrap();
+        let error = opened.source.open(&faulty.build().config.digest).err().unwrap();
+        assert!(matches!(error, SourceError::BlobMissing { .. }), "{error}");
+    }
+
+    #[test]
+    fn symlinks_out_of_the_archive_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        let mut tree = image().oci_files(None);
+        let config_member = format!("blobs/sha256/{}", built.config.digest.hex());
+        tree.remove(&config_member);
+        tree.insert_symlink(&config_member, "../../../etc/passwd");
+        tree.write_tar(&file).unwrap();
+        let opened = open_image(file.to_str().unwrap()).unwrap();
+        let error = opened.source.open(&built.config.digest).err().unwrap();
+        assert!(error.to_string().contains("links outside the archive"), "{error}");
+    }
+
+    #[test]
+    fn truncated_archive_member_is_reported_not_short_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        let mut tree = image().oci_files(None);
+        // Put a big blob last so that cutting the file cuts its data.
+        tree.insert_file("zz-big", vec![7u8; 4096]);
+        let mut tar = tree.to_tar();
+        tar.truncate(tar.len() - 1024 - 2048);
+        std::fs::write(&file, &tar).unwrap();
+        let opened = open_image(file.to_str().unwrap()).unwrap();
+        assert_eq!(opened.root.digest, built.manifest.digest);
+        let tar_file = super::TarFile::scan(&file).unwrap();
+        let error = tar_file.open_member("zz-big").err().unwrap();
+        assert!(error.to_string().contains("truncated archive"), "{error}");
+    }
+
+    #[test]
+    fn oci_archive_prefix_on_a_docker_archive_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        image().docker_files(None, DockerStyle::Legacy).write_tar(&file).unwrap();
+        let error = open_image(&format!("oci-archive:{}", file.display())).unwrap_err();
+        assert!(error.to_string().contains("looks like a docker-archive"), "{error}");
+    }
+}

@@ -204,3 +204,158 @@ fn plain_descriptor(media_type: &str, digest: Digest, size: u64) -> Descriptor {
         artifact_type: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use crate::fixture::{DockerStyle, Fault, ImageBuilder, LayerBuilder, LayerCompression, MediaTypes};
+    use crate::oci::{Digest, Manifest, annotation, media_type};
+    use crate::source::{Image, SourceError, open_image};
+
+    fn image(content: &str) -> ImageBuilder {
+        let base = LayerBuilder::new().dir("etc").file("etc/motd", content).build();
+        let top = LayerBuilder::new().whiteout("etc/motd").build();
+        ImageBuilder::new()
+            .media_types(MediaTypes::Docker)
+            .platform("linux", "arm", Some("v7"))
+            .layer(base, LayerCompression::Gzip)
+            .layer(top, LayerCompression::None)
+    }
+
+    fn read(image: &Image, digest: &Digest) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        image.source.open(digest).unwrap().read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    fn write(dir: &tempfile::TempDir, files: crate::fixture::FileTree) -> String {
+        let file = dir.path().join("saved.tar");
+        files.write_tar(&file).unwrap();
+        file.display().to_string()
+    }
+
+    /// The synthesized manifest: config by content digest, layers by diff_id, served as a blob.
+    fn check_synthesized(opened: &Image, built: &crate::fixture::BuiltImage) {
+        assert_eq!(opened.root.media_type, media_type::DOCKER_MANIFEST);
+        assert_eq!(opened.root.platform.as_ref().unwrap().key(), "linux/arm/v7");
+        let manifest_bytes = read(opened, &opened.root.digest);
+        assert_eq!(Digest::sha256_of(&manifest_bytes), opened.root.digest);
+        assert_eq!(manifest_bytes.len() as u64, opened.root.size);
+        let manifest: Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
+        assert_eq!(manifest.config.digest, built.config.digest);
+        assert_eq!(manifest.config.media_type, media_type::DOCKER_CONFIG);
+        assert_eq!(read(opened, &manifest.config.digest), built.config_bytes);
+        let layer_digests: Vec<&Digest> = manifest.layers.iter().map(|l| &l.digest).collect();
+        assert_eq!(layer_digests, built.diff_ids.iter().collect::<Vec<_>>());
+        for layer in &manifest.layers {
+            assert_eq!(layer.media_type, media_type::DOCKER_LAYER_TAR);
+            let bytes = read(opened, &layer.digest);
+            assert_eq!((Digest::sha256_of(&bytes), bytes.len() as u64), (layer.digest.clone(), layer.size));
+        }
+    }
+
+    #[test]
+    fn legacy_archive_gets_a_synthesized_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = write(&dir, image("a").docker_files(Some("testbed/a:latest"), DockerStyle::Legacy));
+        let opened = open_image(&format!("docker-archive:{spec}")).unwrap();
+        check_synthesized(&opened, &image("a").build());
+        assert_eq!(opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME], "testbed/a:latest");
+    }
+
+    #[test]
+    fn podman_style_symlinked_layers_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = image("a").docker_files(Some("localhost/testbed/a:latest"), DockerStyle::Symlinked);
+        assert!(files.get("manifest.json").unwrap().windows(10).any(|w| w == b"/layer.tar"));
+        let spec = write(&dir, files);
+        let opened = open_image(&format!("docker-archive:{spec}:testbed/a:latest")).unwrap();
+        check_synthesized(&opened, &image("a").build());
+        assert_eq!(opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME], "localhost/testbed/a:latest");
+    }
+
+    #[test]
+    fn compressed_legacy_member_is_hashed_and_typed_by_its_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = image("a").build();
+        let mut files = image("a").docker_files(None, DockerStyle::Legacy);
+        let manifest: serde_json::Value = serde_json::from_slice(files.get("manifest.json").unwrap()).unwrap();
+        let first_layer = manifest[0]["Layers"][0].as_str().unwrap().to_owned();
+        let gzipped = crate::fixture::gzip(files.get(&first_layer).unwrap());
+        files.insert_file(&first_layer, gzipped.clone());
+        let opened = open_image(&write(&dir, files)).unwrap();
+        let manifest: Manifest = serde_json::from_slice(&read(&opened, &opened.root.digest)).unwrap();
+        assert_eq!(manifest.layers[0].media_type, media_type::DOCKER_LAYER_GZIP);
+        assert_eq!(manifest.layers[0].digest, Digest::sha256_of(&gzipped));
+        assert_eq!(read(&opened, &manifest.layers[0].digest), gzipped);
+        assert_eq!(manifest.layers[1].digest, built.diff_ids[1]);
+    }
+
+    #[test]
+    fn docker25_archive_is_selected_through_manifest_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = image("a").build();
+        let spec = write(&dir, image("a").docker_files(Some("testbed/a:latest"), DockerStyle::Docker25));
+        let opened = open_image(&format!("docker-archive:{spec}:testbed/a:latest")).unwrap();
+        assert_eq!(opened.root.digest, built.manifest.digest);
+        assert_eq!(opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME], "docker.io/testbed/a:latest");
+        assert_eq!(read(&opened, &opened.root.digest), built.manifest_bytes);
+        // As a bare path it is an OCI archive.
+        assert_eq!(open_image(&spec).unwrap().root.digest, built.manifest.digest);
+    }
+
+    #[test]
+    fn several_saved_images_need_a_repo_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = image("a").docker_files(Some("x/a:1"), DockerStyle::Legacy);
+        let b = image("b").docker_files(Some("x/b:1"), DockerStyle::Legacy);
+        let mut merged = a.clone();
+        for name in b.names() {
+            if let Some(bytes) = b.get(name) {
+                merged.insert_file(name, bytes.to_vec());
+            }
+        }
+        let entries = |t: &crate::fixture::FileTree| -> Vec<serde_json::Value> {
+            serde_json::from_slice(t.get("manifest.json").unwrap()).unwrap()
+        };
+        let both: Vec<serde_json::Value> = entries(&a).into_iter().chain(entries(&b)).collect();
+        merged.insert_file("manifest.json", serde_json::to_vec(&both).unwrap());
+        let spec = write(&dir, merged);
+        let error = open_image(&format!("docker-archive:{spec}")).unwrap_err();
+        assert!(matches!(&error, SourceError::Ambiguous { count: 2, available, .. } if available == "x/a:1, x/b:1"));
+        let b_opened = open_image(&format!("docker-archive:{spec}:x/b:1")).unwrap();
+        let manifest: Manifest = serde_json::from_slice(&read(&b_opened, &b_opened.root.digest)).unwrap();
+        assert_eq!(manifest.config.digest, image("b").build().config.digest);
+        let error = open_image(&format!("docker-archive:{spec}:x/c:1")).unwrap_err();
+        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+    }
+
+    #[test]
+    fn garbage_manifest_json_is_bad_json() {
+        let dir = tempfile::tempdir().unwrap();
+        for garbage in [&b"{not json"[..], b"{\"Config\": \"x.json\"}", b"[{\"Layers\": 3}]"] {
+            let mut files = image("a").docker_files(None, DockerStyle::Legacy);
+            files.insert_file("manifest.json", garbage.to_vec());
+            let error = open_image(&write(&dir, files)).unwrap_err();
+            assert!(matches!(&error, SourceError::BadJson { what, .. } if what == "manifest.json"), "{error}");
+        }
+    }
+
+    #[test]
+    fn missing_members_and_bad_config_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing_layer = image("a").fault(Fault::OmitLayer(1)).docker_files(None, DockerStyle::Legacy);
+        let error = open_image(&write(&dir, missing_layer)).unwrap_err();
+        assert!(error.to_string().contains("which is not in the archive"), "{error}");
+        let bad_config = image("a").fault(Fault::ConfigBytes(b"{oops".to_vec()));
+        let error = open_image(&write(&dir, bad_config.docker_files(None, DockerStyle::Legacy))).unwrap_err();
+        assert!(matches!(error, SourceError::BadJson { .. }), "{error}");
+        let dangling = image("a").docker_files(None, DockerStyle::Symlinked);
+        let mut dangling = dangling.clone();
+        let stored: Vec<String> = dangling.names().filter(|n| n.ends_with(".tar") && !n.contains('/')).map(str::to_owned).collect();
+        dangling.remove(&stored[0]);
+        let error = open_image(&write(&dir, dangling)).unwrap_err();
+        assert!(matches!(error, SourceError::NotAnImage { .. }), "{error}");
+    }
+}
