@@ -249,3 +249,139 @@ impl BlobSource for MemoryBlobs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{DockerStyle, ImageBuilder, LayerBuilder, LayerCompression};
+    use crate::oci::{Manifest, media_type};
+
+    fn image() -> ImageBuilder {
+        ImageBuilder::new().layer(LayerBuilder::new().file("a", "1").build(), LayerCompression::Gzip)
+    }
+
+    #[test]
+    fn bare_paths_are_recognised_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("layout");
+        let oci = dir.path().join("x.bin");
+        let docker = dir.path().join("y.bin");
+        image().write_oci_layout(&layout, None).unwrap();
+        image().write_oci_archive(&oci, None).unwrap();
+        image().write_docker_archive(&docker, None).unwrap();
+        let open = |p: &Path| open_image(p.to_str().unwrap()).unwrap().root.media_type;
+        assert_eq!(open(&layout), media_type::OCI_MANIFEST);
+        assert_eq!(open(&oci), media_type::OCI_MANIFEST);
+        assert_eq!(open(&docker), media_type::DOCKER_MANIFEST);
+    }
+
+    #[test]
+    fn paths_containing_colons_are_split_at_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a:b.tar");
+        image().write_oci_archive(&file, Some("repo/x:tag")).unwrap();
+        let whole = open_image(&format!("oci-archive:{}", file.display())).unwrap();
+        let named = open_image(&format!("oci-archive:{}:repo/x:tag", file.display())).unwrap();
+        assert_eq!(whole.root.digest, named.root.digest);
+        let error = open_image(&format!("oci-archive:{}:other", file.display())).unwrap_err();
+        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+    }
+
+    #[test]
+    fn files_that_are_not_tars_are_not_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello\n").unwrap();
+        let error = open_image(text.to_str().unwrap()).unwrap_err();
+        assert!(matches!(&error, SourceError::NotAnImage { reason, .. } if reason == "not a tar archive"), "{error}");
+        assert!(error.to_string().starts_with(&text.display().to_string()));
+        let gz = dir.path().join("layout.tar.gz");
+        std::fs::write(&gz, crate::fixture::gzip(&image().oci_files(None).to_tar())).unwrap();
+        let error = open_image(gz.to_str().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("gzip-compressed"), "{error}");
+        let empty = dir.path().join("empty.tar");
+        std::fs::write(&empty, [0u8; 1024]).unwrap();
+        assert!(matches!(open_image(empty.to_str().unwrap()), Err(SourceError::NotAnImage { .. })));
+        let unrelated = dir.path().join("other.tar");
+        std::fs::write(&unrelated, LayerBuilder::new().file("x", "y").build()).unwrap();
+        let error = open_image(unrelated.to_str().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("neither index.json nor manifest.json"), "{error}");
+    }
+
+    #[test]
+    fn truncated_tar_headers_do_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = image().docker_files(None, DockerStyle::Legacy).to_tar();
+        for cut in [600, 1000, tar.len() / 2] {
+            let file = dir.path().join(format!("cut{cut}.tar"));
+            std::fs::write(&file, &tar[..cut]).unwrap();
+            assert!(open_image(file.to_str().unwrap()).is_err(), "cut at {cut} accepted");
+        }
+        // Only the end-of-archive blocks missing: every member is intact, so the image opens.
+        let file = dir.path().join("no-end.tar");
+        std::fs::write(&file, &tar[..tar.len() - 1024]).unwrap();
+        assert!(open_image(file.to_str().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn missing_paths_and_registry_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.tar");
+        for spec in [missing.display().to_string(), format!("oci:{}", missing.display())] {
+            let error = open_image(&spec).unwrap_err();
+            assert!(matches!(&error, SourceError::NotFound { path } if *path == missing), "{error}");
+        }
+        for spec in ["alpine:3.18", "docker://alpine", "ghcr.io/x/y@sha256:00"] {
+            let error = open_image(spec).unwrap_err();
+            assert!(matches!(error, SourceError::Unsupported { .. }), "{spec}: {error}");
+        }
+    }
+
+    /// Opens the shared testbed's images in every form, when they exist on this machine.
+    #[test]
+    fn testbed_images_open_in_every_form() {
+        let root = Path::new("/var/tmp/testbed");
+        if !root.join("archives/deb-a.oci.tar").exists() {
+            eprintln!("skipped: no testbed at {}", root.display());
+            return;
+        }
+        let at = |p: &str| root.join(p).display().to_string();
+        let forms = [
+            (format!("oci:{}", at("layouts/deb-a")), media_type::OCI_MANIFEST),
+            (format!("oci:{}:deb-b", at("oci/testbed")), media_type::OCI_MANIFEST),
+            (format!("oci:{}:multi", at("oci/testbed")), media_type::OCI_INDEX),
+            (format!("oci-archive:{}", at("archives/deb-a.oci.tar")), media_type::OCI_MANIFEST),
+            (at("archives/multi.oci.tar"), media_type::OCI_INDEX),
+            (format!("docker-archive:{}", at("archives/deb-a.docker.tar")), media_type::DOCKER_MANIFEST),
+            (format!("docker-archive:{}:testbed/deb-a:latest", at("archives/deb-a.docker.tar")), media_type::DOCKER_MANIFEST),
+            (format!("docker-archive:{}:testbed/deb-a:latest", at("archives/deb-a.docker25.tar")), media_type::OCI_MANIFEST),
+        ];
+        for (spec, expected) in forms {
+            let image = open_image(&spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            assert_eq!(image.root.media_type, expected, "{spec}");
+            if expected == media_type::OCI_INDEX {
+                continue;
+            }
+            let manifest = read_manifest(&image);
+            if spec.starts_with("docker-archive:") {
+                check_layers_are_diff_ids(&image, &manifest);
+            }
+        }
+    }
+
+    fn read_manifest(image: &Image) -> Manifest {
+        let mut bytes = Vec::new();
+        image.source.open(&image.root.digest).unwrap().read_to_end(&mut bytes).unwrap();
+        assert_eq!(Digest::sha256_of(&bytes), image.root.digest, "{}", image.spec);
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Uncompressed docker layers are their diffs: the digests listed must be the config's diff_ids.
+    fn check_layers_are_diff_ids(image: &Image, manifest: &Manifest) {
+        let mut config = Vec::new();
+        image.source.open(&manifest.config.digest).unwrap().read_to_end(&mut config).unwrap();
+        let config: crate::oci::ImageConfig = serde_json::from_slice(&config).unwrap();
+        let layer_digests: Vec<&Digest> = manifest.layers.iter().map(|l| &l.digest).collect();
+        assert_eq!(layer_digests, config.rootfs.diff_ids.iter().collect::<Vec<_>>(), "{}", image.spec);
+    }
+}
