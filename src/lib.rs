@@ -10,6 +10,7 @@
 
 pub mod engine;
 pub mod filter;
+pub mod fixture;
 pub mod model;
 pub mod oci;
 pub mod report;

@@ -9,11 +9,19 @@
 //!   or Docker 25+ (an OCI layout inside);
 //! - a bare path: a directory is a layout, a file an archive whose kind is read from its content.
 
+mod archive;
+mod docker_archive;
+mod layout;
+
+use std::collections::HashMap;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::oci::{Descriptor, Digest};
+
+use archive::{TarBlobs, TarFile, not_an_image};
+use layout::{LayoutDir, Selected};
 
 /// Where an image's blobs are read from.
 pub trait BlobSource: Send + Sync {
@@ -76,4 +84,316 @@ pub enum SourceError {
     BlobMissing { digest: Digest },
     #[error("{spec}: {reason}")]
     Unsupported { spec: String, reason: String },
+}
+
+/// Opens an input given as on the command line.
+///
+/// - `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`: REF is matched against the `org.opencontainers.image.ref.name`
+///   and `io.containerd.image.name` annotations of `index.json` entries, then as a familiar name
+///   (without `docker.io/`, `localhost/`), then as a bare tag if only one image has it. Without REF, a
+///   single entry is the image; several unnamed entries make the index itself the image; several named
+///   ones are [`SourceError::Ambiguous`].
+/// - `docker-archive:FILE[:REPO:TAG]`: selects by `manifest.json`'s RepoTags.
+/// - a bare existing path: a directory is a layout; a tar with `index.json` is an OCI archive, one with
+///   only `manifest.json` a docker archive.
+///
+/// Since FILE may contain `:` too, the path is the whole remainder if that exists, else the shortest
+/// prefix ending before a `:` that exists.
+pub fn open_image(spec: &str) -> Result<Image, SourceError> {
+    let (source, root) = open_parts(spec)?;
+    Ok(Image { spec: spec.to_owned(), source, root })
+}
+
+type Opened = (Arc<dyn BlobSource>, Descriptor);
+
+fn open_parts(spec: &str) -> Result<Opened, SourceError> {
+    if let Some(rest) = spec.strip_prefix("oci:") {
+        let (path, reference) = split_path_and_reference(rest)?;
+        return open_layout(&path, reference);
+    }
+    if let Some(rest) = spec.strip_prefix("oci-archive:") {
+        let (path, reference) = split_path_and_reference(rest)?;
+        return open_oci_archive(Arc::new(TarFile::scan(&path)?), reference);
+    }
+    if let Some(rest) = spec.strip_prefix("docker-archive:") {
+        let (path, repo_tag) = split_path_and_reference(rest)?;
+        return open_docker_archive(Arc::new(TarFile::scan(&path)?), repo_tag);
+    }
+    let path = Path::new(spec);
+    if path.exists() {
+        return open_bare_path(path);
+    }
+    if looks_like_path(spec) {
+        return Err(SourceError::NotFound { path: path.to_owned() });
+    }
+    Err(SourceError::Unsupported {
+        spec: spec.to_owned(),
+        reason: "registry and engine inputs are not supported yet".into(),
+    })
+}
+
+/// Whether a string that names nothing on disk was meant as a path rather than an image reference.
+fn looks_like_path(spec: &str) -> bool {
+    let path_like_start = ["/", "./", "../", "~"].iter().any(|p| spec.starts_with(p));
+    let archive_like_end = [".tar", ".tar.gz", ".tgz", ".tar.zst"].iter().any(|e| spec.ends_with(e));
+    !spec.contains("://") && (path_like_start || archive_like_end)
+}
+
+/// Splits `PATH[:REF]` (see [`open_image`]). An empty REF counts as none.
+fn split_path_and_reference(rest: &str) -> Result<(PathBuf, Option<&str>), SourceError> {
+    if Path::new(rest).exists() {
+        return Ok((PathBuf::from(rest), None));
+    }
+    let split = rest
+        .match_indices(':')
+        .map(|(at, _)| (&rest[..at], &rest[at + 1..]))
+        .find(|(path, _)| !path.is_empty() && Path::new(path).exists());
+    match split {
+        Some((path, reference)) => Ok((PathBuf::from(path), Some(reference).filter(|r| !r.is_empty()))),
+        None => {
+            let path = rest.split(':').next().unwrap_or(rest);
+            Err(SourceError::NotFound { path: PathBuf::from(path) })
+        }
+    }
+}
+
+fn open_bare_path(path: &Path) -> Result<Opened, SourceError> {
+    if path.is_dir() {
+        return open_layout(path, None);
+    }
+    let tar = Arc::new(TarFile::scan(path)?);
+    if tar.contains("index.json") || tar.contains("oci-layout") {
+        return open_oci_archive(tar, None);
+    }
+    if tar.contains("manifest.json") {
+        return open_docker_archive(tar, None);
+    }
+    Err(not_an_image(path, "the tar archive has neither index.json nor manifest.json"))
+}
+
+fn open_layout(dir: &Path, reference: Option<&str>) -> Result<Opened, SourceError> {
+    if !dir.is_dir() {
+        return Err(not_an_image(dir, "an OCI layout must be a directory"));
+    }
+    let index_json = layout::read_index_json(dir)?;
+    let hint = format!("oci:{}:REF", dir.display());
+    let blobs = Arc::new(LayoutDir { root: dir.to_owned() });
+    Ok(with_selection(blobs, layout::select(dir, index_json, reference, &hint)?))
+}
+
+fn open_oci_archive(tar: Arc<TarFile>, reference: Option<&str>) -> Result<Opened, SourceError> {
+    let path = tar.path().to_owned();
+    let index_json = tar.read_member("index.json")?.ok_or_else(|| {
+        let also = if tar.contains("manifest.json") { " (it looks like a docker-archive)" } else { "" };
+        not_an_image(&path, &format!("no index.json in the archive{also}"))
+    })?;
+    let hint = format!("oci-archive:{}:REF", path.display());
+    let selected = layout::select(&path, index_json, reference, &hint)?;
+    Ok(with_selection(Arc::new(TarBlobs { tar, renamed: HashMap::new() }), selected))
+}
+
+fn open_docker_archive(tar: Arc<TarFile>, repo_tag: Option<&str>) -> Result<Opened, SourceError> {
+    let path = tar.path().to_owned();
+    let saved_images = docker_archive::read_manifest_json(&tar)?;
+    if tar.contains("index.json") && tar.contains("oci-layout") {
+        return open_docker25(tar, saved_images.as_deref(), repo_tag);
+    }
+    let images = saved_images.ok_or_else(|| not_an_image(&path, "no manifest.json in the archive"))?;
+    let (image, tag) = docker_archive::select_saved(&path, &images, repo_tag)?;
+    docker_archive::open_legacy(tar.clone(), image, tag)
+}
+
+/// A Docker 25+ archive: an OCI layout whose images are named by `manifest.json`'s RepoTags.
+fn open_docker25(
+    tar: Arc<TarFile>,
+    saved_images: Option<&[docker_archive::SavedImage]>,
+    repo_tag: Option<&str>,
+) -> Result<Opened, SourceError> {
+    let path = tar.path().to_owned();
+    let blobs = || Arc::new(TarBlobs { tar: tar.clone(), renamed: HashMap::new() });
+    if let Some(images) = saved_images.filter(|images| !images.is_empty()) {
+        let (image, tag) = docker_archive::select_saved(&path, images, repo_tag)?;
+        let index_json = tar.read_member("index.json")?.unwrap_or_default();
+        let index: crate::oci::Index = serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
+            path: path.clone(),
+            what: "index.json".into(),
+            source,
+        })?;
+        if let Some(mut entry) = docker_archive::entry_for_saved(&tar, &index.manifests, image)? {
+            if let Some(tag) = tag {
+                entry.annotations.entry(crate::oci::annotation::CONTAINERD_IMAGE_NAME.into()).or_insert(tag);
+            }
+            return Ok((blobs(), entry));
+        }
+    }
+    open_oci_archive(tar.clone(), repo_tag)
+}
+
+fn with_selection(blobs: Arc<dyn BlobSource>, selected: Selected) -> Opened {
+    match selected {
+        Selected::Entry(root) => (blobs, root),
+        Selected::WholeIndex(root, bytes) => {
+            let source = MemoryBlobs::new(blobs, [(root.digest.clone(), bytes)]);
+            (Arc::new(source), root)
+        }
+    }
+}
+
+/// Blobs held in memory (a synthesized manifest, an index.json standing for the image) in front of
+/// another source.
+struct MemoryBlobs {
+    in_memory: HashMap<Digest, Arc<[u8]>>,
+    fallback: Arc<dyn BlobSource>,
+}
+
+impl MemoryBlobs {
+    fn new(fallback: Arc<dyn BlobSource>, blobs: impl IntoIterator<Item = (Digest, Vec<u8>)>) -> MemoryBlobs {
+        let in_memory = blobs.into_iter().map(|(digest, bytes)| (digest, Arc::from(bytes))).collect();
+        MemoryBlobs { in_memory, fallback }
+    }
+}
+
+impl BlobSource for MemoryBlobs {
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
+        match self.in_memory.get(digest) {
+            Some(bytes) => Ok(Box::new(std::io::Cursor::new(bytes.clone()))),
+            None => self.fallback.open(digest),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{DockerStyle, ImageBuilder, LayerBuilder, LayerCompression};
+    use crate::oci::{Manifest, media_type};
+
+    fn image() -> ImageBuilder {
+        ImageBuilder::new().layer(LayerBuilder::new().file("a", "1").build(), LayerCompression::Gzip)
+    }
+
+    #[test]
+    fn bare_paths_are_recognised_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = dir.path().join("layout");
+        let oci = dir.path().join("x.bin");
+        let docker = dir.path().join("y.bin");
+        image().write_oci_layout(&layout, None).unwrap();
+        image().write_oci_archive(&oci, None).unwrap();
+        image().write_docker_archive(&docker, None).unwrap();
+        let open = |p: &Path| open_image(p.to_str().unwrap()).unwrap().root.media_type;
+        assert_eq!(open(&layout), media_type::OCI_MANIFEST);
+        assert_eq!(open(&oci), media_type::OCI_MANIFEST);
+        assert_eq!(open(&docker), media_type::DOCKER_MANIFEST);
+    }
+
+    #[test]
+    fn paths_containing_colons_are_split_at_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a:b.tar");
+        image().write_oci_archive(&file, Some("repo/x:tag")).unwrap();
+        let whole = open_image(&format!("oci-archive:{}", file.display())).unwrap();
+        let named = open_image(&format!("oci-archive:{}:repo/x:tag", file.display())).unwrap();
+        assert_eq!(whole.root.digest, named.root.digest);
+        let error = open_image(&format!("oci-archive:{}:other", file.display())).unwrap_err();
+        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+    }
+
+    #[test]
+    fn files_that_are_not_tars_are_not_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello\n").unwrap();
+        let error = open_image(text.to_str().unwrap()).unwrap_err();
+        assert!(matches!(&error, SourceError::NotAnImage { reason, .. } if reason == "not a tar archive"), "{error}");
+        assert!(error.to_string().starts_with(&text.display().to_string()));
+        let gz = dir.path().join("layout.tar.gz");
+        std::fs::write(&gz, crate::fixture::gzip(&image().oci_files(None).to_tar())).unwrap();
+        let error = open_image(gz.to_str().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("gzip-compressed"), "{error}");
+        let empty = dir.path().join("empty.tar");
+        std::fs::write(&empty, [0u8; 1024]).unwrap();
+        assert!(matches!(open_image(empty.to_str().unwrap()), Err(SourceError::NotAnImage { .. })));
+        let unrelated = dir.path().join("other.tar");
+        std::fs::write(&unrelated, LayerBuilder::new().file("x", "y").build()).unwrap();
+        let error = open_image(unrelated.to_str().unwrap()).unwrap_err();
+        assert!(error.to_string().contains("neither index.json nor manifest.json"), "{error}");
+    }
+
+    #[test]
+    fn truncated_tar_headers_do_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = image().docker_files(None, DockerStyle::Legacy).to_tar();
+        for cut in [600, 1000, tar.len() / 2] {
+            let file = dir.path().join(format!("cut{cut}.tar"));
+            std::fs::write(&file, &tar[..cut]).unwrap();
+            assert!(open_image(file.to_str().unwrap()).is_err(), "cut at {cut} accepted");
+        }
+        // Only the end-of-archive blocks missing: every member is intact, so the image opens.
+        let file = dir.path().join("no-end.tar");
+        std::fs::write(&file, &tar[..tar.len() - 1024]).unwrap();
+        assert!(open_image(file.to_str().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn missing_paths_and_registry_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.tar");
+        for spec in [missing.display().to_string(), format!("oci:{}", missing.display())] {
+            let error = open_image(&spec).unwrap_err();
+            assert!(matches!(&error, SourceError::NotFound { path } if *path == missing), "{error}");
+        }
+        for spec in ["alpine:3.18", "docker://alpine", "ghcr.io/x/y@sha256:00"] {
+            let error = open_image(spec).unwrap_err();
+            assert!(matches!(error, SourceError::Unsupported { .. }), "{spec}: {error}");
+        }
+    }
+
+    /// Opens the shared testbed's images in every form, when they exist on this machine.
+    #[test]
+    fn testbed_images_open_in_every_form() {
+        let root = Path::new("/var/tmp/testbed");
+        if !root.join("archives/deb-a.oci.tar").exists() {
+            eprintln!("skipped: no testbed at {}", root.display());
+            return;
+        }
+        let at = |p: &str| root.join(p).display().to_string();
+        let forms = [
+            (format!("oci:{}", at("layouts/deb-a")), media_type::OCI_MANIFEST),
+            (format!("oci:{}:deb-b", at("oci/testbed")), media_type::OCI_MANIFEST),
+            (format!("oci:{}:multi", at("oci/testbed")), media_type::OCI_INDEX),
+            (format!("oci-archive:{}", at("archives/deb-a.oci.tar")), media_type::OCI_MANIFEST),
+            (at("archives/multi.oci.tar"), media_type::OCI_INDEX),
+            (format!("docker-archive:{}", at("archives/deb-a.docker.tar")), media_type::DOCKER_MANIFEST),
+            (format!("docker-archive:{}:testbed/deb-a:latest", at("archives/deb-a.docker.tar")), media_type::DOCKER_MANIFEST),
+            (format!("docker-archive:{}:testbed/deb-a:latest", at("archives/deb-a.docker25.tar")), media_type::OCI_MANIFEST),
+        ];
+        for (spec, expected) in forms {
+            let image = open_image(&spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+            assert_eq!(image.root.media_type, expected, "{spec}");
+            if expected == media_type::OCI_INDEX {
+                continue;
+            }
+            let manifest = read_manifest(&image);
+            if spec.starts_with("docker-archive:") {
+                check_layers_are_diff_ids(&image, &manifest);
+            }
+        }
+    }
+
+    fn read_manifest(image: &Image) -> Manifest {
+        let mut bytes = Vec::new();
+        image.source.open(&image.root.digest).unwrap().read_to_end(&mut bytes).unwrap();
+        assert_eq!(Digest::sha256_of(&bytes), image.root.digest, "{}", image.spec);
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// Uncompressed docker layers are their diffs: the digests listed must be the config's diff_ids.
+    fn check_layers_are_diff_ids(image: &Image, manifest: &Manifest) {
+        let mut config = Vec::new();
+        image.source.open(&manifest.config.digest).unwrap().read_to_end(&mut config).unwrap();
+        let config: crate::oci::ImageConfig = serde_json::from_slice(&config).unwrap();
+        let layer_digests: Vec<&Digest> = manifest.layers.iter().map(|l| &l.digest).collect();
+        assert_eq!(layer_digests, config.rootfs.diff_ids.iter().collect::<Vec<_>>(), "{}", image.spec);
+    }
 }

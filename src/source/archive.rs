@@ -1,0 +1,384 @@
+//! Tar archives read in place: the headers are walked once to locate every member, and a blob is then
+//! read by seeking to its offset. Nothing is unpacked, so a multi-gigabyte archive costs one header scan.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{BlobSource, SourceError};
+use crate::oci::Digest;
+
+/// Symlink hops followed when resolving a member (Podman needs one: `<id>/layer.tar -> ../<diffid>.tar`).
+const MAX_LINK_HOPS: usize = 8;
+
+/// JSON members (index.json, manifest.json, manifests, configs) larger than this are refused rather
+/// than read into memory.
+pub(crate) const MAX_JSON_SIZE: u64 = 64 << 20;
+
+/// What a member name stands for once its header has been read.
+#[derive(Debug, Clone)]
+enum Member {
+    /// Content stored in the archive: `size` bytes starting at `offset`.
+    Data { offset: u64, size: u64 },
+    /// A symbolic link; the target is already resolved against the link's directory.
+    Symlink { target: Option<String> },
+    /// A hard link; tar hard-link targets name another member from the archive root.
+    Hardlink { target: Option<String> },
+}
+
+/// The members of a tar file, located by one scan of its headers.
+#[derive(Debug)]
+pub(crate) struct TarFile {
+    path: PathBuf,
+    len: u64,
+    members: HashMap<String, Member>,
+}
+
+/// Where a member's content lives in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Extent {
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl TarFile {
+    /// Walks the headers of the tar at `path`, seeking past member data.
+    pub(crate) fn scan(path: &Path) -> Result<TarFile, SourceError> {
+        let mut file = open_file(path)?;
+        let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+        check_looks_like_tar(path, &mut file)?;
+        file.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, e))?;
+        let mut archive = tar::Archive::new(file);
+        let entries = archive.entries_with_seek().map_err(|e| not_a_tar(path, &e))?;
+        let mut members = HashMap::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| not_a_tar(path, &e))?;
+            let Some(name) = normalize(&entry.path_bytes()) else { continue };
+            if let Some(member) = describe(&name, &entry) {
+                members.insert(name, member);
+            }
+        }
+        if members.is_empty() {
+            return Err(not_an_image(path, "the tar archive has no members"));
+        }
+        Ok(TarFile { path: path.to_owned(), len, members })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a member of that name exists (a link counts, resolved or not).
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        normalize(name.as_bytes()).is_some_and(|n| self.members.contains_key(&n))
+    }
+
+    /// Locates a member's content, following links. `Ok(None)` when there is no such member.
+    pub(crate) fn extent(&self, name: &str) -> Result<Option<Extent>, SourceError> {
+        let Some(mut current) = normalize(name.as_bytes()) else { return Ok(None) };
+        for _ in 0..=MAX_LINK_HOPS {
+            let next = match self.members.get(&current) {
+                None => return Ok(None),
+                Some(Member::Data { offset, size }) => return self.checked_extent(&current, *offset, *size).map(Some),
+                Some(Member::Symlink { target } | Member::Hardlink { target }) => target.clone(),
+            };
+            current = next.ok_or_else(|| {
+                not_an_image(&self.path, &format!("member {current} links outside the archive"))
+            })?;
+        }
+        Err(not_an_image(&self.path, &format!("member {name} has too many levels of links")))
+    }
+
+    fn checked_extent(&self, name: &str, offset: u64, size: u64) -> Result<Extent, SourceError> {
+        if offset.checked_add(size).is_none_or(|end| end > self.len) {
+            return Err(not_an_image(&self.path, &format!("member {name} is cut short (truncated archive)")));
+        }
+        Ok(Extent { offset, size })
+    }
+
+    /// Opens a member's content as a reader of exactly its size.
+    pub(crate) fn open_member(&self, name: &str) -> Result<Option<Box<dyn Read + Send>>, SourceError> {
+        let Some(extent) = self.extent(name)? else { return Ok(None) };
+        let mut file = open_file(&self.path)?;
+        file.seek(SeekFrom::Start(extent.offset)).map_err(|e| io_error(&self.path, e))?;
+        Ok(Some(Box::new(file.take(extent.size))))
+    }
+
+    /// Reads a small member (JSON) whole. `Ok(None)` when there is no such member.
+    pub(crate) fn read_member(&self, name: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        let Some(extent) = self.extent(name)? else { return Ok(None) };
+        if extent.size > MAX_JSON_SIZE {
+            return Err(not_an_image(&self.path, &format!("member {name} is too large ({} bytes)", extent.size)));
+        }
+        let Some(mut reader) = self.open_member(name)? else { return Ok(None) };
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| io_error(&self.path, e))?;
+        Ok(Some(bytes))
+    }
+
+    /// Reads the first bytes of a member (for sniffing its compression).
+    pub(crate) fn member_magic(&self, name: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        let Some(reader) = self.open_member(name)? else { return Ok(None) };
+        let mut magic = Vec::with_capacity(4);
+        reader.take(4).read_to_end(&mut magic).map_err(|e| io_error(&self.path, e))?;
+        Ok(Some(magic))
+    }
+}
+
+/// Rejects at once files that are not tars, with a reason more useful than a checksum error.
+fn check_looks_like_tar(path: &Path, file: &mut File) -> Result<(), SourceError> {
+    let mut block = Vec::with_capacity(512);
+    file.by_ref().take(512).read_to_end(&mut block).map_err(|e| io_error(path, e))?;
+    if let Some(compression) = crate::oci::Compression::sniff(&block) {
+        let what = format!("{compression:?}").to_lowercase();
+        return Err(not_an_image(
+            path,
+            &format!("{what}-compressed file; compressed archives are not supported, decompress it first"),
+        ));
+    }
+    if !is_tar_header(&block) {
+        return Err(not_an_image(path, "not a tar archive"));
+    }
+    Ok(())
+}
+
+/// A 512-byte block whose stored checksum matches its content.
+pub(crate) fn is_tar_header(block: &[u8]) -> bool {
+    if block.len() < 512 || block.iter().all(|b| *b == 0) {
+        return false;
+    }
+    let header = tar::Header::from_byte_slice(&block[..512]);
+    let Ok(stored) = header.cksum() else { return false };
+    let mut recomputed = header.clone();
+    recomputed.set_cksum();
+    recomputed.cksum().is_ok_and(|c| c == stored)
+}
+
+fn describe<R: Read>(name: &str, entry: &tar::Entry<'_, R>) -> Option<Member> {
+    let kind = entry.header().entry_type();
+    let link_target = || entry.link_name_bytes().map(|l| l.into_owned());
+    match kind {
+        tar::EntryType::Regular | tar::EntryType::Continuous => {
+            Some(Member::Data { offset: entry.raw_file_position(), size: entry.size() })
+        }
+        tar::EntryType::Symlink => {
+            let target = link_target().and_then(|t| resolve_symlink(name, &t));
+            Some(Member::Symlink { target })
+        }
+        tar::EntryType::Link => Some(Member::Hardlink { target: link_target().and_then(|t| normalize(&t)) }),
+        _ => None,
+    }
+}
+
+/// Resolves a symlink target against the link's directory; `None` if it leaves the archive.
+fn resolve_symlink(link_name: &str, target: &[u8]) -> Option<String> {
+    if target.first() == Some(&b'/') {
+        return None;
+    }
+    let dir = link_name.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let mut joined = dir.as_bytes().to_vec();
+    joined.push(b'/');
+    joined.extend_from_slice(target);
+    normalize(&joined)
+}
+
+/// A member name in canonical form: `./`, empty and `.` components dropped, `..` applied. `None` for
+/// names that climb out of the archive root, are not UTF-8 or are empty.
+pub(crate) fn normalize(name: &[u8]) -> Option<String> {
+    let name = std::str::from_utf8(name).ok()?;
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
+/// Blobs of an OCI layout stored in a tar (`blobs/sha256/<hex>`), plus blobs mapped to other members
+/// (legacy docker archives name layers `<id>/layer.tar`).
+pub(crate) struct TarBlobs {
+    pub tar: Arc<TarFile>,
+    /// Blobs stored under a member name that is not `blobs/sha256/<hex>`.
+    pub renamed: HashMap<Digest, String>,
+}
+
+impl BlobSource for TarBlobs {
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
+        let name = match self.renamed.get(digest) {
+            Some(name) => name.clone(),
+            None => blob_member(digest),
+        };
+        self.tar.open_member(&name)?.ok_or_else(|| SourceError::BlobMissing { digest: digest.clone() })
+    }
+}
+
+/// The member name of a blob in an OCI layout.
+pub(crate) fn blob_member(digest: &Digest) -> String {
+    format!("blobs/{}/{}", digest.algorithm(), digest.hex())
+}
+
+fn open_file(path: &Path) -> Result<File, SourceError> {
+    File::open(path).map_err(|e| io_error(path, e))
+}
+
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> SourceError {
+    if source.kind() == std::io::ErrorKind::NotFound {
+        return SourceError::NotFound { path: path.to_owned() };
+    }
+    SourceError::Io { path: path.to_owned(), source }
+}
+
+pub(crate) fn not_an_image(path: &Path, reason: &str) -> SourceError {
+    SourceError::NotAnImage { path: path.to_owned(), reason: reason.to_owned() }
+}
+
+fn not_a_tar(path: &Path, error: &std::io::Error) -> SourceError {
+    not_an_image(path, &format!("unreadable tar archive: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalised_and_escapes_refused() {
+        assert_eq!(normalize(b"./blobs//sha256/ab").as_deref(), Some("blobs/sha256/ab"));
+        assert_eq!(normalize(b"blobs/sha256/").as_deref(), Some("blobs/sha256"));
+        assert_eq!(normalize(b"a/../b").as_deref(), Some("b"));
+        assert_eq!(normalize(b"../x"), None);
+        assert_eq!(normalize(b"./"), None);
+        assert_eq!(normalize(b"a\xff"), None);
+    }
+
+    #[test]
+    fn symlinks_resolve_against_their_directory() {
+        assert_eq!(resolve_symlink("id/layer.tar", b"../d.tar").as_deref(), Some("d.tar"));
+        assert_eq!(resolve_symlink("id/layer.tar", b"other.tar").as_deref(), Some("id/other.tar"));
+        assert_eq!(resolve_symlink("id/layer.tar", b"../../etc/passwd"), None);
+        assert_eq!(resolve_symlink("id/layer.tar", b"/etc/passwd"), None);
+    }
+
+    #[test]
+    fn tar_header_detection_checks_the_checksum() {
+        let mut header = tar::Header::new_ustar();
+        header.set_path("x").unwrap();
+        header.set_cksum();
+        assert!(is_tar_header(header.as_bytes()));
+        let mut broken = header.as_bytes().to_vec();
+        broken[0] = b'y';
+        assert!(!is_tar_header(&broken));
+        assert!(!is_tar_header(&[0u8; 512]));
+        assert!(!is_tar_header(b"short"));
+    }
+}
+
+#[cfg(test)]
+mod archive_tests {
+    use std::io::Read;
+
+    use crate::fixture::{DockerStyle, Fault, ImageBuilder, LayerBuilder, LayerCompression};
+    use crate::oci::Manifest;
+    use crate::source::{SourceError, open_image};
+
+    fn image() -> ImageBuilder {
+        let layer = LayerBuilder::new().dir("etc").file("etc/motd", "hello").build();
+        ImageBuilder::new().layer(layer, LayerCompression::Zstd)
+    }
+
+    fn read_all(reader: &mut dyn Read) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn oci_archive_blobs_are_read_in_place_with_exact_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        image().write_oci_archive(&file, Some("testbed/a:latest")).unwrap();
+        let opened = open_image(&format!("oci-archive:{}:testbed/a:latest", file.display())).unwrap();
+        assert_eq!(opened.root.digest, built.manifest.digest);
+        let manifest_bytes = read_all(&mut opened.source.open(&built.manifest.digest).unwrap());
+        assert_eq!(manifest_bytes, built.manifest_bytes);
+        for (digest, bytes) in &built.blobs {
+            assert_eq!(&read_all(&mut opened.source.open(digest).unwrap()), bytes, "{digest}");
+        }
+        let manifest: Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
+        assert_eq!(manifest.config.digest, built.config.digest);
+    }
+
+    #[test]
+    fn dot_slash_member_names_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        std::fs::write(&file, image().oci_files(None).to_tar_with_prefix("./")).unwrap();
+        let opened = open_image(file.to_str().unwrap()).unwrap();
+        let config = read_all(&mut opened.source.open(&built.config.digest).unwrap());
+        assert_eq!(config, built.config_bytes);
+    }
+
+    #[test]
+    fn missing_blob_in_archive_is_blob_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let faulty = image().fault(Fault::OmitConfig);
+        faulty.write_oci_archive(&file, None).unwrap();
+        let opened = open_image(&format!("oci-archive:{}", file.display())).unwrap();
+        let error = opened.source.open(&faulty.build().config.digest).err().unwrap();
+        assert!(matches!(error, SourceError::BlobMissing { .. }), "{error}");
+    }
+
+    #[test]
+    fn symlinks_out_of_the_archive_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        let mut tree = image().oci_files(None);
+        let config_member = format!("blobs/sha256/{}", built.config.digest.hex());
+        tree.remove(&config_member);
+        tree.insert_symlink(&config_member, "../../../etc/passwd");
+        tree.write_tar(&file).unwrap();
+        let opened = open_image(file.to_str().unwrap()).unwrap();
+        let error = opened.source.open(&built.config.digest).err().unwrap();
+        assert!(error.to_string().contains("links outside the archive"), "{error}");
+    }
+
+    #[test]
+    fn truncated_archive_member_is_reported_not_short_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        let built = image().build();
+        let mut tree = image().oci_files(None);
+        // Put a big blob last so that cutting the file cuts its data.
+        tree.insert_file("zz-big", vec![7u8; 4096]);
+        let mut tar = tree.to_tar();
+        tar.truncate(tar.len() - 1024 - 2048);
+        std::fs::write(&file, &tar).unwrap();
+        let opened = open_image(file.to_str().unwrap()).unwrap();
+        assert_eq!(opened.root.digest, built.manifest.digest);
+        let tar_file = super::TarFile::scan(&file).unwrap();
+        let error = tar_file.open_member("zz-big").err().unwrap();
+        assert!(error.to_string().contains("truncated archive"), "{error}");
+    }
+
+    #[test]
+    fn oci_archive_prefix_on_a_docker_archive_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("img.tar");
+        image().docker_files(None, DockerStyle::Legacy).write_tar(&file).unwrap();
+        let error = open_image(&format!("oci-archive:{}", file.display())).unwrap_err();
+        assert!(error.to_string().contains("looks like a docker-archive"), "{error}");
+    }
+}
