@@ -227,6 +227,31 @@ mod tests {
     }
 
     #[test]
+    fn the_format_document_describes_every_member_and_aspect() {
+        let doc = include_str!("JSON-FORMAT.md");
+        let report = render(&sample_report());
+        for key in report.as_object().unwrap().keys() {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "JSON-FORMAT.md does not describe `{key}`"
+            );
+        }
+        for key in report["differences"][0].as_object().unwrap().keys() {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "JSON-FORMAT.md does not describe `{key}`"
+            );
+        }
+        for aspect in crate::model::AspectSet::all() {
+            assert!(
+                doc.contains(&format!("`{}`", aspect.name())),
+                "aspect {} undocumented",
+                aspect.name()
+            );
+        }
+    }
+
+    #[test]
     fn json_snapshot() {
         insta::assert_json_snapshot!("json_report", render(&sample_report()));
     }

@@ -56,3 +56,31 @@ impl ReportError {
 
 #[cfg(test)]
 mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn formats_parse_from_their_command_line_names() {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        assert_eq!(names, ["table", "json", "ndjson"]);
+        assert_eq!(Format::from_str("ndjson", false), Ok(Format::Ndjson));
+        assert_eq!(Format::default(), Format::Table);
+    }
+
+    #[test]
+    fn unsafe_entry_errors_name_the_entry() {
+        let e = ReportError::UnsafeEntry {
+            name: "\"a/passwd\"".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(e.to_string(), "refusing to write entry \"a/passwd\": r");
+    }
+}
