@@ -277,7 +277,9 @@ fn descriptor_cells(context: Option<&Context>, deltas: &[&Delta]) -> (String, St
         let hex = |v: &Value| plain(v).trim_start_matches("sha256:").to_owned();
         return (name, hex(&delta.values.input0), hex(&delta.values.input1));
     }
-    let delta = deltas[0];
+    let Some(delta) = deltas.first() else {
+        return (name, "?".into(), "?".into());
+    };
     let cell = |v: &Value| format!("{} {}", delta.field, plain(v));
     (name, cell(&delta.values.input0), cell(&delta.values.input1))
 }

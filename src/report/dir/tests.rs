@@ -383,3 +383,21 @@ fn finish_writes_the_report_and_a_readme_and_can_be_redone() {
     again.finish(b"{}").unwrap();
     assert_eq!(fs::read(root.join("report.json")).unwrap(), b"{}");
 }
+
+#[test]
+fn large_content_is_streamed_to_disk() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report();
+    let size = 8 << 20;
+    let mut reader = io::repeat(b'x').take(size);
+    let written = report
+        .write_entry(Side::Input0, LAYER, &file("big"), Some(&mut reader))
+        .unwrap();
+    assert!(matches!(written, Written::File { bytes, .. } if bytes == size));
+    assert_eq!(
+        fs::metadata(sandbox.layer("input-0").join("big"))
+            .unwrap()
+            .len(),
+        size
+    );
+}

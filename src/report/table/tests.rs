@@ -216,6 +216,23 @@ fn descriptor_rows_name_the_media_type_and_prefer_media_types_then_digests() {
 }
 
 #[test]
+fn a_descriptor_present_on_one_side_only_shows_missing_and_the_digest() {
+    let mut report = report_skeleton();
+    report.contexts[4].descriptors.input1 = None;
+    let presence = delta(Aspect::Presence, "presence", json!(true), json!(null));
+    report
+        .differences
+        .push(other_difference(LAYER1, DiffKind::Desc, "layer", presence));
+    let filter = strict();
+    let presentation = Presentation::new(&report, &filter, View::PerLayer);
+    let rows = table_rows(&report, &presentation.shown());
+    assert_eq!(
+        cells(&rows[0]),
+        ("Desc", media_type::OCI_LAYER_GZIP, &*hex_of('a'), "missing")
+    );
+}
+
+#[test]
 fn layer_notes_fill_input_0_and_leave_input_1_empty() {
     let d = delta(Aspect::EntryCount, "entries", json!(457), json!(454));
     let row = single_row(other_difference(LAYER1, DiffKind::Layer, "entries", d));
