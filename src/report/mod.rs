@@ -1,1 +1,86 @@
-//! Headless report writers.
+//! Headless report writers: diffoci's text table, a versioned JSON document, an NDJSON event stream, a
+//! one-line summary for stderr and the `--report-dir` directory writer.
+
+mod dir;
+mod json;
+mod ndjson;
+mod summary;
+mod table;
+
+use std::io;
+use std::path::PathBuf;
+
+pub use dir::{ReportDir, Written};
+pub use json::{JSON_FORMAT_VERSION, json_report, write_json};
+pub use ndjson::NdjsonWriter;
+pub use summary::Summary;
+pub use table::{Row, table_rows, write_rows, write_table};
+
+/// The output format of the headless mode (`--format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// diffoci's table: `TYPE NAME INPUT-0 INPUT-1`.
+    #[default]
+    Table,
+    /// One JSON document with every difference of the view and its filter state.
+    Json,
+    /// One event per line, as the comparison streams.
+    Ndjson,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file-system operation on the report directory failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// An entry from an image that cannot be written safely; `name` is already escaped for printing.
+    #[error("refusing to write entry {name}: {reason}")]
+    UnsafeEntry { name: String, reason: String },
+    /// Writing to an output stream failed.
+    #[error("writing report: {0}")]
+    Write(#[from] io::Error),
+    #[error("encoding JSON report: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl ReportError {
+    fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> ReportError {
+        let path = path.into();
+        move |source| ReportError::Io { path, source }
+    }
+}
+
+#[cfg(test)]
+mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    #[test]
+    fn formats_parse_from_their_command_line_names() {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        assert_eq!(names, ["table", "json", "ndjson"]);
+        assert_eq!(Format::from_str("ndjson", false), Ok(Format::Ndjson));
+        assert_eq!(Format::default(), Format::Table);
+    }
+
+    #[test]
+    fn unsafe_entry_errors_name_the_entry() {
+        let e = ReportError::UnsafeEntry {
+            name: "\"a/passwd\"".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(e.to_string(), "refusing to write entry \"a/passwd\": r");
+    }
+}

@@ -1,0 +1,325 @@
+//! diffoci's text table (`TYPE NAME INPUT-0 INPUT-1`), laid out exactly as Go's `text/tabwriter` with
+//! minwidth 4, padding 4 and spaces: every cell but the last of a line is padded to its column's width,
+//! which is the widest cell of the column plus 4.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use crate::filter::Shown;
+use crate::model::{Context, Delta, DiffKind, EntryKind, EntryMeta, Report, Sides, escape_control};
+
+const HEADER: [&str; 4] = ["TYPE", "NAME", "INPUT-0", "INPUT-1"];
+const MIN_WIDTH: usize = 4;
+const PADDING: usize = 4;
+
+/// One line of the table, before escaping and alignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub kind: &'static str,
+    pub name: String,
+    pub input0: String,
+    pub input1: String,
+}
+
+/// Writes one row per shown difference; nothing at all (not even the header) when there is none.
+pub fn write_table(out: &mut dyn Write, report: &Report, shown: &[Shown<'_>]) -> io::Result<()> {
+    write_rows(out, &table_rows(report, shown))
+}
+
+/// The rows for the shown differences, in the order given.
+pub fn table_rows(report: &Report, shown: &[Shown<'_>]) -> Vec<Row> {
+    shown.iter().map(|s| row(report, s)).collect()
+}
+
+/// Aligns and writes rows under the header; control characters in cells are escaped.
+pub fn write_rows(out: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut lines: Vec<[String; 4]> = vec![HEADER.map(str::to_owned)];
+    lines.extend(rows.iter().map(|r| {
+        [r.kind, &r.name, &r.input0, &r.input1].map(|cell| escape_control(cell).into_owned())
+    }));
+    let widths = column_widths(&lines);
+    for line in &lines {
+        for (cell, width) in line.iter().zip(widths) {
+            write!(out, "{cell}{:pad$}", "", pad = width - cell_width(cell))?;
+        }
+        writeln!(out, "{}", line[3])?;
+    }
+    Ok(())
+}
+
+/// Widths of the three padded columns (the last column is never padded).
+fn column_widths(lines: &[[String; 4]]) -> [usize; 3] {
+    let mut widths = [MIN_WIDTH; 3];
+    for line in lines {
+        for (width, cell) in widths.iter_mut().zip(line.iter()) {
+            *width = (*width).max(cell_width(cell) + PADDING);
+        }
+    }
+    widths
+}
+
+/// tabwriter counts runes.
+fn cell_width(cell: &str) -> usize {
+    cell.chars().count()
+}
+
+fn row(report: &Report, shown: &Shown<'_>) -> Row {
+    let difference = shown.difference;
+    let context = report.context(difference.context);
+    let kind = difference.kind.label();
+    let Some(first) = shown.deltas.first() else {
+        return Row {
+            kind,
+            name: context_name(context, false),
+            input0: "?".into(),
+            input1: "?".into(),
+        };
+    };
+    match difference.kind {
+        DiffKind::File => {
+            let entries = difference.entries.as_deref();
+            let (input0, input1) = file_cells(entries, &shown.deltas);
+            Row {
+                kind,
+                name: file_name(entries, &difference.key),
+                input0,
+                input1,
+            }
+        }
+        DiffKind::Desc => {
+            let (name, input0, input1) = descriptor_cells(context, &shown.deltas);
+            Row {
+                kind,
+                name,
+                input0,
+                input1,
+            }
+        }
+        DiffKind::Layer => {
+            let (input0, input1) = layer_cells(&difference.key, first);
+            Row {
+                kind,
+                name: context_name(context, true),
+                input0,
+                input1,
+            }
+        }
+        DiffKind::Idx | DiffKind::Mani | DiffKind::Cfg => {
+            let (input0, input1) = field_cells(first);
+            Row {
+                kind,
+                name: context_name(context, false),
+                input0,
+                input1,
+            }
+        }
+    }
+}
+
+/// `ctx:<path>`, with diffoci's `/layer` container suffix for layer rows.
+fn context_name(context: Option<&Context>, layer: bool) -> String {
+    let path = context.map_or("/", |c| c.path.as_str());
+    match (layer, path.ends_with('/')) {
+        (false, _) => format!("ctx:{path}"),
+        (true, true) => format!("ctx:{path}layer"),
+        (true, false) => format!("ctx:{path}/layer"),
+    }
+}
+
+/// Input 0's name as written in its tar, else input 1's, else the canonical path.
+fn file_name(entries: Option<&Sides<Option<EntryMeta>>>, key: &str) -> String {
+    entries
+        .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
+        .map_or_else(|| key.to_owned(), |e| e.name.clone())
+}
+
+fn file_cells(entries: Option<&Sides<Option<EntryMeta>>>, deltas: &[&Delta]) -> (String, String) {
+    if let Some(entries) = entries
+        && (entries.input0.is_none() || entries.input1.is_none())
+    {
+        return (
+            presence_cell(entries.input0.as_ref()),
+            presence_cell(entries.input1.as_ref()),
+        );
+    }
+    let Some(delta) = deltas.iter().min_by_key(|d| file_field_rank(&d.field)) else {
+        return ("?".into(), "?".into());
+    };
+    let entry = |side: Option<&EntryMeta>, value: &Value| match side {
+        Some(e) => entry_cell(&delta.field, e),
+        None => format!("{} {}", delta.field, plain(value)),
+    };
+    let (e0, e1) = match entries {
+        Some(e) => (e.input0.as_ref(), e.input1.as_ref()),
+        None => (None, None),
+    };
+    (
+        entry(e0, &delta.values.input0),
+        entry(e1, &delta.values.input1),
+    )
+}
+
+/// diffoci prints `?` opposite `missing`; we say what is there instead.
+fn presence_cell(entry: Option<&EntryMeta>) -> String {
+    match entry {
+        None => "missing".into(),
+        Some(e) => match (e.kind, &e.content, &e.link) {
+            (EntryKind::File, Some(digest), _) => digest.hex().to_owned(),
+            (EntryKind::Symlink | EntryKind::Hardlink, _, Some(link)) => format!("Linkname {link}"),
+            (kind, _, _) => format!("Type {}", kind.label()),
+        },
+    }
+}
+
+/// diffoci's order of precedence, then the fields it prints as `?`.
+fn file_field_rank(field: &str) -> usize {
+    match field {
+        "name" => 0,
+        "link" => 1,
+        "mode" | "mode-type-bits" => 2,
+        "uid" => 3,
+        "gid" => 4,
+        "uname" => 5,
+        "gname" => 6,
+        "device" => 7,
+        "content" => 8,
+        "mtime" => 9,
+        "atime" => 10,
+        "ctime" => 11,
+        "index" => 12,
+        "format" => 13,
+        "kind" => 14,
+        "size" => 15,
+        f if f.starts_with("xattr:") => 16,
+        f if f.starts_with("pax:") => 17,
+        _ => 18,
+    }
+}
+
+fn entry_cell(field: &str, e: &EntryMeta) -> String {
+    let optional_time = |label: &str, t: &Option<crate::model::Timestamp>| match t {
+        Some(t) => format!("{label} {}", t.go_string()),
+        None => format!("{label} none"),
+    };
+    match field {
+        "name" => e.name.clone(),
+        "link" => format!("Linkname {}", e.link.as_deref().unwrap_or("")),
+        "mode" | "mode-type-bits" => format!("Mode 0x{:x}", e.mode),
+        "uid" => format!("Uid {}", e.uid),
+        "gid" => format!("Gid {}", e.gid),
+        "uname" => format!("Uname {}", e.uname),
+        "gname" => format!("Gname {}", e.gname),
+        "device" => {
+            let (major, minor) = e.device.unwrap_or((0, 0));
+            format!("Dev {major}:{minor}")
+        }
+        "content" => e
+            .content
+            .as_ref()
+            .map_or_else(|| "none".into(), |d| d.hex().to_owned()),
+        "mtime" => e.mtime.go_string(),
+        "atime" => optional_time("Atime", &e.atime),
+        "ctime" => optional_time("Ctime", &e.ctime),
+        "index" => format!("Index {}", e.index),
+        "format" => format!("Format {}", e.format.go_label()),
+        "kind" => format!("Type {}", e.kind.label()),
+        "size" => format!("Size {}", e.size),
+        _ => record_cell(field, e),
+    }
+}
+
+/// `Xattr key=value` / `Pax key=value`, `(none)` where the entry lacks the record.
+fn record_cell(field: &str, e: &EntryMeta) -> String {
+    let (label, key, records) = if let Some(key) = field.strip_prefix("xattr:") {
+        ("Xattr", key, &e.xattrs)
+    } else if let Some(key) = field.strip_prefix("pax:") {
+        ("Pax", key, &e.pax)
+    } else {
+        return "?".into();
+    };
+    match records.get(key) {
+        Some(value) => format!("{label} {key}={value}"),
+        None => format!("{label} {key} (none)"),
+    }
+}
+
+/// NAME is the media type; the cells show media types if they differ, else digests, else the first
+/// shown field.
+fn descriptor_cells(context: Option<&Context>, deltas: &[&Delta]) -> (String, String, String) {
+    let descriptors = context.map(|c| &c.descriptors);
+    let media_type_delta = deltas.iter().find(|d| d.field == "mediaType");
+    let name = descriptors
+        .and_then(|d| d.input0.as_ref().or(d.input1.as_ref()))
+        .map(|d| d.media_type.clone())
+        .or_else(|| media_type_delta.map(|d| first_present(&d.values)))
+        .unwrap_or_else(|| "?".into());
+    if let Some(d) = descriptors
+        && (d.input0.is_none() != d.input1.is_none())
+    {
+        let cell = |side: &Option<crate::oci::Descriptor>| {
+            side.as_ref()
+                .map_or_else(|| "missing".into(), |d| d.digest.hex().to_owned())
+        };
+        return (name, cell(&d.input0), cell(&d.input1));
+    }
+    if let Some(delta) = media_type_delta {
+        return (
+            name,
+            plain(&delta.values.input0),
+            plain(&delta.values.input1),
+        );
+    }
+    if let Some(delta) = deltas.iter().find(|d| d.field == "digest") {
+        let hex = |v: &Value| plain(v).trim_start_matches("sha256:").to_owned();
+        return (name, hex(&delta.values.input0), hex(&delta.values.input1));
+    }
+    let Some(delta) = deltas.first() else {
+        return (name, "?".into(), "?".into());
+    };
+    let cell = |v: &Value| format!("{} {}", delta.field, plain(v));
+    (name, cell(&delta.values.input0), cell(&delta.values.input1))
+}
+
+fn first_present(values: &Sides<Value>) -> String {
+    if values.input0.is_null() {
+        plain(&values.input1)
+    } else {
+        plain(&values.input0)
+    }
+}
+
+/// diffoci's layer notes: entry-count and name-count mismatches, in INPUT-0 with INPUT-1 empty.
+fn layer_cells(key: &str, delta: &Delta) -> (String, String) {
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    let (a, b) = (count(&delta.values.input0), count(&delta.values.input1));
+    let note = match delta.field.as_str() {
+        "entries" => format!("length mismatch ({a} vs {b})"),
+        "count" if b == 0 => format!("name {key:?} only appears in input 0"),
+        "count" if a == 0 => format!("name {key:?} only appears in input 1"),
+        "count" => format!("name {key:?} appears {a} times in input 0, {b} times in input 1"),
+        _ => return field_cells(delta),
+    };
+    (note, String::new())
+}
+
+/// `field: value` on each side.
+fn field_cells(delta: &Delta) -> (String, String) {
+    let cell = |v: &Value| format!("{}: {}", delta.field, plain(v));
+    (cell(&delta.values.input0), cell(&delta.values.input1))
+}
+
+/// Strings unquoted, absent values as `missing`, anything else as compact JSON.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => "missing".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
