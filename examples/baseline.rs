@@ -75,7 +75,9 @@ fn read_json(path: &Path) -> Result<Value> {
 }
 
 fn blob_path(layout: &Path, digest: &str) -> Result<PathBuf> {
-    let (alg, hex) = digest.split_once(':').ok_or_else(|| anyhow!("bad digest {digest:?}"))?;
+    let (alg, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| anyhow!("bad digest {digest:?}"))?;
     if alg != "sha256" || hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("unsupported digest {digest:?}");
     }
@@ -83,7 +85,9 @@ fn blob_path(layout: &Path, digest: &str) -> Result<PathBuf> {
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
-    v.get(key).and_then(Value::as_str).ok_or_else(|| anyhow!("missing string field {key:?}"))
+    v.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("missing string field {key:?}"))
 }
 
 /// `DIR`, `DIR:TAG`, optionally prefixed with `oci:`.
@@ -103,18 +107,25 @@ fn split_ref(arg: &str) -> (PathBuf, Option<String>) {
 fn layer_jobs(arg: &str) -> Result<Vec<Job>> {
     let (layout, tag) = split_ref(arg);
     let index = read_json(&layout.join("index.json"))?;
-    let manifests = index["manifests"].as_array().ok_or_else(|| anyhow!("{arg}: index.json has no manifests"))?;
+    let manifests = index["manifests"]
+        .as_array()
+        .ok_or_else(|| anyhow!("{arg}: index.json has no manifests"))?;
     let mut desc = match &tag {
         Some(t) => manifests
             .iter()
             .find(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str() == Some(t))
             .ok_or_else(|| anyhow!("{arg}: no tag {t:?} in index.json"))?,
-        None => manifests.first().ok_or_else(|| anyhow!("{arg}: empty index.json"))?,
+        None => manifests
+            .first()
+            .ok_or_else(|| anyhow!("{arg}: empty index.json"))?,
     }
     .clone();
     let mut manifest = read_json(&blob_path(&layout, str_field(&desc, "digest")?)?)?;
     while manifest.get("manifests").is_some() {
-        let list = manifest["manifests"].as_array().cloned().unwrap_or_default();
+        let list = manifest["manifests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         desc = list
             .iter()
             .find(|m| m["platform"]["os"] == "linux" && m["platform"]["architecture"] == "amd64")
@@ -123,13 +134,25 @@ fn layer_jobs(arg: &str) -> Result<Vec<Job>> {
             .clone();
         manifest = read_json(&blob_path(&layout, str_field(&desc, "digest")?)?)?;
     }
-    let config = read_json(&blob_path(&layout, str_field(&manifest["config"], "digest")?)?)?;
-    let diff_ids = config["rootfs"]["diff_ids"].as_array().cloned().unwrap_or_default();
+    let config = read_json(&blob_path(
+        &layout,
+        str_field(&manifest["config"], "digest")?,
+    )?)?;
+    let diff_ids = config["rootfs"]["diff_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
     if diff_ids.len() != layers.len() {
-        bail!("{arg}: {} layers but {} diff_ids", layers.len(), diff_ids.len());
+        bail!(
+            "{arg}: {} layers but {} diff_ids",
+            layers.len(),
+            diff_ids.len()
+        );
     }
-    let image = layout.file_name().map_or_else(|| arg.to_owned(), |n| n.to_string_lossy().into_owned());
+    let image = layout
+        .file_name()
+        .map_or_else(|| arg.to_owned(), |n| n.to_string_lossy().into_owned());
     layers
         .iter()
         .zip(&diff_ids)
@@ -186,7 +209,11 @@ fn verify(job: &Job) -> Result<Done> {
             (d.clone(), n, d, n)
         }
         Compression::Gzip | Compression::Zstd => {
-            let tee = HashingReader { inner: file, hasher: Sha256::new(), bytes: 0 };
+            let tee = HashingReader {
+                inner: file,
+                hasher: Sha256::new(),
+                bytes: 0,
+            };
             let (d, n, mut tee) = if job.compression == Compression::Gzip {
                 let mut dec = flate2::read::MultiGzDecoder::new(tee);
                 let (d, n) = hash_stream(&mut dec, &mut buf)?;
@@ -207,12 +234,22 @@ fn verify(job: &Job) -> Result<Done> {
         bail!("{what}: blob digest is {compressed_digest}");
     }
     if job.size != 0 && compressed != job.size {
-        bail!("{what}: blob size is {compressed}, manifest says {}", job.size);
+        bail!(
+            "{what}: blob size is {compressed}, manifest says {}",
+            job.size
+        );
     }
     if uncompressed_digest != job.diff_id {
-        bail!("{what}: diff_id is {uncompressed_digest}, config says {}", job.diff_id);
+        bail!(
+            "{what}: diff_id is {uncompressed_digest}, config says {}",
+            job.diff_id
+        );
     }
-    Ok(Done { compressed, uncompressed, secs: t0.elapsed().as_secs_f64() })
+    Ok(Done {
+        compressed,
+        uncompressed,
+        secs: t0.elapsed().as_secs_f64(),
+    })
 }
 
 fn main() -> Result<()> {
@@ -221,7 +258,13 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "-j" => threads = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).context("-j needs N > 0")?,
+            "-j" => {
+                threads = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .context("-j needs N > 0")?
+            }
             "-h" | "--help" => {
                 eprintln!("usage: baseline [-j N] LAYOUT_A[:TAG] LAYOUT_B[:TAG]");
                 return Ok(());
@@ -252,7 +295,10 @@ fn main() -> Result<()> {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
                     let r = verify(job);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((i, r));
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, r));
                 }
             });
         }

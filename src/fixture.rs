@@ -255,7 +255,9 @@ fn write_entry(out: &mut Vec<u8>, entry: &TarEntry, format: TarFormat) {
     if header.set_groupname(&entry.gname).is_err() {
         pax.push(("gname".into(), entry.gname.clone().into_bytes()));
     }
-    if let EntryKind::CharDevice { major, minor } | EntryKind::BlockDevice { major, minor } = entry.kind {
+    if let EntryKind::CharDevice { major, minor } | EntryKind::BlockDevice { major, minor } =
+        entry.kind
+    {
         // Both header kinds used here have device fields, so these cannot fail.
         let _ = header.set_device_major(major);
         let _ = header.set_device_minor(minor);
@@ -285,7 +287,10 @@ fn place_name(
         TarFormat::Ustar if split_ustar(header, name) => return,
         TarFormat::Ustar | TarFormat::Pax => pax.push(("path".into(), name.to_vec())),
     }
-    copy_field(&mut header.as_old_mut().name, name.get(..100).unwrap_or(name));
+    copy_field(
+        &mut header.as_old_mut().name,
+        name.get(..100).unwrap_or(name),
+    );
 }
 
 fn place_link(
@@ -301,15 +306,23 @@ fn place_link(
             TarFormat::Ustar | TarFormat::Pax => pax.push(("linkpath".into(), link.to_vec())),
         }
     }
-    copy_field(&mut header.as_old_mut().linkname, link.get(..100).unwrap_or(link));
+    copy_field(
+        &mut header.as_old_mut().linkname,
+        link.get(..100).unwrap_or(link),
+    );
 }
 
 /// Splits a long name into ustar prefix (≤155) and name (≤100) at a `/`; false if impossible.
 fn split_ustar(header: &mut tar::Header, name: &[u8]) -> bool {
     let split = (0..name.len()).rev().find(|&at| {
-        name.get(at) == Some(&b'/') && at <= 155 && name.len() - at - 1 <= 100 && at + 1 < name.len()
+        name.get(at) == Some(&b'/')
+            && at <= 155
+            && name.len() - at - 1 <= 100
+            && at + 1 < name.len()
     });
-    let (Some(at), Some(ustar)) = (split, header.as_ustar_mut()) else { return false };
+    let (Some(at), Some(ustar)) = (split, header.as_ustar_mut()) else {
+        return false;
+    };
     copy_field(&mut ustar.prefix, &name[..at]);
     copy_field(&mut ustar.name, &name[at + 1..]);
     true
@@ -341,7 +354,10 @@ fn write_pax_header(out: &mut Vec<u8>, name: &[u8], records: &[(String, Vec<u8>)
         data.extend_from_slice(&pax_record(key, value));
     }
     let mut header = tar::Header::new_ustar();
-    let base = name.rsplit(|b| *b == b'/').find(|part| !part.is_empty()).unwrap_or(b"entry");
+    let base = name
+        .rsplit(|b| *b == b'/')
+        .find(|part| !part.is_empty())
+        .unwrap_or(b"entry");
     let mut pax_name = b"PaxHeaders.0/".to_vec();
     pax_name.extend_from_slice(base.get(..80).unwrap_or(base));
     copy_field(&mut header.as_old_mut().name, &pax_name);
@@ -502,13 +518,23 @@ impl ImageBuilder {
         };
         let media_type = self.layer_media_type(compression).to_owned();
         let diff_id = Digest::sha256_of(&tar);
-        self.layers.push(FixtureLayer { tar: Some(tar), blob, media_type, diff_id });
+        self.layers.push(FixtureLayer {
+            tar: Some(tar),
+            blob,
+            media_type,
+            diff_id,
+        });
         self
     }
 
     /// Adds a layer blob as is (e.g. a truncated gzip stream) with the diff_id to put in the config.
     pub fn raw_layer(mut self, blob: Vec<u8>, media_type: &str, diff_id: Digest) -> Self {
-        self.layers.push(FixtureLayer { tar: None, blob, media_type: media_type.to_owned(), diff_id });
+        self.layers.push(FixtureLayer {
+            tar: None,
+            blob,
+            media_type: media_type.to_owned(),
+            diff_id,
+        });
         self
     }
 
@@ -516,10 +542,14 @@ impl ImageBuilder {
         use media_type::*;
         match (self.media_types, compression) {
             (MediaTypes::Oci, LayerCompression::None) => OCI_LAYER_TAR,
-            (MediaTypes::Oci, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => OCI_LAYER_GZIP,
+            (MediaTypes::Oci, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => {
+                OCI_LAYER_GZIP
+            }
             (MediaTypes::Oci, LayerCompression::Zstd) => OCI_LAYER_ZSTD,
             (MediaTypes::Docker, LayerCompression::None) => DOCKER_LAYER_TAR,
-            (MediaTypes::Docker, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => DOCKER_LAYER_GZIP,
+            (MediaTypes::Docker, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => {
+                DOCKER_LAYER_GZIP
+            }
             (MediaTypes::Docker, LayerCompression::Zstd) => DOCKER_LAYER_ZSTD,
         }
     }
@@ -563,7 +593,11 @@ impl ImageBuilder {
             MediaTypes::Docker => (media_type::DOCKER_CONFIG, media_type::DOCKER_MANIFEST),
         };
         let config = descriptor(config_media, &config_bytes);
-        let layers: Vec<Descriptor> = self.layers.iter().map(|l| descriptor(&l.media_type, &l.blob)).collect();
+        let layers: Vec<Descriptor> = self
+            .layers
+            .iter()
+            .map(|l| descriptor(&l.media_type, &l.blob))
+            .collect();
         let mut manifest_json = json!({
             "schemaVersion": 2,
             "mediaType": manifest_media,
@@ -577,7 +611,15 @@ impl ImageBuilder {
         let mut manifest = descriptor(manifest_media, &manifest_bytes);
         manifest.platform = Some(self.platform_of_config());
         let blobs = self.blobs_to_write(&manifest_bytes, &config_bytes);
-        BuiltImage { manifest, manifest_bytes, config, config_bytes, layers, diff_ids, blobs }
+        BuiltImage {
+            manifest,
+            manifest_bytes,
+            config,
+            config_bytes,
+            layers,
+            diff_ids,
+            blobs,
+        }
     }
 
     fn config_bytes(&self, diff_ids: &[Digest]) -> Vec<u8> {
@@ -590,7 +632,9 @@ impl ImageBuilder {
         }
         let mut config = self.config.clone();
         if let Some(object) = config.as_object_mut() {
-            let rootfs = object.entry("rootfs").or_insert_with(|| json!({"type": "layers"}));
+            let rootfs = object
+                .entry("rootfs")
+                .or_insert_with(|| json!({"type": "layers"}));
             if let Some(rootfs) = rootfs.as_object_mut() {
                 rootfs.insert("diff_ids".into(), json!(diff_ids));
             }
@@ -599,7 +643,12 @@ impl ImageBuilder {
     }
 
     fn platform_of_config(&self) -> Platform {
-        let field = |name: &str| self.config.get(name).and_then(Value::as_str).map(str::to_owned);
+        let field = |name: &str| {
+            self.config
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         Platform {
             architecture: field("architecture").unwrap_or_default(),
             os: field("os").unwrap_or_default(),
@@ -657,7 +706,9 @@ impl ImageBuilder {
     pub fn docker_files(&self, repo_tag: Option<&str>, style: DockerStyle) -> FileTree {
         match style {
             DockerStyle::Docker25 => self.docker25_files(repo_tag),
-            DockerStyle::Legacy | DockerStyle::Symlinked => self.legacy_docker_files(repo_tag, style),
+            DockerStyle::Legacy | DockerStyle::Symlinked => {
+                self.legacy_docker_files(repo_tag, style)
+            }
         }
     }
 
@@ -671,7 +722,9 @@ impl ImageBuilder {
         let mut layer_names = Vec::new();
         let mut parent = String::new();
         for (position, layer) in self.layers.iter().enumerate() {
-            let id = Digest::sha256_of(format!("{parent}\n{}", layer.diff_id).as_bytes()).hex().to_owned();
+            let id = Digest::sha256_of(format!("{parent}\n{}", layer.diff_id).as_bytes())
+                .hex()
+                .to_owned();
             let member = format!("{id}/layer.tar");
             let mut data = layer.tar.clone().unwrap_or_else(|| layer.blob.clone());
             if self.faults.contains(&Fault::CorruptLayer(position)) {
@@ -687,7 +740,10 @@ impl ImageBuilder {
                 }
             }
             tree.insert_file(&format!("{id}/VERSION"), b"1.0".to_vec());
-            tree.insert_file(&format!("{id}/json"), json!({"id": id}).to_string().into_bytes());
+            tree.insert_file(
+                &format!("{id}/json"),
+                json!({"id": id}).to_string().into_bytes(),
+            );
             layer_names.push(member);
             parent = id;
         }
@@ -705,7 +761,10 @@ impl ImageBuilder {
         add_blobs(&mut tree, &built.blobs);
         let mut annotations = BTreeMap::new();
         if let Some(tag) = repo_tag {
-            annotations.insert(annotation::CONTAINERD_IMAGE_NAME.to_owned(), format!("docker.io/{tag}"));
+            annotations.insert(
+                annotation::CONTAINERD_IMAGE_NAME.to_owned(),
+                format!("docker.io/{tag}"),
+            );
             let short = tag.rsplit_once(':').map_or("latest", |(_, t)| t);
             annotations.insert(annotation::REF_NAME.to_owned(), short.to_owned());
         }
@@ -720,7 +779,8 @@ impl ImageBuilder {
 
     /// Writes a legacy `docker save` archive (`manifest.json`, `<hex>.json`, `<id>/layer.tar`).
     pub fn write_docker_archive(&self, file: &Path, repo_tag: Option<&str>) -> io::Result<()> {
-        self.docker_files(repo_tag, DockerStyle::Legacy).write_tar(file)
+        self.docker_files(repo_tag, DockerStyle::Legacy)
+            .write_tar(file)
     }
 }
 
@@ -825,7 +885,10 @@ fn corrupt(bytes: &mut Vec<u8>) {
 }
 
 fn ref_annotations(ref_name: Option<&str>) -> BTreeMap<String, String> {
-    ref_name.map(|name| (annotation::REF_NAME.to_owned(), name.to_owned())).into_iter().collect()
+    ref_name
+        .map(|name| (annotation::REF_NAME.to_owned(), name.to_owned()))
+        .into_iter()
+        .collect()
 }
 
 fn add_blobs(tree: &mut FileTree, blobs: &[(Digest, Vec<u8>)]) {
@@ -836,11 +899,17 @@ fn add_blobs(tree: &mut FileTree, blobs: &[(Digest, Vec<u8>)]) {
 }
 
 /// Appends an entry to the tree's index.json (creating it if needed).
-fn add_index_entry(tree: &mut FileTree, target: &Descriptor, annotations: &BTreeMap<String, String>) {
+fn add_index_entry(
+    tree: &mut FileTree,
+    target: &Descriptor,
+    annotations: &BTreeMap<String, String>,
+) {
     let mut index: Value = tree
         .get("index.json")
         .and_then(|bytes| serde_json::from_slice(bytes).ok())
-        .unwrap_or_else(|| json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": []}));
+        .unwrap_or_else(
+            || json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": []}),
+        );
     let mut entry = target.clone();
     entry.annotations.extend(annotations.clone());
     if let Some(manifests) = index.get_mut("manifests").and_then(Value::as_array_mut) {
@@ -884,7 +953,8 @@ impl FileTree {
     }
 
     pub fn insert_symlink(&mut self, name: &str, target: &str) {
-        self.nodes.insert(name.to_owned(), TreeNode::Symlink(target.to_owned()));
+        self.nodes
+            .insert(name.to_owned(), TreeNode::Symlink(target.to_owned()));
     }
 
     pub fn remove(&mut self, name: &str) -> Option<TreeNode> {
@@ -954,5 +1024,8 @@ fn symlink(target: &str, path: &Path) -> io::Result<()> {
 
 #[cfg(not(unix))]
 fn symlink(_target: &str, _path: &Path) -> io::Result<()> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "symlinks need unix"))
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "symlinks need unix",
+    ))
 }

@@ -1,1 +1,36 @@
-fn main() {}
+//! `ocidiff-tui IMG0 IMG1`: compare two container images.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::args::{Cli, Command};
+use cli::headless::EXIT_ERROR;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors are errors (2), as every other failure; help and version are not.
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match &cli.command {
+        Some(Command::MakeExample { dir }) => cli::example::run(dir),
+        None => cli::headless::run(&cli.compare),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!(
+            "ocidiff-tui: {}",
+            ocidiff::model::escape_control(&format!("{error:#}"))
+        );
+        ExitCode::from(EXIT_ERROR)
+    })
+}

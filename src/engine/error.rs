@@ -109,4 +109,11 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Platform(String),
+    #[error("input {input} ({spec}): cannot write {name:?}: {message}")]
+    Write {
+        input: usize,
+        spec: String,
+        name: String,
+        message: String,
+    },
 }

@@ -29,12 +29,37 @@ pub struct LayerScan {
     pub warnings: Vec<String>,
 }
 
+/// Receives the content of chosen entries when a layer is read again to extract files.
+pub trait ContentVisitor {
+    fn wants(&mut self, index: u32) -> bool;
+    fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()>;
+}
+
 /// Reads and verifies one layer blob. `diff_id` is the config's digest of the uncompressed tar.
 pub fn scan_layer(
     source: &dyn BlobSource,
     desc: &Descriptor,
     diff_id: Option<&Digest>,
     progress: Option<Arc<AtomicU64>>,
+) -> Result<LayerScan, BlobError> {
+    read_layer(source, desc, diff_id, progress, None)
+}
+
+/// Reads a layer again and hands the content of the entries `visitor` wants to it (still verified).
+pub fn extract_from_layer(
+    source: &dyn BlobSource,
+    desc: &Descriptor,
+    visitor: &mut dyn ContentVisitor,
+) -> Result<(), BlobError> {
+    read_layer(source, desc, None, None, Some(visitor)).map(|_| ())
+}
+
+fn read_layer(
+    source: &dyn BlobSource,
+    desc: &Descriptor,
+    diff_id: Option<&Digest>,
+    progress: Option<Arc<AtomicU64>>,
+    visitor: Option<&mut dyn ContentVisitor>,
 ) -> Result<LayerScan, BlobError> {
     let declared = match desc.kind() {
         BlobKind::Layer(c) => c,
@@ -58,18 +83,22 @@ pub fn scan_layer(
     }
     let (entries, buffered) = match found {
         Compression::Gzip => {
-            let (entries, decoder) =
-                scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), diff_id)
-                    .map_err(|e| in_codec("gzip", e))?;
+            let (entries, decoder) = scan_tar(
+                flate2::bufread::MultiGzDecoder::new(buffered),
+                diff_id,
+                visitor,
+            )
+            .map_err(|e| in_codec("gzip", e))?;
             (entries, decoder.into_inner())
         }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| BlobError::decode("zstd", e))?;
-            let (entries, decoder) = scan_tar(decoder, diff_id).map_err(|e| in_codec("zstd", e))?;
+            let (entries, decoder) =
+                scan_tar(decoder, diff_id, visitor).map_err(|e| in_codec("zstd", e))?;
             (entries, decoder.finish())
         }
-        Compression::None => scan_tar(buffered, diff_id)?,
+        Compression::None => scan_tar(buffered, diff_id, visitor)?,
     };
     let mut verifier = buffered.into_inner();
     io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io)?;
@@ -126,6 +155,7 @@ impl<R: Read> Read for TarStream<R> {
 fn scan_tar<R: Read>(
     decoded: R,
     diff_id: Option<&Digest>,
+    mut visitor: Option<&mut dyn ContentVisitor>,
 ) -> Result<(Vec<EntryMeta>, R), BlobError> {
     let consumed = Rc::new(Cell::new(0u64));
     let failed = Rc::new(Cell::new(false));
@@ -150,7 +180,10 @@ fn scan_tar<R: Read>(
         let read = if entry.header().entry_type().is_pax_global_extensions() {
             drain_entry(&mut entry, &mut content_buffer).map(|_| None)
         } else {
-            read_entry(entries.len() as u32, &mut entry, &mut content_buffer).map(Some)
+            let index = entries.len() as u32;
+            let wants = visitor.as_mut().is_some_and(|v| v.wants(index));
+            let wanted = if wants { visitor.as_mut() } else { None };
+            read_entry(index, &mut entry, &mut content_buffer, wanted).map(Some)
         };
         match read {
             Ok(meta) => entries.extend(meta),
@@ -196,6 +229,7 @@ fn read_entry<R: Read>(
     index: u32,
     entry: &mut tar::Entry<'_, R>,
     buffer: &mut [u8],
+    visitor: Option<&mut &mut dyn ContentVisitor>,
 ) -> Result<EntryMeta, BlobError> {
     let name = name_from_bytes(&entry.path_bytes());
     let header = entry.header().clone();
@@ -246,7 +280,10 @@ fn read_entry<R: Read>(
         meta.device = Some((major, minor));
     }
     apply_pax(&mut meta, pax);
-    if kind == EntryKind::File {
+    if let Some(visitor) = visitor {
+        visitor.visit(&meta, entry).map_err(BlobError::from_io)?;
+        drain_entry(entry, buffer)?;
+    } else if kind == EntryKind::File {
         let mut hasher = Sha256::new();
         let mut read = 0u64;
         loop {

@@ -8,6 +8,7 @@
 pub mod blob;
 pub mod entries;
 mod error;
+pub mod extract;
 pub mod json_diff;
 pub mod layer;
 mod layers;

@@ -1,0 +1,253 @@
+//! Command-line arguments: diffoci's flags with the same names and meanings, plus ocidiff's own.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use ocidiff::filter::{IgnoreOption, View};
+use ocidiff::oci::Platform;
+use ocidiff::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ocidiff-tui",
+    version,
+    about = "Compare two container images: an explorer in a terminal, a diffoci-compatible report elsewhere",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
+                  Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], or a path."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write two small OCI image layouts that differ (DIR/a and DIR/b), to try the tool on.
+    MakeExample { dir: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first image (input 0).
+    #[arg(required = true, value_name = "IMAGE0")]
+    pub image0: Option<String>,
+    /// The second image (input 1).
+    #[arg(required = true, value_name = "IMAGE1")]
+    pub image1: Option<String>,
+
+    /// Platforms to compare (os/arch[/variant]); repeatable or comma-separated. Default: every platform
+    /// both images have.
+    #[arg(long, value_delimiter = ',', value_parser = parse_platform)]
+    pub platform: Vec<Platform>,
+    /// Compare every platform.
+    #[arg(long)]
+    pub all_platforms: bool,
+
+    #[command(flatten)]
+    pub ignore: IgnoreArgs,
+
+    /// Output format (headless). Without it, a terminal gets the table.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Which file view to report: per layer (as diffoci), the merged filesystems, or per layer where
+    /// layer counts match and merged where they differ.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub view: ViewArg,
+    /// Write both sides of every differing file, report.json and a README into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report_file: Option<PathBuf>,
+    /// Layers read at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// No summary and no progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The ignore flags. Each takes an optional `=true|false`, so one can be turned back off under
+/// `--semantic` (`--semantic --ignore-history=false`), which diffoci cannot do.
+#[derive(Debug, Args)]
+pub struct IgnoreArgs {
+    /// [Recommended] All the --ignore-* options below that diffoci has, plus --ignore-media-types.
+    #[arg(long)]
+    pub semantic: bool,
+    /// Alias for --ignore-file-timestamps --ignore-image-timestamps.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_timestamps: Option<bool>,
+    /// Ignore mtime, atime and ctime of files (PAX sub-second times included).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_file_timestamps: Option<bool>,
+    /// Ignore the image's creation time, history times and the created annotation.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_image_timestamps: Option<bool>,
+    /// Ignore the config's history.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_history: Option<bool>,
+    /// Ignore the order of entries in a layer.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_file_order: Option<bool>,
+    /// Ignore the file-type bits some builders write into the tar mode field.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_file_mode_redundant_bits: Option<bool>,
+    /// Ignore the io.containerd.image.name and org.opencontainers.image.ref.name annotations.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_image_name: Option<bool>,
+    /// Ignore USTAR vs PAX vs GNU tar headers.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_tar_format: Option<bool>,
+    /// Treat "/a", "./a" and "a" as the same path.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub treat_canonical_paths_equal: Option<bool>,
+    /// Ignore media types and compression (OCI vs Docker, gzip vs zstd vs plain).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_media_types: Option<bool>,
+    /// Ignore uid, gid, user and group names.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_owner: Option<bool>,
+    /// Ignore permission bits (and file-type bits).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_mode: Option<bool>,
+    /// Ignore files matching GLOB and everything below them (repeatable), e.g. var/log/**.
+    #[arg(long, value_name = "GLOB")]
+    pub ignore_path: Vec<String>,
+    /// Read --ignore-path globs from FILE, one per line (# starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+}
+
+impl IgnoreArgs {
+    /// The active ignore options: `--semantic` first, then each explicit flag on or off.
+    pub fn options(&self) -> Vec<IgnoreOption> {
+        let mut active: Vec<IgnoreOption> = if self.semantic {
+            IgnoreOption::SEMANTIC.to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut set = |option: IgnoreOption, value: Option<bool>| match value {
+            Some(true) if !active.contains(&option) => active.push(option),
+            Some(false) => active.retain(|o| *o != option),
+            _ => {}
+        };
+        set(IgnoreOption::FileTimestamps, self.ignore_timestamps);
+        set(IgnoreOption::ImageTimestamps, self.ignore_timestamps);
+        set(IgnoreOption::FileTimestamps, self.ignore_file_timestamps);
+        set(IgnoreOption::ImageTimestamps, self.ignore_image_timestamps);
+        set(IgnoreOption::History, self.ignore_history);
+        set(IgnoreOption::FileOrder, self.ignore_file_order);
+        set(
+            IgnoreOption::FileModeRedundantBits,
+            self.ignore_file_mode_redundant_bits,
+        );
+        set(IgnoreOption::ImageName, self.ignore_image_name);
+        set(IgnoreOption::TarFormat, self.ignore_tar_format);
+        set(
+            IgnoreOption::CanonicalPaths,
+            self.treat_canonical_paths_equal,
+        );
+        set(IgnoreOption::MediaTypes, self.ignore_media_types);
+        set(IgnoreOption::Owner, self.ignore_owner);
+        set(IgnoreOption::Mode, self.ignore_mode);
+        active
+    }
+
+    /// `--ignore-path` globs plus those of `--ignore-file`.
+    pub fn path_patterns(&self) -> std::io::Result<Vec<String>> {
+        let mut patterns = self.ignore_path.clone();
+        if let Some(file) = &self.ignore_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
+            patterns.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        Ok(patterns)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ViewArg {
+    Auto,
+    PerLayer,
+    Merged,
+}
+
+impl From<ViewArg> for View {
+    fn from(v: ViewArg) -> View {
+        match v {
+            ViewArg::Auto => View::Auto,
+            ViewArg::PerLayer => View::PerLayer,
+            ViewArg::Merged => View::Merged,
+        }
+    }
+}
+
+fn parse_platform(s: &str) -> Result<Platform, String> {
+    Platform::parse(s).ok_or_else(|| format!("expected os/arch[/variant], got {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("ocidiff-tui").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn semantic_turns_on_every_option_and_one_can_be_turned_back_off() {
+        let all = parse(&["--semantic", "a", "b"]).compare.ignore.options();
+        assert_eq!(all.len(), IgnoreOption::SEMANTIC.len());
+        let some = parse(&["--semantic", "--ignore-history=false", "a", "b"])
+            .compare
+            .ignore
+            .options();
+        assert!(!some.contains(&IgnoreOption::History));
+        assert_eq!(some.len(), IgnoreOption::SEMANTIC.len() - 1);
+    }
+
+    #[test]
+    fn ignore_timestamps_is_an_alias_for_both_timestamp_options() {
+        let o = parse(&["--ignore-timestamps", "a", "b"])
+            .compare
+            .ignore
+            .options();
+        assert_eq!(
+            o,
+            [IgnoreOption::FileTimestamps, IgnoreOption::ImageTimestamps]
+        );
+    }
+
+    #[test]
+    fn platforms_are_repeatable_and_comma_separated() {
+        let c = parse(&[
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--platform=linux/arm/v7",
+            "a",
+            "b",
+        ]);
+        let keys: Vec<String> = c.compare.platform.iter().map(Platform::key).collect();
+        assert_eq!(keys, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+        assert!(Cli::try_parse_from(["x", "--platform", "linux", "a", "b"]).is_err());
+    }
+
+    #[test]
+    fn make_example_is_a_subcommand_and_images_are_required_otherwise() {
+        assert!(matches!(
+            parse(&["make-example", "/tmp/x"]).command,
+            Some(Command::MakeExample { .. })
+        ));
+        assert!(Cli::try_parse_from(["x", "only-one"]).is_err());
+    }
+}

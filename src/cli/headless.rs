@@ -1,0 +1,169 @@
+//! The headless mode: compare, then print the table or JSON (or stream NDJSON), write the report
+//! directory, print a summary on stderr, and exit 0 (equal), 1 (different) or 2 (error).
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use anyhow::{Context as _, Result};
+
+use ocidiff::engine::{self, Options, extract};
+use ocidiff::filter::{Filter, Presentation, View};
+use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
+use ocidiff::report::{
+    Format, NdjsonWriter, ReportDir, Summary, json_report, write_json, write_table,
+};
+use ocidiff::source::{Image, open_image};
+
+use super::args::CompareArgs;
+use super::progress::ProgressLine;
+
+pub const EXIT_EQUAL: u8 = 0;
+pub const EXIT_DIFFERENT: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn run(args: &CompareArgs) -> Result<ExitCode> {
+    let patterns = args.ignore.path_patterns()?;
+    let filter = Filter::new(&args.ignore.options(), &patterns)?;
+    let specs = [
+        args.image0.clone().unwrap_or_default(),
+        args.image1.clone().unwrap_or_default(),
+    ];
+    let images = Sides::new(open(0, &specs[0])?, open(1, &specs[1])?);
+    let view = View::from(args.view);
+    let format = args.format.unwrap_or(Format::Table);
+    let options = Options {
+        platforms: args.platform.clone(),
+        all_platforms: args.all_platforms,
+        jobs: args.jobs.unwrap_or(Options::default().jobs),
+        merged: view != View::PerLayer,
+        include_unchanged: false,
+    };
+    let report = compare(&images, &options, format, args.quiet)?;
+    let presentation = Presentation::new(&report, &filter, view);
+    let shown = presentation.shown();
+    let inputs = [specs[0].as_str(), specs[1].as_str()];
+    let written = match format {
+        Format::Table => write_table(&mut io::stdout().lock(), &report, &shown),
+        Format::Json => write_json(&mut io::stdout().lock(), inputs, &report, &filter, view)
+            .map_err(io::Error::other),
+        Format::Ndjson => Ok(()),
+    };
+    ignore_broken_pipe(written)?;
+    if let Some(file) = &args.report_file {
+        let json = json_report(inputs, &report, &filter, view);
+        std::fs::write(file, serde_json::to_vec_pretty(&json)?)
+            .with_context(|| file.display().to_string())?;
+    }
+    let mut failed = !report.errors.is_empty();
+    if let Some(dir) = &args.report_dir {
+        let files: Vec<&Difference> = shown
+            .iter()
+            .map(|s| s.difference)
+            .filter(|d| d.kind == DiffKind::File)
+            .collect();
+        let json = serde_json::to_vec_pretty(&json_report(inputs, &report, &filter, view))?;
+        failed |= !write_report_dir(dir, &images, &report, &files, &json)?;
+    }
+    if !args.quiet {
+        eprintln!("{}", Summary::new(&report, &presentation));
+    }
+    let code = if failed {
+        EXIT_ERROR
+    } else if shown.is_empty() {
+        EXIT_EQUAL
+    } else {
+        EXIT_DIFFERENT
+    };
+    Ok(ExitCode::from(code))
+}
+
+fn open(input: usize, spec: &str) -> Result<Image> {
+    open_image(spec).with_context(|| format!("input {input}"))
+}
+
+/// Runs the engine on its own threads and collects its events; errors are printed as they come, and
+/// NDJSON is streamed as it comes.
+fn compare(
+    images: &Sides<Image>,
+    options: &Options,
+    format: Format,
+    quiet: bool,
+) -> Result<Report> {
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut report = Report::default();
+    let mut progress = ProgressLine::new(!quiet);
+    let mut ndjson = (format == Format::Ndjson).then(|| NdjsonWriter::new(io::stdout().lock()));
+    let mut stdout_closed = false;
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || {
+            let sink = move |event| {
+                let _ = tx.send(event);
+            };
+            engine::compare(images, options, &sink);
+        });
+        for event in rx {
+            match &event {
+                Event::Progress(p) => progress.update(p),
+                Event::Error { message, .. } => {
+                    progress.clear();
+                    eprintln!("ocidiff-tui: {}", escape_control(message));
+                }
+                Event::Warning { message, .. } if !quiet => {
+                    progress.clear();
+                    eprintln!("ocidiff-tui: warning: {}", escape_control(message));
+                }
+                _ => {}
+            }
+            if let Some(writer) = ndjson.as_mut().filter(|_| !stdout_closed) {
+                match writer.write_event(&event) {
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => stdout_closed = true,
+                    other => other?,
+                }
+            }
+            report.apply(event);
+        }
+        Ok(())
+    })?;
+    progress.clear();
+    Ok(report)
+}
+
+/// Writes both sides of each differing file; returns false if a layer could not be read again.
+fn write_report_dir(
+    path: &std::path::Path,
+    images: &Sides<Image>,
+    report: &Report,
+    files: &[&Difference],
+    report_json: &[u8],
+) -> Result<bool> {
+    let mut dir =
+        ReportDir::create(path).with_context(|| format!("--report-dir {}", path.display()))?;
+    let wanted = extract::wanted_for(report, files);
+    let errors = extract::extract(images, &wanted, |w, content| {
+        match dir.write_entry(w.side, &w.context_path, &w.entry, content) {
+            Ok(_) => Ok(()),
+            Err(refused) => {
+                eprintln!("ocidiff-tui: report-dir: {refused}");
+                Ok(())
+            }
+        }
+    });
+    for error in &errors {
+        eprintln!(
+            "ocidiff-tui: report-dir: {}",
+            escape_control(&error.to_string())
+        );
+    }
+    dir.finish(report_json)
+        .with_context(|| format!("--report-dir {}", path.display()))?;
+    Ok(errors.is_empty())
+}
+
+/// `ocidiff-tui ... | head` is not an error.
+fn ignore_broken_pipe(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.and_then(|_| io::stdout().flush()),
+    }
+}

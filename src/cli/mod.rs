@@ -1,0 +1,6 @@
+//! The binary's edge: argument parsing, the headless runner and its terminal niceties.
+
+pub mod args;
+pub mod example;
+pub mod headless;
+mod progress;

@@ -1,0 +1,177 @@
+//! Getting the content of differing files back out, for report directories and content diffs. The
+//! comparison keeps only digests, so the layers that hold the files are read again (and verified again);
+//! each layer once, whatever the number of files wanted from it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Seek};
+
+use crate::model::{ContextKind, DiffKind, Difference, EntryMeta, Report, Side, Sides};
+use crate::oci::{Descriptor, Digest};
+use crate::source::Image;
+
+use super::error::EngineError;
+use super::layer::{ContentVisitor, extract_from_layer};
+
+/// One side of one differing file: where it lives and where it goes in the report.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub side: Side,
+    /// The context path of the difference (`/manifests-0/layers-1`, `/merged`...).
+    pub context_path: String,
+    pub entry: EntryMeta,
+    /// The layer that holds the entry, if it has content to read.
+    pub layer: Option<Descriptor>,
+}
+
+/// What to extract for these file differences (both sides of each).
+pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
+    let mut out = Vec::new();
+    for difference in differences.iter().filter(|d| d.kind == DiffKind::File) {
+        let Some(context) = report.context(difference.context) else {
+            continue;
+        };
+        let Some(entries) = &difference.entries else {
+            continue;
+        };
+        for side in Side::BOTH {
+            let Some(entry) = entries.get(side) else {
+                continue;
+            };
+            let layer = match context.kind {
+                ContextKind::Layer { .. } => context.descriptors.get(side).clone(),
+                ContextKind::MergedFs => {
+                    let origin = difference.origin.as_ref().and_then(|o| *o.get(side));
+                    origin.and_then(|index| layer_of(report, context.parent, index, side))
+                }
+                _ => None,
+            };
+            out.push(Wanted {
+                side,
+                context_path: context.path.clone(),
+                entry: entry.clone(),
+                layer,
+            });
+        }
+    }
+    out
+}
+
+/// The descriptor of layer `index` of the manifest context `manifest`, on one side.
+fn layer_of(
+    report: &Report,
+    manifest: Option<crate::model::ContextId>,
+    index: usize,
+    side: Side,
+) -> Option<Descriptor> {
+    report
+        .contexts
+        .iter()
+        .find(|c| c.parent == manifest && c.kind == ContextKind::Layer { index })
+        .and_then(|c| c.descriptors.get(side).clone())
+}
+
+/// Hands each wanted entry to `write`, with its content for regular files. Entries without content
+/// are handed over without reading anything. Returns the errors (one line each); the rest goes on.
+pub fn extract(
+    images: &Sides<Image>,
+    wanted: &[Wanted],
+    mut write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
+) -> Vec<EngineError> {
+    let mut errors = Vec::new();
+    let mut by_layer: BTreeMap<(Side, Digest), (Descriptor, HashMap<u32, Vec<&Wanted>>)> =
+        BTreeMap::new();
+    for w in wanted {
+        match (&w.layer, w.entry.content.is_some()) {
+            (Some(layer), true) => {
+                let slot = by_layer
+                    .entry((w.side, layer.digest.clone()))
+                    .or_insert_with(|| (layer.clone(), HashMap::new()));
+                slot.1.entry(w.entry.index).or_default().push(w);
+            }
+            _ => {
+                if let Err(e) = write(w, None) {
+                    errors.push(write_error(images, w, e));
+                }
+            }
+        }
+    }
+    for ((side, _), (layer, by_index)) in by_layer {
+        let mut visitor = Visitor {
+            by_index: &by_index,
+            write: &mut write,
+            failures: Vec::new(),
+        };
+        let source = images.get(side).source.as_ref();
+        if let Err(source_error) = extract_from_layer(source, &layer, &mut visitor) {
+            let path = by_index
+                .values()
+                .flatten()
+                .next()
+                .map(|w| w.context_path.clone())
+                .unwrap_or_default();
+            errors.push(EngineError::Blob {
+                input: side.index(),
+                spec: images.get(side).spec.clone(),
+                what: "layer",
+                digest: layer.digest.clone(),
+                context: path,
+                source: Box::new(source_error),
+            });
+        }
+        let failures = std::mem::take(&mut visitor.failures);
+        errors.extend(failures.into_iter().map(|(w, e)| write_error(images, w, e)));
+    }
+    errors
+}
+
+fn write_error(images: &Sides<Image>, wanted: &Wanted, error: io::Error) -> EngineError {
+    EngineError::Write {
+        input: wanted.side.index(),
+        spec: images.get(wanted.side).spec.clone(),
+        name: wanted.entry.name.clone(),
+        message: error.to_string(),
+    }
+}
+
+struct Visitor<'w, 'f, F> {
+    by_index: &'w HashMap<u32, Vec<&'w Wanted>>,
+    write: &'f mut F,
+    failures: Vec<(&'w Wanted, io::Error)>,
+}
+
+impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
+    for Visitor<'_, '_, F>
+{
+    fn wants(&mut self, index: u32) -> bool {
+        self.by_index.contains_key(&index)
+    }
+
+    fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
+        let Some(all) = self.by_index.get(&entry.index) else {
+            return Ok(());
+        };
+        // Several differences may want the same entry (per-layer and merged views); the content can be
+        // streamed once, so it is spooled to a temporary file only in that case.
+        if let [only] = all.as_slice() {
+            if let Err(e) = (self.write)(only, Some(content)) {
+                self.failures.push((only, e));
+            }
+            return Ok(());
+        }
+        let mut spool = spool_to_disk(content)?;
+        for w in all {
+            spool.rewind()?;
+            if let Err(e) = (self.write)(w, Some(&mut spool)) {
+                self.failures.push((w, e));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A rewindable copy of an entry's content, on disk so large files never sit in memory.
+fn spool_to_disk(content: &mut dyn Read) -> io::Result<std::fs::File> {
+    let mut file = tempfile::tempfile()?;
+    io::copy(content, &mut file)?;
+    Ok(file)
+}
