@@ -255,7 +255,9 @@ fn write_entry(out: &mut Vec<u8>, entry: &TarEntry, format: TarFormat) {
     if header.set_groupname(&entry.gname).is_err() {
         pax.push(("gname".into(), entry.gname.clone().into_bytes()));
     }
-    if let EntryKind::CharDevice { major, minor } | EntryKind::BlockDevice { major, minor } = entry.kind {
+    if let EntryKind::CharDevice { major, minor } | EntryKind::BlockDevice { major, minor } =
+        entry.kind
+    {
         // Both header kinds used here have device fields, so these cannot fail.
         let _ = header.set_device_major(major);
         let _ = header.set_device_minor(minor);
@@ -285,7 +287,10 @@ fn place_name(
         TarFormat::Ustar if split_ustar(header, name) => return,
         TarFormat::Ustar | TarFormat::Pax => pax.push(("path".into(), name.to_vec())),
     }
-    copy_field(&mut header.as_old_mut().name, name.get(..100).unwrap_or(name));
+    copy_field(
+        &mut header.as_old_mut().name,
+        name.get(..100).unwrap_or(name),
+    );
 }
 
 fn place_link(
@@ -301,15 +306,23 @@ fn place_link(
             TarFormat::Ustar | TarFormat::Pax => pax.push(("linkpath".into(), link.to_vec())),
         }
     }
-    copy_field(&mut header.as_old_mut().linkname, link.get(..100).unwrap_or(link));
+    copy_field(
+        &mut header.as_old_mut().linkname,
+        link.get(..100).unwrap_or(link),
+    );
 }
 
 /// Splits a long name into ustar prefix (≤155) and name (≤100) at a `/`; false if impossible.
 fn split_ustar(header: &mut tar::Header, name: &[u8]) -> bool {
     let split = (0..name.len()).rev().find(|&at| {
-        name.get(at) == Some(&b'/') && at <= 155 && name.len() - at - 1 <= 100 && at + 1 < name.len()
+        name.get(at) == Some(&b'/')
+            && at <= 155
+            && name.len() - at - 1 <= 100
+            && at + 1 < name.len()
     });
-    let (Some(at), Some(ustar)) = (split, header.as_ustar_mut()) else { return false };
+    let (Some(at), Some(ustar)) = (split, header.as_ustar_mut()) else {
+        return false;
+    };
     copy_field(&mut ustar.prefix, &name[..at]);
     copy_field(&mut ustar.name, &name[at + 1..]);
     true
@@ -341,7 +354,10 @@ fn write_pax_header(out: &mut Vec<u8>, name: &[u8], records: &[(String, Vec<u8>)
         data.extend_from_slice(&pax_record(key, value));
     }
     let mut header = tar::Header::new_ustar();
-    let base = name.rsplit(|b| *b == b'/').find(|part| !part.is_empty()).unwrap_or(b"entry");
+    let base = name
+        .rsplit(|b| *b == b'/')
+        .find(|part| !part.is_empty())
+        .unwrap_or(b"entry");
     let mut pax_name = b"PaxHeaders.0/".to_vec();
     pax_name.extend_from_slice(base.get(..80).unwrap_or(base));
     copy_field(&mut header.as_old_mut().name, &pax_name);
@@ -502,13 +518,23 @@ impl ImageBuilder {
         };
         let media_type = self.layer_media_type(compression).to_owned();
         let diff_id = Digest::sha256_of(&tar);
-        self.layers.push(FixtureLayer { tar: Some(tar), blob, media_type, diff_id });
+        self.layers.push(FixtureLayer {
+            tar: Some(tar),
+            blob,
+            media_type,
+            diff_id,
+        });
         self
     }
 
     /// Adds a layer blob as is (e.g. a truncated gzip stream) with the diff_id to put in the config.
     pub fn raw_layer(mut self, blob: Vec<u8>, media_type: &str, diff_id: Digest) -> Self {
-        self.layers.push(FixtureLayer { tar: None, blob, media_type: media_type.to_owned(), diff_id });
+        self.layers.push(FixtureLayer {
+            tar: None,
+            blob,
+            media_type: media_type.to_owned(),
+            diff_id,
+        });
         self
     }
 
@@ -516,10 +542,14 @@ impl ImageBuilder {
         use media_type::*;
         match (self.media_types, compression) {
             (MediaTypes::Oci, LayerCompression::None) => OCI_LAYER_TAR,
-            (MediaTypes::Oci, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => OCI_LAYER_GZIP,
+            (MediaTypes::Oci, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => {
+                OCI_LAYER_GZIP
+            }
             (MediaTypes::Oci, LayerCompression::Zstd) => OCI_LAYER_ZSTD,
             (MediaTypes::Docker, LayerCompression::None) => DOCKER_LAYER_TAR,
-            (MediaTypes::Docker, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => DOCKER_LAYER_GZIP,
+            (MediaTypes::Docker, LayerCompression::Gzip | LayerCompression::GzipTwoMembers) => {
+                DOCKER_LAYER_GZIP
+            }
             (MediaTypes::Docker, LayerCompression::Zstd) => DOCKER_LAYER_ZSTD,
         }
     }
@@ -563,7 +593,11 @@ impl ImageBuilder {
             MediaTypes::Docker => (media_type::DOCKER_CONFIG, media_type::DOCKER_MANIFEST),
         };
         let config = descriptor(config_media, &config_bytes);
-        let layers: Vec<Descriptor> = self.layers.iter().map(|l| descriptor(&l.media_type, &l.blob)).collect();
+        let layers: Vec<Descriptor> = self
+            .layers
+            .iter()
+            .map(|l| descriptor(&l.media_type, &l.blob))
+            .collect();
         let mut manifest_json = json!({
             "schemaVersion": 2,
             "mediaType": manifest_media,
@@ -577,7 +611,15 @@ impl ImageBuilder {
         let mut manifest = descriptor(manifest_media, &manifest_bytes);
         manifest.platform = Some(self.platform_of_config());
         let blobs = self.blobs_to_write(&manifest_bytes, &config_bytes);
-        BuiltImage { manifest, manifest_bytes, config, config_bytes, layers, diff_ids, blobs }
+        BuiltImage {
+            manifest,
+            manifest_bytes,
+            config,
+            config_bytes,
+            layers,
+            diff_ids,
+            blobs,
+        }
     }
 
     fn config_bytes(&self, diff_ids: &[Digest]) -> Vec<u8> {
@@ -590,7 +632,9 @@ impl ImageBuilder {
         }
         let mut config = self.config.clone();
         if let Some(object) = config.as_object_mut() {
-            let rootfs = object.entry("rootfs").or_insert_with(|| json!({"type": "layers"}));
+            let rootfs = object
+                .entry("rootfs")
+                .or_insert_with(|| json!({"type": "layers"}));
             if let Some(rootfs) = rootfs.as_object_mut() {
                 rootfs.insert("diff_ids".into(), json!(diff_ids));
             }
@@ -599,7 +643,12 @@ impl ImageBuilder {
     }
 
     fn platform_of_config(&self) -> Platform {
-        let field = |name: &str| self.config.get(name).and_then(Value::as_str).map(str::to_owned);
+        let field = |name: &str| {
+            self.config
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         Platform {
             architecture: field("architecture").unwrap_or_default(),
             os: field("os").unwrap_or_default(),
@@ -657,7 +706,9 @@ impl ImageBuilder {
     pub fn docker_files(&self, repo_tag: Option<&str>, style: DockerStyle) -> FileTree {
         match style {
             DockerStyle::Docker25 => self.docker25_files(repo_tag),
-            DockerStyle::Legacy | DockerStyle::Symlinked => self.legacy_docker_files(repo_tag, style),
+            DockerStyle::Legacy | DockerStyle::Symlinked => {
+                self.legacy_docker_files(repo_tag, style)
+            }
         }
     }
 
@@ -671,7 +722,9 @@ impl ImageBuilder {
         let mut layer_names = Vec::new();
         let mut parent = String::new();
         for (position, layer) in self.layers.iter().enumerate() {
-            let id = Digest::sha256_of(format!("{parent}\n{}", layer.diff_id).as_bytes()).hex().to_owned();
+            let id = Digest::sha256_of(format!("{parent}\n{}", layer.diff_id).as_bytes())
+                .hex()
+                .to_owned();
             let member = format!("{id}/layer.tar");
             let mut data = layer.tar.clone().unwrap_or_else(|| layer.blob.clone());
             if self.faults.contains(&Fault::CorruptLayer(position)) {
@@ -687,7 +740,10 @@ impl ImageBuilder {
                 }
             }
             tree.insert_file(&format!("{id}/VERSION"), b"1.0".to_vec());
-            tree.insert_file(&format!("{id}/json"), json!({"id": id}).to_string().into_bytes());
+            tree.insert_file(
+                &format!("{id}/json"),
+                json!({"id": id}).to_string().into_bytes(),
+            );
             layer_names.push(member);
             parent = id;
         }
@@ -705,7 +761,10 @@ impl ImageBuilder {
         add_blobs(&mut tree, &built.blobs);
         let mut annotations = BTreeMap::new();
         if let Some(tag) = repo_tag {
-            annotations.insert(annotation::CONTAINERD_IMAGE_NAME.to_owned(), format!("docker.io/{tag}"));
+            annotations.insert(
+                annotation::CONTAINERD_IMAGE_NAME.to_owned(),
+                format!("docker.io/{tag}"),
+            );
             let short = tag.rsplit_once(':').map_or("latest", |(_, t)| t);
             annotations.insert(annotation::REF_NAME.to_owned(), short.to_owned());
         }
@@ -720,7 +779,8 @@ impl ImageBuilder {
 
     /// Writes a legacy `docker save` archive (`manifest.json`, `<hex>.json`, `<id>/layer.tar`).
     pub fn write_docker_archive(&self, file: &Path, repo_tag: Option<&str>) -> io::Result<()> {
-        self.docker_files(repo_tag, DockerStyle::Legacy).write_tar(file)
+        self.docker_files(repo_tag, DockerStyle::Legacy)
+            .write_tar(file)
     }
 }
 
@@ -825,7 +885,10 @@ fn corrupt(bytes: &mut Vec<u8>) {
 }
 
 fn ref_annotations(ref_name: Option<&str>) -> BTreeMap<String, String> {
-    ref_name.map(|name| (annotation::REF_NAME.to_owned(), name.to_owned())).into_iter().collect()
+    ref_name
+        .map(|name| (annotation::REF_NAME.to_owned(), name.to_owned()))
+        .into_iter()
+        .collect()
 }
 
 fn add_blobs(tree: &mut FileTree, blobs: &[(Digest, Vec<u8>)]) {
@@ -836,11 +899,17 @@ fn add_blobs(tree: &mut FileTree, blobs: &[(Digest, Vec<u8>)]) {
 }
 
 /// Appends an entry to the tree's index.json (creating it if needed).
-fn add_index_entry(tree: &mut FileTree, target: &Descriptor, annotations: &BTreeMap<String, String>) {
+fn add_index_entry(
+    tree: &mut FileTree,
+    target: &Descriptor,
+    annotations: &BTreeMap<String, String>,
+) {
     let mut index: Value = tree
         .get("index.json")
         .and_then(|bytes| serde_json::from_slice(bytes).ok())
-        .unwrap_or_else(|| json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": []}));
+        .unwrap_or_else(
+            || json!({"schemaVersion": 2, "mediaType": media_type::OCI_INDEX, "manifests": []}),
+        );
     let mut entry = target.clone();
     entry.annotations.extend(annotations.clone());
     if let Some(manifests) = index.get_mut("manifests").and_then(Value::as_array_mut) {
@@ -884,7 +953,8 @@ impl FileTree {
     }
 
     pub fn insert_symlink(&mut self, name: &str, target: &str) {
-        self.nodes.insert(name.to_owned(), TreeNode::Symlink(target.to_owned()));
+        self.nodes
+            .insert(name.to_owned(), TreeNode::Symlink(target.to_owned()));
     }
 
     pub fn remove(&mut self, name: &str) -> Option<TreeNode> {
@@ -954,5 +1024,249 @@ fn symlink(target: &str, path: &Path) -> io::Result<()> {
 
 #[cfg(not(unix))]
 fn symlink(_target: &str, _path: &Path) -> io::Result<()> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "symlinks need unix"))
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "symlinks need unix",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn entries(tar: &[u8]) -> Vec<(Vec<u8>, tar::EntryType, u32, Vec<u8>)> {
+        let mut archive = tar::Archive::new(tar);
+        let mut out = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let header = entry.header().clone();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            out.push((
+                entry.path_bytes().into_owned(),
+                header.entry_type(),
+                header.mode().unwrap(),
+                data,
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn layer_entries_read_back_with_the_tar_crate() {
+        let tar = LayerBuilder::new()
+            .dir("etc")
+            .file("etc/passwd", "root:x:0:0")
+            .mode(0o100600)
+            .owner(1000, 1000)
+            .owner_names("alice", "staff")
+            .symlink("bin", "usr/bin")
+            .hardlink("etc/passwd-", "etc/passwd")
+            .char_device("dev/null", 1, 3)
+            .block_device("dev/sda", 8, 0)
+            .fifo("run/fifo")
+            .whiteout("etc/motd")
+            .opaque_whiteout("usr/share/doc/")
+            .build();
+        let read = entries(&tar);
+        let names: Vec<&[u8]> = read.iter().map(|e| e.0.as_slice()).collect();
+        let expected: [&[u8]; 9] = [
+            b"etc",
+            b"etc/passwd",
+            b"bin",
+            b"etc/passwd-",
+            b"dev/null",
+            b"dev/sda",
+            b"run/fifo",
+            b"etc/.wh.motd",
+            b"usr/share/doc/.wh..wh..opq",
+        ];
+        assert_eq!(names, expected);
+        assert_eq!(
+            (read[1].2, read[1].3.as_slice()),
+            (0o100600, &b"root:x:0:0"[..])
+        );
+        assert_eq!(read[4].1, tar::EntryType::Char);
+        let header = tar::Header::from_byte_slice(&tar[512..1024]);
+        assert_eq!(header.username().unwrap(), Some("alice"));
+    }
+
+    #[test]
+    fn hostile_and_long_names_are_written_raw() {
+        let long = format!("{}/file", "d".repeat(300));
+        for format in [TarFormat::Ustar, TarFormat::Gnu, TarFormat::Pax] {
+            let tar = LayerBuilder::new()
+                .format(format)
+                .file("../escape", "x")
+                .file("/abs", "y")
+                .file(b"esc\x1b[2J\xff", "z")
+                .file(&long, "long")
+                .symlink("link", &long)
+                .build();
+            let mut archive = tar::Archive::new(tar.as_slice());
+            let read: Vec<(Vec<u8>, Option<Vec<u8>>)> = archive
+                .entries()
+                .unwrap()
+                .raw(false)
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.path_bytes().into_owned(),
+                        e.link_name_bytes().map(|l| l.into_owned()),
+                    )
+                })
+                .collect();
+            let names: Vec<&[u8]> = read.iter().map(|(n, _)| n.as_slice()).collect();
+            let expected: [&[u8]; 5] = [
+                b"../escape",
+                b"/abs",
+                b"esc\x1b[2J\xff",
+                long.as_bytes(),
+                b"link",
+            ];
+            assert_eq!(names, expected, "{format:?}");
+            assert_eq!(read[4].1.as_deref(), Some(long.as_bytes()), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn pax_records_and_truncation() {
+        let tar = LayerBuilder::new()
+            .file("usr/bin/ping", "elf")
+            .pax("mtime", "1700000000.123456789")
+            .pax("SCHILY.xattr.user.x", b"v\x00al")
+            .build();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let records: Vec<(String, Vec<u8>)> = entry
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|r| (r.key().unwrap().to_owned(), r.value_bytes().to_vec()))
+            .collect();
+        assert_eq!(
+            records[0],
+            ("mtime".to_owned(), b"1700000000.123456789".to_vec())
+        );
+        assert_eq!(
+            records[1],
+            ("SCHILY.xattr.user.x".to_owned(), b"v\x00al".to_vec())
+        );
+        let mut data = String::new();
+        entry.read_to_string(&mut data).unwrap();
+        assert_eq!(data, "elf");
+        assert_eq!(pax_record("path", b"x").as_slice(), b"9 path=x\n");
+        let full = LayerBuilder::new().file("a", "1").build();
+        assert_eq!(full.len(), 512 * 4);
+        assert_eq!(
+            LayerBuilder::new()
+                .file("a", "1")
+                .without_end_blocks()
+                .build()
+                .len(),
+            1024
+        );
+        assert_eq!(
+            LayerBuilder::new()
+                .file("a", "1")
+                .truncated_to(700)
+                .build()
+                .len(),
+            700
+        );
+    }
+
+    #[test]
+    fn compression_helpers_round_trip_and_are_deterministic() {
+        let tar = LayerBuilder::new().file("a", "x".repeat(5000)).build();
+        assert_eq!(gzip(&tar), gzip(&tar));
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(gzip_two_members(&tar).as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, tar);
+        let mut single = Vec::new();
+        let _ = flate2::read::GzDecoder::new(gzip_two_members(&tar).as_slice())
+            .read_to_end(&mut single);
+        assert!(
+            single.len() < tar.len(),
+            "the second member must be separate"
+        );
+        assert_eq!(zstd::decode_all(zstd(&tar).as_slice()).unwrap(), tar);
+        assert_eq!(truncated(gzip(&tar), 8).len(), gzip(&tar).len() - 8);
+    }
+
+    #[test]
+    fn images_fill_diff_ids_and_apply_faults() {
+        let tar = LayerBuilder::new().file("a", "1").build();
+        let image = ImageBuilder::new().layer(tar.clone(), LayerCompression::Zstd);
+        let built = image.build();
+        let config: serde_json::Value = serde_json::from_slice(&built.config_bytes).unwrap();
+        assert_eq!(
+            config["rootfs"]["diff_ids"][0],
+            Digest::sha256_of(&tar).to_string()
+        );
+        assert_eq!(built.layers[0].media_type, media_type::OCI_LAYER_ZSTD);
+        assert_eq!(
+            image.build().manifest.digest,
+            built.manifest.digest,
+            "deterministic"
+        );
+        let corrupt = image.clone().fault(Fault::CorruptLayer(0)).build();
+        let (digest, bytes) = corrupt
+            .blobs
+            .iter()
+            .find(|(d, _)| *d == built.layers[0].digest)
+            .unwrap();
+        assert_ne!(Digest::sha256_of(bytes), *digest);
+        let omitted = image.fault(Fault::OmitConfig).build();
+        assert!(omitted.blobs.iter().all(|(d, _)| *d != built.config.digest));
+    }
+
+    #[test]
+    fn written_layouts_and_archives_read_back_with_open_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = ImageBuilder::new()
+            .layer(
+                LayerBuilder::new().file("a", "1").build(),
+                LayerCompression::GzipTwoMembers,
+            )
+            .annotation("org.example", "yes");
+        let built = image.build();
+        let layout = dir.path().join("layout");
+        image.write_oci_layout(&layout, Some("x")).unwrap();
+        let archive = dir.path().join("a.tar");
+        image.write_oci_archive(&archive, Some("x")).unwrap();
+        let docker = dir.path().join("d.tar");
+        image.write_docker_archive(&docker, Some("x/y:1")).unwrap();
+        for spec in [
+            format!("oci:{}:x", layout.display()),
+            format!("oci-archive:{}:x", archive.display()),
+        ] {
+            let opened = crate::source::open_image(&spec).unwrap();
+            assert_eq!(opened.root.digest, built.manifest.digest, "{spec}");
+            let mut layer = Vec::new();
+            opened
+                .source
+                .open(&built.layers[0].digest)
+                .unwrap()
+                .read_to_end(&mut layer)
+                .unwrap();
+            assert_eq!(Digest::sha256_of(&layer), built.layers[0].digest);
+        }
+        let opened =
+            crate::source::open_image(&format!("docker-archive:{}:x/y:1", docker.display()))
+                .unwrap();
+        let mut layer = Vec::new();
+        opened
+            .source
+            .open(&built.diff_ids[0])
+            .unwrap()
+            .read_to_end(&mut layer)
+            .unwrap();
+        assert_eq!(Digest::sha256_of(&layer), built.diff_ids[0]);
+    }
 }

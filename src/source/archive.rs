@@ -49,13 +49,18 @@ impl TarFile {
         let mut file = open_file(path)?;
         let len = file.metadata().map_err(|e| io_error(path, e))?.len();
         check_looks_like_tar(path, &mut file)?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io_error(path, e))?;
         let mut archive = tar::Archive::new(file);
-        let entries = archive.entries_with_seek().map_err(|e| not_a_tar(path, &e))?;
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| not_a_tar(path, &e))?;
         let mut members = HashMap::new();
         for entry in entries {
             let entry = entry.map_err(|e| not_a_tar(path, &e))?;
-            let Some(name) = normalize(&entry.path_bytes()) else { continue };
+            let Some(name) = normalize(&entry.path_bytes()) else {
+                continue;
+            };
             if let Some(member) = describe(&name, &entry) {
                 members.insert(name, member);
             }
@@ -63,7 +68,11 @@ impl TarFile {
         if members.is_empty() {
             return Err(not_an_image(path, "the tar archive has no members"));
         }
-        Ok(TarFile { path: path.to_owned(), len, members })
+        Ok(TarFile {
+            path: path.to_owned(),
+            len,
+            members,
+        })
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -77,52 +86,85 @@ impl TarFile {
 
     /// Locates a member's content, following links. `Ok(None)` when there is no such member.
     pub(crate) fn extent(&self, name: &str) -> Result<Option<Extent>, SourceError> {
-        let Some(mut current) = normalize(name.as_bytes()) else { return Ok(None) };
+        let Some(mut current) = normalize(name.as_bytes()) else {
+            return Ok(None);
+        };
         for _ in 0..=MAX_LINK_HOPS {
             let next = match self.members.get(&current) {
                 None => return Ok(None),
-                Some(Member::Data { offset, size }) => return self.checked_extent(&current, *offset, *size).map(Some),
+                Some(Member::Data { offset, size }) => {
+                    return self.checked_extent(&current, *offset, *size).map(Some);
+                }
                 Some(Member::Symlink { target } | Member::Hardlink { target }) => target.clone(),
             };
             current = next.ok_or_else(|| {
-                not_an_image(&self.path, &format!("member {current} links outside the archive"))
+                not_an_image(
+                    &self.path,
+                    &format!("member {current} links outside the archive"),
+                )
             })?;
         }
-        Err(not_an_image(&self.path, &format!("member {name} has too many levels of links")))
+        Err(not_an_image(
+            &self.path,
+            &format!("member {name} has too many levels of links"),
+        ))
     }
 
     fn checked_extent(&self, name: &str, offset: u64, size: u64) -> Result<Extent, SourceError> {
         if offset.checked_add(size).is_none_or(|end| end > self.len) {
-            return Err(not_an_image(&self.path, &format!("member {name} is cut short (truncated archive)")));
+            return Err(not_an_image(
+                &self.path,
+                &format!("member {name} is cut short (truncated archive)"),
+            ));
         }
         Ok(Extent { offset, size })
     }
 
     /// Opens a member's content as a reader of exactly its size.
-    pub(crate) fn open_member(&self, name: &str) -> Result<Option<Box<dyn Read + Send>>, SourceError> {
-        let Some(extent) = self.extent(name)? else { return Ok(None) };
+    pub(crate) fn open_member(
+        &self,
+        name: &str,
+    ) -> Result<Option<Box<dyn Read + Send>>, SourceError> {
+        let Some(extent) = self.extent(name)? else {
+            return Ok(None);
+        };
         let mut file = open_file(&self.path)?;
-        file.seek(SeekFrom::Start(extent.offset)).map_err(|e| io_error(&self.path, e))?;
+        file.seek(SeekFrom::Start(extent.offset))
+            .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(Box::new(file.take(extent.size))))
     }
 
     /// Reads a small member (JSON) whole. `Ok(None)` when there is no such member.
     pub(crate) fn read_member(&self, name: &str) -> Result<Option<Vec<u8>>, SourceError> {
-        let Some(extent) = self.extent(name)? else { return Ok(None) };
+        let Some(extent) = self.extent(name)? else {
+            return Ok(None);
+        };
         if extent.size > MAX_JSON_SIZE {
-            return Err(not_an_image(&self.path, &format!("member {name} is too large ({} bytes)", extent.size)));
+            return Err(not_an_image(
+                &self.path,
+                &format!("member {name} is too large ({} bytes)", extent.size),
+            ));
         }
-        let Some(mut reader) = self.open_member(name)? else { return Ok(None) };
+        let Some(mut reader) = self.open_member(name)? else {
+            return Ok(None);
+        };
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| io_error(&self.path, e))?;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(bytes))
     }
 
     /// Reads the first bytes of a member (for sniffing its compression).
     pub(crate) fn member_magic(&self, name: &str) -> Result<Option<Vec<u8>>, SourceError> {
-        let Some(reader) = self.open_member(name)? else { return Ok(None) };
+        let Some(reader) = self.open_member(name)? else {
+            return Ok(None);
+        };
         let mut magic = Vec::with_capacity(4);
-        reader.take(4).read_to_end(&mut magic).map_err(|e| io_error(&self.path, e))?;
+        reader
+            .take(4)
+            .read_to_end(&mut magic)
+            .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(magic))
     }
 }
@@ -130,12 +172,17 @@ impl TarFile {
 /// Rejects at once files that are not tars, with a reason more useful than a checksum error.
 fn check_looks_like_tar(path: &Path, file: &mut File) -> Result<(), SourceError> {
     let mut block = Vec::with_capacity(512);
-    file.by_ref().take(512).read_to_end(&mut block).map_err(|e| io_error(path, e))?;
+    file.by_ref()
+        .take(512)
+        .read_to_end(&mut block)
+        .map_err(|e| io_error(path, e))?;
     if let Some(compression) = crate::oci::Compression::sniff(&block) {
         let what = format!("{compression:?}").to_lowercase();
         return Err(not_an_image(
             path,
-            &format!("{what}-compressed file; compressed archives are not supported, decompress it first"),
+            &format!(
+                "{what}-compressed file; compressed archives are not supported, decompress it first"
+            ),
         ));
     }
     if !is_tar_header(&block) {
@@ -150,7 +197,9 @@ pub(crate) fn is_tar_header(block: &[u8]) -> bool {
         return false;
     }
     let header = tar::Header::from_byte_slice(&block[..512]);
-    let Ok(stored) = header.cksum() else { return false };
+    let Ok(stored) = header.cksum() else {
+        return false;
+    };
     let mut recomputed = header.clone();
     recomputed.set_cksum();
     recomputed.cksum().is_ok_and(|c| c == stored)
@@ -160,14 +209,17 @@ fn describe<R: Read>(name: &str, entry: &tar::Entry<'_, R>) -> Option<Member> {
     let kind = entry.header().entry_type();
     let link_target = || entry.link_name_bytes().map(|l| l.into_owned());
     match kind {
-        tar::EntryType::Regular | tar::EntryType::Continuous => {
-            Some(Member::Data { offset: entry.raw_file_position(), size: entry.size() })
-        }
+        tar::EntryType::Regular | tar::EntryType::Continuous => Some(Member::Data {
+            offset: entry.raw_file_position(),
+            size: entry.size(),
+        }),
         tar::EntryType::Symlink => {
             let target = link_target().and_then(|t| resolve_symlink(name, &t));
             Some(Member::Symlink { target })
         }
-        tar::EntryType::Link => Some(Member::Hardlink { target: link_target().and_then(|t| normalize(&t)) }),
+        tar::EntryType::Link => Some(Member::Hardlink {
+            target: link_target().and_then(|t| normalize(&t)),
+        }),
         _ => None,
     }
 }
@@ -218,7 +270,11 @@ impl BlobSource for TarBlobs {
             Some(name) => name.clone(),
             None => blob_member(digest),
         };
-        self.tar.open_member(&name)?.ok_or_else(|| SourceError::BlobMissing { digest: digest.clone() })
+        self.tar
+            .open_member(&name)?
+            .ok_or_else(|| SourceError::BlobMissing {
+                digest: digest.clone(),
+            })
     }
 }
 
@@ -233,13 +289,21 @@ fn open_file(path: &Path) -> Result<File, SourceError> {
 
 pub(crate) fn io_error(path: &Path, source: std::io::Error) -> SourceError {
     if source.kind() == std::io::ErrorKind::NotFound {
-        return SourceError::NotFound { path: path.to_owned() };
+        return SourceError::NotFound {
+            path: path.to_owned(),
+        };
     }
-    SourceError::Io { path: path.to_owned(), source }
+    SourceError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 pub(crate) fn not_an_image(path: &Path, reason: &str) -> SourceError {
-    SourceError::NotAnImage { path: path.to_owned(), reason: reason.to_owned() }
+    SourceError::NotAnImage {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    }
 }
 
 fn not_a_tar(path: &Path, error: &std::io::Error) -> SourceError {
@@ -252,7 +316,10 @@ mod tests {
 
     #[test]
     fn names_are_normalised_and_escapes_refused() {
-        assert_eq!(normalize(b"./blobs//sha256/ab").as_deref(), Some("blobs/sha256/ab"));
+        assert_eq!(
+            normalize(b"./blobs//sha256/ab").as_deref(),
+            Some("blobs/sha256/ab")
+        );
         assert_eq!(normalize(b"blobs/sha256/").as_deref(), Some("blobs/sha256"));
         assert_eq!(normalize(b"a/../b").as_deref(), Some("b"));
         assert_eq!(normalize(b"../x"), None);
@@ -262,8 +329,14 @@ mod tests {
 
     #[test]
     fn symlinks_resolve_against_their_directory() {
-        assert_eq!(resolve_symlink("id/layer.tar", b"../d.tar").as_deref(), Some("d.tar"));
-        assert_eq!(resolve_symlink("id/layer.tar", b"other.tar").as_deref(), Some("id/other.tar"));
+        assert_eq!(
+            resolve_symlink("id/layer.tar", b"../d.tar").as_deref(),
+            Some("d.tar")
+        );
+        assert_eq!(
+            resolve_symlink("id/layer.tar", b"other.tar").as_deref(),
+            Some("id/other.tar")
+        );
         assert_eq!(resolve_symlink("id/layer.tar", b"../../etc/passwd"), None);
         assert_eq!(resolve_symlink("id/layer.tar", b"/etc/passwd"), None);
     }
@@ -291,7 +364,10 @@ mod archive_tests {
     use crate::source::{SourceError, open_image};
 
     fn image() -> ImageBuilder {
-        let layer = LayerBuilder::new().dir("etc").file("etc/motd", "hello").build();
+        let layer = LayerBuilder::new()
+            .dir("etc")
+            .file("etc/motd", "hello")
+            .build();
         ImageBuilder::new().layer(layer, LayerCompression::Zstd)
     }
 
@@ -306,13 +382,20 @@ mod archive_tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("img.tar");
         let built = image().build();
-        image().write_oci_archive(&file, Some("testbed/a:latest")).unwrap();
-        let opened = open_image(&format!("oci-archive:{}:testbed/a:latest", file.display())).unwrap();
+        image()
+            .write_oci_archive(&file, Some("testbed/a:latest"))
+            .unwrap();
+        let opened =
+            open_image(&format!("oci-archive:{}:testbed/a:latest", file.display())).unwrap();
         assert_eq!(opened.root.digest, built.manifest.digest);
         let manifest_bytes = read_all(&mut opened.source.open(&built.manifest.digest).unwrap());
         assert_eq!(manifest_bytes, built.manifest_bytes);
         for (digest, bytes) in &built.blobs {
-            assert_eq!(&read_all(&mut opened.source.open(digest).unwrap()), bytes, "{digest}");
+            assert_eq!(
+                &read_all(&mut opened.source.open(digest).unwrap()),
+                bytes,
+                "{digest}"
+            );
         }
         let manifest: Manifest = serde_json::from_slice(&manifest_bytes).unwrap();
         assert_eq!(manifest.config.digest, built.config.digest);
@@ -336,7 +419,11 @@ mod archive_tests {
         let faulty = image().fault(Fault::OmitConfig);
         faulty.write_oci_archive(&file, None).unwrap();
         let opened = open_image(&format!("oci-archive:{}", file.display())).unwrap();
-        let error = opened.source.open(&faulty.build().config.digest).err().unwrap();
+        let error = opened
+            .source
+            .open(&faulty.build().config.digest)
+            .err()
+            .unwrap();
         assert!(matches!(error, SourceError::BlobMissing { .. }), "{error}");
     }
 
@@ -352,7 +439,10 @@ mod archive_tests {
         tree.write_tar(&file).unwrap();
         let opened = open_image(file.to_str().unwrap()).unwrap();
         let error = opened.source.open(&built.config.digest).err().unwrap();
-        assert!(error.to_string().contains("links outside the archive"), "{error}");
+        assert!(
+            error.to_string().contains("links outside the archive"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -377,8 +467,14 @@ mod archive_tests {
     fn oci_archive_prefix_on_a_docker_archive_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("img.tar");
-        image().docker_files(None, DockerStyle::Legacy).write_tar(&file).unwrap();
+        image()
+            .docker_files(None, DockerStyle::Legacy)
+            .write_tar(&file)
+            .unwrap();
         let error = open_image(&format!("oci-archive:{}", file.display())).unwrap_err();
-        assert!(error.to_string().contains("looks like a docker-archive"), "{error}");
+        assert!(
+            error.to_string().contains("looks like a docker-archive"),
+            "{error}"
+        );
     }
 }

@@ -35,12 +35,16 @@ impl SavedImage {
 
 /// Reads and parses `manifest.json`; `Ok(None)` if the archive has none.
 pub(crate) fn read_manifest_json(tar: &TarFile) -> Result<Option<Vec<SavedImage>>, SourceError> {
-    let Some(bytes) = tar.read_member("manifest.json")? else { return Ok(None) };
-    serde_json::from_slice(&bytes).map(Some).map_err(|source| SourceError::BadJson {
-        path: tar.path().to_owned(),
-        what: "manifest.json".into(),
-        source,
-    })
+    let Some(bytes) = tar.read_member("manifest.json")? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| SourceError::BadJson {
+            path: tar.path().to_owned(),
+            what: "manifest.json".into(),
+            source,
+        })
 }
 
 /// Picks the image tagged `repo_tag` (exactly, or by familiar name), or the only image.
@@ -49,7 +53,13 @@ pub(crate) fn select_saved<'a>(
     images: &'a [SavedImage],
     repo_tag: Option<&str>,
 ) -> Result<(&'a SavedImage, Option<String>), SourceError> {
-    let all_tags = || images.iter().flat_map(SavedImage::tags).collect::<Vec<_>>().join(", ");
+    let all_tags = || {
+        images
+            .iter()
+            .flat_map(SavedImage::tags)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match (repo_tag, images) {
         (_, []) => Err(not_an_image(path, "manifest.json lists no images")),
         (None, [only]) => Ok((only, only.tags().next().map(str::to_owned))),
@@ -61,13 +71,22 @@ pub(crate) fn select_saved<'a>(
         }),
         (Some(wanted), _) => {
             let exact = images.iter().find(|i| i.tags().any(|t| t == wanted));
-            let loose = || images.iter().find(|i| i.tags().any(|t| familiar(t) == familiar(wanted)));
-            let image = exact.or_else(loose).ok_or_else(|| SourceError::NoSuchReference {
-                path: path.to_owned(),
-                reference: wanted.to_owned(),
-                available: super::layout::or_none(all_tags()),
-            })?;
-            let tag = image.tags().find(|t| familiar(t) == familiar(wanted)).unwrap_or(wanted);
+            let loose = || {
+                images
+                    .iter()
+                    .find(|i| i.tags().any(|t| familiar(t) == familiar(wanted)))
+            };
+            let image = exact
+                .or_else(loose)
+                .ok_or_else(|| SourceError::NoSuchReference {
+                    path: path.to_owned(),
+                    reference: wanted.to_owned(),
+                    available: super::layout::or_none(all_tags()),
+                })?;
+            let tag = image
+                .tags()
+                .find(|t| familiar(t) == familiar(wanted))
+                .unwrap_or(wanted);
             Ok((image, Some(tag.to_owned())))
         }
     }
@@ -80,7 +99,9 @@ pub(crate) fn entry_for_saved(
     entries: &[Descriptor],
     saved: &SavedImage,
 ) -> Result<Option<Descriptor>, SourceError> {
-    let Some(config_digest) = digest_from_member_name(&saved.config) else { return Ok(None) };
+    let Some(config_digest) = digest_from_member_name(&saved.config) else {
+        return Ok(None);
+    };
     for entry in entries {
         if has_config(tar, entry, &config_digest, 1)? {
             return Ok(Some(entry.clone()));
@@ -90,14 +111,23 @@ pub(crate) fn entry_for_saved(
 }
 
 /// Whether `descriptor` is a manifest with that config, or an index holding one (`depth` levels down).
-fn has_config(tar: &TarFile, descriptor: &Descriptor, config: &Digest, depth: u32) -> Result<bool, SourceError> {
-    let Some(bytes) = tar.read_member(&blob_member(&descriptor.digest))? else { return Ok(false) };
+fn has_config(
+    tar: &TarFile,
+    descriptor: &Descriptor,
+    config: &Digest,
+    depth: u32,
+) -> Result<bool, SourceError> {
+    let Some(bytes) = tar.read_member(&blob_member(&descriptor.digest))? else {
+        return Ok(false);
+    };
     match descriptor.kind() {
-        crate::oci::BlobKind::Manifest => {
-            Ok(serde_json::from_slice::<Manifest>(&bytes).is_ok_and(|m| m.config.digest == *config))
-        }
+        crate::oci::BlobKind::Manifest => Ok(
+            serde_json::from_slice::<Manifest>(&bytes).is_ok_and(|m| m.config.digest == *config)
+        ),
         crate::oci::BlobKind::Index if depth > 0 => {
-            let Ok(index) = serde_json::from_slice::<crate::oci::Index>(&bytes) else { return Ok(false) };
+            let Ok(index) = serde_json::from_slice::<crate::oci::Index>(&bytes) else {
+                return Ok(false);
+            };
             for child in &index.manifests {
                 if has_config(tar, child, config, depth - 1)? {
                     return Ok(true);
@@ -124,15 +154,26 @@ pub(crate) fn open_legacy(
     repo_tag: Option<String>,
 ) -> Result<(Arc<dyn super::BlobSource>, Descriptor), SourceError> {
     let path = tar.path().to_owned();
-    let config_bytes = tar
-        .read_member(&saved.config)?
-        .ok_or_else(|| not_an_image(&path, &format!("manifest.json names config {} which is not in the archive", saved.config)))?;
-    let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(|source| SourceError::BadJson {
-        path: path.clone(),
-        what: format!("config {}", saved.config),
-        source,
+    let config_bytes = tar.read_member(&saved.config)?.ok_or_else(|| {
+        not_an_image(
+            &path,
+            &format!(
+                "manifest.json names config {} which is not in the archive",
+                saved.config
+            ),
+        )
     })?;
-    let config_descriptor = plain_descriptor(media_type::DOCKER_CONFIG, Digest::sha256_of(&config_bytes), config_bytes.len() as u64);
+    let config: ImageConfig =
+        serde_json::from_slice(&config_bytes).map_err(|source| SourceError::BadJson {
+            path: path.clone(),
+            what: format!("config {}", saved.config),
+            source,
+        })?;
+    let config_descriptor = plain_descriptor(
+        media_type::DOCKER_CONFIG,
+        Digest::sha256_of(&config_bytes),
+        config_bytes.len() as u64,
+    );
     let mut renamed = HashMap::from([(config_descriptor.digest.clone(), saved.config.clone())]);
     let mut layers = Vec::with_capacity(saved.layers.len());
     for (position, member) in saved.layers.iter().enumerate() {
@@ -147,10 +188,15 @@ pub(crate) fn open_legacy(
         "layers": layers,
     });
     let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| io_error(&path, e.into()))?;
-    let mut root = plain_descriptor(media_type::DOCKER_MANIFEST, Digest::sha256_of(&manifest_bytes), manifest_bytes.len() as u64);
+    let mut root = plain_descriptor(
+        media_type::DOCKER_MANIFEST,
+        Digest::sha256_of(&manifest_bytes),
+        manifest_bytes.len() as u64,
+    );
     root.platform = Some(config.platform());
     if let Some(tag) = repo_tag {
-        root.annotations.insert(annotation::CONTAINERD_IMAGE_NAME.into(), tag);
+        root.annotations
+            .insert(annotation::CONTAINERD_IMAGE_NAME.into(), tag);
     }
     let blobs = TarBlobs { tar, renamed };
     let source = MemoryBlobs::new(Arc::new(blobs), [(root.digest.clone(), manifest_bytes)]);
@@ -159,17 +205,33 @@ pub(crate) fn open_legacy(
 
 /// The descriptor of one legacy layer member. An uncompressed member is the diff itself, so its digest
 /// is the config's diff_id (the engine verifies it while reading); a compressed one is hashed here.
-fn legacy_layer(tar: &TarFile, member: &str, diff_id: Option<&Digest>) -> Result<Descriptor, SourceError> {
+fn legacy_layer(
+    tar: &TarFile,
+    member: &str,
+    diff_id: Option<&Digest>,
+) -> Result<Descriptor, SourceError> {
     let path = tar.path();
-    let missing = || not_an_image(path, &format!("manifest.json names layer {member} which is not in the archive"));
+    let missing = || {
+        not_an_image(
+            path,
+            &format!("manifest.json names layer {member} which is not in the archive"),
+        )
+    };
     let extent = tar.extent(member)?.ok_or_else(missing)?;
     let magic = tar.member_magic(member)?.ok_or_else(missing)?;
     match Compression::sniff(&magic) {
         None => {
             let diff_id = diff_id.ok_or_else(|| {
-                not_an_image(path, &format!("the config has no diff_id for layer {member}"))
+                not_an_image(
+                    path,
+                    &format!("the config has no diff_id for layer {member}"),
+                )
             })?;
-            Ok(plain_descriptor(media_type::DOCKER_LAYER_TAR, diff_id.clone(), extent.size))
+            Ok(plain_descriptor(
+                media_type::DOCKER_LAYER_TAR,
+                diff_id.clone(),
+                extent.size,
+            ))
         }
         Some(compression) => {
             let media = match compression {
@@ -177,7 +239,11 @@ fn legacy_layer(tar: &TarFile, member: &str, diff_id: Option<&Digest>) -> Result
                 _ => media_type::DOCKER_LAYER_GZIP,
             };
             let reader = tar.open_member(member)?.ok_or_else(missing)?;
-            Ok(plain_descriptor(media, hash_reader(path, reader)?, extent.size))
+            Ok(plain_descriptor(
+                media,
+                hash_reader(path, reader)?,
+                extent.size,
+            ))
         }
     }
 }
@@ -187,7 +253,9 @@ fn hash_reader(path: &Path, mut reader: impl Read) -> Result<Digest, SourceError
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         let read = reader.read(&mut buffer).map_err(|e| io_error(path, e))?;
-        let Some(chunk) = buffer.get(..read).filter(|c| !c.is_empty()) else { break };
+        let Some(chunk) = buffer.get(..read).filter(|c| !c.is_empty()) else {
+            break;
+        };
         hasher.update(chunk);
     }
     Ok(Digest::from_sha256(hasher.finalize().into()))
@@ -209,12 +277,17 @@ fn plain_descriptor(media_type: &str, digest: Digest, size: u64) -> Descriptor {
 mod tests {
     use std::io::Read;
 
-    use crate::fixture::{DockerStyle, Fault, ImageBuilder, LayerBuilder, LayerCompression, MediaTypes};
+    use crate::fixture::{
+        DockerStyle, Fault, ImageBuilder, LayerBuilder, LayerCompression, MediaTypes,
+    };
     use crate::oci::{Digest, Manifest, annotation, media_type};
     use crate::source::{Image, SourceError, open_image};
 
     fn image(content: &str) -> ImageBuilder {
-        let base = LayerBuilder::new().dir("etc").file("etc/motd", content).build();
+        let base = LayerBuilder::new()
+            .dir("etc")
+            .file("etc/motd", content)
+            .build();
         let top = LayerBuilder::new().whiteout("etc/motd").build();
         ImageBuilder::new()
             .media_types(MediaTypes::Docker)
@@ -225,7 +298,12 @@ mod tests {
 
     fn read(image: &Image, digest: &Digest) -> Vec<u8> {
         let mut bytes = Vec::new();
-        image.source.open(digest).unwrap().read_to_end(&mut bytes).unwrap();
+        image
+            .source
+            .open(digest)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         bytes
     }
 
@@ -251,28 +329,47 @@ mod tests {
         for layer in &manifest.layers {
             assert_eq!(layer.media_type, media_type::DOCKER_LAYER_TAR);
             let bytes = read(opened, &layer.digest);
-            assert_eq!((Digest::sha256_of(&bytes), bytes.len() as u64), (layer.digest.clone(), layer.size));
+            assert_eq!(
+                (Digest::sha256_of(&bytes), bytes.len() as u64),
+                (layer.digest.clone(), layer.size)
+            );
         }
     }
 
     #[test]
     fn legacy_archive_gets_a_synthesized_manifest() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = write(&dir, image("a").docker_files(Some("testbed/a:latest"), DockerStyle::Legacy));
+        let spec = write(
+            &dir,
+            image("a").docker_files(Some("testbed/a:latest"), DockerStyle::Legacy),
+        );
         let opened = open_image(&format!("docker-archive:{spec}")).unwrap();
         check_synthesized(&opened, &image("a").build());
-        assert_eq!(opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME], "testbed/a:latest");
+        assert_eq!(
+            opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME],
+            "testbed/a:latest"
+        );
     }
 
     #[test]
     fn podman_style_symlinked_layers_are_followed() {
         let dir = tempfile::tempdir().unwrap();
-        let files = image("a").docker_files(Some("localhost/testbed/a:latest"), DockerStyle::Symlinked);
-        assert!(files.get("manifest.json").unwrap().windows(10).any(|w| w == b"/layer.tar"));
+        let files =
+            image("a").docker_files(Some("localhost/testbed/a:latest"), DockerStyle::Symlinked);
+        assert!(
+            files
+                .get("manifest.json")
+                .unwrap()
+                .windows(10)
+                .any(|w| w == b"/layer.tar")
+        );
         let spec = write(&dir, files);
         let opened = open_image(&format!("docker-archive:{spec}:testbed/a:latest")).unwrap();
         check_synthesized(&opened, &image("a").build());
-        assert_eq!(opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME], "localhost/testbed/a:latest");
+        assert_eq!(
+            opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME],
+            "localhost/testbed/a:latest"
+        );
     }
 
     #[test]
@@ -280,12 +377,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let built = image("a").build();
         let mut files = image("a").docker_files(None, DockerStyle::Legacy);
-        let manifest: serde_json::Value = serde_json::from_slice(files.get("manifest.json").unwrap()).unwrap();
+        let manifest: serde_json::Value =
+            serde_json::from_slice(files.get("manifest.json").unwrap()).unwrap();
         let first_layer = manifest[0]["Layers"][0].as_str().unwrap().to_owned();
         let gzipped = crate::fixture::gzip(files.get(&first_layer).unwrap());
         files.insert_file(&first_layer, gzipped.clone());
         let opened = open_image(&write(&dir, files)).unwrap();
-        let manifest: Manifest = serde_json::from_slice(&read(&opened, &opened.root.digest)).unwrap();
+        let manifest: Manifest =
+            serde_json::from_slice(&read(&opened, &opened.root.digest)).unwrap();
         assert_eq!(manifest.layers[0].media_type, media_type::DOCKER_LAYER_GZIP);
         assert_eq!(manifest.layers[0].digest, Digest::sha256_of(&gzipped));
         assert_eq!(read(&opened, &manifest.layers[0].digest), gzipped);
@@ -296,13 +395,22 @@ mod tests {
     fn docker25_archive_is_selected_through_manifest_json() {
         let dir = tempfile::tempdir().unwrap();
         let built = image("a").build();
-        let spec = write(&dir, image("a").docker_files(Some("testbed/a:latest"), DockerStyle::Docker25));
+        let spec = write(
+            &dir,
+            image("a").docker_files(Some("testbed/a:latest"), DockerStyle::Docker25),
+        );
         let opened = open_image(&format!("docker-archive:{spec}:testbed/a:latest")).unwrap();
         assert_eq!(opened.root.digest, built.manifest.digest);
-        assert_eq!(opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME], "docker.io/testbed/a:latest");
+        assert_eq!(
+            opened.root.annotations[annotation::CONTAINERD_IMAGE_NAME],
+            "docker.io/testbed/a:latest"
+        );
         assert_eq!(read(&opened, &opened.root.digest), built.manifest_bytes);
         // As a bare path it is an OCI archive.
-        assert_eq!(open_image(&spec).unwrap().root.digest, built.manifest.digest);
+        assert_eq!(
+            open_image(&spec).unwrap().root.digest,
+            built.manifest.digest
+        );
     }
 
     #[test]
@@ -323,37 +431,63 @@ mod tests {
         merged.insert_file("manifest.json", serde_json::to_vec(&both).unwrap());
         let spec = write(&dir, merged);
         let error = open_image(&format!("docker-archive:{spec}")).unwrap_err();
-        assert!(matches!(&error, SourceError::Ambiguous { count: 2, available, .. } if available == "x/a:1, x/b:1"));
+        assert!(
+            matches!(&error, SourceError::Ambiguous { count: 2, available, .. } if available == "x/a:1, x/b:1")
+        );
         let b_opened = open_image(&format!("docker-archive:{spec}:x/b:1")).unwrap();
-        let manifest: Manifest = serde_json::from_slice(&read(&b_opened, &b_opened.root.digest)).unwrap();
+        let manifest: Manifest =
+            serde_json::from_slice(&read(&b_opened, &b_opened.root.digest)).unwrap();
         assert_eq!(manifest.config.digest, image("b").build().config.digest);
         let error = open_image(&format!("docker-archive:{spec}:x/c:1")).unwrap_err();
-        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+        assert!(
+            matches!(error, SourceError::NoSuchReference { .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn garbage_manifest_json_is_bad_json() {
         let dir = tempfile::tempdir().unwrap();
-        for garbage in [&b"{not json"[..], b"{\"Config\": \"x.json\"}", b"[{\"Layers\": 3}]"] {
+        for garbage in [
+            &b"{not json"[..],
+            b"{\"Config\": \"x.json\"}",
+            b"[{\"Layers\": 3}]",
+        ] {
             let mut files = image("a").docker_files(None, DockerStyle::Legacy);
             files.insert_file("manifest.json", garbage.to_vec());
             let error = open_image(&write(&dir, files)).unwrap_err();
-            assert!(matches!(&error, SourceError::BadJson { what, .. } if what == "manifest.json"), "{error}");
+            assert!(
+                matches!(&error, SourceError::BadJson { what, .. } if what == "manifest.json"),
+                "{error}"
+            );
         }
     }
 
     #[test]
     fn missing_members_and_bad_config_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let missing_layer = image("a").fault(Fault::OmitLayer(1)).docker_files(None, DockerStyle::Legacy);
+        let missing_layer = image("a")
+            .fault(Fault::OmitLayer(1))
+            .docker_files(None, DockerStyle::Legacy);
         let error = open_image(&write(&dir, missing_layer)).unwrap_err();
-        assert!(error.to_string().contains("which is not in the archive"), "{error}");
+        assert!(
+            error.to_string().contains("which is not in the archive"),
+            "{error}"
+        );
         let bad_config = image("a").fault(Fault::ConfigBytes(b"{oops".to_vec()));
-        let error = open_image(&write(&dir, bad_config.docker_files(None, DockerStyle::Legacy))).unwrap_err();
+        let error = open_image(&write(
+            &dir,
+            bad_config.docker_files(None, DockerStyle::Legacy),
+        ))
+        .unwrap_err();
         assert!(matches!(error, SourceError::BadJson { .. }), "{error}");
         let dangling = image("a").docker_files(None, DockerStyle::Symlinked);
         let mut dangling = dangling.clone();
-        let stored: Vec<String> = dangling.names().filter(|n| n.ends_with(".tar") && !n.contains('/')).map(str::to_owned).collect();
+        let stored: Vec<String> = dangling
+            .names()
+            .filter(|n| n.ends_with(".tar") && !n.contains('/'))
+            .map(str::to_owned)
+            .collect();
         dangling.remove(&stored[0]);
         let error = open_image(&write(&dir, dangling)).unwrap_err();
         assert!(matches!(error, SourceError::NotAnImage { .. }), "{error}");

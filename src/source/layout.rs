@@ -17,12 +17,16 @@ pub(crate) struct LayoutDir {
 impl BlobSource for LayoutDir {
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
         // The digest is validated (64 lowercase hex digits), so this names one file in the blob directory.
-        let path = self.root.join("blobs").join(digest.algorithm()).join(digest.hex());
+        let path = self
+            .root
+            .join("blobs")
+            .join(digest.algorithm())
+            .join(digest.hex());
         match std::fs::File::open(&path) {
             Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(SourceError::BlobMissing { digest: digest.clone() })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SourceError::BlobMissing {
+                digest: digest.clone(),
+            }),
             Err(e) => Err(SourceError::Io { path, source: e }),
         }
     }
@@ -32,11 +36,15 @@ impl BlobSource for LayoutDir {
 pub(crate) fn read_index_json(dir: &Path) -> Result<Vec<u8>, SourceError> {
     let path = dir.join("index.json");
     let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => not_an_image(dir, "no index.json (not an OCI image layout)"),
+        std::io::ErrorKind::NotFound => {
+            not_an_image(dir, "no index.json (not an OCI image layout)")
+        }
         _ => io_error(&path, e),
     })?;
     let mut bytes = Vec::new();
-    file.take(MAX_JSON_SIZE).read_to_end(&mut bytes).map_err(|e| io_error(&path, e))?;
+    file.take(MAX_JSON_SIZE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(&path, e))?;
     Ok(bytes)
 }
 
@@ -58,17 +66,20 @@ pub(crate) fn select(
     reference: Option<&str>,
     hint: &str,
 ) -> Result<Selected, SourceError> {
-    let index: Index = serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
-        path: path.to_owned(),
-        what: "index.json".into(),
-        source,
-    })?;
+    let index: Index =
+        serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
+            path: path.to_owned(),
+            what: "index.json".into(),
+            source,
+        })?;
     let entries = index.manifests;
     if entries.is_empty() {
         return Err(not_an_image(path, "index.json lists no images"));
     }
     match reference {
-        Some(reference) => select_named(path, &entries, reference).cloned().map(Selected::Entry),
+        Some(reference) => select_named(path, &entries, reference)
+            .cloned()
+            .map(Selected::Entry),
         None => select_default(path, entries, index_json, hint),
     }
 }
@@ -95,7 +106,12 @@ fn select_default(
         };
         return Ok(Selected::WholeIndex(root, index_json));
     }
-    Err(SourceError::Ambiguous { path: path.to_owned(), count: entries.len(), hint: hint.into(), available: names })
+    Err(SourceError::Ambiguous {
+        path: path.to_owned(),
+        count: entries.len(),
+        hint: hint.into(),
+        available: names,
+    })
 }
 
 /// Finds the entry named `reference`: by exact name, then by familiar name (`docker.io/library/x` is
@@ -105,11 +121,18 @@ pub(crate) fn select_named<'a>(
     entries: &'a [Descriptor],
     reference: &str,
 ) -> Result<&'a Descriptor, SourceError> {
-    let by_name = |matches: &dyn Fn(&str) -> bool| unique(entries.iter().filter(|e| names_of(e).any(matches)));
+    let by_name = |matches: &dyn Fn(&str) -> bool| {
+        unique(entries.iter().filter(|e| names_of(e).any(matches)))
+    };
     let familiar_ref = familiar(reference);
     let found = by_name(&|name| name == reference)
         .or_else(|| by_name(&|name| familiar(name) == familiar_ref))
-        .or_else(|| by_name(&|name| name.rsplit_once(':').is_some_and(|(_, tag)| tag == reference)));
+        .or_else(|| {
+            by_name(&|name| {
+                name.rsplit_once(':')
+                    .is_some_and(|(_, tag)| tag == reference)
+            })
+        });
     found.ok_or_else(|| SourceError::NoSuchReference {
         path: path.to_owned(),
         reference: reference.to_owned(),
@@ -121,7 +144,8 @@ pub(crate) fn select_named<'a>(
 fn unique<'a>(mut matches: impl Iterator<Item = &'a Descriptor>) -> Option<&'a Descriptor> {
     let first = matches.next()?;
     let mut rest = matches;
-    rest.all(|other| other.digest == first.digest).then_some(first)
+    rest.all(|other| other.digest == first.digest)
+        .then_some(first)
 }
 
 /// The names an index entry answers to.
@@ -138,7 +162,11 @@ pub(crate) fn available_names(entries: &[Descriptor]) -> String {
 }
 
 pub(crate) fn or_none(names: String) -> String {
-    if names.is_empty() { "no named images".into() } else { names }
+    if names.is_empty() {
+        "no named images".into()
+    } else {
+        names
+    }
 }
 
 /// An image name without the default registry and namespace that Docker and Podman add.
@@ -164,28 +192,47 @@ mod tests {
 
     fn read_blob(image: &crate::source::Image, digest: &crate::oci::Digest) -> Vec<u8> {
         let mut bytes = Vec::new();
-        image.source.open(digest).unwrap().read_to_end(&mut bytes).unwrap();
+        image
+            .source
+            .open(digest)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         bytes
     }
 
     #[test]
     fn single_entry_layout_needs_no_reference_and_keeps_annotations() {
         let dir = tempfile::tempdir().unwrap();
-        let written = image("a").write_oci_layout(dir.path(), Some("testbed/a:latest")).unwrap();
+        let written = image("a")
+            .write_oci_layout(dir.path(), Some("testbed/a:latest"))
+            .unwrap();
         let opened = open_image(&format!("oci:{}", dir.path().display())).unwrap();
         assert_eq!(opened.root.digest, written.digest);
-        assert_eq!(opened.root.annotations[annotation::REF_NAME], "testbed/a:latest");
-        let manifest: Manifest = serde_json::from_slice(&read_blob(&opened, &opened.root.digest)).unwrap();
+        assert_eq!(
+            opened.root.annotations[annotation::REF_NAME],
+            "testbed/a:latest"
+        );
+        let manifest: Manifest =
+            serde_json::from_slice(&read_blob(&opened, &opened.root.digest)).unwrap();
         assert_eq!(manifest.layers.len(), 1);
-        assert_eq!(read_blob(&opened, &manifest.layers[0].digest).len() as u64, manifest.layers[0].size);
+        assert_eq!(
+            read_blob(&opened, &manifest.layers[0].digest).len() as u64,
+            manifest.layers[0].size
+        );
     }
 
     #[test]
     fn references_select_by_name_familiar_name_or_unique_tag() {
         let dir = tempfile::tempdir().unwrap();
-        let a = image("a").write_oci_layout(dir.path(), Some("testbed/a:latest")).unwrap();
-        let b = image("b").write_oci_layout(dir.path(), Some("docker.io/library/b:v2")).unwrap();
-        let open = |reference: &str| open_image(&format!("oci:{}:{reference}", dir.path().display()));
+        let a = image("a")
+            .write_oci_layout(dir.path(), Some("testbed/a:latest"))
+            .unwrap();
+        let b = image("b")
+            .write_oci_layout(dir.path(), Some("docker.io/library/b:v2"))
+            .unwrap();
+        let open =
+            |reference: &str| open_image(&format!("oci:{}:{reference}", dir.path().display()));
         assert_eq!(open("testbed/a:latest").unwrap().root.digest, a.digest);
         assert_eq!(open("b:v2").unwrap().root.digest, b.digest);
         assert_eq!(open("latest").unwrap().root.digest, a.digest);
@@ -195,29 +242,58 @@ mod tests {
     #[test]
     fn several_named_images_without_reference_are_ambiguous() {
         let dir = tempfile::tempdir().unwrap();
-        image("a").write_oci_layout(dir.path(), Some("deb-a")).unwrap();
-        image("b").write_oci_layout(dir.path(), Some("deb-b")).unwrap();
+        image("a")
+            .write_oci_layout(dir.path(), Some("deb-a"))
+            .unwrap();
+        image("b")
+            .write_oci_layout(dir.path(), Some("deb-b"))
+            .unwrap();
         let error = open_image(&format!("oci:{}", dir.path().display())).unwrap_err();
-        let SourceError::Ambiguous { count, available, .. } = &error else { panic!("{error}") };
+        let SourceError::Ambiguous {
+            count, available, ..
+        } = &error
+        else {
+            panic!("{error}")
+        };
         assert_eq!((*count, available.as_str()), (2, "deb-a, deb-b"));
-        assert!(error.to_string().contains(&dir.path().display().to_string()));
+        assert!(
+            error
+                .to_string()
+                .contains(&dir.path().display().to_string())
+        );
     }
 
     #[test]
     fn a_tag_shared_by_two_images_is_not_a_reference() {
         let dir = tempfile::tempdir().unwrap();
-        image("a").write_oci_layout(dir.path(), Some("x/a:latest")).unwrap();
-        image("b").write_oci_layout(dir.path(), Some("x/b:latest")).unwrap();
+        image("a")
+            .write_oci_layout(dir.path(), Some("x/a:latest"))
+            .unwrap();
+        image("b")
+            .write_oci_layout(dir.path(), Some("x/b:latest"))
+            .unwrap();
         let error = open_image(&format!("oci:{}:latest", dir.path().display())).unwrap_err();
-        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+        assert!(
+            matches!(error, SourceError::NoSuchReference { .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn unknown_reference_lists_what_exists() {
         let dir = tempfile::tempdir().unwrap();
-        image("a").write_oci_layout(dir.path(), Some("deb-a")).unwrap();
+        image("a")
+            .write_oci_layout(dir.path(), Some("deb-a"))
+            .unwrap();
         let error = open_image(&format!("oci:{}:nope", dir.path().display())).unwrap_err();
-        let SourceError::NoSuchReference { reference, available, .. } = &error else { panic!("{error}") };
+        let SourceError::NoSuchReference {
+            reference,
+            available,
+            ..
+        } = &error
+        else {
+            panic!("{error}")
+        };
         assert_eq!((reference.as_str(), available.as_str()), ("nope", "deb-a"));
     }
 
@@ -225,23 +301,36 @@ mod tests {
     fn unnamed_entries_make_the_index_json_the_image() {
         let dir = tempfile::tempdir().unwrap();
         image("a").write_oci_layout(dir.path(), None).unwrap();
-        image("b").platform("linux", "arm64", None).write_oci_layout(dir.path(), None).unwrap();
+        image("b")
+            .platform("linux", "arm64", None)
+            .write_oci_layout(dir.path(), None)
+            .unwrap();
         let opened = open_image(&format!("oci:{}", dir.path().display())).unwrap();
         let index_json = std::fs::read(dir.path().join("index.json")).unwrap();
         assert_eq!(opened.root.media_type, media_type::OCI_INDEX);
-        assert_eq!(opened.root.digest, crate::oci::Digest::sha256_of(&index_json));
+        assert_eq!(
+            opened.root.digest,
+            crate::oci::Digest::sha256_of(&index_json)
+        );
         assert_eq!(read_blob(&opened, &opened.root.digest), index_json);
     }
 
     #[test]
     fn multi_platform_index_entry_is_the_root() {
         let dir = tempfile::tempdir().unwrap();
-        let index = IndexBuilder::new().image(image("a")).image(image("b").platform("linux", "arm", Some("v7")));
+        let index = IndexBuilder::new()
+            .image(image("a"))
+            .image(image("b").platform("linux", "arm", Some("v7")));
         let written = index.write_oci_layout(dir.path(), Some("multi")).unwrap();
         let opened = open_image(&format!("oci:{}:multi", dir.path().display())).unwrap();
         assert_eq!(opened.root.digest, written.digest);
-        let parsed: crate::oci::Index = serde_json::from_slice(&read_blob(&opened, &written.digest)).unwrap();
-        let keys: Vec<String> = parsed.manifests.iter().map(|m| m.platform.clone().unwrap().key()).collect();
+        let parsed: crate::oci::Index =
+            serde_json::from_slice(&read_blob(&opened, &written.digest)).unwrap();
+        let keys: Vec<String> = parsed
+            .manifests
+            .iter()
+            .map(|m| m.platform.clone().unwrap().key())
+            .collect();
         assert_eq!(keys, ["linux/amd64", "linux/arm/v7"]);
     }
 
@@ -249,10 +338,15 @@ mod tests {
     fn missing_blob_is_reported_by_digest() {
         let dir = tempfile::tempdir().unwrap();
         let built = image("a").fault(Fault::OmitLayer(0)).build();
-        image("a").fault(Fault::OmitLayer(0)).write_oci_layout(dir.path(), None).unwrap();
+        image("a")
+            .fault(Fault::OmitLayer(0))
+            .write_oci_layout(dir.path(), None)
+            .unwrap();
         let opened = open_image(dir.path().to_str().unwrap()).unwrap();
         let error = opened.source.open(&built.layers[0].digest).err().unwrap();
-        assert!(matches!(&error, SourceError::BlobMissing { digest } if *digest == built.layers[0].digest));
+        assert!(
+            matches!(&error, SourceError::BlobMissing { digest } if *digest == built.layers[0].digest)
+        );
     }
 
     #[test]

@@ -41,7 +41,10 @@ pub struct Image {
 
 impl std::fmt::Debug for Image {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Image").field("spec", &self.spec).field("root", &self.root).finish()
+        f.debug_struct("Image")
+            .field("spec", &self.spec)
+            .field("root", &self.root)
+            .finish()
     }
 }
 
@@ -65,9 +68,18 @@ pub enum SourceError {
         source: serde_json::Error,
     },
     #[error("{path}: no image named {reference:?} (it has: {available})")]
-    NoSuchReference { path: PathBuf, reference: String, available: String },
+    NoSuchReference {
+        path: PathBuf,
+        reference: String,
+        available: String,
+    },
     #[error("{path}: holds {count} images; name one as {hint} (it has: {available})")]
-    Ambiguous { path: PathBuf, count: usize, hint: String, available: String },
+    Ambiguous {
+        path: PathBuf,
+        count: usize,
+        hint: String,
+        available: String,
+    },
     #[error("blob {digest} is missing")]
     BlobMissing { digest: Digest },
     #[error("{spec}: {reason}")]
@@ -89,7 +101,11 @@ pub enum SourceError {
 /// prefix ending before a `:` that exists.
 pub fn open_image(spec: &str) -> Result<Image, SourceError> {
     let (source, root) = open_parts(spec)?;
-    Ok(Image { spec: spec.to_owned(), source, root })
+    Ok(Image {
+        spec: spec.to_owned(),
+        source,
+        root,
+    })
 }
 
 type Opened = (Arc<dyn BlobSource>, Descriptor);
@@ -112,7 +128,9 @@ fn open_parts(spec: &str) -> Result<Opened, SourceError> {
         return open_bare_path(path);
     }
     if looks_like_path(spec) {
-        return Err(SourceError::NotFound { path: path.to_owned() });
+        return Err(SourceError::NotFound {
+            path: path.to_owned(),
+        });
     }
     Err(SourceError::Unsupported {
         spec: spec.to_owned(),
@@ -123,7 +141,9 @@ fn open_parts(spec: &str) -> Result<Opened, SourceError> {
 /// Whether a string that names nothing on disk was meant as a path rather than an image reference.
 fn looks_like_path(spec: &str) -> bool {
     let path_like_start = ["/", "./", "../", "~"].iter().any(|p| spec.starts_with(p));
-    let archive_like_end = [".tar", ".tar.gz", ".tgz", ".tar.zst"].iter().any(|e| spec.ends_with(e));
+    let archive_like_end = [".tar", ".tar.gz", ".tgz", ".tar.zst"]
+        .iter()
+        .any(|e| spec.ends_with(e));
     !spec.contains("://") && (path_like_start || archive_like_end)
 }
 
@@ -137,10 +157,15 @@ fn split_path_and_reference(rest: &str) -> Result<(PathBuf, Option<&str>), Sourc
         .map(|(at, _)| (&rest[..at], &rest[at + 1..]))
         .find(|(path, _)| !path.is_empty() && Path::new(path).exists());
     match split {
-        Some((path, reference)) => Ok((PathBuf::from(path), Some(reference).filter(|r| !r.is_empty()))),
+        Some((path, reference)) => Ok((
+            PathBuf::from(path),
+            Some(reference).filter(|r| !r.is_empty()),
+        )),
         None => {
             let path = rest.split(':').next().unwrap_or(rest);
-            Err(SourceError::NotFound { path: PathBuf::from(path) })
+            Err(SourceError::NotFound {
+                path: PathBuf::from(path),
+            })
         }
     }
 }
@@ -156,7 +181,10 @@ fn open_bare_path(path: &Path) -> Result<Opened, SourceError> {
     if tar.contains("manifest.json") {
         return open_docker_archive(tar, None);
     }
-    Err(not_an_image(path, "the tar archive has neither index.json nor manifest.json"))
+    Err(not_an_image(
+        path,
+        "the tar archive has neither index.json nor manifest.json",
+    ))
 }
 
 fn open_layout(dir: &Path, reference: Option<&str>) -> Result<Opened, SourceError> {
@@ -165,19 +193,34 @@ fn open_layout(dir: &Path, reference: Option<&str>) -> Result<Opened, SourceErro
     }
     let index_json = layout::read_index_json(dir)?;
     let hint = format!("oci:{}:REF", dir.display());
-    let blobs = Arc::new(LayoutDir { root: dir.to_owned() });
-    Ok(with_selection(blobs, layout::select(dir, index_json, reference, &hint)?))
+    let blobs = Arc::new(LayoutDir {
+        root: dir.to_owned(),
+    });
+    Ok(with_selection(
+        blobs,
+        layout::select(dir, index_json, reference, &hint)?,
+    ))
 }
 
 fn open_oci_archive(tar: Arc<TarFile>, reference: Option<&str>) -> Result<Opened, SourceError> {
     let path = tar.path().to_owned();
     let index_json = tar.read_member("index.json")?.ok_or_else(|| {
-        let also = if tar.contains("manifest.json") { " (it looks like a docker-archive)" } else { "" };
+        let also = if tar.contains("manifest.json") {
+            " (it looks like a docker-archive)"
+        } else {
+            ""
+        };
         not_an_image(&path, &format!("no index.json in the archive{also}"))
     })?;
     let hint = format!("oci-archive:{}:REF", path.display());
     let selected = layout::select(&path, index_json, reference, &hint)?;
-    Ok(with_selection(Arc::new(TarBlobs { tar, renamed: HashMap::new() }), selected))
+    Ok(with_selection(
+        Arc::new(TarBlobs {
+            tar,
+            renamed: HashMap::new(),
+        }),
+        selected,
+    ))
 }
 
 fn open_docker_archive(tar: Arc<TarFile>, repo_tag: Option<&str>) -> Result<Opened, SourceError> {
@@ -186,7 +229,8 @@ fn open_docker_archive(tar: Arc<TarFile>, repo_tag: Option<&str>) -> Result<Open
     if tar.contains("index.json") && tar.contains("oci-layout") {
         return open_docker25(tar, saved_images.as_deref(), repo_tag);
     }
-    let images = saved_images.ok_or_else(|| not_an_image(&path, "no manifest.json in the archive"))?;
+    let images =
+        saved_images.ok_or_else(|| not_an_image(&path, "no manifest.json in the archive"))?;
     let (image, tag) = docker_archive::select_saved(&path, &images, repo_tag)?;
     docker_archive::open_legacy(tar.clone(), image, tag)
 }
@@ -198,18 +242,27 @@ fn open_docker25(
     repo_tag: Option<&str>,
 ) -> Result<Opened, SourceError> {
     let path = tar.path().to_owned();
-    let blobs = || Arc::new(TarBlobs { tar: tar.clone(), renamed: HashMap::new() });
+    let blobs = || {
+        Arc::new(TarBlobs {
+            tar: tar.clone(),
+            renamed: HashMap::new(),
+        })
+    };
     if let Some(images) = saved_images.filter(|images| !images.is_empty()) {
         let (image, tag) = docker_archive::select_saved(&path, images, repo_tag)?;
         let index_json = tar.read_member("index.json")?.unwrap_or_default();
-        let index: crate::oci::Index = serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
-            path: path.clone(),
-            what: "index.json".into(),
-            source,
-        })?;
+        let index: crate::oci::Index =
+            serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
+                path: path.clone(),
+                what: "index.json".into(),
+                source,
+            })?;
         if let Some(mut entry) = docker_archive::entry_for_saved(&tar, &index.manifests, image)? {
             if let Some(tag) = tag {
-                entry.annotations.entry(crate::oci::annotation::CONTAINERD_IMAGE_NAME.into()).or_insert(tag);
+                entry
+                    .annotations
+                    .entry(crate::oci::annotation::CONTAINERD_IMAGE_NAME.into())
+                    .or_insert(tag);
             }
             return Ok((blobs(), entry));
         }
@@ -235,9 +288,18 @@ struct MemoryBlobs {
 }
 
 impl MemoryBlobs {
-    fn new(fallback: Arc<dyn BlobSource>, blobs: impl IntoIterator<Item = (Digest, Vec<u8>)>) -> MemoryBlobs {
-        let in_memory = blobs.into_iter().map(|(digest, bytes)| (digest, Arc::from(bytes))).collect();
-        MemoryBlobs { in_memory, fallback }
+    fn new(
+        fallback: Arc<dyn BlobSource>,
+        blobs: impl IntoIterator<Item = (Digest, Vec<u8>)>,
+    ) -> MemoryBlobs {
+        let in_memory = blobs
+            .into_iter()
+            .map(|(digest, bytes)| (digest, Arc::from(bytes)))
+            .collect();
+        MemoryBlobs {
+            in_memory,
+            fallback,
+        }
     }
 }
 
@@ -257,7 +319,10 @@ mod tests {
     use crate::oci::{Manifest, media_type};
 
     fn image() -> ImageBuilder {
-        ImageBuilder::new().layer(LayerBuilder::new().file("a", "1").build(), LayerCompression::Gzip)
+        ImageBuilder::new().layer(
+            LayerBuilder::new().file("a", "1").build(),
+            LayerCompression::Gzip,
+        )
     }
 
     #[test]
@@ -279,12 +344,17 @@ mod tests {
     fn paths_containing_colons_are_split_at_an_existing_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a:b.tar");
-        image().write_oci_archive(&file, Some("repo/x:tag")).unwrap();
+        image()
+            .write_oci_archive(&file, Some("repo/x:tag"))
+            .unwrap();
         let whole = open_image(&format!("oci-archive:{}", file.display())).unwrap();
         let named = open_image(&format!("oci-archive:{}:repo/x:tag", file.display())).unwrap();
         assert_eq!(whole.root.digest, named.root.digest);
         let error = open_image(&format!("oci-archive:{}:other", file.display())).unwrap_err();
-        assert!(matches!(error, SourceError::NoSuchReference { .. }), "{error}");
+        assert!(
+            matches!(error, SourceError::NoSuchReference { .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -293,7 +363,10 @@ mod tests {
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "hello\n").unwrap();
         let error = open_image(text.to_str().unwrap()).unwrap_err();
-        assert!(matches!(&error, SourceError::NotAnImage { reason, .. } if reason == "not a tar archive"), "{error}");
+        assert!(
+            matches!(&error, SourceError::NotAnImage { reason, .. } if reason == "not a tar archive"),
+            "{error}"
+        );
         assert!(error.to_string().starts_with(&text.display().to_string()));
         let gz = dir.path().join("layout.tar.gz");
         std::fs::write(&gz, crate::fixture::gzip(&image().oci_files(None).to_tar())).unwrap();
@@ -301,11 +374,19 @@ mod tests {
         assert!(error.to_string().contains("gzip-compressed"), "{error}");
         let empty = dir.path().join("empty.tar");
         std::fs::write(&empty, [0u8; 1024]).unwrap();
-        assert!(matches!(open_image(empty.to_str().unwrap()), Err(SourceError::NotAnImage { .. })));
+        assert!(matches!(
+            open_image(empty.to_str().unwrap()),
+            Err(SourceError::NotAnImage { .. })
+        ));
         let unrelated = dir.path().join("other.tar");
         std::fs::write(&unrelated, LayerBuilder::new().file("x", "y").build()).unwrap();
         let error = open_image(unrelated.to_str().unwrap()).unwrap_err();
-        assert!(error.to_string().contains("neither index.json nor manifest.json"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("neither index.json nor manifest.json"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -315,7 +396,10 @@ mod tests {
         for cut in [600, 1000, tar.len() / 2] {
             let file = dir.path().join(format!("cut{cut}.tar"));
             std::fs::write(&file, &tar[..cut]).unwrap();
-            assert!(open_image(file.to_str().unwrap()).is_err(), "cut at {cut} accepted");
+            assert!(
+                open_image(file.to_str().unwrap()).is_err(),
+                "cut at {cut} accepted"
+            );
         }
         // Only the end-of-archive blocks missing: every member is intact, so the image opens.
         let file = dir.path().join("no-end.tar");
@@ -327,13 +411,22 @@ mod tests {
     fn missing_paths_and_registry_references() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.tar");
-        for spec in [missing.display().to_string(), format!("oci:{}", missing.display())] {
+        for spec in [
+            missing.display().to_string(),
+            format!("oci:{}", missing.display()),
+        ] {
             let error = open_image(&spec).unwrap_err();
-            assert!(matches!(&error, SourceError::NotFound { path } if *path == missing), "{error}");
+            assert!(
+                matches!(&error, SourceError::NotFound { path } if *path == missing),
+                "{error}"
+            );
         }
         for spec in ["alpine:3.18", "docker://alpine", "ghcr.io/x/y@sha256:00"] {
             let error = open_image(spec).unwrap_err();
-            assert!(matches!(error, SourceError::Unsupported { .. }), "{spec}: {error}");
+            assert!(
+                matches!(error, SourceError::Unsupported { .. }),
+                "{spec}: {error}"
+            );
         }
     }
 
@@ -347,14 +440,41 @@ mod tests {
         }
         let at = |p: &str| root.join(p).display().to_string();
         let forms = [
-            (format!("oci:{}", at("layouts/deb-a")), media_type::OCI_MANIFEST),
-            (format!("oci:{}:deb-b", at("oci/testbed")), media_type::OCI_MANIFEST),
-            (format!("oci:{}:multi", at("oci/testbed")), media_type::OCI_INDEX),
-            (format!("oci-archive:{}", at("archives/deb-a.oci.tar")), media_type::OCI_MANIFEST),
+            (
+                format!("oci:{}", at("layouts/deb-a")),
+                media_type::OCI_MANIFEST,
+            ),
+            (
+                format!("oci:{}:deb-b", at("oci/testbed")),
+                media_type::OCI_MANIFEST,
+            ),
+            (
+                format!("oci:{}:multi", at("oci/testbed")),
+                media_type::OCI_INDEX,
+            ),
+            (
+                format!("oci-archive:{}", at("archives/deb-a.oci.tar")),
+                media_type::OCI_MANIFEST,
+            ),
             (at("archives/multi.oci.tar"), media_type::OCI_INDEX),
-            (format!("docker-archive:{}", at("archives/deb-a.docker.tar")), media_type::DOCKER_MANIFEST),
-            (format!("docker-archive:{}:testbed/deb-a:latest", at("archives/deb-a.docker.tar")), media_type::DOCKER_MANIFEST),
-            (format!("docker-archive:{}:testbed/deb-a:latest", at("archives/deb-a.docker25.tar")), media_type::OCI_MANIFEST),
+            (
+                format!("docker-archive:{}", at("archives/deb-a.docker.tar")),
+                media_type::DOCKER_MANIFEST,
+            ),
+            (
+                format!(
+                    "docker-archive:{}:testbed/deb-a:latest",
+                    at("archives/deb-a.docker.tar")
+                ),
+                media_type::DOCKER_MANIFEST,
+            ),
+            (
+                format!(
+                    "docker-archive:{}:testbed/deb-a:latest",
+                    at("archives/deb-a.docker25.tar")
+                ),
+                media_type::OCI_MANIFEST,
+            ),
         ];
         for (spec, expected) in forms {
             let image = open_image(&spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
@@ -371,17 +491,37 @@ mod tests {
 
     fn read_manifest(image: &Image) -> Manifest {
         let mut bytes = Vec::new();
-        image.source.open(&image.root.digest).unwrap().read_to_end(&mut bytes).unwrap();
-        assert_eq!(Digest::sha256_of(&bytes), image.root.digest, "{}", image.spec);
+        image
+            .source
+            .open(&image.root.digest)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        assert_eq!(
+            Digest::sha256_of(&bytes),
+            image.root.digest,
+            "{}",
+            image.spec
+        );
         serde_json::from_slice(&bytes).unwrap()
     }
 
     /// Uncompressed docker layers are their diffs: the digests listed must be the config's diff_ids.
     fn check_layers_are_diff_ids(image: &Image, manifest: &Manifest) {
         let mut config = Vec::new();
-        image.source.open(&manifest.config.digest).unwrap().read_to_end(&mut config).unwrap();
+        image
+            .source
+            .open(&manifest.config.digest)
+            .unwrap()
+            .read_to_end(&mut config)
+            .unwrap();
         let config: crate::oci::ImageConfig = serde_json::from_slice(&config).unwrap();
         let layer_digests: Vec<&Digest> = manifest.layers.iter().map(|l| &l.digest).collect();
-        assert_eq!(layer_digests, config.rootfs.diff_ids.iter().collect::<Vec<_>>(), "{}", image.spec);
+        assert_eq!(
+            layer_digests,
+            config.rootfs.diff_ids.iter().collect::<Vec<_>>(),
+            "{}",
+            image.spec
+        );
     }
 }
