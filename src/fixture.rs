@@ -1029,3 +1029,244 @@ fn symlink(_target: &str, _path: &Path) -> io::Result<()> {
         "symlinks need unix",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn entries(tar: &[u8]) -> Vec<(Vec<u8>, tar::EntryType, u32, Vec<u8>)> {
+        let mut archive = tar::Archive::new(tar);
+        let mut out = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let header = entry.header().clone();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            out.push((
+                entry.path_bytes().into_owned(),
+                header.entry_type(),
+                header.mode().unwrap(),
+                data,
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn layer_entries_read_back_with_the_tar_crate() {
+        let tar = LayerBuilder::new()
+            .dir("etc")
+            .file("etc/passwd", "root:x:0:0")
+            .mode(0o100600)
+            .owner(1000, 1000)
+            .owner_names("alice", "staff")
+            .symlink("bin", "usr/bin")
+            .hardlink("etc/passwd-", "etc/passwd")
+            .char_device("dev/null", 1, 3)
+            .block_device("dev/sda", 8, 0)
+            .fifo("run/fifo")
+            .whiteout("etc/motd")
+            .opaque_whiteout("usr/share/doc/")
+            .build();
+        let read = entries(&tar);
+        let names: Vec<&[u8]> = read.iter().map(|e| e.0.as_slice()).collect();
+        let expected: [&[u8]; 9] = [
+            b"etc",
+            b"etc/passwd",
+            b"bin",
+            b"etc/passwd-",
+            b"dev/null",
+            b"dev/sda",
+            b"run/fifo",
+            b"etc/.wh.motd",
+            b"usr/share/doc/.wh..wh..opq",
+        ];
+        assert_eq!(names, expected);
+        assert_eq!(
+            (read[1].2, read[1].3.as_slice()),
+            (0o100600, &b"root:x:0:0"[..])
+        );
+        assert_eq!(read[4].1, tar::EntryType::Char);
+        let header = tar::Header::from_byte_slice(&tar[512..1024]);
+        assert_eq!(header.username().unwrap(), Some("alice"));
+    }
+
+    #[test]
+    fn hostile_and_long_names_are_written_raw() {
+        let long = format!("{}/file", "d".repeat(300));
+        for format in [TarFormat::Ustar, TarFormat::Gnu, TarFormat::Pax] {
+            let tar = LayerBuilder::new()
+                .format(format)
+                .file("../escape", "x")
+                .file("/abs", "y")
+                .file(b"esc\x1b[2J\xff", "z")
+                .file(&long, "long")
+                .symlink("link", &long)
+                .build();
+            let mut archive = tar::Archive::new(tar.as_slice());
+            let read: Vec<(Vec<u8>, Option<Vec<u8>>)> = archive
+                .entries()
+                .unwrap()
+                .raw(false)
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.path_bytes().into_owned(),
+                        e.link_name_bytes().map(|l| l.into_owned()),
+                    )
+                })
+                .collect();
+            let names: Vec<&[u8]> = read.iter().map(|(n, _)| n.as_slice()).collect();
+            let expected: [&[u8]; 5] = [
+                b"../escape",
+                b"/abs",
+                b"esc\x1b[2J\xff",
+                long.as_bytes(),
+                b"link",
+            ];
+            assert_eq!(names, expected, "{format:?}");
+            assert_eq!(read[4].1.as_deref(), Some(long.as_bytes()), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn pax_records_and_truncation() {
+        let tar = LayerBuilder::new()
+            .file("usr/bin/ping", "elf")
+            .pax("mtime", "1700000000.123456789")
+            .pax("SCHILY.xattr.user.x", b"v\x00al")
+            .build();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let records: Vec<(String, Vec<u8>)> = entry
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|r| (r.key().unwrap().to_owned(), r.value_bytes().to_vec()))
+            .collect();
+        assert_eq!(
+            records[0],
+            ("mtime".to_owned(), b"1700000000.123456789".to_vec())
+        );
+        assert_eq!(
+            records[1],
+            ("SCHILY.xattr.user.x".to_owned(), b"v\x00al".to_vec())
+        );
+        let mut data = String::new();
+        entry.read_to_string(&mut data).unwrap();
+        assert_eq!(data, "elf");
+        assert_eq!(pax_record("path", b"x").as_slice(), b"9 path=x\n");
+        let full = LayerBuilder::new().file("a", "1").build();
+        assert_eq!(full.len(), 512 * 4);
+        assert_eq!(
+            LayerBuilder::new()
+                .file("a", "1")
+                .without_end_blocks()
+                .build()
+                .len(),
+            1024
+        );
+        assert_eq!(
+            LayerBuilder::new()
+                .file("a", "1")
+                .truncated_to(700)
+                .build()
+                .len(),
+            700
+        );
+    }
+
+    #[test]
+    fn compression_helpers_round_trip_and_are_deterministic() {
+        let tar = LayerBuilder::new().file("a", "x".repeat(5000)).build();
+        assert_eq!(gzip(&tar), gzip(&tar));
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(gzip_two_members(&tar).as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, tar);
+        let mut single = Vec::new();
+        let _ = flate2::read::GzDecoder::new(gzip_two_members(&tar).as_slice())
+            .read_to_end(&mut single);
+        assert!(
+            single.len() < tar.len(),
+            "the second member must be separate"
+        );
+        assert_eq!(zstd::decode_all(zstd(&tar).as_slice()).unwrap(), tar);
+        assert_eq!(truncated(gzip(&tar), 8).len(), gzip(&tar).len() - 8);
+    }
+
+    #[test]
+    fn images_fill_diff_ids_and_apply_faults() {
+        let tar = LayerBuilder::new().file("a", "1").build();
+        let image = ImageBuilder::new().layer(tar.clone(), LayerCompression::Zstd);
+        let built = image.build();
+        let config: serde_json::Value = serde_json::from_slice(&built.config_bytes).unwrap();
+        assert_eq!(
+            config["rootfs"]["diff_ids"][0],
+            Digest::sha256_of(&tar).to_string()
+        );
+        assert_eq!(built.layers[0].media_type, media_type::OCI_LAYER_ZSTD);
+        assert_eq!(
+            image.build().manifest.digest,
+            built.manifest.digest,
+            "deterministic"
+        );
+        let corrupt = image.clone().fault(Fault::CorruptLayer(0)).build();
+        let (digest, bytes) = corrupt
+            .blobs
+            .iter()
+            .find(|(d, _)| *d == built.layers[0].digest)
+            .unwrap();
+        assert_ne!(Digest::sha256_of(bytes), *digest);
+        let omitted = image.fault(Fault::OmitConfig).build();
+        assert!(omitted.blobs.iter().all(|(d, _)| *d != built.config.digest));
+    }
+
+    #[test]
+    fn written_layouts_and_archives_read_back_with_open_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = ImageBuilder::new()
+            .layer(
+                LayerBuilder::new().file("a", "1").build(),
+                LayerCompression::GzipTwoMembers,
+            )
+            .annotation("org.example", "yes");
+        let built = image.build();
+        let layout = dir.path().join("layout");
+        image.write_oci_layout(&layout, Some("x")).unwrap();
+        let archive = dir.path().join("a.tar");
+        image.write_oci_archive(&archive, Some("x")).unwrap();
+        let docker = dir.path().join("d.tar");
+        image.write_docker_archive(&docker, Some("x/y:1")).unwrap();
+        for spec in [
+            format!("oci:{}:x", layout.display()),
+            format!("oci-archive:{}:x", archive.display()),
+        ] {
+            let opened = crate::source::open_image(&spec).unwrap();
+            assert_eq!(opened.root.digest, built.manifest.digest, "{spec}");
+            let mut layer = Vec::new();
+            opened
+                .source
+                .open(&built.layers[0].digest)
+                .unwrap()
+                .read_to_end(&mut layer)
+                .unwrap();
+            assert_eq!(Digest::sha256_of(&layer), built.layers[0].digest);
+        }
+        let opened =
+            crate::source::open_image(&format!("docker-archive:{}:x/y:1", docker.display()))
+                .unwrap();
+        let mut layer = Vec::new();
+        opened
+            .source
+            .open(&built.diff_ids[0])
+            .unwrap()
+            .read_to_end(&mut layer)
+            .unwrap();
+        assert_eq!(Digest::sha256_of(&layer), built.diff_ids[0]);
+    }
+}
