@@ -80,40 +80,40 @@ pub struct IgnoreArgs {
     #[arg(long)]
     pub semantic: bool,
     /// Alias for --ignore-file-timestamps --ignore-image-timestamps.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_timestamps: Option<bool>,
     /// Ignore mtime, atime and ctime of files (PAX sub-second times included).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_file_timestamps: Option<bool>,
     /// Ignore the image's creation time, history times and the created annotation.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_image_timestamps: Option<bool>,
     /// Ignore the config's history.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_history: Option<bool>,
     /// Ignore the order of entries in a layer.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_file_order: Option<bool>,
     /// Ignore the file-type bits some builders write into the tar mode field.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_file_mode_redundant_bits: Option<bool>,
     /// Ignore the io.containerd.image.name and org.opencontainers.image.ref.name annotations.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_image_name: Option<bool>,
     /// Ignore USTAR vs PAX vs GNU tar headers.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_tar_format: Option<bool>,
     /// Treat "/a", "./a" and "a" as the same path.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub treat_canonical_paths_equal: Option<bool>,
     /// Ignore media types and compression (OCI vs Docker, gzip vs zstd vs plain).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_media_types: Option<bool>,
     /// Ignore uid, gid, user and group names.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_owner: Option<bool>,
     /// Ignore permission bits (and file-type bits).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub ignore_mode: Option<bool>,
     /// Ignore files matching GLOB and everything below them (repeatable), e.g. var/log/**.
     #[arg(long, value_name = "GLOB")]

@@ -70,6 +70,9 @@ fn layer_of(
         .and_then(|c| c.descriptors.get(side).clone())
 }
 
+/// A layer to read again and, by entry index, who wants each entry of it.
+type LayerWants<'w> = (Descriptor, HashMap<u32, Vec<&'w Wanted>>);
+
 /// Hands each wanted entry to `write`, with its content for regular files. Entries without content
 /// are handed over without reading anything. Returns the errors (one line each); the rest goes on.
 pub fn extract(
@@ -78,8 +81,7 @@ pub fn extract(
     mut write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
 ) -> Vec<EngineError> {
     let mut errors = Vec::new();
-    let mut by_layer: BTreeMap<(Side, Digest), (Descriptor, HashMap<u32, Vec<&Wanted>>)> =
-        BTreeMap::new();
+    let mut by_layer: BTreeMap<(Side, Digest), LayerWants<'_>> = BTreeMap::new();
     for w in wanted {
         match (&w.layer, w.entry.content.is_some()) {
             (Some(layer), true) => {

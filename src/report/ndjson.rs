@@ -39,7 +39,7 @@ mod tests {
         let report = report_skeleton();
         let mut writer = NdjsonWriter::new(Vec::new());
         writer
-            .write_event(&Event::Context(report.contexts[3].clone()))
+            .write_event(&Event::Context(Box::new(report.contexts[3].clone())))
             .unwrap();
         let mut difference = content_difference(LAYER0, "etc/a\nb", &hex_of('1'), &hex_of('2'));
         difference
