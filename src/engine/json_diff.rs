@@ -35,15 +35,18 @@ fn compare(
         return;
     }
     let Some(aspect) = classify(path) else { return };
+    let empty = serde_json::Map::new();
     match (a, b) {
         (Some(Value::Object(x)), Some(Value::Object(y))) => {
-            let mut keys: Vec<&String> = x.keys().collect();
-            keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
-            for key in keys {
-                path.push(Segment::Key(key.clone()));
-                compare(path, x.get(key), y.get(key), classify, out);
-                path.pop();
-            }
+            compare_objects(path, x, y, classify, out)
+        }
+        // An object on one side and nothing on the other compares key by key against an empty object,
+        // so each key keeps its own aspect (a ref-name annotation stays an image-name difference).
+        (Some(Value::Object(x)), None | Some(Value::Null)) => {
+            compare_objects(path, x, &empty, classify, out)
+        }
+        (None | Some(Value::Null), Some(Value::Object(y))) => {
+            compare_objects(path, &empty, y, classify, out)
         }
         (Some(Value::Array(x)), Some(Value::Array(y))) => compare_arrays(path, x, y, classify, out),
         _ => out.push(Delta::new(
@@ -52,6 +55,22 @@ fn compare(
             a.cloned().unwrap_or(Value::Null),
             b.cloned().unwrap_or(Value::Null),
         )),
+    }
+}
+
+fn compare_objects(
+    path: &mut Vec<Segment>,
+    x: &serde_json::Map<String, Value>,
+    y: &serde_json::Map<String, Value>,
+    classify: Classifier,
+    out: &mut Vec<Delta>,
+) {
+    let mut keys: Vec<&String> = x.keys().collect();
+    keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
+    for key in keys {
+        path.push(Segment::Key(key.clone()));
+        compare(path, x.get(key), y.get(key), classify, out);
+        path.pop();
     }
 }
 
@@ -170,11 +189,13 @@ pub fn index_aspect(path: &[Segment]) -> Option<Aspect> {
     }
 }
 
+/// Descriptor fields. `platform` is left out: manifests are paired by platform, and the platform itself
+/// is compared in the config (a descriptor may or may not repeat it, depending on where it was stored).
 pub fn descriptor_aspect(path: &[Segment]) -> Option<Aspect> {
     Some(match key_at(path, 0) {
+        Some("platform") => return None,
         Some("mediaType") => Aspect::MediaType,
         Some("digest" | "size") => Aspect::Digest,
-        Some("platform") => Aspect::Platform,
         _ => annotations_or(path, Aspect::Structure),
     })
 }
@@ -236,6 +257,19 @@ mod tests {
                 ),
                 (Aspect::Annotation, "annotations.x".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn an_object_missing_on_one_side_compares_key_by_key() {
+        let a = json!({"mediaType": "m"});
+        let b = json!({"mediaType": "m", "annotations": {"org.opencontainers.image.ref.name": "latest"}});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, descriptor_aspect)),
+            [(
+                Aspect::ImageName,
+                "annotations[\"org.opencontainers.image.ref.name\"]".into()
+            )]
         );
     }
 

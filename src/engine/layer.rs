@@ -167,6 +167,10 @@ fn scan_tar<R: Read>(
     };
     let tar_error = |error: io::Error| match BlobError::from_io(error) {
         BlobError::Io(e) if failed.get() => BlobError::Io(e),
+        // The stream ended inside the padding after the last entry: no end-of-archive blocks either.
+        BlobError::Io(e) if e.to_string().contains("unexpected EOF during skip") => {
+            BlobError::MissingEndOfArchive
+        }
         BlobError::Io(e) => BlobError::Tar(e.to_string()),
         other => other,
     };

@@ -178,9 +178,9 @@ impl<'a> Walker<'a> {
                 }
             };
             let ctx = self.context(Some(root), kind, &path, &key, descs.clone());
-            self.descriptor_difference(ctx, "manifest", descs.as_ref().map(Option::as_ref));
             match (descs.input0, descs.input1) {
                 (Some(a), Some(b)) => {
+                    self.descriptor_difference(ctx, "manifest", Sides::new(Some(&a), Some(&b)));
                     if a.digest == b.digest {
                         continue;
                     }
@@ -196,8 +196,8 @@ impl<'a> Walker<'a> {
                     deltas: vec![Delta::new(
                         Aspect::Presence,
                         "platform",
-                        json!(a.is_some()),
-                        json!(b.is_some()),
+                        json!(a.is_some().then_some(&key)),
+                        json!(b.is_some().then_some(&key)),
                     )],
                     entries: None,
                     origin: None,
