@@ -19,7 +19,9 @@
 #   RUNS=3                     timed runs of each (after one untimed warm-up run each)
 #   BENCH_OUT=target/bench     where the tool's output and the raw timings go
 #   OCIDIFF=target/release/ocidiff-tui   the binary to measure
-# Measured with GNU time (/usr/bin/time -f '%e %M': wall seconds, peak RSS KiB).
+# Measured with GNU time (/usr/bin/time -f '%e %M %U %S': wall seconds, peak RSS
+# KiB, user and system CPU seconds).  The goal is on wall time; CPU time (user+sys)
+# is printed too because it is much less sensitive to other load on the machine.
 # Page cache: NOT dropped (no `echo 3 > drop_caches`): every run reads warm files,
 # both programs alike; the warm-up runs make sure of that.  Runs alternate
 # baseline/ocidiff so that load from other processes hits both alike; the
@@ -67,10 +69,10 @@ else
   echo "NOTE: $TOOL --help fails or does not mention --semantic: the CLI is not there yet; baseline only"
 fi
 
-# timed LABEL CMD...: one run; appends "wall_s rss_kib" to BENCH_OUT/LABEL.times
+# timed LABEL CMD...: one run; appends "wall_s rss_kib user_s sys_s" to BENCH_OUT/LABEL.times
 timed() {
   local label=$1 rc=0; shift
-  /usr/bin/time -f '%e %M' -o "$BENCH_OUT/time.tmp" "$@" > "$BENCH_OUT/$label.out" 2> "$BENCH_OUT/$label.err" || rc=$?
+  /usr/bin/time -f '%e %M %U %S' -o "$BENCH_OUT/time.tmp" "$@" > "$BENCH_OUT/$label.out" 2> "$BENCH_OUT/$label.err" || rc=$?
   case "$label:$rc" in
     baseline:0|ocidiff:0|ocidiff:1) ;;   # ocidiff exits 1 when the images differ
     *) echo "$label failed (exit $rc):" >&2; tail -20 "$BENCH_OUT/$label.err" >&2; exit 2 ;;
@@ -101,27 +103,32 @@ for i in $(seq "$RUNS"); do
   echo
 done
 
-# stats FILE -> "min median max_rss_kib"
+# stats FILE -> "min median max_rss_kib median_cpu_s" (wall min/median, cpu = user+sys)
 stats() {
-  sort -n -k1,1 "$1" | awk '{ t[NR] = $1; if ($2 > rss) rss = $2 }
+  local cpu_med
+  cpu_med=$(awk '{ printf "%.2f\n", $3 + $4 }' "$1" | sort -n | awk '{ c[NR] = $1 }
+       END { printf "%.2f", (NR % 2) ? c[(NR + 1) / 2] : (c[NR / 2] + c[NR / 2 + 1]) / 2 }')
+  sort -n -k1,1 "$1" | awk -v cpu="$cpu_med" '{ t[NR] = $1; if ($2 > rss) rss = $2 }
        END { n = NR; med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2;
-             printf "%.2f %.2f %d\n", t[1], med, rss }'
+             printf "%.2f %.2f %d %s\n", t[1], med, rss, cpu }'
 }
-read -r b_min b_med b_rss < <(stats "$BENCH_OUT/baseline.times")
+read -r b_min b_med b_rss b_cpu < <(stats "$BENCH_OUT/baseline.times")
 [ -n "${b_rss:-}" ] || die "no baseline timings"
 step "result (deb-a vs deb-b, $RUNS runs, min / median wall time)"
-printf '  baseline  %6.2fs  (min %.2fs)                   peak RSS %d MiB\n' "$b_med" "$b_min" $((b_rss / 1024))
+printf '  baseline  %6.2fs  (min %.2fs, cpu %.2fs)                                peak RSS %4d MiB\n' \
+  "$b_med" "$b_min" "$b_cpu" $((b_rss / 1024))
 if [ $have_tool = 0 ]; then
   echo "  ocidiff   not measured: the CLI is not there yet (baseline alone)"
   exit 0
 fi
-read -r o_min o_med o_rss < <(stats "$BENCH_OUT/ocidiff.times")
+read -r o_min o_med o_rss o_cpu < <(stats "$BENCH_OUT/ocidiff.times")
 [ -n "${o_rss:-}" ] || die "no ocidiff timings"
 ratio=$(awk -v o="$o_med" -v b="$b_med" 'BEGIN { printf "%.2f", o / b }')
 ratio_min=$(awk -v o="$o_min" -v b="$b_min" 'BEGIN { printf "%.2f", o / b }')
 rss_mib=$((o_rss / 1024))
-printf '  ocidiff   %6.2fs  (min %.2fs)  (ratio %sx, min/min %sx)  peak RSS %d MiB\n' \
-  "$o_med" "$o_min" "$ratio" "$ratio_min" "$rss_mib"
+cpu_ratio=$(awk -v o="$o_cpu" -v b="$b_cpu" 'BEGIN { printf "%.2f", o / b }')
+printf '  ocidiff   %6.2fs  (min %.2fs, cpu %.2fs)  (ratio %sx, min/min %sx, cpu %sx)  peak RSS %4d MiB\n' \
+  "$o_med" "$o_min" "$o_cpu" "$ratio" "$ratio_min" "$cpu_ratio" "$rss_mib"
 ok=0
 if awk -v r="$ratio" -v g="$GOAL_RATIO" 'BEGIN { exit !(r <= g) }'; then
   echo "  PASS  time: ratio $ratio <= $GOAL_RATIO"
