@@ -82,8 +82,16 @@ timed() {
 TOOL_CMD=("$TOOL" --semantic --format table "oci:$A" "oci:$B")
 BASE_CMD=("$BASE" "$A" "$B")
 
-step "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); page cache not dropped"
-awk '$1 > 0.5 { print "WARNING: load average " $1 " - other processes compete for the 2 cores; figures are noisy" }' /proc/loadavg
+# cpu_idle_pct: % of CPU time idle over the next second (from /proc/stat)
+cpu_idle_pct() {
+  local a b
+  a=$(awk '/^cpu /{ print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat); sleep 1
+  b=$(awk '/^cpu /{ print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d", 100 * (y[1] - x[1]) / (y[2] - x[2] + 1e-9) }'
+}
+idle=$(cpu_idle_pct)
+step "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), CPU ${idle}% idle just now; page cache not dropped"
+[ "$idle" -ge 90 ] || echo "WARNING: only ${idle}% idle - other processes compete for the cores; wall times are noisy (compare cpu times)"
 rm -f "$BENCH_OUT"/*.times
 step "warm-up (untimed): baseline$([ $have_tool = 1 ] && echo ", ocidiff")"
 timed baseline "${BASE_CMD[@]}"
