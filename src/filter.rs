@@ -245,13 +245,10 @@ impl<'r> Presentation<'r> {
         if merged { wants_merged } else { !wants_merged }
     }
 
-    /// The differences that survive the filter, ordered by context (the tree's creation order, which
-    /// does not depend on which layer finished reading first), then as the engine emitted them.
+    /// The differences that survive the filter, in report order.
     pub fn shown(&self) -> Vec<Shown<'r>> {
         let (primary, lit) = self.primary_pass(self.filter);
-        let mut shown = self.with_derived(self.filter, primary, &lit);
-        shown.sort_by_key(|s| s.difference.context);
-        shown
+        self.with_derived(self.filter, primary, &lit)
     }
 
     /// For each active option, how many differences it alone hides (shown if just that option were off).

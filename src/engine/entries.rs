@@ -1,78 +1,90 @@
 //! Comparing tar entries: one entry pair field by field, a layer pair entry by entry, and the merged
 //! filesystems path by path.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashSet};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::model::{
-    Aspect, ContextId, Delta, DiffKind, Difference, EntryMeta, Sides, Whiteout, canonical_path,
+    Aspect, ContextId, Delta, DiffKind, Difference, EntryKind, EntryMeta, Sides, Whiteout,
+    canonical_path,
 };
 
 /// Everything that differs between two entries that stand for the same path. `order_changed` says
 /// whether the entry moved relative to the entries both layers share (per-layer view only).
 pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<Delta> {
-    let mut deltas = Vec::new();
-    let mut push = |aspect, field: &str, x: Value, y: Value| {
-        if x != y {
-            deltas.push(Delta::new(aspect, field, x, y));
-        }
-    };
-    push(Aspect::NameSpelling, "name", json!(a.name), json!(b.name));
-    push(
+    let mut out = Vec::new();
+    differ(&mut out, Aspect::NameSpelling, "name", &a.name, &b.name);
+    differ(
+        &mut out,
         Aspect::Kind,
         "kind",
-        json!(a.kind.label()),
-        json!(b.kind.label()),
+        a.kind.label(),
+        b.kind.label(),
     );
-    let (link_a, link_b) = (a.link.as_deref(), b.link.as_deref());
-    let same_link_path = link_a.map(canonical_path) == link_b.map(canonical_path);
-    let link_aspect = if same_link_path {
-        Aspect::NameSpelling
-    } else {
-        Aspect::LinkTarget
-    };
-    push(link_aspect, "link", json!(link_a), json!(link_b));
-    push(Aspect::Content, "size", json!(a.size), json!(b.size));
-    push(
-        Aspect::Content,
-        "content",
-        json!(a.content),
-        json!(b.content),
-    );
-    push(
+    if a.link != b.link {
+        let same_path =
+            a.link.as_deref().map(canonical_path) == b.link.as_deref().map(canonical_path);
+        let aspect = if same_path {
+            Aspect::NameSpelling
+        } else {
+            Aspect::LinkTarget
+        };
+        differ(&mut out, aspect, "link", &a.link, &b.link);
+    }
+    differ(&mut out, Aspect::Content, "size", a.size, b.size);
+    differ(&mut out, Aspect::Content, "content", &a.content, &b.content);
+    differ(
+        &mut out,
         Aspect::Mode,
         "mode",
-        json!(a.permissions()),
-        json!(b.permissions()),
+        a.permissions(),
+        b.permissions(),
     );
-    push(
+    differ(
+        &mut out,
         Aspect::ModeTypeBits,
         "mode-type-bits",
-        json!(a.mode_type_bits()),
-        json!(b.mode_type_bits()),
+        a.mode_type_bits(),
+        b.mode_type_bits(),
     );
-    push(Aspect::Owner, "uid", json!(a.uid), json!(b.uid));
-    push(Aspect::Owner, "gid", json!(a.gid), json!(b.gid));
-    push(Aspect::Owner, "uname", json!(a.uname), json!(b.uname));
-    push(Aspect::Owner, "gname", json!(a.gname), json!(b.gname));
-    let device = |e: &EntryMeta| e.device.map(|(major, minor)| format!("{major}:{minor}"));
-    push(Aspect::Device, "device", json!(device(a)), json!(device(b)));
-    push(Aspect::FileTime, "mtime", json!(a.mtime), json!(b.mtime));
-    push(Aspect::FileTime, "atime", json!(a.atime), json!(b.atime));
-    push(Aspect::FileTime, "ctime", json!(a.ctime), json!(b.ctime));
-    if order_changed {
-        push(Aspect::Order, "index", json!(a.index), json!(b.index));
+    differ(&mut out, Aspect::Owner, "uid", a.uid, b.uid);
+    differ(&mut out, Aspect::Owner, "gid", a.gid, b.gid);
+    differ(&mut out, Aspect::Owner, "uname", &a.uname, &b.uname);
+    differ(&mut out, Aspect::Owner, "gname", &a.gname, &b.gname);
+    if a.device != b.device {
+        let device = |e: &EntryMeta| e.device.map(|(major, minor)| format!("{major}:{minor}"));
+        differ(&mut out, Aspect::Device, "device", device(a), device(b));
     }
-    push(
-        Aspect::TarFormat,
-        "format",
-        json!(a.format),
-        json!(b.format),
-    );
-    map_deltas(&mut deltas, Aspect::Xattr, "xattr:", &a.xattrs, &b.xattrs);
-    map_deltas(&mut deltas, Aspect::PaxRecord, "pax:", &a.pax, &b.pax);
-    deltas
+    differ(&mut out, Aspect::FileTime, "mtime", a.mtime, b.mtime);
+    differ(&mut out, Aspect::FileTime, "atime", a.atime, b.atime);
+    differ(&mut out, Aspect::FileTime, "ctime", a.ctime, b.ctime);
+    if order_changed {
+        differ(&mut out, Aspect::Order, "index", a.index, b.index);
+    }
+    differ(&mut out, Aspect::TarFormat, "format", a.format, b.format);
+    if a.xattrs != b.xattrs {
+        map_deltas(&mut out, Aspect::Xattr, "xattr:", &a.xattrs, &b.xattrs);
+    }
+    if a.pax != b.pax {
+        map_deltas(&mut out, Aspect::PaxRecord, "pax:", &a.pax, &b.pax);
+    }
+    out
+}
+
+/// Adds a delta if the values differ; JSON values are only built for fields that differ (this runs for
+/// every entry of every layer).
+fn differ<T: PartialEq + serde::Serialize>(
+    out: &mut Vec<Delta>,
+    aspect: Aspect,
+    field: &str,
+    a: T,
+    b: T,
+) {
+    if a != b {
+        out.push(Delta::new(aspect, field, json!(a), json!(b)));
+    }
 }
 
 fn map_deltas(
@@ -121,40 +133,99 @@ fn file_difference(
     }
 }
 
-/// An entry's identity within a layer: its canonical path and which occurrence of that path it is.
-type Occurrence = (String, usize);
-
-fn occurrences(entries: &[EntryMeta]) -> Vec<Occurrence> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    entries
-        .iter()
-        .map(|e| {
-            let path = e.path();
-            let n = seen.entry(path.clone()).or_default();
-            *n += 1;
-            (path, *n - 1)
-        })
-        .collect()
+/// A layer's entries prepared for pairing: each entry's canonical path, and the entries sorted by
+/// (path, position). Built once, on the thread that read the layer.
+#[derive(Debug, Default)]
+pub struct LayerEntries {
+    pub entries: Vec<EntryMeta>,
+    paths: Vec<String>,
+    sorted: Vec<u32>,
 }
 
-/// Compares layer i of each image. Entries pair by canonical path (and occurrence, for names that
-/// appear several times). An entry's position counts as changed only if its order relative to the
-/// entries both layers share changed, so one inserted file does not shift every later one (unlike
+impl LayerEntries {
+    pub fn new(entries: Vec<EntryMeta>) -> Self {
+        let paths: Vec<String> = entries.iter().map(EntryMeta::path).collect();
+        let mut sorted: Vec<u32> = (0..entries.len() as u32).collect();
+        sorted.sort_by(|&x, &y| paths[x as usize].cmp(&paths[y as usize]).then(x.cmp(&y)));
+        LayerEntries {
+            entries,
+            paths,
+            sorted,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn path(&self, index: u32) -> &str {
+        &self.paths[index as usize]
+    }
+
+    /// (path, occurrence of that path, entry index), in path order.
+    fn keys(&self) -> impl Iterator<Item = (&str, u32, u32)> {
+        let mut previous: Option<&str> = None;
+        let mut occurrence = 0;
+        self.sorted.iter().map(move |&index| {
+            let path = self.path(index);
+            occurrence = if previous == Some(path) {
+                occurrence + 1
+            } else {
+                0
+            };
+            previous = Some(path);
+            (path, occurrence, index)
+        })
+    }
+}
+
+/// Pairs the entries of two layers by path and occurrence (for names that appear several times), in
+/// path order.
+fn pair_entries<'l>(
+    a: &'l LayerEntries,
+    b: &'l LayerEntries,
+) -> Vec<(&'l str, Sides<Option<u32>>)> {
+    let (mut xs, mut ys) = (a.keys().peekable(), b.keys().peekable());
+    let mut pairs = Vec::with_capacity(a.len().max(b.len()));
+    loop {
+        let order = match (xs.peek(), ys.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((pa, oa, _)), Some((pb, ob, _))) => pa.cmp(pb).then(oa.cmp(ob)),
+        };
+        let x = if order == Ordering::Greater {
+            None
+        } else {
+            xs.next()
+        };
+        let y = if order == Ordering::Less {
+            None
+        } else {
+            ys.next()
+        };
+        if let Some(path) = x.or(y).map(|(path, _, _)| path) {
+            pairs.push((path, Sides::new(x.map(|k| k.2), y.map(|k| k.2))));
+        }
+    }
+    pairs
+}
+
+/// Compares layer i of each image. An entry's position counts as changed only if its order relative to
+/// the entries both layers share changed, so one inserted file does not shift every later one (unlike
 /// diffoci's raw index comparison).
 pub fn compare_layer_entries(
     context: ContextId,
-    a: &[EntryMeta],
-    b: &[EntryMeta],
+    a: &LayerEntries,
+    b: &LayerEntries,
     include_unchanged: bool,
 ) -> Vec<Difference> {
-    let keys = Sides::new(occurrences(a), occurrences(b));
-    let index_of = keys.as_ref().map(|k| {
-        k.iter()
-            .enumerate()
-            .map(|(i, key)| (key.clone(), i))
-            .collect::<HashMap<_, _>>()
-    });
-    let moved = reordered(&keys, &index_of);
+    let pairs = pair_entries(a, b);
+    let moved = moved_entries(&pairs);
     let mut out = Vec::new();
     if a.len() != b.len() {
         out.push(Difference {
@@ -171,20 +242,19 @@ pub fn compare_layer_entries(
             origin: None,
         });
     }
-    let mut all: Vec<&Occurrence> = keys.input0.iter().chain(&keys.input1).collect();
-    all.sort();
-    all.dedup();
-    for key in all {
-        let ea = index_of.input0.get(key).map(|&i| &a[i]);
-        let eb = index_of.input1.get(key).map(|&i| &b[i]);
+    for (path, indexes) in pairs {
+        let ea = indexes.input0.map(|i| &a.entries[i as usize]);
+        let eb = indexes.input1.map(|i| &b.entries[i as usize]);
         let deltas = match (ea, eb) {
-            (Some(x), Some(y)) => entry_deltas(x, y, moved.contains_key(key)),
+            (Some(x), Some(y)) => {
+                entry_deltas(x, y, indexes.input0.is_some_and(|i| moved.contains(&i)))
+            }
             (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
         };
         if !deltas.is_empty() || include_unchanged {
             out.push(file_difference(
                 context,
-                key.0.clone(),
+                path.to_owned(),
                 Sides::new(ea, eb),
                 deltas,
             ));
@@ -193,76 +263,83 @@ pub fn compare_layer_entries(
     out
 }
 
-/// The shared entries whose relative order differs, found by a diff of the two shared sequences.
-fn reordered<'k>(
-    keys: &'k Sides<Vec<Occurrence>>,
-    index_of: &Sides<HashMap<Occurrence, usize>>,
-) -> HashMap<&'k Occurrence, ()> {
-    let shared =
-        |own: &'k [Occurrence], other: &HashMap<Occurrence, usize>| -> Vec<&'k Occurrence> {
-            own.iter().filter(|k| other.contains_key(*k)).collect()
-        };
-    let seq_a = shared(&keys.input0, &index_of.input1);
-    let seq_b = shared(&keys.input1, &index_of.input0);
-    if seq_a == seq_b {
-        return HashMap::new();
+/// Input 0's indexes of the shared entries whose relative order differs: those off a longest common
+/// subsequence of the two orders.
+fn moved_entries(pairs: &[(&str, Sides<Option<u32>>)]) -> HashSet<u32> {
+    let mut shared: Vec<(u32, u32)> = pairs
+        .iter()
+        .filter_map(|(_, i)| Some((i.input0?, i.input1?)))
+        .collect();
+    shared.sort_unstable();
+    let order_in_b: Vec<u32> = shared.iter().map(|&(_, j)| j).collect();
+    if order_in_b.is_sorted() {
+        return HashSet::new();
     }
+    let mut ascending = order_in_b.clone();
+    ascending.sort_unstable();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     let ops = similar::capture_diff_slices_deadline(
         similar::Algorithm::Myers,
-        &seq_a,
-        &seq_b,
+        &order_in_b,
+        &ascending,
         Some(deadline),
     );
-    let mut moved = HashMap::new();
+    let mut moved = HashSet::new();
     for op in ops {
         if let similar::DiffOp::Delete {
             old_index, old_len, ..
         } = op
         {
-            for key in &seq_a[old_index..old_index + old_len] {
-                moved.insert(*key, ());
-            }
+            moved.extend(
+                shared[old_index..old_index + old_len]
+                    .iter()
+                    .map(|&(i, _)| i),
+            );
         }
     }
     moved
 }
 
 /// One image's final filesystem: each path's entry and the layer that gave it.
-pub type MergedFs = BTreeMap<String, (EntryMeta, usize)>;
+pub type MergedFs<'e> = BTreeMap<String, (&'e EntryMeta, usize)>;
 
 /// Applies layers bottom-up with overlay semantics: whiteouts delete from the layers below, opaque
 /// whiteouts hide a directory's lower contents, a non-directory replacing a directory hides its
 /// lower contents.
-pub fn merge_layers<'a>(layers: impl IntoIterator<Item = &'a [EntryMeta]>) -> MergedFs {
+pub fn merge_layers<'e>(layers: impl IntoIterator<Item = &'e LayerEntries>) -> MergedFs<'e> {
     let mut fs = MergedFs::new();
-    for (layer_index, entries) in layers.into_iter().enumerate() {
-        for entry in entries {
-            match entry.whiteout() {
-                Some(Whiteout::Removes { path }) => remove_tree(&mut fs, &path, layer_index, true),
-                Some(Whiteout::Opaque { dir }) => remove_tree(&mut fs, &dir, layer_index, false),
+    for (layer_index, layer) in layers.into_iter().enumerate() {
+        let entries = &layer.entries;
+        let paths: Vec<(String, Option<Whiteout>)> = layer
+            .paths
+            .iter()
+            .map(|path| (path.clone(), Whiteout::of_path(path)))
+            .collect();
+        for (_, whiteout) in &paths {
+            match whiteout {
+                Some(Whiteout::Removes { path }) => remove_tree(&mut fs, path, layer_index, true),
+                Some(Whiteout::Opaque { dir }) => remove_tree(&mut fs, dir, layer_index, false),
                 None => {}
             }
         }
-        for entry in entries.iter().filter(|e| e.whiteout().is_none()) {
-            let path = entry.path();
-            if path.is_empty() {
+        for (entry, (path, whiteout)) in entries.iter().zip(paths) {
+            if whiteout.is_some() || path.is_empty() {
                 continue;
             }
-            let replaces_dir = fs.get(&path).is_some_and(|(old, from)| {
-                *from < layer_index && old.kind == crate::model::EntryKind::Directory
-            });
-            if replaces_dir && entry.kind != crate::model::EntryKind::Directory {
+            let replaces_dir = fs
+                .get(&path)
+                .is_some_and(|(old, from)| *from < layer_index && old.kind == EntryKind::Directory);
+            if replaces_dir && entry.kind != EntryKind::Directory {
                 remove_tree(&mut fs, &path, layer_index, false);
             }
-            fs.insert(path, (entry.clone(), layer_index));
+            fs.insert(path, (entry, layer_index));
         }
     }
     fs
 }
 
 /// Removes what lower layers put under `path` (and `path` itself if `including_self`).
-fn remove_tree(fs: &mut MergedFs, path: &str, layer_index: usize, including_self: bool) {
+fn remove_tree(fs: &mut MergedFs<'_>, path: &str, layer_index: usize, including_self: bool) {
     if including_self && fs.get(path).is_some_and(|(_, from)| *from < layer_index) {
         fs.remove(path);
     }
@@ -285,27 +362,47 @@ fn remove_tree(fs: &mut MergedFs, path: &str, layer_index: usize, including_self
 /// Compares the two merged filesystems path by path (positions are not compared: they belong to layers).
 pub fn compare_merged(
     context: ContextId,
-    a: &MergedFs,
-    b: &MergedFs,
+    a: &MergedFs<'_>,
+    b: &MergedFs<'_>,
     include_unchanged: bool,
 ) -> Vec<Difference> {
-    let mut paths: Vec<&String> = a.keys().chain(b.keys()).collect();
-    paths.sort();
-    paths.dedup();
     let mut out = Vec::new();
-    for path in paths {
-        let (ea, eb) = (a.get(path), b.get(path));
-        let deltas = match (ea, eb) {
-            (Some((x, _)), Some((y, _))) => entry_deltas(x, y, false),
-            (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
+    let mut emit =
+        |path: &String, ea: Option<&(&EntryMeta, usize)>, eb: Option<&(&EntryMeta, usize)>| {
+            let deltas = match (ea, eb) {
+                (Some((x, _)), Some((y, _))) => entry_deltas(x, y, false),
+                (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
+            };
+            if deltas.is_empty() && !include_unchanged {
+                return;
+            }
+            let entries = Sides::new(ea.map(|(e, _)| *e), eb.map(|(e, _)| *e));
+            let mut difference = file_difference(context, path.clone(), entries, deltas);
+            difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
+            out.push(difference);
         };
-        if deltas.is_empty() && !include_unchanged {
-            continue;
+    // Both maps are sorted by path: walk them together.
+    let (mut xs, mut ys) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        let order = match (xs.peek(), ys.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((pa, _)), Some((pb, _))) => pa.cmp(pb),
+        };
+        let x = if order == Ordering::Greater {
+            None
+        } else {
+            xs.next()
+        };
+        let y = if order == Ordering::Less {
+            None
+        } else {
+            ys.next()
+        };
+        if let Some(path) = x.or(y).map(|(path, _)| path) {
+            emit(path, x.map(|(_, e)| e), y.map(|(_, e)| e));
         }
-        let entries = Sides::new(ea.map(|(e, _)| e), eb.map(|(e, _)| e));
-        let mut difference = file_difference(context, path.clone(), entries, deltas);
-        difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
-        out.push(difference);
     }
     out
 }
@@ -374,7 +471,12 @@ mod tests {
     fn an_inserted_entry_does_not_mark_later_entries_as_moved() {
         let a = vec![entry(0, "a"), entry(1, "b"), entry(2, "c")];
         let b = vec![entry(0, "a"), entry(1, "new"), entry(2, "b"), entry(3, "c")];
-        let diffs = compare_layer_entries(ContextId(0), &a, &b, false);
+        let diffs = compare_layer_entries(
+            ContextId(0),
+            &LayerEntries::new(a),
+            &LayerEntries::new(b),
+            false,
+        );
         let keys: Vec<_> = diffs.iter().map(|d| (d.key.as_str(), fields(d))).collect();
         assert_eq!(
             keys,
@@ -386,7 +488,12 @@ mod tests {
     fn swapped_entries_are_reported_as_order_changes() {
         let a = vec![entry(0, "a"), entry(1, "b"), entry(2, "c")];
         let b = vec![entry(0, "b"), entry(1, "a"), entry(2, "c")];
-        let diffs = compare_layer_entries(ContextId(0), &a, &b, false);
+        let diffs = compare_layer_entries(
+            ContextId(0),
+            &LayerEntries::new(a),
+            &LayerEntries::new(b),
+            false,
+        );
         assert_eq!(diffs.len(), 1, "{diffs:?}");
         assert_eq!(fields(&diffs[0]), ["index"]);
     }
@@ -397,7 +504,12 @@ mod tests {
         let mut second = entry(1, "x");
         second.uid = 5;
         let b = vec![entry(0, "x"), second];
-        let diffs = compare_layer_entries(ContextId(0), &a, &b, false);
+        let diffs = compare_layer_entries(
+            ContextId(0),
+            &LayerEntries::new(a),
+            &LayerEntries::new(b),
+            false,
+        );
         assert_eq!(diffs.len(), 1);
         assert_eq!(fields(&diffs[0]), ["uid"]);
     }
@@ -420,7 +532,8 @@ mod tests {
             entry(2, "usr/share/doc/README"),
             entry(3, "opt/dir"), // a file replacing a directory
         ];
-        let fs = merge_layers([lower.as_slice(), upper.as_slice()]);
+        let (lower, upper) = (LayerEntries::new(lower), LayerEntries::new(upper));
+        let fs = merge_layers([&lower, &upper]);
         let paths: Vec<(&str, usize)> = fs.iter().map(|(p, (_, l))| (p.as_str(), *l)).collect();
         assert_eq!(
             paths,
@@ -430,10 +543,16 @@ mod tests {
 
     #[test]
     fn merged_comparison_reports_origin_layers() {
-        let a = merge_layers([vec![entry(0, "f")].as_slice()]);
-        let mut changed = entry(0, "f");
-        changed.content = Some(crate::oci::Digest::sha256_of(b"x"));
-        let b = merge_layers([vec![entry(0, "g")].as_slice(), vec![changed].as_slice()]);
+        let (only_f, only_g) = (vec![entry(0, "f")], vec![entry(0, "g")]);
+        let mut changed = vec![entry(0, "f")];
+        changed[0].content = Some(crate::oci::Digest::sha256_of(b"x"));
+        let (only_f, only_g, changed) = (
+            LayerEntries::new(only_f),
+            LayerEntries::new(only_g),
+            LayerEntries::new(changed),
+        );
+        let a = merge_layers([&only_f]);
+        let b = merge_layers([&only_g, &changed]);
         let diffs = compare_merged(ContextId(3), &a, &b, false);
         let summary: Vec<_> = diffs
             .iter()

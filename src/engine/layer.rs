@@ -129,29 +129,44 @@ fn in_codec(codec: &'static str, error: BlobError) -> BlobError {
     }
 }
 
-/// The uncompressed tar stream: hashed for the diff_id check and counted to find the end-of-archive.
-struct TarStream<R> {
+/// The uncompressed stream as the decoder gives it, hashed in large chunks for the diff_id check.
+struct Hashed<R> {
     inner: R,
     hasher: Sha256,
-    /// Shared with the walker, which cannot reach the stream while the tar iterator borrows it.
-    consumed: Rc<Cell<u64>>,
     /// Set when the stream below failed, so the failure is blamed on the codec and not on tar.
     failed: Rc<Cell<bool>>,
 }
 
-impl<R: Read> Read for TarStream<R> {
+impl<R: Read> Read for Hashed<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self
             .inner
             .read(buf)
             .inspect_err(|_| self.failed.set(true))?;
         self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// What the tar reader consumed, counted to tell a proper end-of-archive from a cut-off stream.
+struct Counted<R> {
+    inner: R,
+    /// Shared with the walker, which cannot reach the stream while the tar iterator borrows it.
+    consumed: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
         self.consumed.set(self.consumed.get() + n as u64);
         Ok(n)
     }
 }
 
 /// Walks a tar stream, then drains it and checks its diff_id. Returns the entries and the reader below.
+///
+/// The tar reader asks for 512-byte headers; a buffer between it and the decoder keeps the decoder
+/// working on large blocks (its fast path) and the hasher on large chunks.
 fn scan_tar<R: Read>(
     decoded: R,
     diff_id: Option<&Digest>,
@@ -159,11 +174,14 @@ fn scan_tar<R: Read>(
 ) -> Result<(Vec<EntryMeta>, R), BlobError> {
     let consumed = Rc::new(Cell::new(0u64));
     let failed = Rc::new(Cell::new(false));
-    let stream = TarStream {
+    let hashed = Hashed {
         inner: decoded,
         hasher: Sha256::new(),
-        consumed: Rc::clone(&consumed),
         failed: Rc::clone(&failed),
+    };
+    let stream = Counted {
+        inner: BufReader::with_capacity(READ_BUFFER, hashed),
+        consumed: Rc::clone(&consumed),
     };
     let tar_error = |error: io::Error| match BlobError::from_io(error) {
         BlobError::Io(e) if failed.get() => BlobError::Io(e),
@@ -203,7 +221,8 @@ fn scan_tar<R: Read>(
     }
     let mut stream = archive.into_inner();
     io::copy(&mut stream, &mut io::sink()).map_err(BlobError::from_io)?;
-    let actual = Digest::from_sha256(stream.hasher.finalize().into());
+    let hashed = stream.inner.into_inner();
+    let actual = Digest::from_sha256(hashed.hasher.finalize().into());
     if let Some(expected) = diff_id
         && *expected != actual
     {
@@ -212,7 +231,7 @@ fn scan_tar<R: Read>(
             actual,
         });
     }
-    Ok((entries, stream.inner))
+    Ok((entries, hashed.inner))
 }
 
 fn drain_entry<R: Read>(

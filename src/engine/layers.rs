@@ -2,16 +2,16 @@
 //! pairs as soon as both sides are read. Blobs with equal digests and layers with equal diff_ids are not
 //! read; a blob needed twice is read once.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::model::{EntryMeta, Event, Progress, Side, Sides, SkipReason};
+use crate::model::{Event, Progress, Side, Sides, SkipReason};
 use crate::oci::{Descriptor, Digest};
 
-use super::entries::{compare_layer_entries, compare_merged, merge_layers};
+use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_layers};
 use super::layer::scan_layer;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 
@@ -24,7 +24,7 @@ struct Job {
     path: String,
 }
 
-type Entries = Arc<Vec<EntryMeta>>;
+type Entries = Arc<LayerEntries>;
 
 /// How each layer position of a manifest pair gets its entries.
 #[derive(Clone, Copy)]
@@ -84,17 +84,17 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         }
     }
     let results: Vec<OnceLock<Option<Entries>>> = jobs.iter().map(|_| OnceLock::new()).collect();
-    let mut coordinator = Coordinator {
+    let work = Work {
         walker,
         plans,
         needs: &needs,
+        jobs: &jobs,
         results: &results,
-        pairs_done: HashMap::new(),
-        merged_done: vec![false; plans.len()],
+        bytes_done: Arc::new(AtomicU64::new(0)),
+        state: Mutex::new(Schedule::new(jobs.len())),
+        wakeup: Condvar::new(),
     };
-    execute(walker, &jobs, &results, |done| {
-        coordinator.on_job_done(done)
-    });
+    work.execute();
 }
 
 /// Why a layer pair needs no reading, if it does not.
@@ -112,120 +112,159 @@ fn equal_reason(layer: &LayerPlan) -> Option<SkipReason> {
     }
 }
 
-/// Runs the jobs on a pool of threads; `on_done` runs on this thread after each job, in completion order.
-fn execute(
-    walker: &Walker<'_>,
-    jobs: &[Job],
-    results: &[OnceLock<Option<Entries>>],
-    mut on_done: impl FnMut(usize),
-) {
-    let bytes_total: u64 = jobs.iter().map(|j| j.descriptor.size).sum();
-    let bytes_done = Arc::new(AtomicU64::new(0));
-    let next_job = AtomicUsize::new(0);
-    let workers = walker.options.jobs.max(1).min(jobs.len().max(1));
-    let (done_tx, done_rx) = mpsc::channel::<usize>();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let done_tx = done_tx.clone();
-            let (next_job, bytes_done) = (&next_job, Arc::clone(&bytes_done));
-            scope.spawn(move || {
-                while let Some(job_id) = claim(next_job, jobs.len()) {
-                    let entries = read_job(walker, &jobs[job_id], Arc::clone(&bytes_done));
-                    let _ = results[job_id].set(entries);
-                    if done_tx.send(job_id).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        let mut finished = 0;
-        let progress = |finished| Progress {
-            layers_done: finished,
-            layers_total: jobs.len(),
-            bytes_done: bytes_done.load(Ordering::Relaxed).min(bytes_total),
-            bytes_total,
-        };
-        walker.sink.emit(Event::Progress(progress(0)));
-        loop {
-            match done_rx.recv_timeout(Duration::from_millis(250)) {
-                Ok(job_id) => {
-                    finished += 1;
-                    walker.sink.emit(Event::Progress(progress(finished)));
-                    on_done(job_id);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    walker.sink.emit(Event::Progress(progress(finished)))
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-    });
+/// A unit of work for the pool: reading a blob, or a comparison that became possible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Task {
+    Read(usize),
+    ComparePair { plan: usize, layer: usize },
+    CompareMerged { plan: usize },
 }
 
-fn claim(next: &AtomicUsize, len: usize) -> Option<usize> {
-    let id = next.fetch_add(1, Ordering::Relaxed);
-    (id < len).then_some(id)
+/// The pool's shared state: queued tasks, how many are queued or running, what has been scheduled.
+struct Schedule {
+    queue: VecDeque<Task>,
+    unfinished: usize,
+    reads_done: usize,
+    scheduled: HashSet<Task>,
 }
 
-fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Option<Entries> {
-    let source = walker.images.get(job.side).source.as_ref();
-    match scan_layer(
-        source,
-        &job.descriptor,
-        job.diff_id.as_ref(),
-        Some(bytes_done),
-    ) {
-        Ok(scan) => {
-            for warning in scan.warnings {
-                walker.warn(
-                    None,
-                    format!(
-                        "input {} ({}): {warning}",
-                        job.side.index(),
-                        walker.images.get(job.side).spec
-                    ),
-                );
-            }
-            Some(Arc::new(scan.entries))
-        }
-        Err(error) => {
-            let error = walker.blob_error(job.side, "layer", &job.descriptor, &job.path, error);
-            walker.error(None, error.to_string());
-            None
+impl Schedule {
+    fn new(jobs: usize) -> Self {
+        Schedule {
+            queue: (0..jobs).map(Task::Read).collect(),
+            unfinished: jobs,
+            reads_done: 0,
+            scheduled: HashSet::new(),
         }
     }
 }
 
-/// Compares what can be compared as jobs finish: a layer pair once both its sides are read, a merged
-/// view once all of its manifest's layers are.
-struct Coordinator<'w, 'a> {
+/// Reads layers and compares what can be compared, on a pool of threads: a layer pair as soon as both
+/// sides are read, a merged view as soon as all of its manifest's layers are. Comparisons are tasks like
+/// reads, so they run on whichever core is free.
+struct Work<'w, 'a> {
     walker: &'w Walker<'a>,
     plans: &'w [ManifestPlan],
     needs: &'w [Vec<Need>],
+    jobs: &'w [Job],
     results: &'w [OnceLock<Option<Entries>>],
-    pairs_done: HashMap<(usize, usize), ()>,
-    merged_done: Vec<bool>,
+    bytes_done: Arc<AtomicU64>,
+    state: Mutex<Schedule>,
+    wakeup: Condvar,
 }
 
-impl Coordinator<'_, '_> {
-    fn on_job_done(&mut self, _job: usize) {
-        for (p, plan) in self.plans.iter().enumerate() {
-            for (l, layer) in plan.layers.iter().enumerate() {
-                if let Need::Pair(a, b) = self.needs[p][l]
-                    && !self.pairs_done.contains_key(&(p, l))
+impl Work<'_, '_> {
+    fn execute(&self) {
+        let workers = self.walker.options.jobs.max(1);
+        self.emit_progress(0);
+        let (tick_tx, tick_rx) = mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let tick_tx = tick_tx.clone();
+                scope.spawn(move || {
+                    while let Some(task) = self.next_task() {
+                        self.run(task);
+                        self.finish(task);
+                        let _ = tick_tx.send(());
+                    }
+                });
+            }
+            drop(tick_tx);
+            // Progress also moves inside a long read: report it a few times a second until every
+            // worker has left (their senders are then gone).
+            loop {
+                match tick_rx.recv_timeout(Duration::from_millis(250)) {
+                    Ok(()) => {}
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.emit_progress(self.lock().reads_done)
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Schedule> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next task, waiting while others run that may enable more; `None` when all is done.
+    fn next_task(&self) -> Option<Task> {
+        let mut state = self.lock();
+        loop {
+            if let Some(task) = state.queue.pop_front() {
+                return Some(task);
+            }
+            if state.unfinished == 0 {
+                return None;
+            }
+            state = self
+                .wakeup
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    fn run(&self, task: Task) {
+        match task {
+            Task::Read(job) => {
+                let entries = read_job(self.walker, &self.jobs[job], Arc::clone(&self.bytes_done));
+                let _ = self.results[job].set(entries);
+            }
+            Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
+            Task::CompareMerged { plan } => self.compare_merged(plan),
+        }
+    }
+
+    /// Marks a task done and queues the comparisons it made possible.
+    fn finish(&self, task: Task) {
+        let mut state = self.lock();
+        if let Task::Read(_) = task {
+            state.reads_done += 1;
+            let done = state.reads_done;
+            drop(state);
+            self.emit_progress(done);
+            state = self.lock();
+            for follow_up in self.ready_comparisons() {
+                if state.scheduled.insert(follow_up) {
+                    state.queue.push_back(follow_up);
+                    state.unfinished += 1;
+                }
+            }
+        }
+        state.unfinished -= 1;
+        drop(state);
+        self.wakeup.notify_all();
+    }
+
+    fn ready_comparisons(&self) -> Vec<Task> {
+        let mut ready = Vec::new();
+        for (p, plan_needs) in self.needs.iter().enumerate() {
+            for (l, need) in plan_needs.iter().enumerate() {
+                if let Need::Pair(a, b) = *need
                     && self.ready(a)
                     && self.ready(b)
                 {
-                    self.pairs_done.insert((p, l), ());
-                    self.compare_pair(layer, a, b);
+                    ready.push(Task::ComparePair { plan: p, layer: l });
                 }
             }
-            if !self.merged_done[p] && self.walker.options.merged && self.merged_ready(p) {
-                self.merged_done[p] = true;
-                self.compare_merged(p);
+            if self.walker.options.merged && self.merged_ready(p) {
+                ready.push(Task::CompareMerged { plan: p });
             }
         }
+        ready
+    }
+
+    fn emit_progress(&self, reads_done: usize) {
+        let bytes_total: u64 = self.jobs.iter().map(|j| j.descriptor.size).sum();
+        self.walker.sink.emit(Event::Progress(Progress {
+            layers_done: reads_done,
+            layers_total: self.jobs.len(),
+            bytes_done: self.bytes_done.load(Ordering::Relaxed).min(bytes_total),
+            bytes_total,
+        }));
     }
 
     fn ready(&self, job: Option<usize>) -> bool {
@@ -239,11 +278,15 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    fn compare_pair(&self, layer: &LayerPlan, a: Option<usize>, b: Option<usize>) {
+    fn compare_pair(&self, plan: usize, layer_index: usize) {
+        let layer = &self.plans[plan].layers[layer_index];
+        let Need::Pair(a, b) = self.needs[plan][layer_index] else {
+            return;
+        };
         let (Some(x), Some(y)) = (self.entries(a), self.entries(b)) else {
             return;
         };
-        let empty = Vec::new();
+        let empty = LayerEntries::default();
         let (xs, ys) = (
             x.as_deref().unwrap_or(&empty),
             y.as_deref().unwrap_or(&empty),
@@ -286,12 +329,40 @@ impl Coordinator<'_, '_> {
                 }
             }
         }
-        let merged = layers.map(|l| merge_layers(l.iter().map(|e| e.as_slice())));
+        let merged = layers
+            .as_ref()
+            .map(|l| merge_layers(l.iter().map(|e| e.as_ref())));
         let context = self.plans[p].merged_context;
         let include_unchanged = self.walker.options.include_unchanged;
         for difference in compare_merged(context, &merged.input0, &merged.input1, include_unchanged)
         {
             self.walker.emit_difference(difference);
+        }
+    }
+}
+
+fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Option<Entries> {
+    let source = walker.images.get(job.side).source.as_ref();
+    match scan_layer(
+        source,
+        &job.descriptor,
+        job.diff_id.as_ref(),
+        Some(bytes_done),
+    ) {
+        Ok(scan) => {
+            for warning in scan.warnings {
+                let spec = &walker.images.get(job.side).spec;
+                walker.warn(
+                    None,
+                    format!("input {} ({spec}): {warning}", job.side.index()),
+                );
+            }
+            Some(Arc::new(LayerEntries::new(scan.entries)))
+        }
+        Err(error) => {
+            let error = walker.blob_error(job.side, "layer", &job.descriptor, &job.path, error);
+            walker.error(None, error.to_string());
+            None
         }
     }
 }

@@ -89,6 +89,25 @@ pub enum Whiteout {
     Opaque { dir: String },
 }
 
+impl Whiteout {
+    /// What the entry at this canonical path deletes, if it is a whiteout.
+    pub fn of_path(path: &str) -> Option<Whiteout> {
+        let (dir, base) = path.rsplit_once('/').unwrap_or(("", path));
+        if base == ".wh..wh..opq" {
+            return Some(Whiteout::Opaque {
+                dir: dir.to_owned(),
+            });
+        }
+        let target = base.strip_prefix(".wh.")?;
+        let path = if dir.is_empty() {
+            target.to_owned()
+        } else {
+            format!("{dir}/{target}")
+        };
+        Some(Whiteout::Removes { path })
+    }
+}
+
 /// A tar entry type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]

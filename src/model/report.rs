@@ -25,7 +25,12 @@ impl Report {
             Event::Progress(p) => self.progress = p,
             Event::Warning { message, .. } => self.warnings.push(message),
             Event::Error { message, .. } => self.errors.push(message),
-            Event::Finished => self.finished = true,
+            Event::Finished => {
+                // Layers finish in any order; a finished report lists differences in tree order
+                // (contexts are numbered as the tree is built), each context's as the engine gave them.
+                self.differences.sort_by_key(|d| d.context);
+                self.finished = true;
+            }
         }
     }
 
