@@ -12,7 +12,7 @@ use ocidiff::report::Format;
 #[command(
     name = "ocidiff-tui",
     version,
-    about = "Compare two container images: an explorer in a terminal, a diffoci-compatible report elsewhere",
+    about = "Compare two container images: a diffoci-compatible report (table, JSON, NDJSON) with semantic filters",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
