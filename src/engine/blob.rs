@@ -121,15 +121,7 @@ mod tests {
     use super::*;
 
     fn desc_of(bytes: &[u8]) -> Descriptor {
-        Descriptor {
-            media_type: "application/octet-stream".into(),
-            digest: Digest::sha256_of(bytes),
-            size: bytes.len() as u64,
-            urls: None,
-            annotations: Default::default(),
-            platform: None,
-            artifact_type: None,
-        }
+        crate::engine::testing::descriptor("application/octet-stream", bytes)
     }
 
     fn read_all(data: &[u8], desc: &Descriptor) -> io::Result<Vec<u8>> {

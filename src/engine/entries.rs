@@ -189,30 +189,41 @@ fn pair_entries<'l>(
     a: &'l LayerEntries,
     b: &'l LayerEntries,
 ) -> Vec<(&'l str, Sides<Option<u32>>)> {
-    let (mut xs, mut ys) = (a.keys().peekable(), b.keys().peekable());
-    let mut pairs = Vec::with_capacity(a.len().max(b.len()));
-    loop {
-        let order = match (xs.peek(), ys.peek()) {
-            (None, None) => break,
+    merge_join(a.keys(), b.keys(), |x, y| x.0.cmp(y.0).then(x.1.cmp(&y.1)))
+        .map(|(x, y)| {
+            let path = x.or(y).map(|k| k.0).unwrap_or_default();
+            (path, Sides::new(x.map(|k| k.2), y.map(|k| k.2)))
+        })
+        .collect()
+}
+
+/// Walks two sequences sorted by `order` together, yielding each item of one with its equal in the
+/// other, if any.
+fn merge_join<T>(
+    xs: impl Iterator<Item = T>,
+    ys: impl Iterator<Item = T>,
+    order: impl Fn(&T, &T) -> Ordering,
+) -> impl Iterator<Item = (Option<T>, Option<T>)> {
+    let (mut xs, mut ys) = (xs.peekable(), ys.peekable());
+    std::iter::from_fn(move || {
+        let next = match (xs.peek(), ys.peek()) {
+            (None, None) => return None,
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
-            (Some((pa, oa, _)), Some((pb, ob, _))) => pa.cmp(pb).then(oa.cmp(ob)),
+            (Some(x), Some(y)) => order(x, y),
         };
-        let x = if order == Ordering::Greater {
+        let x = if next == Ordering::Greater {
             None
         } else {
             xs.next()
         };
-        let y = if order == Ordering::Less {
+        let y = if next == Ordering::Less {
             None
         } else {
             ys.next()
         };
-        if let Some(path) = x.or(y).map(|(path, _, _)| path) {
-            pairs.push((path, Sides::new(x.map(|k| k.2), y.map(|k| k.2))));
-        }
-    }
-    pairs
+        Some((x, y))
+    })
 }
 
 /// Compares layer i of each image. An entry's position counts as changed only if its order relative to
@@ -381,25 +392,7 @@ pub fn compare_merged(
             difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
             out.push(difference);
         };
-    // Both maps are sorted by path: walk them together.
-    let (mut xs, mut ys) = (a.iter().peekable(), b.iter().peekable());
-    loop {
-        let order = match (xs.peek(), ys.peek()) {
-            (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((pa, _)), Some((pb, _))) => pa.cmp(pb),
-        };
-        let x = if order == Ordering::Greater {
-            None
-        } else {
-            xs.next()
-        };
-        let y = if order == Ordering::Less {
-            None
-        } else {
-            ys.next()
-        };
+    for (x, y) in merge_join(a.iter(), b.iter(), |x, y| x.0.cmp(y.0)) {
         if let Some(path) = x.or(y).map(|(path, _)| path) {
             emit(path, x.map(|(_, e)| e), y.map(|(_, e)| e));
         }
@@ -415,23 +408,9 @@ mod tests {
     fn entry(index: u32, name: &str) -> EntryMeta {
         EntryMeta {
             index,
-            name: name.into(),
-            kind: EntryKind::File,
-            link: None,
             size: 1,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            uname: String::new(),
-            gname: String::new(),
             mtime: Timestamp::from_secs(1),
-            atime: None,
-            ctime: None,
-            device: None,
-            xattrs: BTreeMap::new(),
-            pax: BTreeMap::new(),
-            format: TarFormat::Ustar,
-            content: None,
+            ..EntryMeta::test_file(name)
         }
     }
 

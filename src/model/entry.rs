@@ -49,23 +49,32 @@ impl EntryMeta {
 
     /// Whether this entry is an overlay whiteout, and of what.
     pub fn whiteout(&self) -> Option<Whiteout> {
-        let path = self.path();
-        let (dir, base) = match path.rsplit_once('/') {
-            Some((d, b)) => (d, b),
-            None => ("", path.as_str()),
-        };
-        if base == ".wh..wh..opq" {
-            return Some(Whiteout::Opaque {
-                dir: dir.to_owned(),
-            });
+        Whiteout::of_path(&self.path())
+    }
+
+    /// A plain regular file entry with everything else zero or empty, for tests to adjust.
+    #[cfg(test)]
+    pub(crate) fn test_file(name: &str) -> EntryMeta {
+        EntryMeta {
+            index: 0,
+            name: name.into(),
+            kind: EntryKind::File,
+            link: None,
+            size: 0,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            uname: String::new(),
+            gname: String::new(),
+            mtime: Timestamp::default(),
+            atime: None,
+            ctime: None,
+            device: None,
+            xattrs: BTreeMap::new(),
+            pax: BTreeMap::new(),
+            format: TarFormat::Ustar,
+            content: None,
         }
-        let target = base.strip_prefix(".wh.")?;
-        let path = if dir.is_empty() {
-            target.to_owned()
-        } else {
-            format!("{dir}/{target}")
-        };
-        Some(Whiteout::Removes { path })
     }
 
     /// Permission bits plus setuid/setgid/sticky.
@@ -307,7 +316,7 @@ mod tests {
 
     #[test]
     fn whiteouts_are_recognised_by_name() {
-        let mut e = sample("./usr/share/doc/.wh..wh..opq");
+        let mut e = EntryMeta::test_file("./usr/share/doc/.wh..wh..opq");
         assert_eq!(
             e.whiteout(),
             Some(Whiteout::Opaque {
@@ -325,28 +334,5 @@ mod tests {
         assert_eq!(e.whiteout(), Some(Whiteout::Removes { path: "top".into() }));
         e.name = "etc/what.wh.not".into();
         assert_eq!(e.whiteout(), None);
-    }
-
-    pub(crate) fn sample(name: &str) -> EntryMeta {
-        EntryMeta {
-            index: 0,
-            name: name.into(),
-            kind: EntryKind::File,
-            link: None,
-            size: 0,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            uname: String::new(),
-            gname: String::new(),
-            mtime: Timestamp::default(),
-            atime: None,
-            ctime: None,
-            device: None,
-            xattrs: BTreeMap::new(),
-            pax: BTreeMap::new(),
-            format: TarFormat::Ustar,
-            content: None,
-        }
     }
 }

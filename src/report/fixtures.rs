@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::model::{
-    Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, EntryKind, EntryMeta,
-    Report, Sides, TarFormat, Timestamp,
+    Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, EntryMeta, Report, Sides,
+    Timestamp,
 };
 use crate::oci::{Descriptor, Digest, media_type};
 
@@ -94,23 +94,10 @@ pub fn report_skeleton() -> Report {
 pub fn entry(name: &str) -> EntryMeta {
     EntryMeta {
         index: 12,
-        name: name.into(),
-        kind: EntryKind::File,
-        link: None,
         size: 164,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        uname: String::new(),
-        gname: String::new(),
         mtime: Timestamp::from_secs(1691446152),
-        atime: None,
-        ctime: None,
-        device: None,
-        xattrs: BTreeMap::new(),
-        pax: BTreeMap::new(),
-        format: TarFormat::Ustar,
         content: Some(digest(&hex_of('0'))),
+        ..EntryMeta::test_file(name)
     }
 }
 
