@@ -6,9 +6,11 @@
 //! - [`model`]: the comparison's results (contexts, differences, aspects, events);
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
 //! - [`filter`]: ignore options, applied when results are presented;
-//! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary).
+//! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
+//! - [`export`]: report directories for a set of differences (reads layers again).
 
 pub mod engine;
+pub mod export;
 pub mod filter;
 pub mod fixture;
 pub mod model;

@@ -7,12 +7,11 @@ use std::sync::mpsc;
 
 use anyhow::{Context as _, Result};
 
-use ocidiff::engine::{self, Options, extract};
+use ocidiff::engine::{self, Options};
+use ocidiff::export;
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
-use ocidiff::report::{
-    Format, NdjsonWriter, ReportDir, Summary, json_report, write_json, write_table,
-};
+use ocidiff::report::{Format, NdjsonWriter, Summary, json_report, write_json, write_table};
 use ocidiff::source::{Image, open_image};
 
 use super::args::CompareArgs;
@@ -137,27 +136,15 @@ fn write_report_dir(
     files: &[&Difference],
     report_json: &[u8],
 ) -> Result<bool> {
-    let mut dir =
-        ReportDir::create(path).with_context(|| format!("--report-dir {}", path.display()))?;
-    let wanted = extract::wanted_for(report, files);
-    let errors = extract::extract(images, &wanted, |w, content| {
-        match dir.write_entry(w.side, &w.context_path, &w.entry, content) {
-            Ok(_) => Ok(()),
-            Err(refused) => {
-                eprintln!("ocidiff-tui: report-dir: {refused}");
-                Ok(())
-            }
-        }
-    });
-    for error in &errors {
-        eprintln!(
-            "ocidiff-tui: report-dir: {}",
-            escape_control(&error.to_string())
-        );
-    }
-    dir.finish(report_json)
+    let exported = export::write_report_dir(path, images, report, files, report_json)
         .with_context(|| format!("--report-dir {}", path.display()))?;
-    Ok(errors.is_empty())
+    for refused in &exported.refused {
+        eprintln!("ocidiff-tui: report-dir: {refused}");
+    }
+    for error in &exported.errors {
+        eprintln!("ocidiff-tui: report-dir: {}", escape_control(&error.to_string()));
+    }
+    Ok(exported.errors.is_empty())
 }
 
 /// `ocidiff-tui ... | head` is not an error.

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::{Context, ContextId, ContextKind, Difference, Event, Progress, SkipReason};
+use super::{Context, ContextId, ContextKind, Difference, Event, Progress, Sides, SkipReason};
 
 /// Everything a comparison produced, collected from its event stream. Reports and the explorer read this;
 /// it is built incrementally with [`Report::apply`], so a partial report is always valid.
@@ -9,6 +9,8 @@ pub struct Report {
     pub contexts: Vec<Context>,
     pub differences: Vec<Difference>,
     pub skipped: Vec<(ContextId, SkipReason)>,
+    /// Entry counts of each layer pair that was read.
+    pub layer_entries: Vec<(ContextId, Sides<Option<usize>>)>,
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
     pub progress: Progress,
@@ -21,7 +23,7 @@ impl Report {
             Event::Context(c) => self.contexts.push(*c),
             Event::Difference(d) => self.differences.push(d),
             Event::LayerSkipped { context, reason } => self.skipped.push((context, reason)),
-            Event::LayerCompared { .. } => {}
+            Event::LayerCompared { context, entries } => self.layer_entries.push((context, entries)),
             Event::Progress(p) => self.progress = p,
             Event::Warning { message, .. } => self.warnings.push(message),
             Event::Error { message, .. } => self.errors.push(message),
