@@ -143,7 +143,7 @@ fn hostile_entries_never_leave_the_report_dir() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(beside, [dir.clone()]);
+    assert_eq!(beside, std::slice::from_ref(&dir));
     assert_eq!(
         std::fs::read_dir(target.path()).unwrap().count(),
         0,
