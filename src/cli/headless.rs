@@ -78,7 +78,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
 }
 
 fn open(input: usize, spec: &str) -> Result<Image> {
-    open_image(spec).with_context(|| format!("input {input}"))
+    open_image(spec).with_context(|| format!("input {input} ({spec})"))
 }
 
 /// Runs the engine on its own threads and collects its events; errors are printed as they come, and

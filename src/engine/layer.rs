@@ -61,6 +61,39 @@ fn read_layer(
     progress: Option<Arc<AtomicU64>>,
     visitor: Option<&mut dyn ContentVisitor>,
 ) -> Result<LayerScan, BlobError> {
+    read_layer_stream(source, desc, diff_id, progress, visitor)
+        .map_err(|e| blame_blob(source, desc, e))
+}
+
+/// A decoder or the tar reader stops at the first bad byte, before the verifier has seen the end of
+/// the blob; a blob altered in storage would then be reported as a corrupt stream. Such failures are
+/// checked against the blob once more: if its bytes are not the descriptor's, that is the error.
+fn blame_blob(source: &dyn BlobSource, desc: &Descriptor, error: BlobError) -> BlobError {
+    match error {
+        BlobError::Integrity(_)
+        | BlobError::Source(_)
+        | BlobError::ForeignLayer
+        | BlobError::UnsupportedMediaType(_) => error,
+        other => {
+            let Ok(raw) = source.open(&desc.digest) else {
+                return other;
+            };
+            let mut verifier = VerifyingReader::new(raw, desc, None);
+            match io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io) {
+                Err(integrity @ BlobError::Integrity(_)) => integrity,
+                _ => other,
+            }
+        }
+    }
+}
+
+fn read_layer_stream(
+    source: &dyn BlobSource,
+    desc: &Descriptor,
+    diff_id: Option<&Digest>,
+    progress: Option<Arc<AtomicU64>>,
+    visitor: Option<&mut dyn ContentVisitor>,
+) -> Result<LayerScan, BlobError> {
     let declared = match desc.kind() {
         BlobKind::Layer(c) => c,
         BlobKind::ForeignLayer => return Err(BlobError::ForeignLayer),

@@ -86,6 +86,7 @@ impl<'a> Walker<'a> {
         match (kinds.input0, kinds.input1) {
             (BlobKind::Manifest, BlobKind::Manifest) => {
                 let label = self.platform_label(roots)?;
+                self.check_requested_platform(roots, &label)?;
                 let ctx = self.context(
                     Some(root),
                     ContextKind::Manifest {
@@ -407,6 +408,29 @@ impl<'a> Walker<'a> {
             merged_context,
             layers,
         }
+    }
+
+    /// Two single-platform manifests are compared whatever their platforms, but a `--platform` that
+    /// neither has is an error, as it is for indexes.
+    fn check_requested_platform(
+        &self,
+        roots: &Sides<Descriptor>,
+        label0: &str,
+    ) -> Result<(), EngineError> {
+        if self.options.all_platforms || self.options.platforms.is_empty() {
+            return Ok(());
+        }
+        let label1 = self
+            .manifest_platform(Side::Input1, &roots.input1, "/")?
+            .key();
+        let wanted: Vec<String> = self.options.platforms.iter().map(Platform::key).collect();
+        if wanted.iter().any(|w| *w == label0 || *w == label1) {
+            return Ok(());
+        }
+        Err(EngineError::Platform(format!(
+            "platform {} is in neither image (input 0 has: {label0}; input 1 has: {label1})",
+            wanted.join(", ")
+        )))
     }
 
     fn platform_label(&self, roots: &Sides<Descriptor>) -> Result<String, EngineError> {
