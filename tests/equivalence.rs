@@ -113,7 +113,11 @@ fn gzip_vs_zstd_is_equal_under_semantic_and_under_ignore_media_types_alone() {
         show(&shown)
     );
     // The content is the same: no file differs even strictly.
-    assert!(strict.shown_files().is_empty(), "{:?}", strict.shown_files());
+    assert!(
+        strict.shown_files().is_empty(),
+        "{:?}",
+        strict.shown_files()
+    );
     assert_eq!(
         aspects(&strict),
         ["digest", "media-type"].map(String::from).into()
@@ -211,7 +215,10 @@ fn a_rebuild_with_other_timestamps_is_equal_under_ignore_timestamps_and_semantic
     // One timestamp option alone is not enough.
     let (code, report) = compare(&["--ignore-file-timestamps"], &a, &b);
     assert_eq!(code, 1);
-    assert_eq!(aspects(&report), ["digest", "image-time"].map(String::from).into());
+    assert_eq!(
+        aspects(&report),
+        ["digest", "image-time"].map(String::from).into()
+    );
     assert!(report.shown_files().is_empty());
     let (code, report) = compare(&["--ignore-image-timestamps"], &a, &b);
     assert_eq!(code, 1);
@@ -238,9 +245,7 @@ fn split_pair(dir: &Path) -> (String, String) {
             .map(|i| json!({"created": T1, "created_by": format!("step {i}")}))
             .collect()
     };
-    let cfg = |n: usize| {
-        json!({"created": T1, "architecture": "amd64", "os": "linux", "config": {}, "history": history(n)})
-    };
+    let cfg = |n: usize| json!({"created": T1, "architecture": "amd64", "os": "linux", "config": {}, "history": history(n)});
     let a = ImageBuilder::new()
         .config(cfg(2))
         .layer(lower.build(), LayerCompression::Gzip)
@@ -312,15 +317,13 @@ fn the_merged_view_still_shows_a_real_change_with_its_layers() {
 }
 
 fn platform_image(arch: &str, content: &str) -> ImageBuilder {
-    ImageBuilder::new()
-        .platform("linux", arch, None)
-        .layer(
-            LayerBuilder::new()
-                .file("etc/arch", format!("{arch}\n"))
-                .file("etc/content", content)
-                .build(),
-            LayerCompression::Gzip,
-        )
+    ImageBuilder::new().platform("linux", arch, None).layer(
+        LayerBuilder::new()
+            .file("etc/arch", format!("{arch}\n"))
+            .file("etc/content", content)
+            .build(),
+        LayerCompression::Gzip,
+    )
 }
 
 fn index(dir: &Path, name: &str, images: Vec<ImageBuilder>) -> String {
@@ -354,7 +357,9 @@ fn index_platforms_are_paired_by_platform_not_position() {
     // Only the index blob itself differs (its manifest list is in another order): nothing below it.
     let shown = report.shown();
     assert!(
-        shown.iter().all(|p| p.aspect == "digest" && p.context == "/"),
+        shown
+            .iter()
+            .all(|p| p.aspect == "digest" && p.context == "/"),
         "{}",
         show(&shown)
     );
@@ -424,7 +429,11 @@ fn a_platform_on_one_side_only_is_reported() {
     assert_eq!(d["kind"], "Idx", "{d:#}");
     assert_eq!(d["key"], "platform linux/arm64", "{d:#}");
     assert_eq!(d["aspects"], json!(["presence"]), "{d:#}");
-    assert_eq!(d["deltas"][0]["values"], json!(["linux/arm64", null]), "{d:#}");
+    assert_eq!(
+        d["deltas"][0]["values"],
+        json!(["linux/arm64", null]),
+        "{d:#}"
+    );
     // Reversed, the other side lacks it.
     let (code, report) = compare(&["--semantic"], &b, &a);
     assert_eq!(code, 1);

@@ -32,14 +32,7 @@ fn layer(side: Side) -> Vec<u8> {
         .mtime(if b { FIXED_MTIME + 100 } else { FIXED_MTIME })
         // file-time: PAX sub-second mtime (both sides PAX, so the tar format is equal)
         .file("srv/subsec.txt", "s")
-        .pax(
-            "mtime",
-            if b {
-                "1700000000.5"
-            } else {
-                "1700000000.25"
-            },
-        )
+        .pax("mtime", if b { "1700000000.5" } else { "1700000000.25" })
         // mode-type-bits only
         .file("srv/typebits.txt", "t")
         .mode(if b { 0o644 } else { 0o100644 })
@@ -63,8 +56,7 @@ fn layer(side: Side) -> Vec<u8> {
         l.file("first.txt", "1").file("second.txt", "2")
     };
     // content: a real change nothing hides
-    l.file("content.txt", if b { "new" } else { "old" })
-        .build()
+    l.file("content.txt", if b { "new" } else { "old" }).build()
 }
 
 fn image(side: Side) -> ImageBuilder {
@@ -424,7 +416,10 @@ fn semantic_hides_all_of_diffocis_aspects_but_keeps_content_mode_and_owner() {
     // The config differs only in ignored aspects now: its digest (derived) is hidden with them, while
     // the layer's, which restates the content change, stays.
     let keys = report.shown_keys();
-    assert!(keys.contains(&("layer".into(), "digest".into())), "{keys:?}");
+    assert!(
+        keys.contains(&("layer".into(), "digest".into())),
+        "{keys:?}"
+    );
     assert!(
         !keys.contains(&("config".into(), "digest".into())),
         "{keys:?}"
@@ -501,12 +496,7 @@ fn everything_hidden_exits_0_and_the_summary_counts_each_filter() {
         "content.txt",
     ];
     let (code, report) = with(&flags);
-    assert_eq!(
-        code,
-        0,
-        "nothing shown: {}",
-        show(&report.shown())
-    );
+    assert_eq!(code, 0, "nothing shown: {}", show(&report.shown()));
     assert!(report.shown().is_empty());
     assert_eq!(report.shown_count(), 0);
     assert_eq!(report.hidden_by_path(), 1);
@@ -598,5 +588,9 @@ fn a_missing_ignore_file_is_an_error() {
         &p.b,
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("/nonexistent/ocidiff-ignore"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/ocidiff-ignore"),
+        "{}",
+        run.stderr
+    );
 }

@@ -140,10 +140,7 @@ impl Report {
 
     /// Shown deltas as `(key, field)`.
     pub fn shown_keys(&self) -> BTreeSet<(String, String)> {
-        self.shown()
-            .into_iter()
-            .map(|p| (p.key, p.field))
-            .collect()
+        self.shown().into_iter().map(|p| (p.key, p.field)).collect()
     }
 
     /// The keys of shown `File` differences.
@@ -181,7 +178,9 @@ impl Report {
     }
 
     pub fn hidden_by_path(&self) -> u64 {
-        self.0["hidden"]["by-path"].as_u64().expect("hidden.by-path")
+        self.0["hidden"]["by-path"]
+            .as_u64()
+            .expect("hidden.by-path")
     }
 
     pub fn shown_count(&self) -> u64 {
