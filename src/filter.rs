@@ -230,17 +230,23 @@ impl<'r> Presentation<'r> {
         let id = difference.context;
         let merged = self.report.in_merged_view(id);
         let layered = self.report.in_layer_view(id);
-        let belongs_to_a_file_view = merged || (layered && difference.kind == DiffKind::File);
+        let split_differs = self
+            .report
+            .ancestry(id)
+            .any(|c| self.merged_manifests.contains(&c.id));
+        // Where the layer counts differ, layer i of one image is not layer i of the other: what is said
+        // about the layers (descriptors, entry counts, the count itself) belongs to the per-layer view.
+        let layer_split = split_differs
+            && (layered || (difference.kind == DiffKind::Mani && difference.key == "layers"));
+        let belongs_to_a_file_view =
+            merged || (layered && difference.kind == DiffKind::File) || layer_split;
         if !belongs_to_a_file_view {
             return true;
         }
         let wants_merged = match self.view {
             View::PerLayer => false,
             View::Merged => true,
-            View::Auto => self
-                .report
-                .ancestry(id)
-                .any(|c| self.merged_manifests.contains(&c.id)),
+            View::Auto => split_differs,
         };
         if merged { wants_merged } else { !wants_merged }
     }

@@ -1,0 +1,202 @@
+//! Helpers shared by the end-to-end tests: run the real binary and read its `--format json` report.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// One run of `ocidiff-tui`.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The `--format json` document on stdout.
+    pub fn json(&self) -> Report {
+        let value: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        });
+        Report(value)
+    }
+}
+
+/// Runs the binary with `args`, never letting a terminal get the TUI.
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ocidiff-tui");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `--format json FLAGS A B`.
+pub fn run_json(flags: &[&str], a: &str, b: &str) -> Run {
+    let mut args: Vec<String> = vec!["--format".into(), "json".into()];
+    args.extend(flags.iter().map(|s| s.to_string()));
+    args.push(a.to_owned());
+    args.push(b.to_owned());
+    run(&args)
+}
+
+/// Runs with `flags` and returns (exit code, the report).
+pub fn compare(flags: &[&str], a: &str, b: &str) -> (i32, Report) {
+    let run = run_json(flags, a, b);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {} for {flags:?} {a} {b}:\n{}",
+        run.code,
+        run.stderr
+    );
+    let report = run.json();
+    assert!(
+        report.0["errors"].as_array().is_some_and(|e| e.is_empty()),
+        "errors in report for {flags:?}: {}",
+        report.0["errors"]
+    );
+    (run.code, report)
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.to_str().expect("utf-8 temp path").to_owned()
+}
+
+/// One delta of the report: where, what, which field, which aspect.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pair {
+    pub context: String,
+    pub key: String,
+    pub field: String,
+    pub aspect: String,
+}
+
+impl Pair {
+    pub fn new(context: &str, key: &str, field: &str, aspect: &str) -> Pair {
+        Pair {
+            context: context.into(),
+            key: key.into(),
+            field: field.into(),
+            aspect: aspect.into(),
+        }
+    }
+}
+
+/// Derived aspects only restate others (see JSON-FORMAT.md).
+pub fn is_derived(aspect: &str) -> bool {
+    aspect == "digest" || aspect == "entry-count"
+}
+
+/// A parsed `--format json` report.
+#[derive(Debug, Clone)]
+pub struct Report(pub Value);
+
+impl Report {
+    fn differences(&self) -> &[Value] {
+        self.0["differences"].as_array().expect("differences")
+    }
+
+    fn pairs(&self, only_shown: bool) -> BTreeSet<Pair> {
+        let mut out = BTreeSet::new();
+        for d in self.differences() {
+            if only_shown && d["shown"] != Value::Bool(true) {
+                continue;
+            }
+            for delta in d["deltas"].as_array().expect("deltas") {
+                if only_shown && delta["shown"] != Value::Bool(true) {
+                    continue;
+                }
+                out.insert(Pair {
+                    context: d["contextPath"].as_str().unwrap().to_owned(),
+                    key: d["key"].as_str().unwrap().to_owned(),
+                    field: delta["field"].as_str().unwrap().to_owned(),
+                    aspect: delta["aspect"].as_str().unwrap().to_owned(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Every delta the filter shows.
+    pub fn shown(&self) -> BTreeSet<Pair> {
+        self.pairs(true)
+    }
+
+    /// Every delta of the view, shown or not.
+    pub fn all(&self) -> BTreeSet<Pair> {
+        self.pairs(false)
+    }
+
+    /// Shown deltas as `(key, field)`.
+    pub fn shown_keys(&self) -> BTreeSet<(String, String)> {
+        self.shown().into_iter().map(|p| (p.key, p.field)).collect()
+    }
+
+    /// The keys of shown `File` differences.
+    pub fn shown_files(&self) -> BTreeSet<String> {
+        self.differences()
+            .iter()
+            .filter(|d| d["shown"] == Value::Bool(true) && d["kind"] == "File")
+            .map(|d| d["key"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The shown differences as `(contextPath, kind, key)`.
+    pub fn shown_differences(&self) -> BTreeSet<(String, String, String)> {
+        self.differences()
+            .iter()
+            .filter(|d| d["shown"] == Value::Bool(true))
+            .map(|d| {
+                (
+                    d["contextPath"].as_str().unwrap().to_owned(),
+                    d["kind"].as_str().unwrap().to_owned(),
+                    d["key"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// `hidden.by-option` as flag → count.
+    pub fn hidden_by_option(&self) -> BTreeMap<String, u64> {
+        self.0["hidden"]["by-option"]
+            .as_object()
+            .expect("hidden.by-option")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+            .collect()
+    }
+
+    pub fn hidden_by_path(&self) -> u64 {
+        self.0["hidden"]["by-path"]
+            .as_u64()
+            .expect("hidden.by-path")
+    }
+
+    pub fn shown_count(&self) -> u64 {
+        self.0["summary"]["shown"].as_u64().expect("summary.shown")
+    }
+
+    pub fn view(&self) -> &str {
+        self.0["view"].as_str().expect("view")
+    }
+}
+
+/// Formats a set of pairs one per line, for assertion messages.
+pub fn show(pairs: &BTreeSet<Pair>) -> String {
+    pairs
+        .iter()
+        .map(|p| format!("  {} {} {} ({})", p.context, p.key, p.field, p.aspect))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
