@@ -27,8 +27,11 @@ pub fn write_report_dir(
     report_json: &[u8],
 ) -> Result<Exported, ReportError> {
     let mut out = ReportDir::create(dir)?;
-    let files: Vec<&Difference> =
-        differences.iter().copied().filter(|d| d.kind == DiffKind::File).collect();
+    let files: Vec<&Difference> = differences
+        .iter()
+        .copied()
+        .filter(|d| d.kind == DiffKind::File)
+        .collect();
     let wanted = extract::wanted_for(report, &files);
     let mut refused = Vec::new();
     let errors = extract::extract(images, &wanted, |w, content| {

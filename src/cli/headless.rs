@@ -142,7 +142,10 @@ fn write_report_dir(
         eprintln!("ocidiff-tui: report-dir: {refused}");
     }
     for error in &exported.errors {
-        eprintln!("ocidiff-tui: report-dir: {}", escape_control(&error.to_string()));
+        eprintln!(
+            "ocidiff-tui: report-dir: {}",
+            escape_control(&error.to_string())
+        );
     }
     Ok(exported.errors.is_empty())
 }

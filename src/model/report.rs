@@ -23,7 +23,9 @@ impl Report {
             Event::Context(c) => self.contexts.push(*c),
             Event::Difference(d) => self.differences.push(d),
             Event::LayerSkipped { context, reason } => self.skipped.push((context, reason)),
-            Event::LayerCompared { context, entries } => self.layer_entries.push((context, entries)),
+            Event::LayerCompared { context, entries } => {
+                self.layer_entries.push((context, entries))
+            }
             Event::Progress(p) => self.progress = p,
             Event::Warning { message, .. } => self.warnings.push(message),
             Event::Error { message, .. } => self.errors.push(message),
