@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context as _, Result};
 
-use ocidiff::engine::{self, Options};
+use ocidiff::engine::{self, MergedView, Options};
 use ocidiff::export;
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
@@ -35,7 +35,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         platforms: args.platform.clone(),
         all_platforms: args.all_platforms,
         jobs: args.jobs.unwrap_or(Options::default().jobs),
-        merged: view != View::PerLayer,
+        merged: match view {
+            View::PerLayer => MergedView::Never,
+            View::Merged => MergedView::Always,
+            View::Auto => MergedView::WhenLayerCountsDiffer,
+        },
         include_unchanged: false,
     };
     let report = compare(&images, &options, format, args.quiet)?;

@@ -13,6 +13,7 @@ use crate::oci::{Descriptor, Digest};
 
 use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_layers};
 use super::layer::scan_layer;
+use super::MergedView;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 
 /// One blob to read.
@@ -59,8 +60,8 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
     let needs: Vec<Vec<Need>> = plans
         .iter()
         .map(|plan| {
-            let merged =
-                walker.options.merged && plan.layers.iter().any(|l| equal_reason(l).is_none());
+            let merged = wants_merged(walker.options.merged, plan)
+                && plan.layers.iter().any(|l| equal_reason(l).is_none());
             plan.layers
                 .iter()
                 .map(|layer| match equal_reason(layer) {
@@ -95,6 +96,18 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         wakeup: Condvar::new(),
     };
     work.execute();
+}
+
+fn wants_merged(when: MergedView, plan: &ManifestPlan) -> bool {
+    let split_differs = plan
+        .layers
+        .iter()
+        .any(|l| l.descriptors.input0.is_none() || l.descriptors.input1.is_none());
+    match when {
+        MergedView::Never => false,
+        MergedView::WhenLayerCountsDiffer => split_differs,
+        MergedView::Always => true,
+    }
 }
 
 /// Why a layer pair needs no reading, if it does not.
@@ -250,7 +263,7 @@ impl Work<'_, '_> {
                     ready.push(Task::ComparePair { plan: p, layer: l });
                 }
             }
-            if self.walker.options.merged && self.merged_ready(p) {
+            if wants_merged(self.walker.options.merged, &self.plans[p]) && self.merged_ready(p) {
                 ready.push(Task::CompareMerged { plan: p });
             }
         }

@@ -32,8 +32,8 @@ pub struct Options {
     pub all_platforms: bool,
     /// Layers read at once (defaults to the number of cores).
     pub jobs: usize,
-    /// Also compute the merged-filesystem view (this may read shared base layers once).
-    pub merged: bool,
+    /// When to compute the merged-filesystem view (it may read shared base layers once).
+    pub merged: MergedView,
     /// Also emit entries that compare equal (the explorer shows them on demand).
     pub include_unchanged: bool,
 }
@@ -46,10 +46,19 @@ impl Default for Options {
             jobs: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
-            merged: true,
+            merged: MergedView::Always,
             include_unchanged: false,
         }
     }
+}
+
+/// When the engine computes the merged-filesystem view of a manifest pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergedView {
+    Never,
+    /// Only where the layer counts differ (where per-layer comparison is noise).
+    WhenLayerCountsDiffer,
+    Always,
 }
 
 /// Receives the engine's events; called from several threads.
