@@ -8,7 +8,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 
 use crate::model::{
-    Aspect, AspectSet, ContextId, ContextKind, Delta, DiffKind, Difference, Report,
+    Aspect, AspectSet, Context, ContextId, ContextKind, Delta, DiffKind, Difference, Report,
 };
 
 /// One user-facing ignore option, with the aspects it hides.
@@ -255,6 +255,38 @@ impl<'r> Presentation<'r> {
     pub fn shown(&self) -> Vec<Shown<'r>> {
         let (primary, lit) = self.primary_pass(self.filter);
         self.with_derived(self.filter, primary, &lit)
+    }
+
+    /// For each difference of the report, in report order, whether the filter shows it.
+    pub fn shown_flags(&self) -> Vec<bool> {
+        let shown: HashSet<*const Difference> = self
+            .shown()
+            .iter()
+            .map(|s| s.difference as *const _)
+            .collect();
+        self.report
+            .differences
+            .iter()
+            .map(|d| shown.contains(&(d as *const _)))
+            .collect()
+    }
+
+    /// Whether a layer or merged-filesystem context belongs to the chosen view (others always do).
+    pub fn context_in_view(&self, context: &Context) -> bool {
+        let split_differs = self
+            .report
+            .ancestry(context.id)
+            .any(|c| self.merged_manifests.contains(&c.id));
+        let wants_merged = match self.view {
+            View::PerLayer => false,
+            View::Merged => true,
+            View::Auto => split_differs,
+        };
+        match context.kind {
+            ContextKind::MergedFs => wants_merged,
+            ContextKind::Layer { .. } => !wants_merged,
+            _ => true,
+        }
     }
 
     /// For each active option, how many differences it alone hides (shown if just that option were off).

@@ -2,6 +2,7 @@
 
 mod cli;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,6 +25,9 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Some(Command::MakeExample { dir }) => cli::example::run(dir),
+        None if cli.compare.format.is_none() && std::io::stdout().is_terminal() => {
+            cli::explore::run(&cli.compare)
+        }
         None => cli::headless::run(&cli.compare),
     };
     result.unwrap_or_else(|error| {

@@ -21,7 +21,15 @@ pub const EXIT_EQUAL: u8 = 0;
 pub const EXIT_DIFFERENT: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
-pub fn run(args: &CompareArgs) -> Result<ExitCode> {
+/// What both modes need: the filter, the inputs as given and opened, the view.
+pub struct Setup {
+    pub filter: Filter,
+    pub specs: [String; 2],
+    pub images: Sides<Image>,
+    pub view: View,
+}
+
+pub fn setup(args: &CompareArgs) -> Result<Setup> {
     let patterns = args.ignore.path_patterns()?;
     let filter = Filter::new(&args.ignore.options(), &patterns)?;
     let specs = [
@@ -29,19 +37,48 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         args.image1.clone().unwrap_or_default(),
     ];
     let images = Sides::new(open(0, &specs[0])?, open(1, &specs[1])?);
-    let view = View::from(args.view);
-    let format = args.format.unwrap_or(Format::Table);
-    let options = Options {
+    Ok(Setup {
+        filter,
+        specs,
+        images,
+        view: View::from(args.view),
+    })
+}
+
+pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged: bool) -> Options {
+    Options {
         platforms: args.platform.clone(),
         all_platforms: args.all_platforms,
         jobs: args.jobs.unwrap_or(Options::default().jobs),
-        merged: match view {
-            View::PerLayer => MergedView::Never,
-            View::Merged => MergedView::Always,
-            View::Auto => MergedView::WhenLayerCountsDiffer,
-        },
-        include_unchanged: false,
+        merged,
+        include_unchanged,
+    }
+}
+
+pub fn exit_code(errors: usize, shown: usize) -> ExitCode {
+    ExitCode::from(if errors > 0 {
+        EXIT_ERROR
+    } else if shown == 0 {
+        EXIT_EQUAL
+    } else {
+        EXIT_DIFFERENT
+    })
+}
+
+pub fn run(args: &CompareArgs) -> Result<ExitCode> {
+    let Setup {
+        filter,
+        specs,
+        images,
+        view,
+    } = setup(args)?;
+    let format = args.format.unwrap_or(Format::Table);
+    let merged = match view {
+        View::PerLayer => MergedView::Never,
+        View::Merged => MergedView::Always,
+        View::Auto => MergedView::WhenLayerCountsDiffer,
     };
+    let options = engine_options(args, merged, false);
     let report = compare(&images, &options, format, args.quiet)?;
     let presentation = Presentation::new(&report, &filter, view);
     let shown = presentation.shown();
@@ -71,14 +108,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     if !args.quiet {
         eprintln!("{}", Summary::new(&report, &presentation));
     }
-    let code = if failed {
-        EXIT_ERROR
-    } else if shown.is_empty() {
-        EXIT_EQUAL
-    } else {
-        EXIT_DIFFERENT
-    };
-    Ok(ExitCode::from(code))
+    Ok(exit_code(usize::from(failed), shown.len()))
 }
 
 fn open(input: usize, spec: &str) -> Result<Image> {

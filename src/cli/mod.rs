@@ -2,5 +2,6 @@
 
 pub mod args;
 pub mod example;
+pub mod explore;
 pub mod headless;
 mod progress;

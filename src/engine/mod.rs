@@ -15,7 +15,7 @@ mod layers;
 mod walk;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use error::{BlobError, EngineError, Integrity};
 

@@ -1,0 +1,24 @@
+//! The explorer mode: a terminal and no `--format`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use ocidiff::engine::MergedView;
+use ocidiff::tui;
+
+use super::args::CompareArgs;
+use super::headless::{Setup, engine_options, exit_code, setup};
+
+pub fn run(args: &CompareArgs) -> Result<ExitCode> {
+    let Setup {
+        filter,
+        specs,
+        images,
+        view,
+    } = setup(args)?;
+    // Both views and unchanged entries are kept: the keys switch between them without re-reading.
+    let options = engine_options(args, MergedView::Always, true);
+    let outcome = tui::run(images, options, filter, view, specs)?;
+    Ok(exit_code(outcome.errors, outcome.shown))
+}
