@@ -108,6 +108,8 @@ pub struct App {
     /// A one-line message for the status bar (export done, no match...).
     pub message: Option<String>,
     pub no_color: bool,
+    /// When the comparison started, for the read rate.
+    pub started: std::time::Instant,
     /// Something changed that the rows depend on.
     stale: bool,
 }
@@ -137,6 +139,7 @@ impl App {
             last_search: None,
             message: None,
             no_color: false,
+            started: std::time::Instant::now(),
             stale: true,
         }
     }

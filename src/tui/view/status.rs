@@ -24,8 +24,9 @@ fn progress_line(app: &App, theme: &Theme) -> Line<'static> {
     } else if p.layers_total == 0 {
         "reading structure…".to_owned()
     } else {
+        let rate = mb(p.bytes_done) / app.started.elapsed().as_secs_f64().max(0.001);
         format!(
-            "reading layers {}/{}  {:.1}/{:.1} MB",
+            "reading layers {}/{}  {:.1}/{:.1} MB  {rate:.0} MB/s",
             p.layers_done,
             p.layers_total,
             mb(p.bytes_done),
