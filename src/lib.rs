@@ -17,3 +17,4 @@ pub mod model;
 pub mod oci;
 pub mod report;
 pub mod source;
+pub mod tui;
