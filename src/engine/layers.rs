@@ -11,9 +11,9 @@ use std::time::Duration;
 use crate::model::{Event, Progress, Side, Sides, SkipReason};
 use crate::oci::{Descriptor, Digest};
 
-use super::MergedView;
 use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_layers};
 use super::layer::scan_layer;
+use super::MergedView;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 
 /// One blob to read.
