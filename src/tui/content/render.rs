@@ -232,7 +232,10 @@ fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
                 let mut spans = vec![Span::styled(tag.sign(), tag.sign_style(mode.plain))];
                 let used =
                     1 + push_spans(&mut spans, line.unwrap_or(&empty), tag, mode.plain, None);
-                pad(&mut spans, used, width, tag, mode.plain);
+                if tag.background(mode.plain).is_some() {
+                    // The tint runs to the edge of the pane, as in delta.
+                    pad(&mut spans, used, width, tag, mode.plain);
+                }
                 out.push(Line::from(spans));
                 let last_without_newline = match tag {
                     Tag::Delete | Tag::Equal => {
