@@ -152,6 +152,9 @@ fn push_spans(
         let width = Span::raw(span.text.as_str()).width();
         match max_width {
             Some(max) if used + width > max => {
+                if max <= used {
+                    return used;
+                }
                 let (text, w) = take_width(&span.text, max.saturating_sub(used + 1));
                 spans.push(Span::styled(format!("{text}…"), style));
                 return used + w + 1;

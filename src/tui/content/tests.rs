@@ -187,6 +187,26 @@ fn toml_is_highlighted_in_colour_and_plain_mode_has_no_colours() {
 }
 
 #[test]
+fn syntax_is_picked_by_name_extension_or_first_line() {
+    let cases = [
+        ("Dockerfile", "FROM alpine:3\nRUN echo hi\n"),
+        ("etc/app.yaml", "key: value # note\nlist:\n  - 1\n"),
+        ("usr/bin/start", "#!/bin/sh\nexport A=\"$HOME\" # note\n"),
+    ];
+    for (path, content) in cases {
+        let loader = loaded(None, Some(content.as_bytes()));
+        let colours: HashSet<Color> = loader
+            .lines(0, path, false, 80, false)
+            .iter()
+            .skip(1)
+            .flat_map(|l| &l.spans)
+            .filter_map(|s| s.style.fg)
+            .collect();
+        assert!(colours.len() > 2, "{path}: {colours:?}");
+    }
+}
+
+#[test]
 fn control_characters_and_escape_sequences_come_out_escaped() {
     let hostile = "ok\n\u{1b}[2J\u{1b}]0;pwned\u{7}\tx\r\n\u{9b}31m\u{202e}rev\n";
     let loader = loaded(Some(b"ok\n"), Some(hostile.as_bytes()));
@@ -384,12 +404,18 @@ fn cached_lines_are_not_diffed_or_rendered_again() {
         "{:?}",
         started.elapsed()
     );
+    let started = Instant::now();
     for _ in 0..20 {
         assert_eq!(
             loader.lines(0, "big.toml", false, 120, false).len(),
             first.len()
         );
     }
+    eprintln!(
+        "20 copies of {} lines: {:?}",
+        first.len(),
+        started.elapsed()
+    );
     assert_eq!(loader.stats.prepared.get(), 1, "diffed once");
     assert_eq!(loader.stats.rendered.get(), 1, "rendered once");
     loader.lines(0, "big.toml", true, 120, false);
