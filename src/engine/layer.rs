@@ -54,6 +54,12 @@ pub fn extract_from_layer(
     read_layer(source, desc, None, None, Some(visitor)).map(|_| ())
 }
 
+/// Walks an uncompressed tar stream that is not a layer blob (an archive nested inside a file), with the
+/// same reader and checks as layers but nothing to verify it against. The caller bounds the stream.
+pub fn scan_tar_stream<R: Read>(stream: R) -> Result<Vec<EntryMeta>, BlobError> {
+    scan_tar(stream, None, None).map(|(entries, _)| entries)
+}
+
 fn read_layer(
     source: &dyn BlobSource,
     desc: &Descriptor,

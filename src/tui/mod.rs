@@ -60,7 +60,12 @@ pub fn run(
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     loop {
+        let was_finished = app.report.finished;
         dirty |= take_events(&mut app, &events);
+        if app.report.finished && !was_finished {
+            // The report reorders its differences when it finishes; cached contents are keyed by index.
+            content.clear();
+        }
         dirty |= content.poll();
         while let Ok(message) = export_rx.try_recv() {
             app.message = Some(message);

@@ -20,35 +20,35 @@ use crate::tui::tree::{NodeKind, Status};
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, content: &ContentLoader, theme: &Theme) {
     let focused = app.focus == Focus::Detail && app.prompt.is_none();
     let width = area.width.saturating_sub(2);
-    let (title, lines) = match app.selected_node() {
-        None => (" detail ".to_owned(), Vec::new()),
+    let height = area.height.saturating_sub(2) as usize;
+    let (title, lines, wrap) = match app.selected_node() {
+        None => (" detail ".to_owned(), Vec::new(), false),
         Some(id) => {
             let node = app.tree.node(id);
             match &node.kind {
-                NodeKind::Context(c) => (
-                    format!(" {} ", escape_control(&node.name)),
-                    context_lines(app, *c, theme),
-                ),
+                NodeKind::Context(c) => {
+                    let lines = context_lines(app, *c, theme);
+                    (format!(" {} ", escape_control(&node.name)), lines, true)
+                }
                 _ => {
                     let path = app.tree.path_of(id);
-                    let mut lines = match app.selected_difference() {
-                        Some((index, d)) => {
-                            let mut lines = entry_lines(app, index, d, width, theme);
-                            lines.extend(content.lines(
-                                index,
-                                &path,
-                                app.side_by_side,
-                                width,
-                                theme.plain,
-                            ));
-                            lines
-                        }
-                        None => Vec::new(),
-                    };
-                    if matches!(node.kind, NodeKind::Dir { .. }) {
-                        lines.push(status_line(app, subtree_differences(app, id), theme));
+                    let mut head = Vec::new();
+                    let mut body: std::rc::Rc<[Line<'static>]> = std::rc::Rc::new([]);
+                    if let Some((index, d)) = app.selected_difference() {
+                        head = entry_lines(app, index, d, width, theme);
+                        body = content.shared_lines(
+                            index,
+                            &path,
+                            app.side_by_side,
+                            width,
+                            theme.plain,
+                        );
                     }
-                    (format!(" {} ", escape_control(&path)), lines)
+                    if matches!(node.kind, NodeKind::Dir { .. }) {
+                        head.push(status_line(app, subtree_differences(app, id), theme));
+                    }
+                    let lines = window(head, &body, app.detail_scroll as usize, height);
+                    (format!(" {} ", escape_control(&path)), lines, false)
                 }
             }
         }
@@ -56,14 +56,36 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, content: &ContentLoade
     let block = Block::bordered()
         .title(title)
         .border_style(theme.border(focused));
-    let max_scroll = lines
-        .len()
-        .saturating_sub(area.height.saturating_sub(2) as usize) as u16;
-    let paragraph = Paragraph::new(lines)
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((app.detail_scroll.min(max_scroll), 0));
-    frame.render_widget(paragraph, area);
+    let paragraph = if wrap {
+        let max_scroll = lines.len().saturating_sub(height) as u16;
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll.min(max_scroll), 0))
+    } else {
+        Paragraph::new(lines)
+    };
+    frame.render_widget(paragraph.block(block), area);
+}
+
+/// The `height` lines starting at `scroll` of `head` followed by `body`, copying only those: a large
+/// text diff stays cached and is never copied whole per frame.
+fn window(
+    head: Vec<Line<'static>>,
+    body: &[Line<'static>],
+    scroll: usize,
+    height: usize,
+) -> Vec<Line<'static>> {
+    let head_len = head.len();
+    let scroll = scroll.min((head_len + body.len()).saturating_sub(height));
+    let mut lines: Vec<Line<'static>> = head.into_iter().skip(scroll).take(height).collect();
+    let rest = height - lines.len();
+    lines.extend(
+        body.iter()
+            .skip(scroll.saturating_sub(head_len))
+            .take(rest)
+            .cloned(),
+    );
+    lines
 }
 
 /// A file difference: status, aspects, and a two-column table of the tar entries.
@@ -343,4 +365,32 @@ fn fit(text: &str, width: usize) -> String {
     let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(lines: &[Line<'static>]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn the_window_spans_head_and_body_and_stops_at_the_end() {
+        let head: Vec<Line<'static>> = (0..3).map(|i| Line::from(format!("h{i}"))).collect();
+        let body: Vec<Line<'static>> = (0..5).map(|i| Line::from(format!("b{i}"))).collect();
+        assert_eq!(
+            texts(&window(head.clone(), &body, 0, 4)),
+            ["h0", "h1", "h2", "b0"]
+        );
+        assert_eq!(
+            texts(&window(head.clone(), &body, 2, 3)),
+            ["h2", "b0", "b1"]
+        );
+        assert_eq!(
+            texts(&window(head.clone(), &body, 4, 3)),
+            ["b1", "b2", "b3"]
+        );
+        assert_eq!(texts(&window(head, &body, 99, 3)), ["b2", "b3", "b4"]);
+    }
 }

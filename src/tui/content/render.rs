@@ -1,0 +1,466 @@
+//! Turning a [`Prepared`] content section into styled lines for one mode (unified or side by side),
+//! width and colour setting. Cheap: no diffing or highlighting happens here.
+
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use similar::DiffOp;
+
+use crate::model::Side;
+
+use super::highlight::{HlLine, HlSpan};
+use super::prepare::{
+    ArchiveBlock, BinaryBlock, Block, HEX_ROW, Note, NoteKind, Prepared, TextBlock,
+};
+
+/// How to draw: the part of the cache key that changes the lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Mode {
+    pub side_by_side: bool,
+    pub width: u16,
+    pub plain: bool,
+}
+
+const DELETE_BG: Color = Color::Rgb(63, 0, 1);
+const INSERT_BG: Color = Color::Rgb(0, 40, 0);
+
+pub(crate) fn loading(plain: bool) -> Line<'static> {
+    note_line(
+        &Note {
+            kind: NoteKind::Info,
+            text: "loading content…".into(),
+        },
+        plain,
+    )
+}
+
+pub(crate) fn render(prepared: &Prepared, mode: Mode) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for block in &prepared.blocks {
+        match block {
+            Block::Note(note) => out.push(note_line(note, mode.plain)),
+            Block::Text(text) if mode.side_by_side => side_by_side(text, mode, &mut out),
+            Block::Text(text) => unified(text, mode, &mut out),
+            Block::Binary(binary) => hex_view(binary, mode.plain, &mut out),
+            Block::Archive(archive) => archive_listing(archive, mode.plain, &mut out),
+        }
+    }
+    out
+}
+
+fn note_line(note: &Note, plain: bool) -> Line<'static> {
+    let style = match (note.kind, plain) {
+        (NoteKind::Info, true) => Style::new().add_modifier(Modifier::ITALIC),
+        (NoteKind::Info, false) => Style::new().fg(Color::Gray).add_modifier(Modifier::ITALIC),
+        (NoteKind::Warning, true) => Style::new().add_modifier(Modifier::BOLD),
+        (NoteKind::Warning, false) => Style::new().fg(Color::Yellow),
+        (NoteKind::Error, true) => Style::new().add_modifier(Modifier::BOLD),
+        (NoteKind::Error, false) => Style::new()
+            .fg(Color::LightRed)
+            .add_modifier(Modifier::BOLD),
+    };
+    Line::from(Span::styled(note.text.clone(), style))
+}
+
+fn header_style(plain: bool) -> Style {
+    if plain {
+        Style::new().add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().fg(Color::Cyan)
+    }
+}
+
+/// `@@ -a,b +c,d @@`; an empty range starts at the line before it, as in `diff -u`.
+fn hunk_header(hunk: &[DiffOp]) -> String {
+    let (Some(first), Some(last)) = (hunk.first(), hunk.last()) else {
+        return String::new();
+    };
+    let range = |start: usize, end: usize| {
+        let len = end.saturating_sub(start);
+        let shown = if len == 0 { start } else { start + 1 };
+        format!("{shown},{len}")
+    };
+    format!(
+        "@@ -{} +{} @@",
+        range(first.old_range().start, last.old_range().end),
+        range(first.new_range().start, last.new_range().end)
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Equal,
+    Delete,
+    Insert,
+}
+
+impl Tag {
+    fn sign(self) -> &'static str {
+        match self {
+            Tag::Equal => " ",
+            Tag::Delete => "-",
+            Tag::Insert => "+",
+        }
+    }
+
+    fn background(self, plain: bool) -> Option<Color> {
+        match (self, plain) {
+            (_, true) | (Tag::Equal, _) => None,
+            (Tag::Delete, false) => Some(DELETE_BG),
+            (Tag::Insert, false) => Some(INSERT_BG),
+        }
+    }
+
+    fn sign_style(self, plain: bool) -> Style {
+        let style = Style::new();
+        let style = match (self, plain) {
+            (Tag::Delete, false) => style.fg(Color::LightRed),
+            (Tag::Insert, false) => style.fg(Color::LightGreen),
+            _ => style,
+        };
+        match self.background(plain) {
+            Some(bg) => style.bg(bg),
+            None => style,
+        }
+    }
+}
+
+fn span_style(span: &HlSpan, tag: Tag, plain: bool) -> Style {
+    if plain {
+        return Style::new();
+    }
+    let mut style = Style::new().add_modifier(span.modifier);
+    if let Some(fg) = span.fg {
+        style = style.fg(fg);
+    }
+    if let Some(bg) = tag.background(plain) {
+        style = style.bg(bg);
+    }
+    style
+}
+
+/// Pushes a line's spans, keeping at most `max_width` columns (`None`: all); returns the width used.
+fn push_spans(
+    spans: &mut Vec<Span<'static>>,
+    line: &HlLine,
+    tag: Tag,
+    plain: bool,
+    max_width: Option<usize>,
+) -> usize {
+    let mut used = 0;
+    for span in &line.spans {
+        let style = span_style(span, tag, plain);
+        let width = Span::raw(span.text.as_str()).width();
+        match max_width {
+            Some(max) if used + width > max => {
+                if max <= used {
+                    return used;
+                }
+                let (text, w) = take_width(&span.text, max.saturating_sub(used + 1));
+                spans.push(Span::styled(format!("{text}…"), style));
+                return used + w + 1;
+            }
+            _ => {
+                spans.push(Span::styled(span.text.clone(), style));
+                used += width;
+            }
+        }
+    }
+    if line.cut {
+        spans.push(Span::styled("…", span_style(&plain_span(), tag, plain)));
+        used += 1;
+    }
+    used
+}
+
+fn plain_span() -> HlSpan {
+    HlSpan {
+        fg: None,
+        modifier: Modifier::empty(),
+        text: String::new(),
+    }
+}
+
+/// The longest prefix of `text` at most `max` columns wide, and its width.
+fn take_width(text: &str, max: usize) -> (&str, usize) {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        let mut buf = [0u8; 4];
+        let w = Span::raw(&*c.encode_utf8(&mut buf)).width();
+        if used + w > max {
+            return (&text[..i], used);
+        }
+        used += w;
+    }
+    (text, used)
+}
+
+/// Pads with spaces (in the tag's background) up to `width` columns.
+fn pad(spans: &mut Vec<Span<'static>>, used: usize, width: usize, tag: Tag, plain: bool) {
+    if used < width {
+        let style = match tag.background(plain) {
+            Some(bg) => Style::new().bg(bg),
+            None => Style::new(),
+        };
+        spans.push(Span::styled(" ".repeat(width - used), style));
+    }
+}
+
+/// The rows of a hunk op: (tag, old index, new index).
+fn changes(op: &DiffOp) -> impl Iterator<Item = (Tag, Option<usize>, Option<usize>)> {
+    let (_, old, new) = op.as_tag_tuple();
+    let equal = matches!(op, DiffOp::Equal { .. });
+    let deletes = old.clone().filter(move |_| !equal);
+    let inserts = new.clone().filter(move |_| !equal);
+    let equals = old.zip(new).filter(move |_| equal);
+    equals
+        .map(|(o, n)| (Tag::Equal, Some(o), Some(n)))
+        .chain(deletes.map(|o| (Tag::Delete, Some(o), None)))
+        .chain(inserts.map(|n| (Tag::Insert, None, Some(n))))
+}
+
+fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
+    let width = mode.width as usize;
+    let empty = HlLine::default();
+    for hunk in &text.hunks {
+        out.push(Line::from(Span::styled(
+            hunk_header(hunk),
+            header_style(mode.plain),
+        )));
+        for op in hunk {
+            for (tag, old, new) in changes(op) {
+                let line = match tag {
+                    Tag::Delete | Tag::Equal => old.and_then(|i| text.old.get(i)),
+                    Tag::Insert => new.and_then(|i| text.new.get(i)),
+                };
+                let mut spans = vec![Span::styled(tag.sign(), tag.sign_style(mode.plain))];
+                let used =
+                    1 + push_spans(&mut spans, line.unwrap_or(&empty), tag, mode.plain, None);
+                if tag.background(mode.plain).is_some() {
+                    // The tint runs to the edge of the pane, as in delta.
+                    pad(&mut spans, used, width, tag, mode.plain);
+                }
+                out.push(Line::from(spans));
+                let last_without_newline = match tag {
+                    Tag::Delete | Tag::Equal => {
+                        text.no_newline_at_end.input0 && old == text.old.len().checked_sub(1)
+                    }
+                    Tag::Insert => {
+                        text.no_newline_at_end.input1 && new == text.new.len().checked_sub(1)
+                    }
+                };
+                if last_without_newline {
+                    out.push(Line::from(Span::styled(
+                        "\\ No newline at end of file",
+                        header_style(mode.plain),
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// One column of a side-by-side row: sign and text, cut and padded to exactly `width` columns.
+fn column(spans: &mut Vec<Span<'static>>, row: Option<(Tag, &HlLine)>, width: usize, plain: bool) {
+    if width == 0 {
+        return;
+    }
+    match row {
+        Some((tag, line)) => {
+            spans.push(Span::styled(tag.sign(), tag.sign_style(plain)));
+            let used = 1 + push_spans(spans, line, tag, plain, Some(width - 1));
+            pad(spans, used, width, tag, plain);
+        }
+        None => pad(spans, 0, width, Tag::Equal, plain),
+    }
+}
+
+fn side_by_side(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
+    let width = mode.width as usize;
+    let left = width / 2;
+    let right = width - left;
+    let empty = HlLine::default();
+    for hunk in &text.hunks {
+        out.push(Line::from(Span::styled(
+            hunk_header(hunk),
+            header_style(mode.plain),
+        )));
+        for op in hunk {
+            let (_, old, new) = op.as_tag_tuple();
+            let equal = matches!(op, DiffOp::Equal { .. });
+            let rows = old.len().max(new.len());
+            for k in 0..rows {
+                let o = (k < old.len()).then(|| old.start + k);
+                let n = (k < new.len()).then(|| new.start + k);
+                let (old_tag, new_tag) = if equal {
+                    (Tag::Equal, Tag::Equal)
+                } else {
+                    (Tag::Delete, Tag::Insert)
+                };
+                let old_line = o.map(|i| text.old.get(i).unwrap_or(&empty));
+                let new_line = n.map(|i| text.new.get(i).unwrap_or(&empty));
+                let mut spans = Vec::new();
+                column(&mut spans, old_line.map(|l| (old_tag, l)), left, mode.plain);
+                column(
+                    &mut spans,
+                    new_line.map(|l| (new_tag, l)),
+                    right,
+                    mode.plain,
+                );
+                out.push(Line::from(spans));
+            }
+        }
+    }
+}
+
+fn side_label(side: Side) -> &'static str {
+    match side {
+        Side::Input0 => "input0",
+        Side::Input1 => "input1",
+    }
+}
+
+fn hex_view(binary: &BinaryBlock, plain: bool, out: &mut Vec<Line<'static>>) {
+    out.push(Line::from(Span::styled(
+        "binary content",
+        header_style(plain),
+    )));
+    for side in Side::BOTH {
+        let sign = if side == Side::Input0 { "-" } else { "+" };
+        let text = match (binary.sizes.get(side), binary.digests.get(side)) {
+            (Some(size), Some(digest)) => {
+                format!("{sign} {}: {size} bytes, sha256:{digest}", side_label(side))
+            }
+            _ => format!("{sign} {}: absent", side_label(side)),
+        };
+        out.push(Line::from(text));
+    }
+    match binary.first_difference {
+        Some(offset) => out.push(Line::from(format!(
+            "first difference at offset {offset} (0x{offset:x})"
+        ))),
+        None => out.push(Line::from("no byte differs")),
+    }
+    let windows = binary.windows.as_ref().map(|w| w.as_deref());
+    let rows = windows
+        .iter()
+        .filter_map(|(_, w)| *w)
+        .map(|w| w.len().div_ceil(HEX_ROW))
+        .max()
+        .unwrap_or(0);
+    for row in 0..rows {
+        let mut first = true;
+        for side in Side::BOTH {
+            let Some(window) = windows.get(side) else {
+                continue;
+            };
+            let begin = row * HEX_ROW;
+            if begin >= window.len() {
+                continue;
+            }
+            let other = windows.get(match side {
+                Side::Input0 => Side::Input1,
+                Side::Input1 => Side::Input0,
+            });
+            let offset = if first {
+                format!("{:08x} ", binary.start + begin)
+            } else {
+                " ".repeat(9)
+            };
+            first = false;
+            out.push(hex_row(side, offset, window, *other, begin, plain));
+        }
+    }
+}
+
+/// One side's hex row: offset, sign, 16 bytes in hex, then as ASCII; differing bytes stand out.
+fn hex_row(
+    side: Side,
+    offset: String,
+    window: &[u8],
+    other: Option<&[u8]>,
+    begin: usize,
+    plain: bool,
+) -> Line<'static> {
+    let tag = if side == Side::Input0 {
+        Tag::Delete
+    } else {
+        Tag::Insert
+    };
+    let marked = match (plain, tag) {
+        (true, _) => Style::new().add_modifier(Modifier::REVERSED),
+        (false, Tag::Delete) => Style::new()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
+        (false, _) => Style::new()
+            .fg(Color::Black)
+            .bg(Color::Green)
+            .add_modifier(Modifier::BOLD),
+    };
+    let mut spans = vec![
+        Span::raw(offset),
+        Span::styled(tag.sign(), tag.sign_style(plain)),
+        Span::raw(" "),
+    ];
+    let mut ascii = Vec::new();
+    for k in 0..HEX_ROW {
+        let i = begin + k;
+        if k == HEX_ROW / 2 {
+            spans.push(Span::raw(" "));
+        }
+        match window.get(i) {
+            Some(&b) => {
+                let differs = other.and_then(|o| o.get(i)) != Some(&b);
+                let style = if differs { marked } else { Style::new() };
+                spans.push(Span::styled(format!("{b:02x}"), style));
+                spans.push(Span::raw(" "));
+                let c = if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                };
+                ascii.push(Span::styled(c.to_string(), style));
+            }
+            None => spans.push(Span::raw("   ")),
+        }
+    }
+    spans.push(Span::raw("|"));
+    spans.extend(ascii);
+    spans.push(Span::raw("|"));
+    Line::from(spans)
+}
+
+fn archive_listing(archive: &ArchiveBlock, plain: bool, out: &mut Vec<Line<'static>>) {
+    out.push(Line::from(Span::styled(
+        archive.summary.clone(),
+        header_style(plain),
+    )));
+    for row in &archive.rows {
+        let sign_style = match (row.status, plain) {
+            (_, true) => Style::new(),
+            ('+', false) => Style::new().fg(Color::LightGreen),
+            ('-', false) => Style::new().fg(Color::LightRed),
+            _ => Style::new().fg(Color::Yellow),
+        };
+        let detail_style = if plain {
+            Style::new().add_modifier(Modifier::ITALIC)
+        } else {
+            Style::new().fg(Color::Gray)
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!("{} ", row.status), sign_style),
+            Span::raw(row.path.clone()),
+            Span::raw("  "),
+            Span::styled(row.detail.clone(), detail_style),
+        ]));
+    }
+    if archive.omitted > 0 {
+        out.push(note_line(
+            &Note {
+                kind: NoteKind::Info,
+                text: format!("… and {} more inner entries", archive.omitted),
+            },
+            plain,
+        ));
+    }
+}

@@ -1,0 +1,512 @@
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ratatui::style::{Color, Modifier};
+
+use sha2::{Digest as _, Sha256};
+
+use super::*;
+use crate::fixture::{ImageBuilder, LayerBuilder, LayerCompression, gzip, zstd};
+
+fn text(line: &Line<'_>) -> String {
+    line.spans.iter().map(|s| s.content.as_ref()).collect()
+}
+
+fn texts(lines: &[Line<'_>]) -> Vec<String> {
+    lines.iter().map(text).collect()
+}
+
+/// A loader holding `old`/`new` as difference 0.
+fn loaded(old: Option<&[u8]>, new: Option<&[u8]>) -> ContentLoader {
+    let mut loader = ContentLoader::new(None);
+    loader.insert(
+        0,
+        Sides::new(old.map(<[u8]>::to_vec), new.map(<[u8]>::to_vec)),
+    );
+    loader
+}
+
+fn unified(loader: &ContentLoader, path: &str) -> Vec<String> {
+    texts(&loader.lines(0, path, false, 0, true))
+}
+
+fn numbered(lines: std::ops::RangeInclusive<usize>) -> String {
+    lines.map(|i| format!("line {i}\n")).collect()
+}
+
+#[test]
+fn unified_hunks_have_diff_u_headers_and_three_lines_of_context() {
+    let old = numbered(1..=30);
+    let new = old
+        .replace("line 10\n", "changed 10\n")
+        .replace("line 25\n", "");
+    let loader = loaded(Some(old.as_bytes()), Some(new.as_bytes()));
+    let lines = unified(&loader, "notes.txt");
+    let expected: Vec<String> = [
+        "@@ -7,7 +7,7 @@",
+        " line 7",
+        " line 8",
+        " line 9",
+        "-line 10",
+        "+changed 10",
+        " line 11",
+        " line 12",
+        " line 13",
+        "@@ -22,7 +22,6 @@",
+        " line 22",
+        " line 23",
+        " line 24",
+        "-line 25",
+        " line 26",
+        " line 27",
+        " line 28",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn a_missing_final_newline_is_marked() {
+    let loader = loaded(Some(b"a\nb\n"), Some(b"a\nb"));
+    let lines = unified(&loader, "f");
+    assert_eq!(
+        lines,
+        [
+            "@@ -1,2 +1,2 @@",
+            " a",
+            "-b",
+            "+b",
+            "\\ No newline at end of file"
+        ]
+    );
+}
+
+#[test]
+fn side_by_side_puts_old_left_and_new_right_aligned_by_ops() {
+    let old = "keep 1\nold a\nold b\nkeep 2\ngone\nkeep 3\n";
+    let new = "keep 1\nnew a\nkeep 2\nkeep 3\nadded\n";
+    let loader = loaded(Some(old.as_bytes()), Some(new.as_bytes()));
+    let lines = loader.lines(0, "f.txt", true, 40, true);
+    let rows: Vec<String> = texts(&lines);
+    assert!(rows[0].starts_with("@@ "), "{rows:?}");
+    for (line, row) in lines.iter().zip(&rows).skip(1) {
+        assert_eq!(line.width(), 40, "{row:?}");
+    }
+    let split = |row: &String| {
+        let chars: Vec<char> = row.chars().collect();
+        let left: String = chars[..20].iter().collect();
+        let right: String = chars[20..].iter().collect();
+        (left.trim_end().to_owned(), right.trim_end().to_owned())
+    };
+    let columns: Vec<(String, String)> = rows.iter().skip(1).map(split).collect();
+    let expected = [
+        (" keep 1", " keep 1"),
+        ("-old a", "+new a"),
+        ("-old b", ""),
+        (" keep 2", " keep 2"),
+        ("-gone", ""),
+        (" keep 3", " keep 3"),
+        ("", "+added"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(l, r)| (l.to_string(), r.to_string()))
+        .collect();
+    assert_eq!(columns, expected);
+}
+
+#[test]
+fn side_by_side_cuts_long_lines_to_the_column() {
+    let loader = loaded(Some(b"short\n"), Some(&[b'x'; 100][..]));
+    let lines = loader.lines(0, "f", true, 30, true);
+    for line in &lines[1..] {
+        assert_eq!(line.width(), 30, "{:?}", text(line));
+    }
+    assert!(
+        text(&lines[1]).contains("+xxxxxxxxxxxxx…"),
+        "{:?}",
+        text(&lines[1])
+    );
+}
+
+#[test]
+fn an_added_file_is_all_plus_and_a_removed_one_all_minus() {
+    let added = loaded(None, Some(b"one\ntwo\n"));
+    assert_eq!(unified(&added, "f"), ["@@ -0,0 +1,2 @@", "+one", "+two"]);
+    let removed = loaded(Some(b"one\ntwo\n"), None);
+    assert_eq!(unified(&removed, "f"), ["@@ -1,2 +0,0 @@", "-one", "-two"]);
+}
+
+#[test]
+fn identical_contents_say_the_difference_is_in_metadata() {
+    let loader = loaded(Some(b"same\n"), Some(b"same\n"));
+    let lines = unified(&loader, "f");
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains("identical"), "{lines:?}");
+    assert!(lines[0].contains("metadata"), "{lines:?}");
+}
+
+#[test]
+fn toml_is_highlighted_in_colour_and_plain_mode_has_no_colours() {
+    let old = "[package]\nname = \"demo\"\nversion = \"1.0\"\n# comment\n";
+    let new = "[package]\nname = \"demo\"\nversion = \"2.0\"\n# comment\n";
+    let loader = loaded(Some(old.as_bytes()), Some(new.as_bytes()));
+    let colour = loader.lines(0, "app/Cargo.toml", false, 80, false);
+    let foregrounds: HashSet<Color> = colour[1..]
+        .iter()
+        .flat_map(|l| &l.spans)
+        .filter_map(|s| s.style.fg)
+        .collect();
+    assert!(foregrounds.len() > 2, "{foregrounds:?}");
+    let tinted = colour
+        .iter()
+        .filter(|l| text(l).starts_with('+'))
+        .flat_map(|l| &l.spans)
+        .all(|s| s.style.bg.is_some());
+    assert!(tinted, "inserted lines have a background");
+
+    let plain = loader.lines(0, "app/Cargo.toml", false, 80, true);
+    let trimmed = |lines: &[Line<'_>]| -> Vec<String> {
+        texts(lines)
+            .iter()
+            .map(|l| l.trim_end().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        trimmed(&plain),
+        trimmed(&colour),
+        "same text, tint padding aside"
+    );
+    assert_eq!(colour[3].width(), 80, "the tint runs to the pane's edge");
+    for span in plain.iter().flat_map(|l| &l.spans) {
+        assert_eq!((span.style.fg, span.style.bg), (None, None), "{span:?}");
+    }
+    assert!(texts(&plain).contains(&"-version = \"1.0\"".to_owned()));
+}
+
+#[test]
+fn syntax_is_picked_by_name_extension_or_first_line() {
+    let cases = [
+        ("Dockerfile", "FROM alpine:3\nRUN echo hi\n"),
+        ("etc/app.yaml", "key: value # note\nlist:\n  - 1\n"),
+        ("usr/bin/start", "#!/bin/sh\nexport A=\"$HOME\" # note\n"),
+    ];
+    for (path, content) in cases {
+        let loader = loaded(None, Some(content.as_bytes()));
+        let colours: HashSet<Color> = loader
+            .lines(0, path, false, 80, false)
+            .iter()
+            .skip(1)
+            .flat_map(|l| &l.spans)
+            .filter_map(|s| s.style.fg)
+            .collect();
+        assert!(colours.len() > 2, "{path}: {colours:?}");
+    }
+}
+
+#[test]
+fn control_characters_and_escape_sequences_come_out_escaped() {
+    let hostile = "ok\n\u{1b}[2J\u{1b}]0;pwned\u{7}\tx\r\n\u{9b}31m\u{202e}rev\n";
+    let loader = loaded(Some(b"ok\n"), Some(hostile.as_bytes()));
+    for side_by_side in [false, true] {
+        let lines = texts(&loader.lines(0, "x.sh", side_by_side, 120, false));
+        for line in &lines {
+            assert!(
+                !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{line:?}"
+            );
+        }
+        let all = lines.join("\n");
+        assert!(all.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"), "{all}");
+        assert!(all.contains("  x\\r"), "tab expanded, CR shown: {all}");
+        assert!(all.contains("\\u{9b}31m\\u{202e}rev"), "{all}");
+    }
+}
+
+#[test]
+fn long_lines_are_cut_and_said_to_be() {
+    let long = "y".repeat(5_000);
+    let loader = loaded(Some(b"a\n"), Some(long.as_bytes()));
+    let lines = unified(&loader, "f");
+    assert!(lines.iter().any(|l| l.contains("cut at 2000")), "{lines:?}");
+    let plus = lines.iter().find(|l| l.starts_with('+')).cloned();
+    let plus = plus.unwrap_or_default();
+    assert_eq!(plus.chars().count(), 1 + 2_000 + 1, "sign, text, marker");
+    assert!(plus.ends_with('…'));
+}
+
+#[test]
+fn binary_view_finds_the_first_differing_byte_and_shows_both_rows() {
+    let old: Vec<u8> = (0u8..100).collect();
+    let mut new = old.clone();
+    new[37] = 0xff;
+    let loader = loaded(Some(&old), Some(&new));
+    let lines = loader.lines(0, "bin/tool", false, 100, true);
+    let shown = texts(&lines);
+    assert!(shown[0].contains("binary"), "{shown:?}");
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.contains("first difference at offset 37 (0x25)")),
+        "{shown:?}"
+    );
+    let digest = hex::encode(Sha256::digest(&new));
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.contains(&digest) && l.contains("100 bytes"))
+    );
+    let row = shown
+        .iter()
+        .position(|l| l.starts_with("00000020 -"))
+        .unwrap_or_else(|| panic!("no row at 0x20: {shown:#?}"));
+    assert!(shown[row].contains(" 25 "), "{}", shown[row]);
+    assert!(
+        shown[row + 1].starts_with("         + "),
+        "{}",
+        shown[row + 1]
+    );
+    assert!(shown[row + 1].contains(" ff "), "{}", shown[row + 1]);
+    // Only the differing byte (hex and ASCII) is marked.
+    let marked: Vec<String> = lines[row + 1]
+        .spans
+        .iter()
+        .filter(|s| s.style.add_modifier.contains(Modifier::REVERSED))
+        .map(|s| s.content.to_string())
+        .collect();
+    assert_eq!(marked, ["ff", "."]);
+    assert!(shown.iter().any(|l| l.starts_with("00000000 -")));
+}
+
+fn inner_tar(mtime_of_a: u64) -> Vec<u8> {
+    LayerBuilder::new()
+        .file("scripts/a.post-install", "#!/bin/sh\necho a\n")
+        .mtime(mtime_of_a)
+        .file("scripts/b.post-install", "#!/bin/sh\necho b\n")
+        .build()
+}
+
+#[test]
+fn a_nested_tar_with_only_an_inner_mtime_change_lists_that_entry() {
+    let loader = loaded(Some(&inner_tar(1)), Some(&inner_tar(2)));
+    let lines = unified(&loader, "lib/apk/db/scripts.tar");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("nested tar archive"), "{lines:?}");
+    assert!(lines[0].contains("only in file times"), "{lines:?}");
+    assert_eq!(lines[1], "~ scripts/a.post-install  file-time");
+}
+
+#[test]
+fn nested_tar_gz_and_tar_zst_are_listed_too() {
+    let old = LayerBuilder::new().file("a", "1").file("gone", "x").build();
+    let new = LayerBuilder::new()
+        .file("a", "2")
+        .file("new\u{1b}[31m", "y")
+        .build();
+    for (compress, label) in [(gzip as fn(&[u8]) -> Vec<u8>, "tar.gz"), (zstd, "tar.zst")] {
+        let loader = loaded(Some(&compress(&old)), Some(&compress(&new)));
+        let lines = unified(&loader, "data.tgz");
+        assert!(
+            lines[0].contains(&format!("nested {label} archive")),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains("2 entries → 2 entries"), "{lines:?}");
+        assert_eq!(
+            lines[1..],
+            [
+                "~ a  content".to_owned(),
+                "- gone  file".to_owned(),
+                "+ new\\u{1b}[31m  file".to_owned(),
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_gzip_file_that_is_not_a_tar_is_binary() {
+    let loader = loaded(Some(&gzip(b"hello\n")), Some(&gzip(b"world\n")));
+    let lines = unified(&loader, "usr/share/man/man1/x.1.gz");
+    assert!(lines[0].contains("binary"), "{lines:?}");
+}
+
+#[test]
+fn a_corrupt_nested_archive_says_so_and_falls_back_to_binary() {
+    let good = inner_tar(1);
+    let cut = LayerBuilder::new()
+        .file("a", vec![b'z'; 4000])
+        .truncated_to(1500)
+        .build();
+    let loader = loaded(Some(&good), Some(&cut));
+    let lines = unified(&loader, "scripts.tar");
+    assert!(
+        lines[0].starts_with("nested archive could not be read: input1:"),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("binary content"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("first difference at offset"))
+    );
+}
+
+#[test]
+fn read_errors_are_one_escaped_line() {
+    let sides = Sides::new(
+        SideContent::Error("layer sha256:x: boom\u{1b}[2J".into()),
+        SideContent::Bytes(b"x\n".to_vec()),
+    );
+    let prepared = prepare("f", &sides);
+    let lines = texts(&render::render(
+        &prepared,
+        Mode {
+            side_by_side: false,
+            width: 80,
+            plain: false,
+        },
+    ));
+    assert_eq!(
+        lines,
+        ["input0: content could not be read: layer sha256:x: boom\\u{1b}[2J"]
+    );
+}
+
+#[test]
+fn unknown_or_non_regular_differences_draw_nothing() {
+    let mut loader = ContentLoader::new(None);
+    assert!(loader.lines(3, "f", false, 80, false).is_empty());
+    let report = Report::default();
+    loader.want(&report, 3);
+    assert!(loader.lines(3, "f", false, 80, false).is_empty());
+}
+
+#[test]
+fn cached_lines_are_not_diffed_or_rendered_again() {
+    let old: String = (0..5_000).map(|i| format!("value_{i} = {i}\n")).collect();
+    let new: String = (0..5_000)
+        .map(|i| match i % 2 {
+            0 => format!("value_{i} = {}\n", i + 1),
+            _ => format!("value_{i} = {i}\n"),
+        })
+        .collect();
+    let loader = loaded(Some(old.as_bytes()), Some(new.as_bytes()));
+    let first = loader.lines(0, "big.toml", false, 120, false);
+    assert!(first.len() > 7_000, "{}", first.len());
+    let started = Instant::now();
+    for _ in 0..1_000 {
+        let shared = loader.shared_lines(0, "big.toml", false, 120, false);
+        assert_eq!(shared.len(), first.len());
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(
+            loader.lines(0, "big.toml", false, 120, false).len(),
+            first.len()
+        );
+    }
+    eprintln!(
+        "20 copies of {} lines: {:?}",
+        first.len(),
+        started.elapsed()
+    );
+    assert_eq!(loader.stats.prepared.get(), 1, "diffed once");
+    assert_eq!(loader.stats.rendered.get(), 1, "rendered once");
+    loader.lines(0, "big.toml", true, 120, false);
+    assert_eq!(
+        loader.stats.prepared.get(),
+        1,
+        "another mode does not diff again"
+    );
+    assert_eq!(loader.stats.rendered.get(), 2);
+}
+
+/// Writes two one-layer images into OCI layouts and compares them as the explorer would.
+fn compared(dir: &std::path::Path) -> (Arc<Sides<Image>>, Report) {
+    let layer = |conf: &str, dir_mode: u32| {
+        LayerBuilder::new()
+            .dir("etc")
+            .mode(dir_mode)
+            .file("etc/app.conf", conf)
+            .file("etc/same", "same")
+            .build()
+    };
+    let mut opened = Vec::new();
+    for (name, conf, dir_mode) in [
+        ("a", "old\nkey = 1\ntail\n", 0o755),
+        ("b", "old\nkey = 2\ntail\n", 0o700),
+    ] {
+        let path = dir.join(name);
+        ImageBuilder::new()
+            .layer(layer(conf, dir_mode), LayerCompression::Gzip)
+            .write_oci_layout(&path, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let spec = format!("oci:{}", path.display());
+        opened.push(crate::source::open_image(&spec).unwrap_or_else(|e| panic!("{e}")));
+    }
+    let input1 = opened.pop().unwrap_or_else(|| unreachable!());
+    let input0 = opened.pop().unwrap_or_else(|| unreachable!());
+    let images = Sides::new(input0, input1);
+    let report = Mutex::new(Report::default());
+    let sink = |event| {
+        if let Ok(mut r) = report.lock() {
+            r.apply(event)
+        }
+    };
+    let options = crate::engine::Options {
+        jobs: 1,
+        include_unchanged: false,
+        ..Default::default()
+    };
+    crate::engine::compare(&images, &options, &sink);
+    let report = report.into_inner().unwrap_or_else(|e| panic!("{e}"));
+    (Arc::new(images), report)
+}
+
+#[test]
+fn a_real_load_shows_loading_then_the_diff() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (images, report) = compared(dir.path());
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let index = report
+        .differences
+        .iter()
+        .position(|d| d.kind == DiffKind::File && d.key == "etc/app.conf")
+        .unwrap_or_else(|| panic!("no file difference: {:#?}", report.differences));
+    let mut loader = ContentLoader::new(Some(images));
+    loader.want(&report, index);
+    loader.want(&report, index);
+    assert_eq!(loader.pending.len(), 1, "a queued request is not repeated");
+    let loading = texts(&loader.lines(index, "etc/app.conf", false, 80, true));
+    assert_eq!(loading, ["loading content…"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut arrived = false;
+    while Instant::now() < deadline && !arrived {
+        arrived = loader.poll();
+        if !arrived {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(arrived, "the load did not finish in 5 s");
+    assert!(!loader.poll(), "nothing more arrives");
+    let lines = texts(&loader.lines(index, "etc/app.conf", false, 80, true));
+    assert_eq!(
+        lines,
+        ["@@ -1,3 +1,3 @@", " old", "-key = 1", "+key = 2", " tail"]
+    );
+    // Directories draw nothing and queue nothing.
+    let dir_index = report
+        .differences
+        .iter()
+        .position(|d| d.kind == DiffKind::File && d.key == "etc")
+        .unwrap_or_else(|| panic!("no directory difference: {:#?}", report.differences));
+    loader.want(&report, dir_index);
+    assert!(loader.pending.is_empty());
+    assert!(loader.lines(dir_index, "etc", false, 80, true).is_empty());
+}
