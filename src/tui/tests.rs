@@ -58,14 +58,17 @@ fn app() -> App {
 }
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
+    screen_with(app, &ContentLoader::new(None), width, height)
+}
+
+fn screen_with(app: &mut App, content: &ContentLoader, width: u16, height: u16) -> String {
     let mut terminal =
         Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
-    let content = ContentLoader::new(None);
     let theme = Theme { plain: true };
     app.refresh();
     terminal
         .draw(|f| {
-            view::draw(f, app, &content, &theme);
+            view::draw(f, app, content, &theme);
         })
         .unwrap_or_else(|e| panic!("{e}"));
     terminal.backend().to_string()
@@ -195,4 +198,31 @@ fn hostile_names_are_drawn_inert() {
     let text = screen(&mut app, 80, 24);
     assert!(!text.contains('\u{1b}'));
     assert!(text.contains("evil\\u{1b}[2Jname"), "{text}");
+}
+
+#[test]
+fn text_hunks_of_the_selected_file_are_drawn_below_its_metadata() {
+    let mut app = app();
+    screen(&mut app, 80, 30);
+    press(
+        &mut app,
+        &[
+            Action::StartSearch,
+            Action::PromptInput('m'),
+            Action::PromptInput('o'),
+            Action::PromptInput('t'),
+            Action::PromptSubmit,
+        ],
+    );
+    let (index, _) = app
+        .selected_difference()
+        .unwrap_or_else(|| panic!("motd not selected"));
+    let mut content = ContentLoader::new(None);
+    content.insert(
+        index,
+        Sides::new(Some(b"hi\n".to_vec()), Some(b"hello\n".to_vec())),
+    );
+    let text = screen_with(&mut app, &content, 80, 30);
+    assert!(text.contains("-hi") && text.contains("+hello"), "{text}");
+    insta::assert_snapshot!(text);
 }
