@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use crate::filter::{Filter, IgnoreOption, Presentation, View};
 use crate::model::{ContextId, Difference, Event, Report};
 
-use super::tree::{Expansion, NodeId, NodeKey, NodeKind, Row, StatusToggles, Tree, Visibility};
+use super::tree::{
+    Expansion, NodeId, NodeKey, NodeKind, Row, StatusCounts, StatusToggles, Tree, Visibility,
+};
 
 /// Which pane has the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,8 @@ pub struct App {
     /// Per difference: shown by the filter (recomputed when the filter, view or data change).
     pub shown: Vec<bool>,
     pub hidden_by_option: BTreeMap<IgnoreOption, usize>,
+    /// Per tree node: the statuses of the file differences at or below it (recomputed with `shown`).
+    pub status_counts: Vec<StatusCounts>,
     pub rows: Vec<Row>,
     /// The selected row, kept by key so it survives re-filtering.
     pub selected: Option<NodeKey>,
@@ -124,6 +128,7 @@ impl App {
             expansion: Expansion::default(),
             shown: Vec::new(),
             hidden_by_option: BTreeMap::new(),
+            status_counts: Vec::new(),
             rows: Vec::new(),
             selected: None,
             selected_row: 0,
@@ -178,6 +183,7 @@ impl App {
         };
         let visible = self.tree.visibility(&self.report, &rules);
         self.rows = self.tree.rows(&visible, &self.expansion);
+        self.status_counts = self.tree.status_counts(&self.report, &self.shown);
         self.restore_selection();
     }
 
