@@ -373,6 +373,54 @@ fn main() {
     let dir_frames: Vec<Duration> = (0..runs.min(20))
         .map(|_| time(|| draw(&mut app)).0)
         .collect();
+    // Jumps: `]` (next difference) and `n` (next search match) from the middle of the tree.
+    let middle = app.rows.len() / 2;
+    let jumps = runs.min(5);
+    let mut next_difference = Vec::new();
+    let mut next_match = Vec::new();
+    app.last_search = Some("file-05".into());
+    for _ in 0..jumps {
+        app.selected_row = middle;
+        app.selected = Some(app.tree.key(app.rows[middle].node));
+        next_difference.push(
+            time(|| {
+                app.update(Action::NextDifference);
+                draw(&mut app);
+            })
+            .0,
+        );
+        assert!(app.selected_row > middle, "`]` moved down");
+        app.selected_row = middle;
+        app.selected = Some(app.tree.key(app.rows[middle].node));
+        next_match.push(
+            time(|| {
+                app.update(Action::NextMatch);
+                draw(&mut app);
+            })
+            .0,
+        );
+        assert!(app.selected_row > middle, "`n` moved down");
+    }
+    // Space on a directory in the middle: close it, open it again.
+    let dir_row = (middle..app.rows.len())
+        .find(|&r| app.rows[r].has_children)
+        .expect("a directory below the middle");
+    let mut space = Vec::new();
+    for _ in 0..runs.min(10) {
+        app.selected_row = dir_row;
+        app.selected = Some(app.tree.key(app.rows[dir_row].node));
+        let rows_before = app.rows.len();
+        space.push(
+            time(|| {
+                app.update(Action::ToggleExpand);
+                draw(&mut app);
+            })
+            .0,
+        );
+        assert!(app.rows.len() < rows_before, "Space closed the directory");
+        app.update(Action::ToggleExpand);
+        assert_eq!(app.rows.len(), rows_before, "Space opened it again");
+    }
     // And the key press that re-filters: toggle + refresh + draw.
     let toggle_frames: Vec<Duration> = (0..runs.min(20))
         .map(|_| {
@@ -397,6 +445,12 @@ fn main() {
     row("    frame, usr/ selected (all below)", &stats(dir_frames));
     row("(c) key Down → frame", &stats(keys));
     row("    key `1` → refresh → frame", &stats(toggle_frames));
+    row("    key Space (close a dir) → frame", &stats(space));
+    row(
+        "    key `]` (from mid-tree) → frame",
+        &stats(next_difference),
+    );
+    row("    key `n` (from mid-tree) → frame", &stats(next_match));
     if frame.median < GOAL {
         println!(
             "PASS  median frame {:.3} ms < {} ms",

@@ -74,6 +74,8 @@ fn j_k_arrows_space_and_l_move_and_open_and_the_detail_pane_follows() {
         "closed before Space:\n{screen}"
     );
     assert!(!screen.contains("entrypoint.sh"), "{screen}");
+    // A directory's detail pane counts what differs below it (itself and its 2 entries).
+    assert!(screen.contains("Modified 3"), "{screen}");
     tmux.keys(&["Space"]);
     let screen = tmux.wait_for("entrypoint.sh");
     assert!(screen.contains("▾ ~ bin/"), "open after Space:\n{screen}");
@@ -98,6 +100,34 @@ fn j_k_arrows_space_and_l_move_and_open_and_the_detail_pane_follows() {
     tmux.wait_for_title("etc");
     tmux.keys(&["h"]);
     tmux.wait_until("etc/ closed again", |s| !s.contains("os-release"));
+}
+
+#[test]
+fn brackets_jump_between_differences_and_a_layer_counts_its_own() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["j", "j", "j"]);
+    let screen = tmux.wait_for_title("layer 0");
+    // Every entry of layer 0 moved in time: 7 modified.
+    assert!(screen.contains("Modified 7"), "{screen}");
+    tmux.keys(&["]"]);
+    tmux.wait_for_title("bin");
+    tmux.keys(&["]"]);
+    let screen = tmux.wait_for_title("bin/entrypoint.sh");
+    assert!(screen.contains("▾ ~ bin/"), "opened to show it:\n{screen}");
+    tmux.keys(&["["]);
+    tmux.wait_for_title("bin");
+    // The last row is layer 1's closed etc/: `]` opens it for its first entry.
+    tmux.keys(&["G"]);
+    tmux.wait_for_title("etc");
+    tmux.keys(&["]"]);
+    tmux.wait_for_title("etc/.wh.issue.net");
+    // From the very last difference, `]` wraps around to the first.
+    tmux.keys(&["G"]);
+    tmux.wait_for_title("etc/app.toml");
+    tmux.keys(&["]"]);
+    tmux.wait_for_title("bin");
 }
 
 #[test]
