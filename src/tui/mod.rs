@@ -93,6 +93,9 @@ pub fn run(
             TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
                 if app.prompt.is_some() {
                     keys::prompt_action(&key)
+                } else if app.help {
+                    // The overlay says "any key closes": unbound keys (Esc, x...) too.
+                    keys::action_for(&key).or(Some(Action::ToggleHelp))
                 } else {
                     keys::action_for(&key)
                 }

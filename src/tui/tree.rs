@@ -194,6 +194,32 @@ impl Tree {
         rows
     }
 
+    /// Per node: the statuses of the file differences at or below it (one pass, children first), so
+    /// the detail pane can summarise a layer or a directory without walking it on every frame.
+    pub fn status_counts(&self, report: &Report, shown: &[bool]) -> Vec<StatusCounts> {
+        let mut counts = vec![StatusCounts::default(); self.nodes.len()];
+        // Children always come after their parent: a reverse walk has every child done first.
+        for index in (0..self.nodes.len()).rev() {
+            let id = NodeId(index as u32);
+            if let Some(d) = self.difference_of(id)
+                && let Some(difference) = report.differences.get(d)
+            {
+                counts[index].add(Status::of(
+                    difference,
+                    shown.get(d).copied().unwrap_or(false),
+                ));
+            }
+            // Differences of a layer do not count in the manifest above it.
+            if let Some(parent) = self.node(id).parent
+                && !matches!(self.node(id).kind, NodeKind::Context(_))
+            {
+                let own = counts[index];
+                counts[parent.0 as usize].merge(&own);
+            }
+        }
+        counts
+    }
+
     pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(self.node(id).parent, |p| self.node(*p).parent)
     }
@@ -327,6 +353,36 @@ impl Status {
             _ if difference.deltas.iter().any(|d| d.aspect == Aspect::Kind) => Status::TypeChanged,
             _ => Status::Modified,
         }
+    }
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Added,
+        Status::Removed,
+        Status::TypeChanged,
+        Status::Modified,
+        Status::Unchanged,
+    ];
+}
+
+/// How many file differences have each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts([u32; 5]);
+
+impl StatusCounts {
+    pub fn add(&mut self, status: Status) {
+        self.0[status as usize] += 1;
+    }
+
+    pub fn merge(&mut self, other: &StatusCounts) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine += theirs;
+        }
+    }
+
+    pub fn get(&self, status: Status) -> usize {
+        self.0[status as usize] as usize
     }
 }
 

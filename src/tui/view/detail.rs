@@ -15,7 +15,7 @@ use crate::model::{
 use crate::tui::app::{App, Focus};
 use crate::tui::content::ContentLoader;
 use crate::tui::theme::Theme;
-use crate::tui::tree::{NodeKind, Status};
+use crate::tui::tree::{NodeId, NodeKind, Status};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, content: &ContentLoader, theme: &Theme) {
     let focused = app.focus == Focus::Detail && app.prompt.is_none();
@@ -27,7 +27,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, content: &ContentLoade
             let node = app.tree.node(id);
             match &node.kind {
                 NodeKind::Context(c) => {
-                    let lines = context_lines(app, *c, theme);
+                    let lines = context_lines(app, *c, id, theme);
                     (format!(" {} ", escape_control(&node.name)), lines, true)
                 }
                 _ => {
@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, content: &ContentLoade
                         );
                     }
                     if matches!(node.kind, NodeKind::Dir { .. }) {
-                        head.push(status_line(app, subtree_differences(app, id), theme));
+                        head.push(status_line(app, id, theme));
                     }
                     let lines = window(head, &body, app.detail_scroll as usize, height);
                     (format!(" {} ", escape_control(&path)), lines, false)
@@ -231,7 +231,7 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
 }
 
 /// A context: its descriptors, what was read, and its non-file differences field by field.
-fn context_lines(app: &App, id: ContextId, theme: &Theme) -> Vec<Line<'static>> {
+fn context_lines(app: &App, id: ContextId, node: NodeId, theme: &Theme) -> Vec<Line<'static>> {
     let Some(context) = app.report.context(id) else {
         return Vec::new();
     };
@@ -265,20 +265,23 @@ fn context_lines(app: &App, id: ContextId, theme: &Theme) -> Vec<Line<'static>> 
         context.kind,
         ContextKind::Layer { .. } | ContextKind::MergedFs
     ) {
-        let here = app
-            .report
-            .differences
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.context == id && d.kind == DiffKind::File);
-        lines.push(status_line(
-            app,
-            here.map(|(i, _)| i).collect::<Vec<_>>(),
-            theme,
-        ));
+        lines.push(status_line(app, node, theme));
     }
     lines.push(Line::raw(""));
-    for (index, d) in app.report.differences.iter().enumerate() {
+    // A finished report is sorted by context: look at this context's differences only (a layer
+    // can have 100,000; this runs on every frame).
+    let differences = &app.report.differences;
+    let range = if app.report.finished {
+        differences.partition_point(|d| d.context < id)
+            ..differences.partition_point(|d| d.context <= id)
+    } else {
+        0..differences.len()
+    };
+    for (index, d) in differences[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (range.start + i, d))
+    {
         if d.context != id || d.kind == DiffKind::File {
             continue;
         }
@@ -309,43 +312,27 @@ fn context_lines(app: &App, id: ContextId, theme: &Theme) -> Vec<Line<'static>> 
     lines
 }
 
-/// "Added 3  Modified 12" for the given differences.
-fn status_line(
-    app: &App,
-    indexes: impl IntoIterator<Item = usize>,
-    theme: &Theme,
-) -> Line<'static> {
-    let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
-    for index in indexes {
-        if let Some(d) = app.report.differences.get(index) {
-            *counts
-                .entry(Status::of(
-                    d,
-                    app.shown.get(index).copied().unwrap_or(false),
-                ))
-                .or_default() += 1;
-        }
-    }
-    counts.remove(&Status::Unchanged);
-    if counts.is_empty() {
+/// "Added 3  Modified 12" for the file differences at or below a node (counted in `App::refresh`).
+fn status_line(app: &App, node: NodeId, theme: &Theme) -> Line<'static> {
+    let counts = app
+        .status_counts
+        .get(node.0 as usize)
+        .copied()
+        .unwrap_or_default();
+    let spans: Vec<Span<'static>> = Status::ALL
+        .into_iter()
+        .filter(|status| *status != Status::Unchanged && counts.get(*status) > 0)
+        .map(|status| {
+            Span::styled(
+                format!("{status:?} {}  ", counts.get(status)),
+                theme.status(status),
+            )
+        })
+        .collect();
+    if spans.is_empty() {
         return Line::styled("no shown differences", theme.dim());
     }
-    let spans: Vec<Span<'static>> = counts
-        .into_iter()
-        .map(|(status, n)| Span::styled(format!("{status:?} {n}  "), theme.status(status)))
-        .collect();
     Line::from(spans)
-}
-
-/// The file differences at or below a node.
-fn subtree_differences(app: &App, id: crate::tui::tree::NodeId) -> Vec<usize> {
-    let mut stack = vec![id];
-    let mut found = Vec::new();
-    while let Some(n) = stack.pop() {
-        found.extend(app.tree.difference_of(n));
-        stack.extend(app.tree.node(n).children.iter().copied());
-    }
-    found
 }
 
 fn value_text(v: &Value) -> String {

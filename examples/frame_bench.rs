@@ -1,0 +1,468 @@
+//! Frame-time benchmark of the explorer (`bench/frame-bench.sh` runs it in release).
+//!
+//! Goal (issue): with a tree of 100,000 entries, drawing one frame takes under 10 ms.
+//!
+//! Builds an [`App`] the way the event loop does (engine events fed into `App::on_event`) from
+//! synthetic contexts (images → linux/amd64 → config, layer 0, layer 1) and, in layer 0, `DIRS`
+//! directories of `FILES` files each (real `Difference`s with an `EntryMeta` on both sides where the
+//! file exists): one in ten added, one in ten removed, three in ten with new content, the rest differing
+//! only in mtime (what `1` hides). Every directory is opened. Then it measures, each over `RUNS` runs:
+//!
+//! * refresh  — `App::refresh` after toggling `--ignore-file-timestamps` (recomputes everything),
+//!   and its parts: `Presentation::shown_flags`, `Presentation::hidden_by_option`,
+//!   `Tree::visibility`, `Tree::rows`;
+//! * frame    — one `terminal.draw` on a 200x50 `TestBackend`, the selection moving down a row
+//!   between frames (median of `RUNS`);
+//! * key→frame — `App::update(Down)` plus the draw, as the loop does for a key press.
+//!
+//! Usage: cargo run --release --example frame_bench -- [DIRS FILES RUNS]   (defaults 1000 100 100)
+//! Exit status: 0 = median frame under 10 ms, 1 = over.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+use ocidiff::filter::{Filter, IgnoreOption, Presentation, View};
+use ocidiff::model::{
+    Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, EntryKind, EntryMeta,
+    Event, Sides, TarFormat, Timestamp,
+};
+use ocidiff::oci::{Descriptor, Digest};
+use ocidiff::tui::app::{Action, App};
+use ocidiff::tui::content::ContentLoader;
+use ocidiff::tui::theme::Theme;
+use ocidiff::tui::tree::{NodeId, StatusToggles, Visibility};
+use ocidiff::tui::view;
+
+const GOAL: Duration = Duration::from_millis(10);
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 50;
+
+fn descriptor(media_type: &str, seed: &str) -> Descriptor {
+    Descriptor {
+        media_type: media_type.to_owned(),
+        digest: Digest::sha256_of(seed.as_bytes()),
+        size: 1234,
+        urls: None,
+        annotations: BTreeMap::new(),
+        platform: None,
+        artifact_type: None,
+    }
+}
+
+fn context(id: u32, parent: Option<u32>, kind: ContextKind, path: &str, label: &str) -> Event {
+    let media = "application/vnd.oci.image.layer.v1.tar+gzip";
+    Event::Context(Box::new(Context {
+        id: ContextId(id),
+        parent: parent.map(ContextId),
+        kind,
+        path: path.to_owned(),
+        label: label.to_owned(),
+        descriptors: Sides::new(
+            Some(descriptor(media, &format!("{path}-0"))),
+            Some(descriptor(media, &format!("{path}-1"))),
+        ),
+    }))
+}
+
+fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&str>) -> EntryMeta {
+    EntryMeta {
+        index,
+        name: name.to_owned(),
+        kind,
+        link: None,
+        size: content.map_or(0, |c| c.len() as u64),
+        mode: if kind == EntryKind::Directory {
+            0o755
+        } else {
+            0o644
+        },
+        uid: 0,
+        gid: 0,
+        uname: String::new(),
+        gname: String::new(),
+        mtime: Timestamp::from_secs(mtime),
+        atime: None,
+        ctime: None,
+        device: None,
+        xattrs: BTreeMap::new(),
+        pax: BTreeMap::new(),
+        format: TarFormat::Ustar,
+        content: content.map(|c| Digest::sha256_of(c.as_bytes())),
+    }
+}
+
+const T0: i64 = 1_714_557_600;
+const T1: i64 = 1_714_644_000;
+
+fn mtime_delta() -> Delta {
+    Delta::new(Aspect::FileTime, "mtime", json!(T0), json!(T1))
+}
+
+/// A file difference in layer 0: status by `n % 10`.
+fn file_difference(n: usize, path: &str, index: u32) -> Difference {
+    let (input0, input1, deltas) = match n % 10 {
+        0 => (
+            None,
+            Some(meta(index, path, EntryKind::File, T1, Some("new"))),
+            vec![Delta::new(
+                Aspect::Presence,
+                "presence",
+                json!(null),
+                json!(path),
+            )],
+        ),
+        1 => (
+            Some(meta(index, path, EntryKind::File, T0, Some("old"))),
+            None,
+            vec![Delta::new(
+                Aspect::Presence,
+                "presence",
+                json!(path),
+                json!(null),
+            )],
+        ),
+        2..=4 => (
+            Some(meta(index, path, EntryKind::File, T0, Some("v1\n"))),
+            Some(meta(index, path, EntryKind::File, T1, Some("v2 longer\n"))),
+            vec![
+                Delta::new(
+                    Aspect::Content,
+                    "content",
+                    json!("sha256:a"),
+                    json!("sha256:b"),
+                ),
+                Delta::new(Aspect::Content, "size", json!(3), json!(10)),
+                mtime_delta(),
+            ],
+        ),
+        _ => (
+            Some(meta(index, path, EntryKind::File, T0, Some("same\n"))),
+            Some(meta(index, path, EntryKind::File, T1, Some("same\n"))),
+            vec![mtime_delta()],
+        ),
+    };
+    Difference {
+        context: ContextId(3),
+        kind: DiffKind::File,
+        key: path.to_owned(),
+        deltas,
+        entries: Some(Box::new(Sides::new(input0, input1))),
+        origin: None,
+    }
+}
+
+fn dir_difference(path: &str, index: u32) -> Difference {
+    let name = format!("{path}/");
+    Difference {
+        context: ContextId(3),
+        kind: DiffKind::File,
+        key: path.to_owned(),
+        deltas: vec![mtime_delta()],
+        entries: Some(Box::new(Sides::new(
+            Some(meta(index, &name, EntryKind::Directory, T0, None)),
+            Some(meta(index, &name, EntryKind::Directory, T1, None)),
+        ))),
+        origin: None,
+    }
+}
+
+/// An app holding the whole synthetic comparison, every directory open, first frame not drawn yet.
+fn build(dirs: usize, files: usize) -> App {
+    let mut app = App::new(
+        ["oci:a".into(), "oci:b".into()],
+        Filter::default(),
+        View::Auto,
+    );
+    app.on_event(context(0, None, ContextKind::Images, "/", "images"));
+    app.on_event(context(
+        1,
+        Some(0),
+        ContextKind::Manifest {
+            platform: "linux/amd64".into(),
+        },
+        "/manifests-0",
+        "linux/amd64",
+    ));
+    app.on_event(context(
+        2,
+        Some(1),
+        ContextKind::Config,
+        "/manifests-0/config",
+        "config",
+    ));
+    app.on_event(context(
+        3,
+        Some(1),
+        ContextKind::Layer { index: 0 },
+        "/manifests-0/layers-0",
+        "layer 0",
+    ));
+    app.on_event(context(
+        4,
+        Some(1),
+        ContextKind::Layer { index: 1 },
+        "/manifests-0/layers-1",
+        "layer 1",
+    ));
+    let mut index = 0u32;
+    for d in 0..dirs {
+        let dir = format!("usr/share/d{d:04}");
+        app.on_event(Event::Difference(dir_difference(&dir, index)));
+        index += 1;
+        for f in 0..files {
+            let path = format!("{dir}/file-{f:03}.txt");
+            app.on_event(Event::Difference(file_difference(
+                d * files + f,
+                &path,
+                index,
+            )));
+            index += 1;
+        }
+    }
+    app.on_event(Event::Finished);
+    for i in 0..app.tree.len() {
+        let id = NodeId(i as u32);
+        if !app.tree.node(id).children.is_empty() {
+            app.expansion.set(&app.tree, id, true);
+        }
+    }
+    app.refresh();
+    app
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
+    let started = Instant::now();
+    let out = f();
+    (started.elapsed(), out)
+}
+
+struct Stats {
+    median: Duration,
+    p95: Duration,
+    max: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Stats {
+        median: at(0.5),
+        p95: at(0.95),
+        max: *samples.last().unwrap_or(&Duration::ZERO),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:9.3}", d.as_secs_f64() * 1e3)
+}
+
+fn row(name: &str, s: &Stats) {
+    println!("  {name:<34} {} {} {}", ms(s.median), ms(s.p95), ms(s.max));
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().unwrap_or_else(|_| panic!("not a number: {a}")))
+        .collect();
+    let dirs = args.first().copied().unwrap_or(1000);
+    let files = args.get(1).copied().unwrap_or(100);
+    let runs = args.get(2).copied().unwrap_or(100).max(1);
+
+    let (build_time, mut app) = time(|| build(dirs, files));
+    let entries = app.report.differences.len();
+    println!(
+        "frame-bench: {entries} file differences ({dirs} dirs x {files} files + dirs), {} tree nodes, \
+         {} rows open, {WIDTH}x{HEIGHT}, {runs} runs",
+        app.tree.len(),
+        app.rows.len()
+    );
+    println!(
+        "  build (events → app, open all): {:.0} ms",
+        build_time.as_secs_f64() * 1e3
+    );
+
+    // (a) refresh after a filter toggle, and its parts.
+    let mut refresh = Vec::new();
+    for _ in 0..runs.min(20) {
+        let (t, _) = time(|| app.update(Action::ToggleOption(IgnoreOption::FileTimestamps)));
+        refresh.push(t);
+    }
+    let on = Filter::new(&[IgnoreOption::FileTimestamps], &[]).unwrap_or_default();
+    let semantic = Filter::new(&IgnoreOption::SEMANTIC, &[]).unwrap_or_default();
+    let part = |f: &dyn Fn()| {
+        stats(
+            (0..runs.min(20))
+                .map(|_| time(f).0)
+                .collect::<Vec<Duration>>(),
+        )
+    };
+    let shown_flags = part(&|| {
+        std::hint::black_box(Presentation::new(&app.report, &on, View::Auto).shown_flags());
+    });
+    let hidden_one = part(&|| {
+        std::hint::black_box(Presentation::new(&app.report, &on, View::Auto).hidden_by_option());
+    });
+    let hidden_semantic = part(&|| {
+        std::hint::black_box(
+            Presentation::new(&app.report, &semantic, View::Auto).hidden_by_option(),
+        );
+    });
+    let hidden: HashSet<ContextId> = HashSet::new();
+    let rules = Visibility {
+        shown: &app.shown,
+        toggles: StatusToggles::default(),
+        hidden_contexts: &hidden,
+    };
+    let visibility = part(&|| {
+        std::hint::black_box(app.tree.visibility(&app.report, &rules));
+    });
+    let visible = app.tree.visibility(&app.report, &rules);
+    let rows = part(&|| {
+        std::hint::black_box(app.tree.rows(&visible, &app.expansion));
+    });
+
+    // (b) frames, (c) key → frame.
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend");
+    let content = ContentLoader::new(None);
+    let theme = Theme { plain: false };
+    let mut draw = |app: &mut App| {
+        terminal
+            .draw(|frame| {
+                view::draw(frame, app, &content, &theme);
+            })
+            .expect("draw");
+    };
+    draw(&mut app);
+    // Start on the first entry of the first directory, the common case.
+    while app.selected_difference().is_none() {
+        app.update(Action::Down);
+    }
+    let mut frames = Vec::new();
+    let mut keys = Vec::new();
+    for _ in 0..runs {
+        app.update(Action::Down);
+        frames.push(time(|| draw(&mut app)).0);
+        keys.push(
+            time(|| {
+                app.update(Action::Down);
+                draw(&mut app);
+            })
+            .0,
+        );
+    }
+    // A frame with a layer selected (its detail pane summarises the whole layer).
+    app.update(Action::Home);
+    while app
+        .selected_node()
+        .is_none_or(|n| app.tree.node(n).name != "layer 0")
+    {
+        app.update(Action::Down);
+    }
+    let layer_frames: Vec<Duration> = (0..runs.min(20))
+        .map(|_| time(|| draw(&mut app)).0)
+        .collect();
+    // A directory with everything below it (its detail pane counts the whole subtree).
+    app.update(Action::Down);
+    let top = app.selected_node().map(|n| app.tree.path_of(n));
+    assert_eq!(top.as_deref(), Some("usr"), "the layer's first row");
+    let dir_frames: Vec<Duration> = (0..runs.min(20))
+        .map(|_| time(|| draw(&mut app)).0)
+        .collect();
+    // Jumps: `]` (next difference) and `n` (next search match) from the middle of the tree.
+    let middle = app.rows.len() / 2;
+    let jumps = runs.min(5);
+    let mut next_difference = Vec::new();
+    let mut next_match = Vec::new();
+    app.last_search = Some("file-05".into());
+    for _ in 0..jumps {
+        app.selected_row = middle;
+        app.selected = Some(app.tree.key(app.rows[middle].node));
+        next_difference.push(
+            time(|| {
+                app.update(Action::NextDifference);
+                draw(&mut app);
+            })
+            .0,
+        );
+        assert!(app.selected_row > middle, "`]` moved down");
+        app.selected_row = middle;
+        app.selected = Some(app.tree.key(app.rows[middle].node));
+        next_match.push(
+            time(|| {
+                app.update(Action::NextMatch);
+                draw(&mut app);
+            })
+            .0,
+        );
+        assert!(app.selected_row > middle, "`n` moved down");
+    }
+    // Space on a directory in the middle: close it, open it again.
+    let dir_row = (middle..app.rows.len())
+        .find(|&r| app.rows[r].has_children)
+        .expect("a directory below the middle");
+    let mut space = Vec::new();
+    for _ in 0..runs.min(10) {
+        app.selected_row = dir_row;
+        app.selected = Some(app.tree.key(app.rows[dir_row].node));
+        let rows_before = app.rows.len();
+        space.push(
+            time(|| {
+                app.update(Action::ToggleExpand);
+                draw(&mut app);
+            })
+            .0,
+        );
+        assert!(app.rows.len() < rows_before, "Space closed the directory");
+        app.update(Action::ToggleExpand);
+        assert_eq!(app.rows.len(), rows_before, "Space opened it again");
+    }
+    // And the key press that re-filters: toggle + refresh + draw.
+    let toggle_frames: Vec<Duration> = (0..runs.min(20))
+        .map(|_| {
+            time(|| {
+                app.update(Action::ToggleOption(IgnoreOption::FileTimestamps));
+                draw(&mut app);
+            })
+            .0
+        })
+        .collect();
+
+    println!("  {:<34} {:>9} {:>9} {:>9}", "(ms)", "median", "p95", "max");
+    row("(a) refresh after toggling `1`", &stats(refresh));
+    row("    Presentation::shown_flags", &shown_flags);
+    row("    hidden_by_option (1 option)", &hidden_one);
+    row("    hidden_by_option (--semantic)", &hidden_semantic);
+    row("    Tree::visibility", &visibility);
+    row("    Tree::rows (all open)", &rows);
+    let frame = stats(frames);
+    row("(b) frame, entry selected", &frame);
+    row("    frame, layer selected", &stats(layer_frames));
+    row("    frame, usr/ selected (all below)", &stats(dir_frames));
+    row("(c) key Down → frame", &stats(keys));
+    row("    key `1` → refresh → frame", &stats(toggle_frames));
+    row("    key Space (close a dir) → frame", &stats(space));
+    row(
+        "    key `]` (from mid-tree) → frame",
+        &stats(next_difference),
+    );
+    row("    key `n` (from mid-tree) → frame", &stats(next_match));
+    if frame.median < GOAL {
+        println!(
+            "PASS  median frame {:.3} ms < {} ms",
+            frame.median.as_secs_f64() * 1e3,
+            GOAL.as_millis()
+        );
+    } else {
+        println!(
+            "FAIL  median frame {:.3} ms >= {} ms",
+            frame.median.as_secs_f64() * 1e3,
+            GOAL.as_millis()
+        );
+        std::process::exit(1);
+    }
+}
