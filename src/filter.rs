@@ -2,7 +2,7 @@
 //!
 //! Nothing here reads an image: changing a filter only re-evaluates these predicates over a [`Report`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Serialize;
@@ -211,29 +211,65 @@ pub struct Shown<'r> {
 pub struct Presentation<'r> {
     report: &'r Report,
     filter: &'r Filter,
-    merged_manifests: HashSet<ContextId>,
+    /// Where each context sits, worked out once so that judging a difference takes no tree walk.
+    places: HashMap<ContextId, Place>,
     view: View,
+    /// Per difference: whether it belongs to the view (independent of the filter, so computed once).
+    in_view: Vec<bool>,
+    /// Per difference: the aspects of its non-derived deltas, and of its derived ones. With these, a
+    /// filter pass is bitset tests and does not touch the deltas.
+    aspects: Vec<(AspectSet, AspectSet)>,
+}
+
+/// A context's place in the tree, as the views need it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Place {
+    /// In a merged filesystem.
+    merged: bool,
+    /// In a layer of the per-layer view.
+    layered: bool,
+    /// Under a manifest whose layer counts differ.
+    split_differs: bool,
 }
 
 impl<'r> Presentation<'r> {
     pub fn new(report: &'r Report, filter: &'r Filter, view: View) -> Self {
-        Presentation {
+        let aspects = report
+            .differences
+            .iter()
+            .map(|d| {
+                let (derived, primary): (Vec<Aspect>, Vec<Aspect>) = d
+                    .deltas
+                    .iter()
+                    .map(|x| x.aspect)
+                    .partition(|a| a.is_derived());
+                (primary.into_iter().collect(), derived.into_iter().collect())
+            })
+            .collect();
+        let mut presentation = Presentation {
             report,
             filter,
-            merged_manifests: manifests_with_layer_count_mismatch(report),
+            places: places(report),
             view,
-        }
+            in_view: Vec::new(),
+            aspects,
+        };
+        presentation.in_view = report
+            .differences
+            .iter()
+            .map(|d| presentation.in_view(d))
+            .collect();
+        presentation
+    }
+
+    fn place(&self, id: ContextId) -> Place {
+        self.places.get(&id).copied().unwrap_or_default()
     }
 
     /// Whether a difference belongs to the chosen file view (non-file differences belong to both).
     pub fn in_view(&self, difference: &Difference) -> bool {
-        let id = difference.context;
-        let merged = self.report.in_merged_view(id);
-        let layered = self.report.in_layer_view(id);
-        let split_differs = self
-            .report
-            .ancestry(id)
-            .any(|c| self.merged_manifests.contains(&c.id));
+        let place = self.place(difference.context);
+        let (merged, layered, split_differs) = (place.merged, place.layered, place.split_differs);
         // Where the layer counts differ, layer i of one image is not layer i of the other: what is said
         // about the layers (descriptors, entry counts, the count itself) belongs to the per-layer view.
         let layer_split = split_differs
@@ -251,32 +287,40 @@ impl<'r> Presentation<'r> {
         if merged { wants_merged } else { !wants_merged }
     }
 
-    /// The differences that survive the filter, in report order.
+    /// The differences that survive the filter, in report order, with the deltas it shows.
     pub fn shown(&self) -> Vec<Shown<'r>> {
-        let (primary, lit) = self.primary_pass(self.filter);
-        self.with_derived(self.filter, primary, &lit)
+        let (flags, lit) = self.flags(self.filter);
+        self.report
+            .differences
+            .iter()
+            .zip(flags)
+            .filter(|(_, shown)| *shown)
+            .map(|(d, _)| {
+                let derived_allowed = self.filter.is_strict() || lit.contains(&d.context);
+                let deltas = d
+                    .deltas
+                    .iter()
+                    .filter(|x| {
+                        self.filter.shows_aspect(x.aspect)
+                            && (!x.aspect.is_derived() || derived_allowed)
+                    })
+                    .collect();
+                Shown {
+                    difference: d,
+                    deltas,
+                }
+            })
+            .collect()
     }
 
     /// For each difference of the report, in report order, whether the filter shows it.
     pub fn shown_flags(&self) -> Vec<bool> {
-        let shown: HashSet<*const Difference> = self
-            .shown()
-            .iter()
-            .map(|s| s.difference as *const _)
-            .collect();
-        self.report
-            .differences
-            .iter()
-            .map(|d| shown.contains(&(d as *const _)))
-            .collect()
+        self.flags(self.filter).0
     }
 
     /// Whether a layer or merged-filesystem context belongs to the chosen view (others always do).
     pub fn context_in_view(&self, context: &Context) -> bool {
-        let split_differs = self
-            .report
-            .ancestry(context.id)
-            .any(|c| self.merged_manifests.contains(&c.id));
+        let split_differs = self.place(context.id).split_differs;
         let wants_merged = match self.view {
             View::PerLayer => false,
             View::Merged => true,
@@ -291,23 +335,20 @@ impl<'r> Presentation<'r> {
 
     /// For each active option, how many differences it alone hides (shown if just that option were off).
     pub fn hidden_by_option(&self) -> BTreeMap<IgnoreOption, usize> {
-        let shown: HashSet<*const Difference> = self
-            .shown()
+        let shown = self.flags(self.filter).0;
+        self.filter
+            .options()
             .iter()
-            .map(|s| s.difference as *const _)
-            .collect();
-        let mut counts = BTreeMap::new();
-        for &option in self.filter.options() {
-            let without = self.filter.toggled(option);
-            let (primary, lit) = self.primary_pass(&without);
-            let count = self
-                .with_derived(&without, primary, &lit)
-                .iter()
-                .filter(|s| !shown.contains(&(s.difference as *const _)))
-                .count();
-            counts.insert(option, count);
-        }
-        counts
+            .map(|&option| {
+                let without = self.flags(&self.filter.toggled(option)).0;
+                let hidden = without
+                    .iter()
+                    .zip(&shown)
+                    .filter(|(w, s)| **w && !**s)
+                    .count();
+                (option, hidden)
+            })
+            .collect()
     }
 
     /// How many differences the path patterns hide.
@@ -318,66 +359,51 @@ impl<'r> Presentation<'r> {
         self.report
             .differences
             .iter()
-            .filter(|d| {
-                d.kind == DiffKind::File && self.in_view(d) && self.filter.ignores_path(&d.key)
+            .zip(&self.in_view)
+            .filter(|(d, in_view)| {
+                **in_view && d.kind == DiffKind::File && self.filter.ignores_path(&d.key)
             })
             .count()
     }
 
-    /// First pass: non-derived deltas; returns them per difference and the contexts they light up
-    /// (with all their ancestors).
-    fn primary_pass(&self, filter: &Filter) -> (Vec<Vec<&'r Delta>>, HashSet<ContextId>) {
-        let mut lit = HashSet::new();
-        let primary: Vec<Vec<&Delta>> = self
-            .report
-            .differences
+    /// Which differences `filter` shows, and the contexts lit by a shown non-derived delta (with their
+    /// ancestors). A derived delta (a digest) is shown in strict mode or where its context is lit. No
+    /// allocation per difference: this runs once per option for the counts.
+    fn flags(&self, filter: &Filter) -> (Vec<bool>, HashSet<ContextId>) {
+        let differences = &self.report.differences;
+        let candidate: Vec<bool> = differences
             .iter()
-            .map(|d| {
-                if !self.in_view(d) || (d.kind == DiffKind::File && filter.ignores_path(&d.key)) {
-                    return Vec::new();
-                }
-                let deltas: Vec<&Delta> = d
-                    .deltas
-                    .iter()
-                    .filter(|x| !x.aspect.is_derived() && filter.shows_aspect(x.aspect))
-                    .collect();
-                if !deltas.is_empty() {
-                    lit.extend(self.report.ancestry(d.context).map(|c| c.id));
-                }
-                deltas
+            .zip(&self.in_view)
+            .map(|(d, in_view)| {
+                *in_view && !(d.kind == DiffKind::File && filter.ignores_path(&d.key))
             })
             .collect();
-        (primary, lit)
-    }
-
-    fn with_derived(
-        &self,
-        filter: &Filter,
-        primary: Vec<Vec<&'r Delta>>,
-        lit: &HashSet<ContextId>,
-    ) -> Vec<Shown<'r>> {
-        self.report
-            .differences
+        let visible = !filter.ignored_aspects();
+        let mut lit = HashSet::new();
+        let mut flags: Vec<bool> = differences
             .iter()
-            .zip(primary)
-            .filter_map(|(d, mut deltas)| {
-                let derived_allowed = self.in_view(d)
-                    && !(d.kind == DiffKind::File && filter.ignores_path(&d.key))
-                    && (filter.is_strict() || lit.contains(&d.context));
-                if derived_allowed {
-                    let derived = d
-                        .deltas
-                        .iter()
-                        .filter(|x| x.aspect.is_derived() && filter.shows_aspect(x.aspect));
-                    deltas.extend(derived);
-                    deltas.sort_by_key(|x| d.deltas.iter().position(|y| std::ptr::eq(*x, y)));
+            .zip(&candidate)
+            .zip(&self.aspects)
+            .map(|((d, candidate), (primary, _))| {
+                let shown = *candidate && !(*primary & visible).is_empty();
+                if shown && !lit.contains(&d.context) {
+                    // Once a context is lit, so are all its ancestors: no need to walk up again.
+                    for c in self.report.ancestry(d.context) {
+                        if !lit.insert(c.id) {
+                            break;
+                        }
+                    }
                 }
-                (!deltas.is_empty()).then_some(Shown {
-                    difference: d,
-                    deltas,
-                })
+                shown
             })
-            .collect()
+            .collect();
+        let derived_candidates = differences.iter().zip(&candidate).zip(&self.aspects);
+        for (((d, candidate), (_, derived)), flag) in derived_candidates.zip(flags.iter_mut()) {
+            if !*flag && *candidate && (filter.is_strict() || lit.contains(&d.context)) {
+                *flag = !(*derived & visible).is_empty();
+            }
+        }
+        (flags, lit)
     }
 }
 
@@ -389,6 +415,23 @@ fn manifests_with_layer_count_mismatch(report: &Report) -> HashSet<ContextId> {
         .filter(|c| matches!(c.kind, ContextKind::Layer { .. }))
         .filter(|c| c.descriptors.input0.is_none() || c.descriptors.input1.is_none())
         .filter_map(|c| c.parent)
+        .collect()
+}
+
+fn places(report: &Report) -> HashMap<ContextId, Place> {
+    let split = manifests_with_layer_count_mismatch(report);
+    report
+        .contexts
+        .iter()
+        .map(|c| {
+            let mut place = Place::default();
+            for ancestor in report.ancestry(c.id) {
+                place.merged |= ancestor.kind == ContextKind::MergedFs;
+                place.layered |= matches!(ancestor.kind, ContextKind::Layer { .. });
+                place.split_differs |= split.contains(&ancestor.id);
+            }
+            (c.id, place)
+        })
         .collect()
 }
 

@@ -121,7 +121,14 @@ pub struct App {
     /// Only what is open or which statuses are listed changed: the rows must be redone, not the
     /// filter (which costs a hundred times more on a big tree).
     rows_stale: bool,
+    /// The per-option hidden counts must be redone (filter or view changed, or the comparison ended);
+    /// they cost one filter pass per option, so new data alone does not redo them while streaming.
+    counts_stale: bool,
+    last_refresh: Option<std::time::Instant>,
 }
+
+/// While the comparison streams, new data is taken into the filter results at most this often.
+const STREAMING_REFRESH: std::time::Duration = std::time::Duration::from_millis(300);
 
 impl App {
     pub fn new(specs: [String; 2], filter: Filter, view: View) -> App {
@@ -153,6 +160,8 @@ impl App {
             hidden_contexts: HashSet::new(),
             stale: true,
             rows_stale: true,
+            counts_stale: true,
+            last_refresh: None,
         }
     }
 
@@ -168,6 +177,7 @@ impl App {
             self.tree.sync(&self.report);
         }
         self.stale |= finished || grows;
+        self.counts_stale |= finished;
     }
 
     /// Recomputes filter results and rows if anything they depend on changed.
@@ -175,10 +185,23 @@ impl App {
         if !self.stale && !self.rows_stale {
             return;
         }
+        let only_new_data =
+            self.stale && !self.rows_stale && !self.counts_stale && !self.report.finished;
+        if only_new_data
+            && self
+                .last_refresh
+                .is_some_and(|t| t.elapsed() < STREAMING_REFRESH)
+        {
+            return;
+        }
         if self.stale {
+            self.last_refresh = Some(std::time::Instant::now());
             let presentation = Presentation::new(&self.report, &self.filter, self.view);
             self.shown = presentation.shown_flags();
-            self.hidden_by_option = presentation.hidden_by_option();
+            if self.counts_stale {
+                self.hidden_by_option = presentation.hidden_by_option();
+                self.counts_stale = false;
+            }
             self.hidden_contexts = self
                 .report
                 .contexts
@@ -289,6 +312,7 @@ impl App {
                     View::Merged => View::Auto,
                 };
                 self.stale = true;
+                self.counts_stale = true;
             }
             Action::ToggleSideBySide => self.side_by_side = !self.side_by_side,
             Action::ToggleHelp => self.help = !self.help,
@@ -404,6 +428,7 @@ impl App {
     fn set_filter(&mut self, filter: Filter) {
         self.filter = filter;
         self.stale = true;
+        self.counts_stale = true;
     }
 
     fn toggle_semantic(&mut self) {
