@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::oci::Platform;
 use ocidiff::report::Format;
+use ocidiff::source::{CacheSetting, SourceOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,7 +17,8 @@ use ocidiff::report::Format;
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
-                  Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], or a path."
+                  Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], a path,\n\
+                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -67,6 +69,9 @@ pub struct CompareArgs {
     /// Layers read at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
     /// No summary and no progress on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -172,6 +177,48 @@ impl IgnoreArgs {
             );
         }
         Ok(patterns)
+    }
+}
+
+/// How registries, engines and the blob cache are reached.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Reach this registry over plain HTTP (loopback registries always are); repeatable.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+    /// Trust this CA certificate (PEM) for registries; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
+    /// Keep downloaded blobs here (default: $XDG_CACHE_HOME/ocidiff-tui).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Keep nothing downloaded after the run.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// containerd's socket for containerd://NAME (default: $CONTAINERD_ADDRESS, else
+    /// /run/containerd/containerd.sock).
+    #[arg(long, value_name = "SOCKET")]
+    pub containerd_address: Option<PathBuf>,
+    /// containerd namespace for containerd://NAME (default: $CONTAINERD_NAMESPACE, else default).
+    #[arg(long, value_name = "NAME")]
+    pub containerd_namespace: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn options(&self, platforms: &[Platform]) -> SourceOptions {
+        let cache = match (&self.cache_dir, self.no_cache) {
+            (_, true) => CacheSetting::Disabled,
+            (Some(dir), false) => CacheSetting::Dir(dir.clone()),
+            (None, false) => CacheSetting::Default,
+        };
+        SourceOptions {
+            platforms: platforms.to_vec(),
+            insecure_registries: self.insecure_registry.clone(),
+            registry_ca: self.registry_ca.clone(),
+            cache,
+            containerd_address: self.containerd_address.clone(),
+            containerd_namespace: self.containerd_namespace.clone(),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use ocidiff::export;
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
 use ocidiff::report::{Format, NdjsonWriter, Summary, json_report, write_json, write_table};
-use ocidiff::source::{Image, open_image};
+use ocidiff::source::{Image, SourceOptions, open_image_with};
 
 use super::args::CompareArgs;
 use super::progress::ProgressLine;
@@ -36,7 +36,8 @@ pub fn setup(args: &CompareArgs) -> Result<Setup> {
         args.image0.clone().unwrap_or_default(),
         args.image1.clone().unwrap_or_default(),
     ];
-    let images = Sides::new(open(0, &specs[0])?, open(1, &specs[1])?);
+    let sources = args.sources.options(&args.platform);
+    let images = Sides::new(open(0, &specs[0], &sources)?, open(1, &specs[1], &sources)?);
     Ok(Setup {
         filter,
         specs,
@@ -111,8 +112,8 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     Ok(exit_code(usize::from(failed), shown.len()))
 }
 
-fn open(input: usize, spec: &str) -> Result<Image> {
-    open_image(spec).with_context(|| format!("input {input} ({spec})"))
+fn open(input: usize, spec: &str, options: &SourceOptions) -> Result<Image> {
+    open_image_with(spec, options).with_context(|| format!("input {input} ({spec})"))
 }
 
 /// Runs the engine on its own threads and collects its events; errors are printed as they come, and

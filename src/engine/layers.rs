@@ -84,6 +84,7 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
             }
         }
     }
+    announce_reads(walker, &jobs);
     let results: Vec<OnceLock<Option<Entries>>> = jobs.iter().map(|_| OnceLock::new()).collect();
     let work = Work {
         walker,
@@ -96,6 +97,20 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         wakeup: Condvar::new(),
     };
     work.execute();
+}
+
+/// Tells each input's source which of its blobs will be read, so remote ones can fetch ahead.
+fn announce_reads(walker: &Walker<'_>, jobs: &[Job]) {
+    for side in Side::BOTH {
+        let blobs: Vec<Descriptor> = jobs
+            .iter()
+            .filter(|job| job.side == side)
+            .map(|job| job.descriptor.clone())
+            .collect();
+        if !blobs.is_empty() {
+            walker.images.get(side).source.prefetch(&blobs);
+        }
+    }
 }
 
 fn wants_merged(when: MergedView, plan: &ManifestPlan) -> bool {

@@ -7,18 +7,24 @@
 //!   by offset; nothing is unpacked);
 //! - `docker-archive:FILE[:REPO:TAG]`: `docker save` output, legacy (`manifest.json`, `<id>/layer.tar`)
 //!   or Docker 25+ (an OCI layout inside);
-//! - a bare path: a directory is a layout, a file an archive whose kind is read from its content.
+//! - a bare path: a directory is a layout, a file an archive whose kind is read from its content;
+//! - `docker://NAME`, `podman://NAME`, `containerd://NAME`: an image held by a local engine (see
+//!   [`engine`]);
+//! - anything else: a registry reference (see [`registry`]).
 
 mod archive;
 mod docker_archive;
+pub mod engine;
 mod layout;
+pub mod registry;
+mod runtime;
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::oci::{Descriptor, Digest};
+use crate::oci::{Descriptor, Digest, Platform};
 
 use archive::{TarBlobs, TarFile, not_an_image};
 use layout::{LayoutDir, Selected};
@@ -28,6 +34,39 @@ pub trait BlobSource: Send + Sync {
     /// Opens a blob's stored bytes. The reader yields exactly what is stored; verification is the
     /// caller's job.
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError>;
+
+    /// Says which blobs the comparison will read, in the order it will read them, before any is
+    /// opened. A remote source can start fetching them in parallel; a local one ignores it.
+    fn prefetch(&self, _blobs: &[Descriptor]) {}
+}
+
+/// How inputs that are not local files are reached: registries, engines, the blob cache.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// `--platform`: engines that can export a single platform are asked for these.
+    pub platforms: Vec<Platform>,
+    /// `--insecure-registry HOST[:PORT]`: registries reached over plain HTTP (loopback ones always are).
+    pub insecure_registries: Vec<String>,
+    /// `--registry-ca FILE`: extra CA certificates (PEM) trusted for registries.
+    pub registry_ca: Vec<PathBuf>,
+    /// Where downloaded blobs are kept.
+    pub cache: CacheSetting,
+    /// `--containerd-address`: containerd's socket (default `$CONTAINERD_ADDRESS`, else
+    /// `/run/containerd/containerd.sock`).
+    pub containerd_address: Option<PathBuf>,
+    /// `--containerd-namespace` (default `$CONTAINERD_NAMESPACE`, else `default`).
+    pub containerd_namespace: Option<String>,
+}
+
+/// The blob cache: `--cache-dir DIR`, `--no-cache`, or the XDG cache dir.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheSetting {
+    /// `$XDG_CACHE_HOME/ocidiff-tui` (else `~/.cache/ocidiff-tui`).
+    #[default]
+    Default,
+    Dir(PathBuf),
+    /// Nothing is kept after the run.
+    Disabled,
 }
 
 /// An opened input: its blobs and the descriptor of its top object (an index or a manifest).
@@ -100,7 +139,12 @@ pub enum SourceError {
 /// Since FILE may contain `:` too, the path is the whole remainder if that exists, else the shortest
 /// prefix ending before a `:` that exists.
 pub fn open_image(spec: &str) -> Result<Image, SourceError> {
-    let (source, root) = open_parts(spec)?;
+    open_image_with(spec, &SourceOptions::default())
+}
+
+/// [`open_image`], with the options that reach registries and engines.
+pub fn open_image_with(spec: &str, options: &SourceOptions) -> Result<Image, SourceError> {
+    let (source, root) = open_parts(spec, options)?;
     Ok(Image {
         spec: spec.to_owned(),
         source,
@@ -110,7 +154,16 @@ pub fn open_image(spec: &str) -> Result<Image, SourceError> {
 
 type Opened = (Arc<dyn BlobSource>, Descriptor);
 
-fn open_parts(spec: &str) -> Result<Opened, SourceError> {
+fn open_parts(spec: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
+    if let Some(name) = spec.strip_prefix("docker://") {
+        return engine::open(engine::Engine::Docker, name, options);
+    }
+    if let Some(name) = spec.strip_prefix("podman://") {
+        return engine::open(engine::Engine::Podman, name, options);
+    }
+    if let Some(name) = spec.strip_prefix("containerd://") {
+        return engine::open(engine::Engine::Containerd, name, options);
+    }
     if let Some(rest) = spec.strip_prefix("oci:") {
         let (path, reference) = split_path_and_reference(rest)?;
         return open_layout(&path, reference);
@@ -132,10 +185,7 @@ fn open_parts(spec: &str) -> Result<Opened, SourceError> {
             path: path.to_owned(),
         });
     }
-    Err(SourceError::Unsupported {
-        spec: spec.to_owned(),
-        reason: "registry and engine inputs are not supported yet".into(),
-    })
+    registry::open(spec, options)
 }
 
 /// Whether a string that names nothing on disk was meant as a path rather than an image reference.
