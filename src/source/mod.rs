@@ -123,6 +123,28 @@ pub enum SourceError {
     BlobMissing { digest: Digest },
     #[error("{spec}: {reason}")]
     Unsupported { spec: String, reason: String },
+    // Engine inputs (docker://, podman://, containerd://); see `engine`.
+    #[error("cannot reach {engine} at {address}: {reason} ({hint})")]
+    EngineUnreachable {
+        engine: &'static str,
+        address: String,
+        reason: String,
+        hint: String,
+    },
+    /// `place` says where the engine was asked: `at unix://…` or `through \`podman save\``.
+    #[error("{spec}: no such image in {engine} {place}")]
+    NoSuchImage {
+        spec: String,
+        engine: &'static str,
+        place: String,
+    },
+    #[error("{spec}: {engine} {place}: {reason}")]
+    EngineFailed {
+        spec: String,
+        engine: &'static str,
+        place: String,
+        reason: String,
+    },
 }
 
 /// Opens an input given as on the command line.
@@ -471,7 +493,11 @@ mod tests {
                 "{error}"
             );
         }
-        for spec in ["alpine:3.18", "docker://alpine", "ghcr.io/x/y@sha256:00"] {
+        for spec in [
+            "alpine:3.18",
+            "docker://not a name",
+            "ghcr.io/x/y@sha256:00",
+        ] {
             let error = open_image(spec).unwrap_err();
             assert!(
                 matches!(error, SourceError::Unsupported { .. }),

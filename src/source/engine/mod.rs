@@ -1,4 +1,17 @@
 //! Images held by a local container engine: `docker://NAME`, `podman://NAME`, `containerd://NAME`.
+//!
+//! - Docker and Podman: `GET /images/NAME/get` on their (Docker-compatible) API socket streams the
+//!   image's export into a temporary file, which is then read in place like a `docker save` archive
+//!   and removed when the source is dropped. Podman falls back to `podman save` when no socket
+//!   answers.
+//! - containerd: the image is resolved by its Images service and blobs are read by digest from its
+//!   Content service, as they are needed; nothing is exported.
+
+mod api;
+mod containerd;
+mod export;
+mod http;
+mod names;
 
 use super::{Opened, SourceError, SourceOptions};
 
@@ -18,15 +31,36 @@ impl Engine {
             Engine::Containerd => "containerd://",
         }
     }
+
+    /// The engine as messages name it.
+    fn title(self) -> &'static str {
+        match self {
+            Engine::Docker => "the Docker engine",
+            Engine::Podman => "Podman",
+            Engine::Containerd => "containerd",
+        }
+    }
 }
 
 pub(super) fn open(
     engine: Engine,
     name: &str,
-    _options: &SourceOptions,
+    options: &SourceOptions,
 ) -> Result<Opened, SourceError> {
-    Err(SourceError::Unsupported {
-        spec: format!("{}{name}", engine.scheme()),
-        reason: "engine inputs are not supported yet".into(),
-    })
+    let spec = format!("{}{name}", engine.scheme());
+    names::check(&spec, name)?;
+    match engine {
+        Engine::Docker => api::open_docker(&spec, name, options),
+        Engine::Podman => api::open_podman(&spec, name, options),
+        Engine::Containerd => containerd::open(&spec, name, options),
+    }
+}
+
+/// An OS error's text without Rust's ` (os error N)` suffix, for one-line messages.
+fn os_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
