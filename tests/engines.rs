@@ -7,6 +7,8 @@
 //! `docker.io podman containerd` (`.ci/run` installs them), the tests that need engines fail when
 //! `CI` is set and are skipped otherwise. The error-path tests need no engine and always run.
 
+#[path = "engines/fake.rs"]
+mod fake;
 mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -139,7 +139,12 @@ fn export_through_api(
     let export = ExportDir::new(options, engine_tag(endpoint.engine))?;
     let archive = export.archive();
     runtime().block_on(fetch(endpoint, spec, name, &options.platforms, &archive))?;
-    export::open(export, name, || endpoint.no_such_image(spec))
+    export::open(
+        export,
+        name,
+        || endpoint.no_such_image(spec),
+        |reason| endpoint.failed(spec, reason),
+    )
 }
 
 fn engine_tag(engine: Engine) -> &'static str {
@@ -192,11 +197,10 @@ async fn platform_query(
     if status != StatusCode::OK || api_version(&body).is_none_or(|v| v < PLATFORM_API) {
         return Ok(String::new());
     }
-    let json = serde_json::json!({
-        "os": platform.os,
-        "architecture": platform.architecture,
-        "variant": platform.variant,
-    });
+    let mut json = serde_json::json!({"os": platform.os, "architecture": platform.architecture});
+    if let Some(variant) = &platform.variant {
+        json["variant"] = variant.as_str().into();
+    }
     Ok(format!("?platform={}", percent_encode(&json.to_string())))
 }
 
@@ -264,9 +268,12 @@ fn podman_save(
             podman_failed(spec, place, reason)
         });
     }
-    export::open(export, name, || {
-        podman_failed(spec, place, "no such image".into())
-    })
+    export::open(
+        export,
+        name,
+        || podman_failed(spec, place.clone(), "no such image".into()),
+        |reason| podman_failed(spec, place.clone(), reason),
+    )
 }
 
 fn podman_failed(spec: &str, place: String, reason: String) -> SourceError {

@@ -111,11 +111,15 @@ impl Store {
     }
 }
 
-/// The image's target, by the name as given, else by its Docker-normalised form (containerd stores
-/// names as they were imported: `docker.io/library/a:latest` from a docker-archive, the bare
-/// `ref.name` from an OCI archive).
+/// The image's target, by the name as given, else with `:latest`, else by its Docker-normalised
+/// form: containerd stores names as they were imported (`docker.io/library/a:latest` from a
+/// docker-archive, the bare `ref.name`, e.g. `testbed/a:latest`, from an OCI archive).
 async fn resolve(store: &Store, spec: &str, name: &str) -> Result<Descriptor, SourceError> {
-    let mut candidates = vec![name.to_owned(), names::normalise(name)];
+    let mut candidates = vec![
+        name.to_owned(),
+        names::with_default_tag(name),
+        names::normalise(name),
+    ];
     candidates.dedup();
     let mut images = ImagesClient::new(store.channel.clone());
     for candidate in &candidates {

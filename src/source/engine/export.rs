@@ -46,24 +46,23 @@ fn io_error(path: PathBuf, source: std::io::Error) -> SourceError {
 }
 
 /// Opens the exported archive, selecting the image named `wanted` (see [`names::tag_matches`]);
-/// an export of one image is that image whatever its tags.
+/// an export of one image is that image. What is wrong with the archive is said of the export, not
+/// of its temporary file.
 pub(super) fn open(
     export: ExportDir,
     wanted: &str,
     no_such_image: impl FnOnce() -> SourceError,
+    failed: impl Fn(String) -> SourceError,
 ) -> Result<Opened, SourceError> {
-    let tar = Arc::new(TarFile::scan(&export.archive())?);
-    let (source, root) = match docker_archive::read_manifest_json(&tar)? {
-        Some(images) => {
-            let tags = images.iter().flat_map(|i| i.repo_tags.iter().flatten());
-            let tag = tags.clone().find(|t| names::tag_matches(t, wanted));
-            if tag.is_none() && images.len() != 1 {
-                return Err(no_such_image());
-            }
-            open_docker_archive(tar, tag.map(String::as_str))?
+    let (source, root) = open_archive(&export, wanted, no_such_image).map_err(|e| match e {
+        SourceError::NotAnImage { reason, .. } => {
+            failed(format!("its export is not an image: {reason}"))
         }
-        None => open_oci_archive(tar, None)?,
-    };
+        SourceError::BadJson { what, source, .. } => {
+            failed(format!("its export's {what} is not valid JSON: {source}"))
+        }
+        other => other,
+    })?;
     Ok((
         Arc::new(Exported {
             inner: source,
@@ -71,6 +70,29 @@ pub(super) fn open(
         }),
         root,
     ))
+}
+
+fn open_archive(
+    export: &ExportDir,
+    wanted: &str,
+    no_such_image: impl FnOnce() -> SourceError,
+) -> Result<Opened, SourceError> {
+    let tar = Arc::new(TarFile::scan(&export.archive())?);
+    match docker_archive::read_manifest_json(&tar)? {
+        Some(images) => {
+            let tags = images.iter().flat_map(|i| i.repo_tags.iter().flatten());
+            let tag = tags.clone().find(|t| names::tag_matches(t, wanted));
+            if tag.is_none() && images.len() != 1 {
+                return Err(no_such_image());
+            }
+            open_docker_archive(tar, tag.map(String::as_str))
+        }
+        None if tar.contains("index.json") => open_oci_archive(tar, None),
+        None => Err(SourceError::NotAnImage {
+            path: export.archive(),
+            reason: "it has neither manifest.json nor index.json".into(),
+        }),
+    }
 }
 
 /// The export's blobs, with the directory that holds them kept until they are no longer needed.

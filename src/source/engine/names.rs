@@ -71,7 +71,8 @@ fn split_domain(name: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn with_default_tag(path: &str) -> String {
+/// `path` with `:latest` when it has neither a tag nor a digest.
+pub(super) fn with_default_tag(path: &str) -> String {
     let last = path.rsplit('/').next().unwrap_or(path);
     if path.contains('@') || last.contains(':') {
         path.to_owned()

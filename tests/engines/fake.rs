@@ -1,0 +1,215 @@
+//! `docker://` against a scripted Docker API on a unix socket: what no engine on this machine does
+//! (Docker ≥ 25's OCI-layout export, the `platform` parameter of API ≥ 1.48) and what a broken or
+//! hostile engine does (garbage, a cut-off export, an error status, a dropped connection). The
+//! answers follow the Docker Engine API; `/version` is shaped as Docker 28.2's. No root needed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use ocidiff::fixture::{DockerStyle, ImageBuilder, LayerBuilder, LayerCompression};
+
+use super::{assert_one_line_error, report, run_env};
+
+/// An HTTP answer: status line, content type, body, and the length to announce.
+struct Answer {
+    status: &'static str,
+    body: Vec<u8>,
+    announced: usize,
+}
+
+impl Answer {
+    fn ok(body: Vec<u8>) -> Answer {
+        Answer::new("200 OK", body)
+    }
+    fn new(status: &'static str, body: Vec<u8>) -> Answer {
+        let announced = body.len();
+        Answer {
+            status,
+            body,
+            announced,
+        }
+    }
+}
+
+/// A server answering each request by `answer(request line)`, recording the request lines.
+struct FakeEngine {
+    dir: tempfile::TempDir,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeEngine {
+    fn start(answer: impl Fn(&str) -> Option<Answer> + Send + 'static) -> FakeEngine {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = UnixListener::bind(dir.path().join("d.sock")).expect("bind");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                seen.lock().expect("lock").push(line.trim().to_owned());
+                // None: drop the connection without answering.
+                if let Some(a) = answer(line.trim()) {
+                    let head = format!(
+                        "HTTP/1.1 {}\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        a.status, a.announced
+                    );
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(&a.body);
+                }
+            }
+        });
+        FakeEngine { dir, requests }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.dir.path().join("d.sock").display())
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+/// Docker 28.2's `/version` (trimmed to the fields clients read).
+const VERSION_28: &str = r#"{"Platform":{"Name":"Docker Engine - Community"},"Version":"28.2.2","ApiVersion":"1.50","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64","KernelVersion":"6.1.0"}"#;
+
+fn image(motd: &str) -> ImageBuilder {
+    let layer = LayerBuilder::new()
+        .dir("etc")
+        .file("etc/motd", motd)
+        .build();
+    ImageBuilder::new().layer(layer, LayerCompression::Gzip)
+}
+
+fn archive_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let (a, b) = (dir.join("a.tar"), dir.join("b.tar"));
+    image("a\n")
+        .write_docker_archive(&a, Some("testbed/a:latest"))
+        .expect("write a");
+    image("b\n")
+        .write_docker_archive(&b, Some("testbed/b:latest"))
+        .expect("write b");
+    (a, b)
+}
+
+/// Docker ≥ 25 exports an OCI layout plus manifest.json; with one `--platform` and API ≥ 1.48 the
+/// platform is sent, JSON-encoded, in the query.
+#[test]
+fn docker25_exports_and_the_platform_parameter() {
+    let docker25 = |motd: &str, tag: &str| {
+        image(motd)
+            .docker_files(Some(tag), DockerStyle::Docker25)
+            .to_tar()
+    };
+    let (a, b) = (
+        docker25("a\n", "testbed/a:latest"),
+        docker25("b\n", "testbed/b:latest"),
+    );
+    let engine = FakeEngine::start(move |request| {
+        let path = request.split(' ').nth(1).unwrap_or("");
+        Some(match path {
+            "/version" => Answer::ok(VERSION_28.into()),
+            p if p.starts_with("/images/testbed/a/get") => Answer::ok(a.clone()),
+            p if p.starts_with("/images/testbed/b/get") => Answer::ok(b.clone()),
+            _ => Answer::new("404 Not Found", br#"{"message":"No such image"}"#.to_vec()),
+        })
+    });
+    let files = tempfile::tempdir().expect("temp dir");
+    let (file_a, file_b) = archive_pair(files.path());
+    let host = engine.host();
+    let env = [("DOCKER_HOST", host.as_str())];
+    let expected = report(
+        &[],
+        &[],
+        &file_a.display().to_string(),
+        &file_b.display().to_string(),
+    );
+    let got = report(
+        &env,
+        &["--platform", "linux/amd64"],
+        "docker://testbed/a",
+        "docker://testbed/b",
+    );
+    super::assert_same_differences(&expected, &got, "docker25 export");
+    let platform = "platform=%7B%22os%22%3A%22linux%22%2C%22architecture%22%3A%22amd64%22%7D";
+    let requests = engine.requests();
+    assert!(
+        requests.contains(&format!("GET /images/testbed/a/get?{platform} HTTP/1.1")),
+        "{requests:?}"
+    );
+    let before = engine.requests().len();
+    report(&env, &[], "docker://testbed/a", "docker://testbed/b");
+    let plain = &engine.requests()[before..];
+    assert_eq!(
+        plain,
+        [
+            "GET /images/testbed/a/get HTTP/1.1",
+            "GET /images/testbed/b/get HTTP/1.1"
+        ],
+        "without --platform: no /version, no query"
+    );
+}
+
+/// Whatever a broken engine answers: exit 2, one line, and the export's directory removed.
+#[test]
+fn broken_engine_answers_are_one_line_errors() {
+    let good = image("a\n")
+        .docker_files(Some("testbed/a:latest"), DockerStyle::Legacy)
+        .to_tar();
+    let cut = good[..good.len() / 2].to_vec();
+    let cases: Vec<(Option<Answer>, &str)> = vec![
+        (
+            Some(Answer::ok(b"this is not a tar".to_vec())),
+            "its export is not an image: not a tar archive",
+        ),
+        (
+            Some(Answer {
+                status: "200 OK",
+                body: good[..700].to_vec(),
+                announced: good.len(),
+            }),
+            "the export broke off",
+        ),
+        (
+            Some(Answer::ok(cut)),
+            "its export is not an image: it has neither manifest.json nor index.json",
+        ),
+        (
+            Some(Answer::new(
+                "500 Internal Server Error",
+                br#"{"message":"disk on fire"}"#.to_vec(),
+            )),
+            "HTTP 500 Internal Server Error: disk on fire",
+        ),
+        (None, "the Docker engine at unix://"),
+    ];
+    let cache = tempfile::tempdir().expect("temp dir");
+    let cache_flag = format!("--cache-dir={}", cache.path().display());
+    for (answer, needle) in cases {
+        let answer = Mutex::new(answer);
+        let engine = FakeEngine::start(move |_| answer.lock().expect("lock").take());
+        let host = engine.host();
+        let run = run_env(
+            &[("DOCKER_HOST", host.as_str())],
+            &["--format", "json", &cache_flag, "docker://x", "docker://x"],
+        );
+        eprintln!("{}", run.stderr.trim());
+        assert_one_line_error(&run, needle);
+        let left: Vec<_> = std::fs::read_dir(cache.path())
+            .expect("read")
+            .flatten()
+            .collect();
+        assert!(left.is_empty(), "export left behind: {left:?}");
+    }
+}
