@@ -37,7 +37,16 @@ pub fn setup(args: &CompareArgs) -> Result<Setup> {
         args.image1.clone().unwrap_or_default(),
     ];
     let sources = args.sources.options(&args.platform);
-    let images = Sides::new(open(0, &specs[0], &sources)?, open(1, &specs[1], &sources)?);
+    // Side by side: opening may mean an engine export or a registry round trip per input.
+    let (image0, image1) = std::thread::scope(|scope| {
+        let image1 = scope.spawn(|| open(1, &specs[1], &sources));
+        let image0 = open(0, &specs[0], &sources);
+        let image1 = image1
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (image0, image1)
+    });
+    let images = Sides::new(image0?, image1?);
     Ok(Setup {
         filter,
         specs,
