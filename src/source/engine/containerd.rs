@@ -3,7 +3,8 @@
 //! comparison opens it. Nothing is exported or copied.
 
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use containerd_client::services::v1::content_client::ContentClient;
 use containerd_client::services::v1::images_client::ImagesClient;
@@ -21,38 +22,18 @@ const DEFAULT_ADDRESS: &str = "/run/containerd/containerd.sock";
 const DEFAULT_NAMESPACE: &str = "default";
 const HINT: &str = "is containerd running? set --containerd-address or CONTAINERD_ADDRESS";
 
+type Namespace = MetadataValue<containerd_client::tonic::metadata::Ascii>;
+
 /// containerd's socket and the namespace images are looked up in.
-#[derive(Clone)]
 struct Store {
     address: PathBuf,
-    namespace: MetadataValue<containerd_client::tonic::metadata::Ascii>,
+    namespace: Namespace,
     channel: Channel,
 }
 
 pub(super) fn open(spec: &str, name: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
-    let address = options
-        .containerd_address
-        .clone()
-        .or_else(|| {
-            std::env::var_os("CONTAINERD_ADDRESS")
-                .filter(|a| !a.is_empty())
-                .map(PathBuf::from)
-        })
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_ADDRESS));
-    let namespace = options
-        .containerd_namespace
-        .clone()
-        .or_else(|| {
-            std::env::var("CONTAINERD_NAMESPACE")
-                .ok()
-                .filter(|n| !n.is_empty())
-        })
-        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
-    let namespace =
-        MetadataValue::try_from(namespace.as_str()).map_err(|_| SourceError::Unsupported {
-            spec: spec.to_owned(),
-            reason: format!("{namespace:?} is not a containerd namespace name"),
-        })?;
+    let address = address(options);
+    let namespace = namespace(spec, options)?;
     runtime().block_on(async {
         let channel = connect(&address).await?;
         let store = Store {
@@ -61,14 +42,43 @@ pub(super) fn open(spec: &str, name: &str, options: &SourceOptions) -> Result<Op
             channel,
         };
         let root = resolve(&store, spec, name).await?;
-        Ok((
-            std::sync::Arc::new(store) as std::sync::Arc<dyn BlobSource>,
-            root,
-        ))
+        Ok((Arc::new(store) as Arc<dyn BlobSource>, root))
     })
 }
 
-async fn connect(address: &std::path::Path) -> Result<Channel, SourceError> {
+/// `--containerd-address`, else `$CONTAINERD_ADDRESS`, else the default socket.
+fn address(options: &SourceOptions) -> PathBuf {
+    let from_env = || {
+        std::env::var_os("CONTAINERD_ADDRESS")
+            .filter(|a| !a.is_empty())
+            .map(PathBuf::from)
+    };
+    options
+        .containerd_address
+        .clone()
+        .or_else(from_env)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ADDRESS))
+}
+
+/// `--containerd-namespace`, else `$CONTAINERD_NAMESPACE`, else `default`; sent as gRPC metadata.
+fn namespace(spec: &str, options: &SourceOptions) -> Result<Namespace, SourceError> {
+    let from_env = || {
+        std::env::var("CONTAINERD_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty())
+    };
+    let namespace = options
+        .containerd_namespace
+        .clone()
+        .or_else(from_env)
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+    MetadataValue::try_from(namespace.as_str()).map_err(|_| SourceError::Unsupported {
+        spec: spec.to_owned(),
+        reason: format!("{namespace:?} is not a containerd namespace name"),
+    })
+}
+
+async fn connect(address: &Path) -> Result<Channel, SourceError> {
     let unreachable = |reason: String| SourceError::EngineUnreachable {
         engine: Engine::Containerd.title(),
         address: format!("unix://{}", address.display()),
