@@ -335,6 +335,19 @@ fn docker_images_compare_as_their_archives() {
         "docker://testbed/b:latest",
     );
     assert_same_differences(&expected, &got, "docker:// --platform");
+    // By image id (short, then full): the export has no RepoTags, so there is no name to compare.
+    let ids: Vec<ocidiff::oci::Digest> = fixture_images()
+        .iter()
+        .take(2)
+        .map(|(_, _, image)| image.build().config.digest)
+        .collect();
+    let short = format!("docker://{}", &ids[0].hex()[..12]);
+    let full = format!("docker://{}", ids[1]);
+    let ignore = ["--ignore-image-name"];
+    let a = format!("docker-archive:{}", engines.fixture("a.tar"));
+    let b = format!("docker-archive:{}", engines.fixture("b.tar"));
+    let got = report(&env, &ignore, &short, &full);
+    assert_same_differences(&report(&[], &ignore, &a, &b), &got, "docker://ID");
     let left: Vec<_> = std::fs::read_dir(&cache).map_or(vec![], |d| d.flatten().collect());
     assert!(left.is_empty(), "exports left in the cache dir: {left:?}");
 }
