@@ -8,7 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ocidiff::fixture::{DockerStyle, ImageBuilder, LayerBuilder, LayerCompression};
+use ocidiff::fixture::{DockerStyle, FileTree, ImageBuilder, LayerBuilder, LayerCompression};
 
 use super::{assert_one_line_error, report, run_env};
 
@@ -170,6 +170,7 @@ fn broken_engine_answers_are_one_line_errors() {
         .docker_files(Some("testbed/a:latest"), DockerStyle::Legacy)
         .to_tar();
     let cut = good[..good.len() / 2].to_vec();
+    let escaping = export_with_escaping_layer();
     let cases: Vec<(Option<Answer>, &str)> = vec![
         (
             Some(Answer::ok(b"this is not a tar".to_vec())),
@@ -195,6 +196,10 @@ fn broken_engine_answers_are_one_line_errors() {
             "HTTP 500 Internal Server Error: disk on fire",
         ),
         (None, "the Docker engine at unix://"),
+        (
+            Some(Answer::ok(escaping)),
+            "member evil/layer.tar links outside the archive",
+        ),
     ];
     let cache = tempfile::tempdir().expect("temp dir");
     let cache_flag = format!("--cache-dir={}", cache.path().display());
@@ -214,4 +219,18 @@ fn broken_engine_answers_are_one_line_errors() {
             .collect();
         assert!(left.is_empty(), "export left behind: {left:?}");
     }
+}
+
+/// A skopeo-style export whose layer is a symlink out of the archive: the export is read by offsets
+/// within itself, so the link can only fail, never reach the filesystem.
+fn export_with_escaping_layer() -> Vec<u8> {
+    let built = image("a\n").build();
+    let config = format!("{}.json", built.config.digest.hex());
+    let mut tree = FileTree::new();
+    tree.insert_file(&config, built.config_bytes.clone());
+    tree.insert_symlink("evil/layer.tar", "../../../../../etc/passwd");
+    let manifest =
+        format!(r#"[{{"Config":"{config}","RepoTags":["x:latest"],"Layers":["evil/layer.tar"]}}]"#);
+    tree.insert_file("manifest.json", manifest.into_bytes());
+    tree.to_tar()
 }
