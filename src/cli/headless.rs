@@ -15,7 +15,7 @@ use ocidiff::report::{Format, NdjsonWriter, Summary, json_report, write_json, wr
 use ocidiff::source::{Image, SourceOptions, open_image_with};
 
 use super::args::CompareArgs;
-use super::progress::ProgressLine;
+use super::progress::{ExportNote, ProgressLine};
 
 pub const EXIT_EQUAL: u8 = 0;
 pub const EXIT_DIFFERENT: u8 = 1;
@@ -37,6 +37,7 @@ pub fn setup(args: &CompareArgs) -> Result<Setup> {
         args.image1.clone().unwrap_or_default(),
     ];
     let sources = args.sources.options(&args.platform);
+    let note = ExportNote::show(!args.quiet, &specs);
     // Side by side: opening may mean an engine export or a registry round trip per input.
     let (image0, image1) = std::thread::scope(|scope| {
         let image1 = scope.spawn(|| open(1, &specs[1], &sources));
@@ -46,6 +47,7 @@ pub fn setup(args: &CompareArgs) -> Result<Setup> {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (image0, image1)
     });
+    note.clear();
     let images = Sides::new(image0?, image1?);
     Ok(Setup {
         filter,

@@ -52,3 +52,34 @@ impl ProgressLine {
         }
     }
 }
+
+/// "exporting docker://a, podman://b from their engines…" on a terminal while engine exports run
+/// (seconds for a large image); cleared once the inputs are open.
+pub struct ExportNote {
+    shown: bool,
+}
+
+impl ExportNote {
+    pub fn show(wanted: bool, specs: &[String]) -> Self {
+        let exported: Vec<&str> = specs
+            .iter()
+            .map(String::as_str)
+            .filter(|s| s.starts_with("docker://") || s.starts_with("podman://"))
+            .collect();
+        let shown = wanted && !exported.is_empty() && std::io::stderr().is_terminal();
+        if shown {
+            let joined = exported.join(", ");
+            let names = ocidiff::model::escape_control(&joined);
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "exporting {names} from the engine…");
+            let _ = err.flush();
+        }
+        ExportNote { shown }
+    }
+
+    pub fn clear(self) {
+        if self.shown {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+        }
+    }
+}
