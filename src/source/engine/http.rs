@@ -12,8 +12,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 
-/// How long connecting and the first response line may take (an export's body may take longer).
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a small request (`/version`) may take.
+const SMALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an export may take to start: Podman writes the whole archive before it answers.
+const EXPORT_START_TIMEOUT: Duration = Duration::from_secs(600);
 /// The most of a JSON answer or an error message that is read.
 const SMALL_BODY_LIMIT: usize = 1 << 20;
 
@@ -45,17 +47,24 @@ async fn send(socket: &Path, uri: &str) -> Result<Response<Incoming>, Failure> {
         .map_err(|e| Failure::Protocol(e.to_string()))
 }
 
-async fn send_timed(socket: &Path, uri: &str) -> Result<Response<Incoming>, Failure> {
-    tokio::time::timeout(RESPONSE_TIMEOUT, send(socket, uri))
+async fn within<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let late = || Failure::Protocol(format!("no answer within {} s", limit.as_secs()));
+    tokio::time::timeout(limit, work)
         .await
-        .unwrap_or_else(|_| Err(Failure::Protocol("no answer within 60 s".into())))
+        .unwrap_or_else(|_| Err(late()))
 }
 
 /// A small response: its status and at most [`SMALL_BODY_LIMIT`] bytes of its body.
 pub(super) async fn get_small(socket: &Path, uri: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
-    let response = send_timed(socket, uri).await?;
-    let status = response.status();
-    Ok((status, read_limited(response.into_body()).await?))
+    let answer = async {
+        let response = send(socket, uri).await?;
+        let status = response.status();
+        Ok((status, read_limited(response.into_body()).await?))
+    };
+    within(SMALL_TIMEOUT, answer).await
 }
 
 /// Streams a 200 response's body into `file`, chunk by chunk; any other status comes back with the
@@ -65,7 +74,7 @@ pub(super) async fn get_into(
     uri: &str,
     file: &mut tokio::fs::File,
 ) -> Result<Result<u64, (StatusCode, Vec<u8>)>, Failure> {
-    let response = send_timed(socket, uri).await?;
+    let response = within(EXPORT_START_TIMEOUT, send(socket, uri)).await?;
     let status = response.status();
     let mut body = response.into_body();
     if status != StatusCode::OK {
