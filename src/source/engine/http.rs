@@ -14,7 +14,8 @@ use tokio::net::UnixStream;
 
 /// How long a small request (`/version`) may take.
 const SMALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long an export may take to start: Podman writes the whole archive before it answers.
+/// How long an export may take to start: dockerd 20.10 and Podman prepare the whole export before
+/// the first byte (here 0.7 s of 0.8 s for a 122 MB image).
 const EXPORT_START_TIMEOUT: Duration = Duration::from_secs(600);
 /// The most of a JSON answer or an error message that is read.
 const SMALL_BODY_LIMIT: usize = 1 << 20;
