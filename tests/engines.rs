@@ -402,6 +402,7 @@ fn podman_falls_back_to_podman_save_without_a_socket() {
     );
 }
 
+#[cfg(feature = "containerd")]
 #[test]
 fn containerd_images_compare_as_their_archives() {
     let Some(engines) = engines() else { return };
@@ -437,6 +438,7 @@ fn missing_images_are_one_line_errors() {
     let Some(engines) = engines() else { return };
     let docker = engines.docker_host();
     let podman = engines.podman_host();
+    #[cfg(feature = "containerd")]
     let socket = engines.containerd_socket();
     let cases = [
         (
@@ -451,6 +453,7 @@ fn missing_images_are_one_line_errors() {
             "podman://testbed/nope",
             "no such image in Podman at unix://",
         ),
+        #[cfg(feature = "containerd")]
         (
             "CONTAINERD_ADDRESS",
             socket.as_str(),
@@ -524,11 +527,19 @@ fn unreachable_engines_are_one_line_errors() {
             spec: "podman://x",
             needle: "cannot reach Podman at unix:///var/tmp/ocidiff-no-such.sock: No such file or directory",
         },
+        #[cfg(feature = "containerd")]
         Unreachable {
             env: &[],
             flags: &["--containerd-address", none],
             spec: "containerd://x",
             needle: "cannot reach containerd at unix:///var/tmp/ocidiff-no-such.sock: No such file or directory",
+        },
+        #[cfg(not(feature = "containerd"))]
+        Unreachable {
+            env: &[],
+            flags: &["--containerd-address", none],
+            spec: "containerd://x",
+            needle: "containerd://x: this build has no containerd support (build with `--features containerd`",
         },
         Unreachable {
             env: &[],

@@ -8,6 +8,7 @@
 //!   Content service, as they are needed; nothing is exported.
 
 mod api;
+#[cfg(feature = "containerd")]
 mod containerd;
 mod export;
 mod http;
@@ -52,8 +53,22 @@ pub(super) fn open(
     match engine {
         Engine::Docker => api::open_docker(&spec, name, options),
         Engine::Podman => api::open_podman(&spec, name, options),
-        Engine::Containerd => containerd::open(&spec, name, options),
+        Engine::Containerd => open_containerd(&spec, name, options),
     }
+}
+
+#[cfg(feature = "containerd")]
+fn open_containerd(spec: &str, name: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
+    containerd::open(spec, name, options)
+}
+
+#[cfg(not(feature = "containerd"))]
+fn open_containerd(spec: &str, _: &str, _: &SourceOptions) -> Result<Opened, SourceError> {
+    Err(SourceError::Unsupported {
+        spec: spec.to_owned(),
+        reason: "this build has no containerd support (build with `--features containerd`, which needs protoc)"
+            .into(),
+    })
 }
 
 /// An OS error's text without Rust's ` (os error N)` suffix, for one-line messages.
