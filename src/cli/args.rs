@@ -18,7 +18,9 @@ use ocidiff::source::{CacheSetting, SourceOptions};
     subcommand_negates_reqs = true,
     after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
                   Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], a path,\n\
-                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18)."
+                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18).\n\
+                  Registries: credentials from ~/.docker/config.json ($DOCKER_CONFIG) or Podman's auth.json\n\
+                  ($REGISTRY_AUTH_FILE); blobs cached in $XDG_CACHE_HOME/ocidiff-tui (--cache-dir, --no-cache)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -123,6 +123,14 @@ pub enum SourceError {
     BlobMissing { digest: Digest },
     #[error("{spec}: {reason}")]
     Unsupported { spec: String, reason: String },
+    /// A registry request that failed for good: one line naming the registry, repository and object.
+    #[error("registry {registry}, repository {repository}: {what}: {problem}")]
+    Registry {
+        registry: String,
+        repository: String,
+        what: String,
+        problem: String,
+    },
 }
 
 /// Opens an input given as on the command line.
@@ -471,13 +479,24 @@ mod tests {
                 "{error}"
             );
         }
-        for spec in ["alpine:3.18", "docker://alpine", "ghcr.io/x/y@sha256:00"] {
+        for spec in ["ghcr.io/x/y@sha256:00", "Upper/Case"] {
             let error = open_image(spec).unwrap_err();
             assert!(
-                matches!(error, SourceError::Unsupported { .. }),
+                matches!(&error, SourceError::Unsupported { reason, .. } if reason.contains("not an image reference")),
                 "{spec}: {error}"
             );
         }
+        // A registry reference reaches the registry source: here a loopback port nobody listens on.
+        let options = SourceOptions {
+            cache: CacheSetting::Dir(dir.path().join("cache")),
+            ..Default::default()
+        };
+        let error = open_image_with("127.0.0.1:1/x/y:1", &options).unwrap_err();
+        assert!(
+            matches!(&error, SourceError::Registry { registry, repository, .. }
+                if registry == "127.0.0.1:1" && repository == "x/y"),
+            "{error}"
+        );
     }
 
     /// Opens the shared testbed's images in every form, when they exist on this machine.
