@@ -114,6 +114,33 @@ fn docker_config(dir: &Path, registry: &str, user: &str, password: &str) -> Path
     config
 }
 
+/// A Docker config whose `credsStore` is a `docker-credential-test` program answering with the
+/// test user, and the PATH that finds it.
+fn credential_helper(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("helper-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread -r server\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("docker-helper");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.json"), r#"{"credsStore": "test"}"#).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (config, PathBuf::from(path))
+}
+
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
@@ -155,6 +182,12 @@ fn basic_auth_comes_from_the_docker_config_and_the_password_never_shows() {
         "{}",
         run_bad.stderr
     );
+    let (helper_config, path) = credential_helper(dir);
+    let run_helper = run(
+        &args(&["--no-cache"], &ra, &rb),
+        &[("DOCKER_CONFIG", &helper_config), ("PATH", &path)],
+    );
+    assert_eq!(run_helper.code, 1, "{}", run_helper.stderr);
     let run_none = run(&args(&["--no-cache"], &ra, &rb), &[]);
     assert_eq!(run_none.code, 2, "{}", run_none.stderr);
     assert!(
@@ -165,6 +198,7 @@ fn basic_auth_comes_from_the_docker_config_and_the_password_never_shows() {
     let report = std::fs::read_to_string(&report_file).unwrap();
     let encoded = base64(format!("{USER}:{PASSWORD}").as_bytes());
     for text in [
+        &run_helper.stderr,
         &run_ok.stdout,
         &run_ok.stderr,
         &report,

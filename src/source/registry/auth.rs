@@ -10,15 +10,23 @@ use oci_client::secrets::RegistryAuth;
 /// The credentials for `registry` (`host[:port]`, `index.docker.io` for Docker Hub), and, when there
 /// are none, why (for the message of a later authorization failure).
 pub(crate) fn credentials_for(registry: &str) -> (RegistryAuth, Option<String>) {
-    let docker = docker_credential::get_credential(registry);
-    let found = match docker {
-        Ok(credential) => Ok(credential),
-        Err(_) => docker_credential::get_podman_credential(registry),
+    let docker_error = match docker_credential::get_credential(registry) {
+        Ok(credential) => return (to_auth(credential), None),
+        Err(error) => error,
     };
-    match found {
-        Ok(credential) => (to_auth(credential), None),
-        Err(error) => (RegistryAuth::Anonymous, Some(why_none(registry, &error))),
-    }
+    let podman_error = match docker_credential::get_podman_credential(registry) {
+        Ok(credential) => return (to_auth(credential), None),
+        Err(error) => error,
+    };
+    // The Docker config's problem (a failing helper, say) is the more telling one, unless it
+    // simply has nothing for this registry.
+    let error = match docker_error {
+        CredentialRetrievalError::NoCredentialConfigured
+        | CredentialRetrievalError::ConfigNotFound
+        | CredentialRetrievalError::ConfigReadError => podman_error,
+        helper_or_decoding => helper_or_decoding,
+    };
+    (RegistryAuth::Anonymous, Some(why_none(registry, &error)))
 }
 
 /// An identity token (what `docker login` stores for some registries) is sent as a Bearer token:

@@ -364,7 +364,10 @@ pub(crate) fn classify(error: &OciDistributionError) -> Failure {
             let text: Vec<String> = envelope
                 .errors
                 .iter()
-                .map(|e| format!("{:?}: {}", e.code, e.message).to_lowercase())
+                .map(|e| match first_line(&e.message) {
+                    "" => format!("{:?}", e.code).to_lowercase(),
+                    message => message.to_owned(),
+                })
                 .collect();
             let text = text.join("; ");
             if codes.contains(&&OciErrorCode::Toomanyrequests) {
@@ -424,5 +427,89 @@ fn io_message(error: &std::io::Error) -> String {
     match error.source() {
         Some(source) => clean_message(source),
         None => first_line(&error.to_string()).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_client::errors::{OciEnvelope, OciError};
+
+    fn server(code: u16) -> OciDistributionError {
+        OciDistributionError::ServerError {
+            code,
+            url: "http://r/v2/x/blobs/sha256:00".into(),
+            message: "down for maintenance\nmore".into(),
+        }
+    }
+
+    fn envelope(code: OciErrorCode) -> OciDistributionError {
+        OciDistributionError::RegistryError {
+            envelope: OciEnvelope {
+                errors: vec![OciError {
+                    code,
+                    message: "m".into(),
+                    detail: serde_json::Value::Null,
+                }],
+            },
+            url: "http://r/v2/".into(),
+        }
+    }
+
+    #[test]
+    fn transient_failures_are_retried_and_others_are_not() {
+        assert!(
+            matches!(classify(&server(503)), Failure::Transient(m) if m == "HTTP 503: down for maintenance")
+        );
+        assert!(matches!(classify(&server(429)), Failure::RateLimited(_)));
+        assert!(matches!(classify(&server(404)), Failure::Fatal(_)));
+        assert!(
+            matches!(classify(&server(401)), Failure::Fatal(m) if m.starts_with("unauthorized"))
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(matches!(classify(&reset.into()), Failure::Transient(_)));
+        assert!(matches!(
+            classify(&envelope(OciErrorCode::Toomanyrequests)),
+            Failure::RateLimited(_)
+        ));
+        assert!(
+            matches!(classify(&envelope(OciErrorCode::Denied)), Failure::Fatal(m) if m.starts_with("unauthorized"))
+        );
+        assert!(matches!(
+            classify(&envelope(OciErrorCode::BlobUnknown)),
+            Failure::Fatal(_)
+        ));
+        let auth = OciDistributionError::AuthenticationFailure("token: s3cr3t".into());
+        assert!(matches!(classify(&auth), Failure::Fatal(m) if !m.contains("s3cr3t")));
+    }
+
+    #[test]
+    fn backoff_doubles_and_gives_up_after_the_last_attempt() {
+        let transient = Failure::Transient("reset".into());
+        let waits: Vec<Option<Duration>> = (1..=ATTEMPTS).map(|a| transient.backoff(a)).collect();
+        assert_eq!(
+            waits,
+            [
+                Some(FIRST_BACKOFF),
+                Some(FIRST_BACKOFF * 2),
+                Some(FIRST_BACKOFF * 4),
+                None
+            ]
+        );
+        assert_eq!(
+            Failure::RateLimited("429".into()).backoff(1),
+            Some(FIRST_RATE_LIMIT_BACKOFF)
+        );
+        assert_eq!(Failure::Fatal("404".into()).backoff(1), None);
+    }
+
+    #[test]
+    fn certificate_problems_are_told_apart_from_plain_http_answers() {
+        assert!(is_certificate_problem(
+            "invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(!is_certificate_problem(
+            "received corrupt message of type InvalidContentType"
+        ));
     }
 }
