@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use ocidiff::fixture::{ImageBuilder, IndexBuilder, LayerBuilder, LayerCompression};
-use registry_support::{Mode, PASSWORD, Proxy, Registry, USER, noise, run, tools};
+use registry_support::{IDENTITY_TOKEN, Mode, PASSWORD, Proxy, Registry, USER, noise, run, tools};
 use support::{Pair, Report, path_str};
 
 /// Two images that share a base layer and differ in the top layer and the config.
@@ -223,6 +223,49 @@ fn bearer_tokens_are_fetched_from_the_token_server() {
     let config = docker_config(registry.dir.path(), &registry.host(), USER, PASSWORD);
     let named = differs(&["--no-cache"], &ra, &rb, &[("DOCKER_CONFIG", &config)]);
     assert_eq!(deltas(&named), deltas(&local));
+}
+
+#[test]
+fn identity_tokens_are_exchanged_for_access_tokens() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Token);
+    let dir = registry.dir.path();
+    let (ra, rb) = refs(&registry.host());
+    let config = identity_config(dir, &registry.host(), IDENTITY_TOKEN);
+    let exchanged = differs(&["--no-cache"], &ra, &rb, &[("DOCKER_CONFIG", &config)]);
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&exchanged), deltas(&local));
+    let log = std::fs::read_to_string(dir.join("token-server.log")).unwrap();
+    assert!(log.contains("\"POST /token HTTP/1.1\" 200"), "{log}");
+    let wrong = "Idt-wrong-7c2e";
+    let config = identity_config(dir, &registry.host(), wrong);
+    let refused = run(
+        &args(&["--no-cache"], &ra, &rb),
+        &[("DOCKER_CONFIG", &config)],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("refused the identity token"),
+        "{}",
+        refused.stderr
+    );
+    for text in [&exchanged.0.to_string(), &refused.stdout, &refused.stderr] {
+        assert!(
+            !text.contains(IDENTITY_TOKEN) && !text.contains(wrong),
+            "{text}"
+        );
+    }
+}
+
+fn identity_config(dir: &Path, registry: &str, token: &str) -> PathBuf {
+    let config = dir.join(format!("docker-{token}"));
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"auths": {{"{registry}": {{"identitytoken": "{token}"}}}}}}"#),
+    )
+    .unwrap();
+    config
 }
 
 #[test]

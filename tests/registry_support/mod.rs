@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 pub const USER: &str = "tester";
 pub const PASSWORD: &str = "Pw-9f3c1e-unique";
+/// The identity token the token server accepts as an OAuth2 refresh token.
+pub const IDENTITY_TOKEN: &str = "Idt-51b0a7-unique";
 
 /// Whether the tools exist; `None` (after a message) to skip, a panic in CI.
 pub fn tools() -> Option<()> {
@@ -310,7 +312,7 @@ fn token_server(dir: &Path) -> (String, Child) {
     let port = free_port();
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/registry_support/token-server.py");
-    let log = std::fs::File::create(token.join("token-server.log")).expect("log");
+    let log = std::fs::File::create(dir.join("token-server.log")).expect("log");
     let child = Command::new("env")
         .args(["-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
         .arg("python3")
@@ -321,12 +323,13 @@ fn token_server(dir: &Path) -> (String, Child) {
         .arg("--cert")
         .arg(&cert)
         .args(["--user", USER, "--password", PASSWORD])
+        .args(["--refresh-token", IDENTITY_TOKEN])
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .spawn()
         .expect("start the token server");
-    wait_for_port(port, &token.join("token-server.log"));
+    wait_for_port(port, &dir.join("token-server.log"));
     let yaml = format!(
         "auth:\n  token:\n    realm: http://127.0.0.1:{port}/token\n    service: test-registry\n    \
          issuer: test-token-issuer\n    rootcertbundle: {}\n",

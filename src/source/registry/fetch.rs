@@ -13,6 +13,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
 use sha2::{Digest as _, Sha256};
 
+use super::auth::{Credential, exchange_identity_token};
 use super::reference::Target;
 use super::store::Download;
 use crate::oci::{Digest, media_type};
@@ -87,14 +88,26 @@ impl Remote {
             } else {
                 ClientProtocol::Https
             },
-            extra_root_certificates: certificates,
+            extra_root_certificates: certificates.clone(),
             connect_timeout: Some(Duration::from_secs(15)),
             read_timeout: Some(Duration::from_secs(60)),
             ..Default::default()
         };
         let client = Client::try_from(config)
             .map_err(|e| registry_error(&target, "connecting", &clean_message(&e)))?;
-        let (auth, no_credentials) = super::auth::credentials_for(target.registry());
+        let scheme = if plain_http { "http" } else { "https" };
+        let (auth, no_credentials) = match super::auth::credentials_for(target.registry()) {
+            Credential::Ready(auth) => (auth, None),
+            Credential::Missing(why) => (RegistryAuth::Anonymous, Some(why)),
+            Credential::IdentityToken(token) => {
+                let http = http_client(&target, &certificates)?;
+                let base_url = format!("{scheme}://{}", target.registry());
+                let access = exchange_identity_token(&http, &base_url, target.repository(), &token)
+                    .await
+                    .map_err(|problem| registry_error(&target, "identity token", &problem))?;
+                (RegistryAuth::Bearer(access), None)
+            }
+        };
         Ok(Remote {
             target,
             client,
@@ -284,6 +297,24 @@ pub(crate) fn registry_error(target: &Target, what: &str, problem: &str) -> Sour
     }
 }
 
+/// A plain HTTP client trusting `--registry-ca`, for what oci-client does not do.
+fn http_client(
+    target: &Target,
+    certificates: &[Certificate],
+) -> Result<reqwest::Client, SourceError> {
+    let roots = certificates
+        .iter()
+        .map(|c| reqwest::Certificate::from_pem(&c.data))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
+    reqwest::Client::builder()
+        .tls_certs_merge(roots)
+        .connect_timeout(Duration::from_secs(15))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))
+}
+
 fn read_certificates(options: &SourceOptions) -> Result<Vec<Certificate>, SourceError> {
     options
         .registry_ca
@@ -415,7 +446,7 @@ fn first_line(text: &str) -> &str {
 
 /// The innermost cause of an error (e.g. "connection reset by peer"), which is what a person needs;
 /// the outer layers only repeat the request URL.
-fn clean_message(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn clean_message(error: &(dyn std::error::Error + 'static)) -> String {
     let mut innermost: &(dyn std::error::Error + 'static) = error;
     while let Some(source) = innermost.source() {
         innermost = source;
