@@ -363,6 +363,11 @@ fn a_registry_that_always_cuts_fails_with_one_clear_line() {
     assert!(line.contains(&registry_part), "{line}");
     assert!(line.contains(": blob sha256:"), "{line}");
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    assert!(line.contains("connection lost after"), "{line}");
+    assert!(
+        !line.contains("corrupt"),
+        "a failed download is not bad content: {line}"
+    );
 }
 
 #[test]

@@ -133,6 +133,13 @@ pub enum SourceError {
     },
 }
 
+/// A read that failed after a blob was opened because the source could not deliver the bytes (a
+/// download given up on), carried inside the `io::Error` the reader returns so that the engine tells
+/// it apart from bad content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadFailure(pub String);
+
 /// Opens an input given as on the command line.
 ///
 /// - `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`: REF is matched against the `org.opencontainers.image.ref.name`

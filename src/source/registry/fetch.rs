@@ -233,7 +233,7 @@ impl Remote {
                 Ok(chunk) => chunk,
                 // oci-client reports its own digest check as a stream error at the end.
                 Err(_) if complete(hasher) => return Ok(()),
-                Err(e) => return Err(Failure::Transient(io_message(&e))),
+                Err(e) => return Err(cut_short(download.written(), *size, &e)),
             };
             let skipped = (skip.min(chunk.len() as u64)) as usize;
             skip -= skipped as u64;
@@ -434,6 +434,14 @@ fn classify_status(code: u16, error: &OciDistributionError) -> Failure {
         401 | 403 => Failure::Fatal(format!("unauthorized ({message})")),
         _ => Failure::Fatal(message),
     }
+}
+
+fn cut_short(written: u64, size: Option<u64>, error: &std::io::Error) -> Failure {
+    let cause = io_message(error);
+    Failure::Transient(match size {
+        Some(size) => format!("connection lost after {written} of {size} bytes ({cause})"),
+        None => format!("connection lost after {written} bytes ({cause})"),
+    })
 }
 
 fn first_line(text: &str) -> &str {

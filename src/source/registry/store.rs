@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use sha2::{Digest as _, Sha256};
 use tempfile::TempPath;
 
-use super::super::{CacheSetting, SourceError};
+use super::super::{CacheSetting, ReadFailure, SourceError};
 use crate::oci::Digest;
 
 /// At most this many blobs download at once (all inputs together).
@@ -288,7 +288,9 @@ impl Read for DownloadReader {
             }
             match &state.outcome {
                 Some(Ok(())) => return Ok(0),
-                Some(Err(message)) => return Err(io::Error::other(message.clone())),
+                Some(Err(message)) => {
+                    return Err(io::Error::other(ReadFailure(message.clone())));
+                }
                 None => {
                     state = download
                         .changed
