@@ -269,7 +269,7 @@ fn identity_config(dir: &Path, registry: &str, token: &str) -> PathBuf {
 }
 
 #[test]
-fn tls_needs_the_private_ca() {
+fn tls_needs_the_private_ca_unless_the_registry_is_declared_insecure() {
     let Some(()) = tools() else { return };
     let (registry, _, _) = registry_with_pair(Mode::Tls);
     let (ra, rb) = refs(&registry.host());
@@ -287,6 +287,9 @@ fn tls_needs_the_private_ca() {
         "{line}"
     );
     assert!(line.contains("certificate"), "{line}");
+    // Docker's meaning of --insecure-registry: TLS without verification is accepted too.
+    let insecure = format!("--insecure-registry={}", registry.host());
+    differs(&["--no-cache", &insecure], &ra, &rb, &[]);
 }
 
 fn manifest_platforms(report: &Report) -> BTreeSet<String> {

@@ -185,7 +185,8 @@ impl IgnoreArgs {
 /// How registries, engines and the blob cache are reached.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Reach this registry over plain HTTP (loopback registries always are); repeatable.
+    /// Allow plain HTTP (when the registry offers no TLS) and any TLS certificate for this registry;
+    /// loopback registries get plain HTTP when they offer no TLS anyway. Repeatable.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
     /// Trust this CA certificate (PEM) for registries; repeatable.

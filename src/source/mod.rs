@@ -45,7 +45,8 @@ pub trait BlobSource: Send + Sync {
 pub struct SourceOptions {
     /// `--platform`: engines that can export a single platform are asked for these.
     pub platforms: Vec<Platform>,
-    /// `--insecure-registry HOST[:PORT]`: registries reached over plain HTTP (loopback ones always are).
+    /// `--insecure-registry HOST[:PORT]`: registries reached over plain HTTP when they offer no TLS,
+    /// and whose certificates are not checked (loopback ones get plain HTTP too, but checked TLS).
     pub insecure_registries: Vec<String>,
     /// `--registry-ca FILE`: extra CA certificates (PEM) trusted for registries.
     pub registry_ca: Vec<PathBuf>,

@@ -75,10 +75,15 @@ impl Remote {
     /// Connects to the registry of `target`: decides the scheme, trusts `--registry-ca`, and finds
     /// credentials.
     pub async fn connect(target: Target, options: &SourceOptions) -> Result<Remote, SourceError> {
-        let certificates = read_certificates(options)?;
+        let insecure = target.is_listed(&options.insecure_registries);
+        let tls = Tls {
+            certificates: read_certificates(options)?,
+            // Docker's meaning of an insecure registry: plain HTTP, or TLS without verification.
+            accept_invalid: insecure,
+        };
         let registry = target.registry().to_owned();
-        let plain_http = if target.is_loopback() || target.is_listed(&options.insecure_registries) {
-            !offers_https(&target, &certificates).await?
+        let plain_http = if target.is_loopback() || insecure {
+            !offers_https(&target, &tls).await?
         } else {
             false
         };
@@ -88,10 +93,9 @@ impl Remote {
             } else {
                 ClientProtocol::Https
             },
-            extra_root_certificates: certificates.clone(),
             connect_timeout: Some(Duration::from_secs(15)),
             read_timeout: Some(Duration::from_secs(60)),
-            ..Default::default()
+            ..tls.config()
         };
         let client = Client::try_from(config)
             .map_err(|e| registry_error(&target, "connecting", &clean_message(&e)))?;
@@ -100,7 +104,7 @@ impl Remote {
             Credential::Ready(auth) => (auth, None),
             Credential::Missing(why) => (RegistryAuth::Anonymous, Some(why)),
             Credential::IdentityToken(token) => {
-                let http = http_client(&target, &certificates)?;
+                let http = http_client(&target, &tls)?;
                 let base_url = format!("{scheme}://{}", target.registry());
                 let access = exchange_identity_token(&http, &base_url, target.repository(), &token)
                     .await
@@ -297,18 +301,35 @@ pub(crate) fn registry_error(target: &Target, what: &str, problem: &str) -> Sour
     }
 }
 
-/// A plain HTTP client trusting `--registry-ca`, for what oci-client does not do.
-fn http_client(
-    target: &Target,
-    certificates: &[Certificate],
-) -> Result<reqwest::Client, SourceError> {
-    let roots = certificates
+/// How to check a registry's certificate.
+struct Tls {
+    /// `--registry-ca`, trusted besides the system's roots.
+    certificates: Vec<Certificate>,
+    /// `--insecure-registry`: any certificate is accepted.
+    accept_invalid: bool,
+}
+
+impl Tls {
+    fn config(&self) -> ClientConfig {
+        ClientConfig {
+            extra_root_certificates: self.certificates.clone(),
+            accept_invalid_certificates: self.accept_invalid,
+            ..Default::default()
+        }
+    }
+}
+
+/// A plain HTTP client with the same trust, for what oci-client does not do.
+fn http_client(target: &Target, tls: &Tls) -> Result<reqwest::Client, SourceError> {
+    let roots = tls
+        .certificates
         .iter()
         .map(|c| reqwest::Certificate::from_pem(&c.data))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
     reqwest::Client::builder()
         .tls_certs_merge(roots)
+        .tls_danger_accept_invalid_certs(tls.accept_invalid)
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
         .build()
@@ -335,14 +356,13 @@ fn read_certificates(options: &SourceOptions) -> Result<Vec<Certificate>, Source
 /// Whether a loopback or `--insecure-registry` registry speaks HTTPS, as Docker decides: try HTTPS
 /// first; a server that answers the TLS handshake with plain HTTP (or not at all) gets plain HTTP. A
 /// registry that does speak TLS with a certificate we do not trust is an error, not a reason to
-/// downgrade.
-async fn offers_https(target: &Target, certificates: &[Certificate]) -> Result<bool, SourceError> {
+/// downgrade (an `--insecure-registry` one trusts any certificate).
+async fn offers_https(target: &Target, tls: &Tls) -> Result<bool, SourceError> {
     let config = ClientConfig {
         protocol: ClientProtocol::Https,
-        extra_root_certificates: certificates.to_vec(),
         connect_timeout: Some(Duration::from_secs(5)),
         read_timeout: Some(Duration::from_secs(10)),
-        ..Default::default()
+        ..tls.config()
     };
     let probe = Client::try_from(config)
         .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
