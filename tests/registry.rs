@@ -355,8 +355,12 @@ fn a_registry_that_always_cuts_fails_with_one_clear_line() {
     let proxy = Proxy::start(registry.port, usize::MAX, 3000);
     let (ra, rb) = refs(&proxy.host());
     let started = std::time::Instant::now();
-    let failed = run(&args(&["--no-cache"], &ra, &rb), &[]);
+    let tmp = registry.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let failed = run(&args(&["--no-cache"], &ra, &rb), &[("TMPDIR", &tmp)]);
     assert_eq!(failed.code, 2, "{}", failed.stderr);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "--no-cache left {left:?}");
     let line = failed
         .stderr
         .lines()

@@ -146,17 +146,23 @@ impl RegistrySource {
         Ok(self.learn(digest, bytes))
     }
 
-    /// Starts downloading a blob on the shared runtime.
+    /// Starts downloading a blob on the shared runtime. The task does not keep the store alive: when
+    /// the sources are dropped at the end of a run, a `--no-cache` directory goes at once, even if
+    /// downloads nobody reads any more are still running (they then cache nothing).
     fn start(&self, digest: &Digest, download: Arc<Download>) {
         let remote = self.remote.clone();
-        let store = self.store.clone();
+        let store = Arc::downgrade(&self.store);
+        let permits = self.store.permits.clone();
         let digest = digest.clone();
         let size = self.known().sizes.get(&digest).copied();
         runtime().spawn(async move {
-            let _permit = store.permits.clone().acquire_owned().await;
+            let _permit = permits.acquire_owned().await;
             remote.remember_auth().await;
             let outcome = remote.download(&digest, size, &download).await;
-            store.finish(&digest, &download, outcome);
+            match store.upgrade() {
+                Some(store) => store.finish(&digest, &download, outcome),
+                None => download.end(outcome),
+            }
         });
     }
 }

@@ -93,10 +93,18 @@ impl BlobStore {
 
     /// The cached blob, a download of it in flight, or a new download for the caller to run.
     pub fn claim(&self, digest: &Digest) -> Result<Claim, SourceError> {
+        if let Some(download) = lock(&self.inflight).get(digest) {
+            return Ok(Claim::Running(download.clone()));
+        }
+        // Hashing a cache hit takes a while: not under the lock, which every open needs.
+        if let Some(file) = self.cached(digest) {
+            return Ok(Claim::Cached(file));
+        }
         let mut inflight = lock(&self.inflight);
         if let Some(download) = inflight.get(digest) {
             return Ok(Claim::Running(download.clone()));
         }
+        // Finished meanwhile: verified by then, so no hashing under the lock.
         if let Some(file) = self.cached(digest) {
             return Ok(Claim::Cached(file));
         }
@@ -246,7 +254,8 @@ impl Download {
         }
     }
 
-    fn end(&self, outcome: Result<(), String>) {
+    /// Tells the readers how the download ended (without caching it: see [`BlobStore::finish`]).
+    pub fn end(&self, outcome: Result<(), String>) {
         if outcome.is_err() {
             // Dropping the path deletes the file; readers keep their open handle.
             lock(&self.temp).take();
