@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use oci_client::client::{
-    BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol,
+    BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol, SizedStream,
 };
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -207,26 +207,8 @@ impl Remote {
         hasher: &mut Sha256,
         download: &Download,
     ) -> Result<(), Failure> {
-        let digest_text = digest.to_string();
         let offset = download.written();
-        let reference = &self.target.reference;
-        let (mut stream, mut skip) = if offset == 0 {
-            let stream = self
-                .client
-                .pull_blob_stream(reference, digest_text.as_str())
-                .await;
-            (stream.map_err(|e| self.classify(&e))?, 0)
-        } else {
-            let response = self
-                .client
-                .pull_blob_stream_partial(reference, digest_text.as_str(), offset, None)
-                .await
-                .map_err(|e| self.classify(&e))?;
-            match response {
-                BlobResponse::Full(stream) => (stream, offset),
-                BlobResponse::Partial(stream) => (stream, 0),
-            }
-        };
+        let (mut stream, mut skip) = self.open_stream(digest, offset).await?;
         if size.is_none() && skip == offset {
             *size = stream.content_length;
         }
@@ -251,6 +233,33 @@ impl Remote {
             }
         }
         self.check_end(download.written(), *size, complete(hasher))
+    }
+
+    /// The blob's bytes from `offset` on (a Range request), and how many leading bytes to skip
+    /// when the registry ignored the range and sent everything.
+    async fn open_stream(
+        &self,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<(SizedStream, u64), Failure> {
+        let digest = digest.to_string();
+        let reference = &self.target.reference;
+        if offset == 0 {
+            let stream = self
+                .client
+                .pull_blob_stream(reference, digest.as_str())
+                .await;
+            return Ok((stream.map_err(|e| self.classify(&e))?, 0));
+        }
+        let response = self
+            .client
+            .pull_blob_stream_partial(reference, digest.as_str(), offset, None)
+            .await
+            .map_err(|e| self.classify(&e))?;
+        Ok(match response {
+            BlobResponse::Full(stream) => (stream, offset),
+            BlobResponse::Partial(stream) => (stream, 0),
+        })
     }
 
     fn check_end(&self, written: u64, size: Option<u64>, complete: bool) -> Result<(), Failure> {

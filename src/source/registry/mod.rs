@@ -21,7 +21,7 @@ use crate::oci::{Descriptor, Digest, annotation, media_type};
 
 use fetch::Remote;
 use reference::Target;
-use store::{BlobStore, Claim, Download};
+use store::{BlobStore, Claim, Download, StoreHandle};
 
 pub(super) fn open(spec: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
     let target = Target::parse(spec)?;
@@ -85,7 +85,7 @@ fn manifest_media_type(bytes: &[u8]) -> String {
 /// A registry input's blobs.
 struct RegistrySource {
     remote: Arc<Remote>,
-    store: Arc<BlobStore>,
+    store: StoreHandle,
     known: Mutex<Known>,
 }
 
@@ -146,12 +146,11 @@ impl RegistrySource {
         Ok(self.learn(digest, bytes))
     }
 
-    /// Starts downloading a blob on the shared runtime. The task does not keep the store alive: when
-    /// the sources are dropped at the end of a run, a `--no-cache` directory goes at once, even if
-    /// downloads nobody reads any more are still running (they then cache nothing).
+    /// Starts downloading a blob on the shared runtime. The task does not keep the store alive: once
+    /// the sources are dropped, a download nobody reads any more ends without caching anything.
     fn start(&self, digest: &Digest, download: Arc<Download>) {
         let remote = self.remote.clone();
-        let store = Arc::downgrade(&self.store);
+        let store = Arc::downgrade(&self.store.store);
         let permits = self.store.permits.clone();
         let digest = digest.clone();
         let size = self.known().sizes.get(&digest).copied();

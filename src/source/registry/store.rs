@@ -21,10 +21,37 @@ const PARALLEL_DOWNLOADS: usize = 4;
 /// A temporary download file untouched this long belongs to no running process.
 const STALE_DOWNLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
+/// A source's hold on a store and, for `--no-cache`, on its temporary directory, which goes when the
+/// last source does. Download tasks hold only the store, so a run that ends with downloads still
+/// running (nobody reads them any more) does not leave the directory behind.
+#[derive(Clone)]
+pub(crate) struct StoreHandle {
+    pub store: Arc<BlobStore>,
+    _temp: Option<Arc<tempfile::TempDir>>,
+}
+
+impl std::ops::Deref for StoreHandle {
+    type Target = BlobStore;
+    fn deref(&self) -> &BlobStore {
+        &self.store
+    }
+}
+
+fn upgrade(
+    (store, temp): &(Weak<BlobStore>, Option<Weak<tempfile::TempDir>>),
+) -> Option<StoreHandle> {
+    let temp = match temp {
+        Some(weak) => Some(weak.upgrade()?),
+        None => None,
+    };
+    Some(StoreHandle {
+        store: store.upgrade()?,
+        _temp: temp,
+    })
+}
+
 pub(crate) struct BlobStore {
     root: PathBuf,
-    /// `--no-cache`: the directory is removed when the last source using it is dropped.
-    _temp: Option<tempfile::TempDir>,
     inflight: Mutex<HashMap<Digest, Arc<Download>>>,
     /// Cache files hashed during this run: a hit is verified once before it is trusted.
     verified: Mutex<HashSet<Digest>>,
@@ -48,39 +75,49 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl BlobStore {
     /// The store for a cache setting, shared with the other sources of this process that use it.
-    pub fn for_setting(setting: &CacheSetting) -> Result<Arc<BlobStore>, SourceError> {
-        static STORES: OnceLock<Mutex<HashMap<Option<PathBuf>, Weak<BlobStore>>>> = OnceLock::new();
+    pub fn for_setting(setting: &CacheSetting) -> Result<StoreHandle, SourceError> {
+        type Held = (Weak<BlobStore>, Option<Weak<tempfile::TempDir>>);
+        static STORES: OnceLock<Mutex<HashMap<Option<PathBuf>, Held>>> = OnceLock::new();
         let key = match setting {
             CacheSetting::Disabled => None,
             CacheSetting::Dir(dir) => Some(dir.clone()),
             CacheSetting::Default => Some(default_cache_dir()?),
         };
         let mut stores = lock(STORES.get_or_init(Default::default));
-        if let Some(store) = stores.get(&key).and_then(Weak::upgrade) {
-            return Ok(store);
+        if let Some(handle) = stores.get(&key).and_then(upgrade) {
+            return Ok(handle);
         }
-        let store = Arc::new(match &key {
-            Some(dir) => BlobStore::at(dir.clone(), None)?,
+        let handle = match &key {
+            Some(dir) => StoreHandle {
+                store: Arc::new(BlobStore::at(dir.clone())?),
+                _temp: None,
+            },
             None => {
                 let temp = tempfile::Builder::new()
                     .prefix("ocidiff-blobs-")
                     .tempdir()
                     .map_err(|e| io_error(&std::env::temp_dir(), e))?;
-                BlobStore::at(temp.path().to_owned(), Some(temp))?
+                StoreHandle {
+                    store: Arc::new(BlobStore::at(temp.path().to_owned())?),
+                    _temp: Some(Arc::new(temp)),
+                }
             }
-        });
-        stores.insert(key, Arc::downgrade(&store));
-        Ok(store)
+        };
+        let held = (
+            Arc::downgrade(&handle.store),
+            handle._temp.as_ref().map(Arc::downgrade),
+        );
+        stores.insert(key, held);
+        Ok(handle)
     }
 
-    fn at(root: PathBuf, temp: Option<tempfile::TempDir>) -> Result<BlobStore, SourceError> {
+    fn at(root: PathBuf) -> Result<BlobStore, SourceError> {
         for dir in [root.join("blobs/sha256"), root.join("tmp")] {
             std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         }
         remove_stale_downloads(&root.join("tmp"));
         Ok(BlobStore {
             root,
-            _temp: temp,
             inflight: Mutex::new(HashMap::new()),
             verified: Mutex::new(HashSet::new()),
             permits: Arc::new(tokio::sync::Semaphore::new(PARALLEL_DOWNLOADS)),
@@ -317,7 +354,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, BlobStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::at(dir.path().to_owned(), None).unwrap();
+        let store = BlobStore::at(dir.path().to_owned()).unwrap();
         (dir, store)
     }
 
