@@ -18,7 +18,9 @@ use ocidiff::source::{CacheSetting, SourceOptions};
     subcommand_negates_reqs = true,
     after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
                   Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], a path,\n\
-                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18)."
+                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18).\n\
+                  Registries: credentials from ~/.docker/config.json ($DOCKER_CONFIG) or Podman's auth.json\n\
+                  ($REGISTRY_AUTH_FILE); blobs cached in $XDG_CACHE_HOME/ocidiff-tui (--cache-dir, --no-cache)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -183,7 +185,8 @@ impl IgnoreArgs {
 /// How registries, engines and the blob cache are reached.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Reach this registry over plain HTTP (loopback registries always are); repeatable.
+    /// Allow plain HTTP (when the registry offers no TLS) and any TLS certificate for this registry;
+    /// loopback registries get plain HTTP when they offer no TLS anyway. Repeatable.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
     /// Trust this CA certificate (PEM) for registries; repeatable.

@@ -1,7 +1,7 @@
 use std::io;
 
 use crate::oci::Digest;
-use crate::source::SourceError;
+use crate::source::{ReadFailure, SourceError};
 
 /// A blob whose bytes are not what its descriptor promises. Travels inside `io::Error`s through
 /// decoders and the tar reader, so it is `Clone` to be recovered from a borrowed error chain.
@@ -17,23 +17,25 @@ impl Integrity {
     pub fn into_io(self) -> io::Error {
         io::Error::new(io::ErrorKind::InvalidData, self)
     }
+}
 
-    /// Finds an integrity failure anywhere in an error's chain.
-    fn find(error: &(dyn std::error::Error + 'static)) -> Option<Integrity> {
-        let mut current = Some(error);
-        while let Some(e) = current {
-            if let Some(found) = e.downcast_ref::<Integrity>() {
-                return Some(found.clone());
-            }
-            if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref())
-                && let Some(found) = Integrity::find(inner)
-            {
-                return Some(found);
-            }
-            current = e.source();
+/// Finds an error of type `T` anywhere in an error's chain, inside `io::Error`s too.
+fn find<T: std::error::Error + Clone + 'static>(
+    error: &(dyn std::error::Error + 'static),
+) -> Option<T> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found.clone());
         }
-        None
+        if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref())
+            && let Some(found) = find::<T>(inner)
+        {
+            return Some(found);
+        }
+        current = e.source();
     }
+    None
 }
 
 /// What went wrong reading one blob.
@@ -72,13 +74,20 @@ pub enum BlobError {
     ForeignLayer,
     #[error("{0}")]
     Io(io::Error),
+    /// The source could not deliver the bytes (e.g. a download given up on): not the blob's fault,
+    /// so never blamed on a codec or on tar.
+    #[error(transparent)]
+    Read(ReadFailure),
 }
 
 impl BlobError {
     /// Recovers a verification error that travelled up through decoders as an `io::Error`.
     pub fn from_io(error: io::Error) -> BlobError {
-        match Integrity::find(&error) {
-            Some(integrity) => BlobError::Integrity(integrity),
+        if let Some(integrity) = find::<Integrity>(&error) {
+            return BlobError::Integrity(integrity);
+        }
+        match find::<ReadFailure>(&error) {
+            Some(failure) => BlobError::Read(failure),
             None => BlobError::Io(error),
         }
     }
@@ -116,4 +125,23 @@ pub enum EngineError {
         name: String,
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_that_cannot_deliver_is_not_blamed_on_the_codec() {
+        let failure =
+            ReadFailure("registry r, repository p: blob b: reset after 4 attempts".into());
+        let error = BlobError::decode("gzip", io::Error::other(failure.clone()));
+        assert!(
+            matches!(&error, BlobError::Read(f) if *f == failure),
+            "{error}"
+        );
+        assert_eq!(error.to_string(), failure.0);
+        let plain = BlobError::decode("gzip", io::Error::other("bad block"));
+        assert!(matches!(plain, BlobError::Decode { codec: "gzip", .. }));
+    }
 }

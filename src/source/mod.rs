@@ -45,7 +45,8 @@ pub trait BlobSource: Send + Sync {
 pub struct SourceOptions {
     /// `--platform`: engines that can export a single platform are asked for these.
     pub platforms: Vec<Platform>,
-    /// `--insecure-registry HOST[:PORT]`: registries reached over plain HTTP (loopback ones always are).
+    /// `--insecure-registry HOST[:PORT]`: registries reached over plain HTTP when they offer no TLS,
+    /// and whose certificates are not checked (loopback ones get plain HTTP too, but checked TLS).
     pub insecure_registries: Vec<String>,
     /// `--registry-ca FILE`: extra CA certificates (PEM) trusted for registries.
     pub registry_ca: Vec<PathBuf>,
@@ -145,7 +146,22 @@ pub enum SourceError {
         place: String,
         reason: String,
     },
+    /// A registry request that failed for good: one line naming the registry, repository and object.
+    #[error("registry {registry}, repository {repository}: {what}: {problem}")]
+    Registry {
+        registry: String,
+        repository: String,
+        what: String,
+        problem: String,
+    },
 }
+
+/// A read that failed after a blob was opened because the source could not deliver the bytes (a
+/// download given up on), carried inside the `io::Error` the reader returns so that the engine tells
+/// it apart from bad content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadFailure(pub String);
 
 /// Opens an input given as on the command line.
 ///
@@ -493,17 +509,28 @@ mod tests {
                 "{error}"
             );
         }
-        for spec in [
-            "alpine:3.18",
-            "docker://not a name",
-            "ghcr.io/x/y@sha256:00",
-        ] {
+        for spec in ["ghcr.io/x/y@sha256:00", "Upper/Case"] {
             let error = open_image(spec).unwrap_err();
             assert!(
-                matches!(error, SourceError::Unsupported { .. }),
+                matches!(&error, SourceError::Unsupported { reason, .. } if reason.contains("not an image reference")),
                 "{spec}: {error}"
             );
         }
+        assert!(matches!(
+            open_image("docker://not a name"),
+            Err(SourceError::Unsupported { .. })
+        ));
+        // A registry reference reaches the registry source: here a loopback port nobody listens on.
+        let options = SourceOptions {
+            cache: CacheSetting::Dir(dir.path().join("cache")),
+            ..Default::default()
+        };
+        let error = open_image_with("127.0.0.1:1/x/y:1", &options).unwrap_err();
+        assert!(
+            matches!(&error, SourceError::Registry { registry, repository, .. }
+                if registry == "127.0.0.1:1" && repository == "x/y"),
+            "{error}"
+        );
     }
 
     /// Opens the shared testbed's images in every form, when they exist on this machine.

@@ -4,7 +4,6 @@
 use std::sync::OnceLock;
 
 /// The shared runtime, started on first use.
-#[allow(dead_code)] // used by the registry and engine sources
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {

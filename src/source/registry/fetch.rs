@@ -1,0 +1,583 @@
+//! Talking to one registry for one repository: connecting (HTTPS or, where allowed, plain HTTP),
+//! manifests, and blob downloads with retries that resume where the bytes stopped.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oci_client::client::{
+    BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol, SizedStream,
+};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, RegistryOperation};
+use sha2::{Digest as _, Sha256};
+
+use super::auth::{Credential, exchange_identity_token};
+use super::reference::Target;
+use super::store::Download;
+use crate::oci::{Digest, media_type};
+use crate::source::{SourceError, SourceOptions};
+
+/// Tries per request, the first included.
+const ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// Backoff for "429 Too Many Requests": oci-client does not expose the Retry-After header, so wait
+/// longer than for other failures.
+const FIRST_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(1);
+
+const MANIFEST_TYPES: &[&str] = &[
+    media_type::OCI_INDEX,
+    media_type::DOCKER_MANIFEST_LIST,
+    media_type::OCI_MANIFEST,
+    media_type::DOCKER_MANIFEST,
+];
+
+/// One input's registry and repository, connected.
+pub(crate) struct Remote {
+    pub target: Target,
+    client: Client,
+    auth: RegistryAuth,
+    /// Why there are no credentials, if there are none: added to authorization failures.
+    no_credentials: Option<String>,
+}
+
+/// How a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// Worth another try (connection trouble, 5xx, truncated body).
+    Transient(String),
+    /// 429: worth another try, later.
+    RateLimited(String),
+    Fatal(String),
+}
+
+impl Failure {
+    fn message(&self) -> &str {
+        match self {
+            Failure::Transient(m) | Failure::RateLimited(m) | Failure::Fatal(m) => m,
+        }
+    }
+
+    /// The wait before try `attempt + 1`, or `None` to give up.
+    fn backoff(&self, attempt: u32) -> Option<Duration> {
+        let first = match self {
+            _ if attempt >= ATTEMPTS => return None,
+            Failure::Fatal(_) => return None,
+            Failure::Transient(_) => FIRST_BACKOFF,
+            Failure::RateLimited(_) => FIRST_RATE_LIMIT_BACKOFF,
+        };
+        Some(first * 2u32.pow(attempt - 1))
+    }
+}
+
+impl Remote {
+    /// Connects to the registry of `target`: decides the scheme, trusts `--registry-ca`, and finds
+    /// credentials.
+    pub async fn connect(target: Target, options: &SourceOptions) -> Result<Remote, SourceError> {
+        let insecure = target.is_listed(&options.insecure_registries);
+        let tls = Tls {
+            certificates: read_certificates(options)?,
+            // Docker's meaning of an insecure registry: plain HTTP, or TLS without verification.
+            accept_invalid: insecure,
+        };
+        let registry = target.registry().to_owned();
+        let plain_http = if target.is_loopback() || insecure {
+            !offers_https(&target, &tls).await?
+        } else {
+            false
+        };
+        let config = ClientConfig {
+            protocol: if plain_http {
+                ClientProtocol::HttpsExcept(vec![registry])
+            } else {
+                ClientProtocol::Https
+            },
+            connect_timeout: Some(Duration::from_secs(15)),
+            read_timeout: Some(Duration::from_secs(60)),
+            ..tls.config()
+        };
+        let client = Client::try_from(config)
+            .map_err(|e| registry_error(&target, "connecting", &clean_message(&e)))?;
+        let scheme = if plain_http { "http" } else { "https" };
+        let (auth, no_credentials) = match super::auth::credentials_for(target.registry()) {
+            Credential::Ready(auth) => (auth, None),
+            Credential::Missing(why) => (RegistryAuth::Anonymous, Some(why)),
+            Credential::IdentityToken(token) => {
+                let http = http_client(&target, &tls)?;
+                let base_url = format!("{scheme}://{}", target.registry());
+                let access = exchange_identity_token(&http, &base_url, target.repository(), &token)
+                    .await
+                    .map_err(|problem| registry_error(&target, "identity token", &problem))?;
+                (RegistryAuth::Bearer(access), None)
+            }
+        };
+        Ok(Remote {
+            target,
+            client,
+            auth,
+            no_credentials,
+        })
+    }
+
+    /// Fetches a manifest or index (by the reference's tag or digest, or by `digest`), retrying
+    /// transient failures. Returns its bytes and their digest, checked.
+    pub async fn manifest(
+        &self,
+        digest: Option<&Digest>,
+    ) -> Result<(Vec<u8>, Digest), SourceError> {
+        let reference = match digest {
+            Some(d) => self.target.reference.clone_with_digest(d.to_string()),
+            None => self.target.reference.clone(),
+        };
+        let what = match (digest, reference.digest(), reference.tag()) {
+            (Some(d), _, _) => format!("manifest {d}"),
+            (None, Some(d), _) => format!("manifest {d}"),
+            (None, None, tag) => format!("manifest {}", tag.unwrap_or("latest")),
+        };
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .pull_manifest_raw(&reference, &self.auth, MANIFEST_TYPES)
+                .await;
+            let failure = match result {
+                Ok((bytes, _)) => return self.checked_manifest(bytes.to_vec(), digest, &what),
+                Err(e) => self.classify(&e),
+            };
+            match failure.backoff(attempt) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(self.final_error(&what, &failure, attempt)),
+            }
+            attempt += 1;
+        }
+    }
+
+    fn checked_manifest(
+        &self,
+        bytes: Vec<u8>,
+        wanted: Option<&Digest>,
+        what: &str,
+    ) -> Result<(Vec<u8>, Digest), SourceError> {
+        let actual = Digest::sha256_of(&bytes);
+        let wanted = wanted
+            .cloned()
+            .or_else(|| self.target.reference.digest().and_then(|d| d.parse().ok()));
+        match wanted {
+            Some(wanted) if wanted != actual => Err(registry_error(
+                &self.target,
+                what,
+                &format!("digest mismatch: content hashes to {actual}"),
+            )),
+            _ => Ok((bytes, actual)),
+        }
+    }
+
+    /// Downloads a blob into `download`, resuming after transient failures. `Ok` only if the bytes
+    /// hash to `digest`; the error is one line naming the registry, repository and blob.
+    pub async fn download(
+        &self,
+        digest: &Digest,
+        size: Option<u64>,
+        download: &Download,
+    ) -> Result<(), String> {
+        let mut hasher = Sha256::new();
+        let mut size = size;
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt(digest, &mut size, &mut hasher, download).await {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            };
+            match failure.backoff(attempt) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => {
+                    let what = format!("blob {digest}");
+                    return Err(self.final_error(&what, &failure, attempt).to_string());
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        digest: &Digest,
+        size: &mut Option<u64>,
+        hasher: &mut Sha256,
+        download: &Download,
+    ) -> Result<(), Failure> {
+        let offset = download.written();
+        let (mut stream, mut skip) = self.open_stream(digest, offset).await?;
+        if size.is_none() && skip == offset {
+            *size = stream.content_length;
+        }
+        let complete =
+            |hasher: &Sha256| Digest::from_sha256(hasher.clone().finalize().into()) == *digest;
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                // oci-client reports its own digest check as a stream error at the end.
+                Err(_) if complete(hasher) => return Ok(()),
+                Err(e) => return Err(cut_short(download.written(), *size, &e)),
+            };
+            let skipped = (skip.min(chunk.len() as u64)) as usize;
+            skip -= skipped as u64;
+            let fresh = &chunk[skipped..];
+            hasher.update(fresh);
+            download
+                .append(fresh)
+                .map_err(|e| Failure::Fatal(format!("cannot write to the cache: {e}")))?;
+            if size.is_some_and(|size| download.written() >= size) {
+                break;
+            }
+        }
+        self.check_end(download.written(), *size, complete(hasher))
+    }
+
+    /// The blob's bytes from `offset` on (a Range request), and how many leading bytes to skip
+    /// when the registry ignored the range and sent everything.
+    async fn open_stream(
+        &self,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<(SizedStream, u64), Failure> {
+        let digest = digest.to_string();
+        let reference = &self.target.reference;
+        if offset == 0 {
+            let stream = self
+                .client
+                .pull_blob_stream(reference, digest.as_str())
+                .await;
+            return Ok((stream.map_err(|e| self.classify(&e))?, 0));
+        }
+        let response = self
+            .client
+            .pull_blob_stream_partial(reference, digest.as_str(), offset, None)
+            .await
+            .map_err(|e| self.classify(&e))?;
+        Ok(match response {
+            BlobResponse::Full(stream) => (stream, offset),
+            BlobResponse::Partial(stream) => (stream, 0),
+        })
+    }
+
+    fn check_end(&self, written: u64, size: Option<u64>, complete: bool) -> Result<(), Failure> {
+        match size {
+            _ if complete => Ok(()),
+            Some(size) if written < size => Err(Failure::Transient(format!(
+                "connection closed after {written} of {size} bytes"
+            ))),
+            _ => Err(Failure::Fatal(format!(
+                "digest mismatch: the registry sent {written} bytes that do not hash to the digest"
+            ))),
+        }
+    }
+
+    fn classify(&self, error: &OciDistributionError) -> Failure {
+        let failure = classify(error);
+        match (&failure, &self.no_credentials) {
+            (Failure::Fatal(m), Some(why)) if m.starts_with("unauthorized") => {
+                Failure::Fatal(format!("{m} ({why})"))
+            }
+            _ => failure,
+        }
+    }
+
+    fn final_error(&self, what: &str, failure: &Failure, attempts: u32) -> SourceError {
+        let message = match failure {
+            Failure::Fatal(m) => m.clone(),
+            _ => format!("{} after {attempts} attempts", failure.message()),
+        };
+        registry_error(&self.target, what, &message)
+    }
+
+    /// Starts authentication so that blob requests, which oci-client does not authenticate by
+    /// themselves, carry the credentials.
+    pub async fn remember_auth(&self) {
+        self.client
+            .store_auth_if_needed(self.target.registry(), &self.auth)
+            .await;
+    }
+}
+
+pub(crate) fn registry_error(target: &Target, what: &str, problem: &str) -> SourceError {
+    SourceError::Registry {
+        registry: target.registry().to_owned(),
+        repository: target.repository().to_owned(),
+        what: what.to_owned(),
+        problem: problem.to_owned(),
+    }
+}
+
+/// How to check a registry's certificate.
+struct Tls {
+    /// `--registry-ca`, trusted besides the system's roots.
+    certificates: Vec<Certificate>,
+    /// `--insecure-registry`: any certificate is accepted.
+    accept_invalid: bool,
+}
+
+impl Tls {
+    fn config(&self) -> ClientConfig {
+        ClientConfig {
+            extra_root_certificates: self.certificates.clone(),
+            accept_invalid_certificates: self.accept_invalid,
+            ..Default::default()
+        }
+    }
+}
+
+/// A plain HTTP client with the same trust, for what oci-client does not do.
+fn http_client(target: &Target, tls: &Tls) -> Result<reqwest::Client, SourceError> {
+    let roots = tls
+        .certificates
+        .iter()
+        .map(|c| reqwest::Certificate::from_pem(&c.data))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
+    reqwest::Client::builder()
+        .tls_certs_merge(roots)
+        .tls_danger_accept_invalid_certs(tls.accept_invalid)
+        .connect_timeout(Duration::from_secs(15))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))
+}
+
+fn read_certificates(options: &SourceOptions) -> Result<Vec<Certificate>, SourceError> {
+    options
+        .registry_ca
+        .iter()
+        .map(|path| {
+            let data = std::fs::read(path).map_err(|source| SourceError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(Certificate {
+                encoding: CertificateEncoding::Pem,
+                data,
+            })
+        })
+        .collect()
+}
+
+/// Whether a loopback or `--insecure-registry` registry speaks HTTPS, as Docker decides: try HTTPS
+/// first; a server that answers the TLS handshake with plain HTTP (or not at all) gets plain HTTP. A
+/// registry that does speak TLS with a certificate we do not trust is an error, not a reason to
+/// downgrade (an `--insecure-registry` one trusts any certificate).
+async fn offers_https(target: &Target, tls: &Tls) -> Result<bool, SourceError> {
+    let config = ClientConfig {
+        protocol: ClientProtocol::Https,
+        connect_timeout: Some(Duration::from_secs(5)),
+        read_timeout: Some(Duration::from_secs(10)),
+        ..tls.config()
+    };
+    let probe = Client::try_from(config)
+        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
+    match probe
+        .auth(
+            &target.reference,
+            &RegistryAuth::Anonymous,
+            RegistryOperation::Pull,
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let message = clean_message(&e);
+            if is_certificate_problem(&message) {
+                let problem = format!(
+                    "the registry's TLS certificate is not trusted ({message}); pass its CA with --registry-ca FILE"
+                );
+                return Err(registry_error(target, "connecting", &problem));
+            }
+            // Only the TLS handshake matters here; token endpoint errors say HTTPS works.
+            Ok(!matches!(e, OciDistributionError::RequestError(_)))
+        }
+    }
+}
+
+fn is_certificate_problem(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("certificate") || message.contains("unknownissuer")
+}
+
+/// Sorts a failure into retry or not, with a short message that holds no URL query, header or
+/// credential (registry URLs carry none, but only the error's innermost cause is kept anyway).
+pub(crate) fn classify(error: &OciDistributionError) -> Failure {
+    match error {
+        OciDistributionError::RequestError(e) if e.is_builder() => {
+            Failure::Fatal(clean_message(error))
+        }
+        OciDistributionError::RequestError(_) | OciDistributionError::IoError(_) => {
+            let message = clean_message(error);
+            if is_certificate_problem(&message) {
+                Failure::Fatal(message)
+            } else {
+                Failure::Transient(message)
+            }
+        }
+        OciDistributionError::ServerError { code, .. } => classify_status(*code, error),
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+            let text: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|e| match first_line(&e.message) {
+                    "" => format!("{:?}", e.code).to_lowercase(),
+                    message => message.to_owned(),
+                })
+                .collect();
+            let text = text.join("; ");
+            if codes.contains(&&OciErrorCode::Toomanyrequests) {
+                Failure::RateLimited(format!("too many requests ({text})"))
+            } else if codes.contains(&&OciErrorCode::Unauthorized)
+                || codes.contains(&&OciErrorCode::Denied)
+            {
+                Failure::Fatal(format!("unauthorized ({text})"))
+            } else {
+                Failure::Fatal(text)
+            }
+        }
+        OciDistributionError::UnauthorizedError { .. } => Failure::Fatal(
+            "unauthorized: the registry refused the credentials (or their absence)".into(),
+        ),
+        OciDistributionError::AuthenticationFailure(_) => {
+            Failure::Fatal("unauthorized: the token server refused the credentials".into())
+        }
+        other => Failure::Fatal(clean_message(other)),
+    }
+}
+
+fn classify_status(code: u16, error: &OciDistributionError) -> Failure {
+    let message = match error {
+        OciDistributionError::ServerError { message, .. } if !message.trim().is_empty() => {
+            format!("HTTP {code}: {}", first_line(message))
+        }
+        _ => format!("HTTP {code}"),
+    };
+    match code {
+        429 => Failure::RateLimited(message),
+        408 | 500..=599 => Failure::Transient(message),
+        401 | 403 => Failure::Fatal(format!("unauthorized ({message})")),
+        _ => Failure::Fatal(message),
+    }
+}
+
+fn cut_short(written: u64, size: Option<u64>, error: &std::io::Error) -> Failure {
+    let cause = io_message(error);
+    Failure::Transient(match size {
+        Some(size) => format!("connection lost after {written} of {size} bytes ({cause})"),
+        None => format!("connection lost after {written} bytes ({cause})"),
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(200) {
+        Some((at, _)) => &line[..at],
+        None => line,
+    }
+}
+
+/// The innermost cause of an error (e.g. "connection reset by peer"), which is what a person needs;
+/// the outer layers only repeat the request URL.
+pub(crate) fn clean_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    first_line(&innermost.to_string()).to_owned()
+}
+
+fn io_message(error: &std::io::Error) -> String {
+    match error.source() {
+        Some(source) => clean_message(source),
+        None => first_line(&error.to_string()).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_client::errors::{OciEnvelope, OciError};
+
+    fn server(code: u16) -> OciDistributionError {
+        OciDistributionError::ServerError {
+            code,
+            url: "http://r/v2/x/blobs/sha256:00".into(),
+            message: "down for maintenance\nmore".into(),
+        }
+    }
+
+    fn envelope(code: OciErrorCode) -> OciDistributionError {
+        OciDistributionError::RegistryError {
+            envelope: OciEnvelope {
+                errors: vec![OciError {
+                    code,
+                    message: "m".into(),
+                    detail: serde_json::Value::Null,
+                }],
+            },
+            url: "http://r/v2/".into(),
+        }
+    }
+
+    #[test]
+    fn transient_failures_are_retried_and_others_are_not() {
+        assert!(
+            matches!(classify(&server(503)), Failure::Transient(m) if m == "HTTP 503: down for maintenance")
+        );
+        assert!(matches!(classify(&server(429)), Failure::RateLimited(_)));
+        assert!(matches!(classify(&server(404)), Failure::Fatal(_)));
+        assert!(
+            matches!(classify(&server(401)), Failure::Fatal(m) if m.starts_with("unauthorized"))
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(matches!(classify(&reset.into()), Failure::Transient(_)));
+        assert!(matches!(
+            classify(&envelope(OciErrorCode::Toomanyrequests)),
+            Failure::RateLimited(_)
+        ));
+        assert!(
+            matches!(classify(&envelope(OciErrorCode::Denied)), Failure::Fatal(m) if m.starts_with("unauthorized"))
+        );
+        assert!(matches!(
+            classify(&envelope(OciErrorCode::BlobUnknown)),
+            Failure::Fatal(_)
+        ));
+        let auth = OciDistributionError::AuthenticationFailure("token: s3cr3t".into());
+        assert!(matches!(classify(&auth), Failure::Fatal(m) if !m.contains("s3cr3t")));
+    }
+
+    #[test]
+    fn backoff_doubles_and_gives_up_after_the_last_attempt() {
+        let transient = Failure::Transient("reset".into());
+        let waits: Vec<Option<Duration>> = (1..=ATTEMPTS).map(|a| transient.backoff(a)).collect();
+        assert_eq!(
+            waits,
+            [
+                Some(FIRST_BACKOFF),
+                Some(FIRST_BACKOFF * 2),
+                Some(FIRST_BACKOFF * 4),
+                None
+            ]
+        );
+        assert_eq!(
+            Failure::RateLimited("429".into()).backoff(1),
+            Some(FIRST_RATE_LIMIT_BACKOFF)
+        );
+        assert_eq!(Failure::Fatal("404".into()).backoff(1), None);
+    }
+
+    #[test]
+    fn certificate_problems_are_told_apart_from_plain_http_answers() {
+        assert!(is_certificate_problem(
+            "invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(!is_certificate_problem(
+            "received corrupt message of type InvalidContentType"
+        ));
+    }
+}

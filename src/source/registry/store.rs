@@ -1,0 +1,425 @@
+//! The blob store behind registry sources: a content-addressed cache directory
+//! (`DIR/blobs/sha256/<hex>`, complete and verified blobs only) and the downloads in flight, which
+//! readers follow as bytes arrive. One store per cache directory is shared by every input of the
+//! process, so a blob wanted twice is downloaded once.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+
+use sha2::{Digest as _, Sha256};
+use tempfile::TempPath;
+
+use super::super::{CacheSetting, ReadFailure, SourceError};
+use crate::oci::Digest;
+
+/// At most this many blobs download at once (all inputs together).
+const PARALLEL_DOWNLOADS: usize = 4;
+/// A temporary download file untouched this long belongs to no running process.
+const STALE_DOWNLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A source's hold on a store and, for `--no-cache`, on its temporary directory, which goes when the
+/// last source does. Download tasks hold only the store, so a run that ends with downloads still
+/// running (nobody reads them any more) does not leave the directory behind.
+#[derive(Clone)]
+pub(crate) struct StoreHandle {
+    pub store: Arc<BlobStore>,
+    _temp: Option<Arc<tempfile::TempDir>>,
+}
+
+impl std::ops::Deref for StoreHandle {
+    type Target = BlobStore;
+    fn deref(&self) -> &BlobStore {
+        &self.store
+    }
+}
+
+fn upgrade(
+    (store, temp): &(Weak<BlobStore>, Option<Weak<tempfile::TempDir>>),
+) -> Option<StoreHandle> {
+    let temp = match temp {
+        Some(weak) => Some(weak.upgrade()?),
+        None => None,
+    };
+    Some(StoreHandle {
+        store: store.upgrade()?,
+        _temp: temp,
+    })
+}
+
+pub(crate) struct BlobStore {
+    root: PathBuf,
+    inflight: Mutex<HashMap<Digest, Arc<Download>>>,
+    /// Cache files hashed during this run: a hit is verified once before it is trusted.
+    verified: Mutex<HashSet<Digest>>,
+    pub permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// What [`BlobStore::claim`] found.
+pub(crate) enum Claim {
+    Cached(File),
+    /// Someone is downloading it: follow along.
+    Running(Arc<Download>),
+    /// The caller must download it into this and call [`BlobStore::finish`].
+    Start(Arc<Download>),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl BlobStore {
+    /// The store for a cache setting, shared with the other sources of this process that use it.
+    pub fn for_setting(setting: &CacheSetting) -> Result<StoreHandle, SourceError> {
+        type Held = (Weak<BlobStore>, Option<Weak<tempfile::TempDir>>);
+        static STORES: OnceLock<Mutex<HashMap<Option<PathBuf>, Held>>> = OnceLock::new();
+        let key = match setting {
+            CacheSetting::Disabled => None,
+            CacheSetting::Dir(dir) => Some(dir.clone()),
+            CacheSetting::Default => Some(default_cache_dir()?),
+        };
+        let mut stores = lock(STORES.get_or_init(Default::default));
+        if let Some(handle) = stores.get(&key).and_then(upgrade) {
+            return Ok(handle);
+        }
+        let handle = match &key {
+            Some(dir) => StoreHandle {
+                store: Arc::new(BlobStore::at(dir.clone())?),
+                _temp: None,
+            },
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("ocidiff-blobs-")
+                    .tempdir()
+                    .map_err(|e| io_error(&std::env::temp_dir(), e))?;
+                StoreHandle {
+                    store: Arc::new(BlobStore::at(temp.path().to_owned())?),
+                    _temp: Some(Arc::new(temp)),
+                }
+            }
+        };
+        let held = (
+            Arc::downgrade(&handle.store),
+            handle._temp.as_ref().map(Arc::downgrade),
+        );
+        stores.insert(key, held);
+        Ok(handle)
+    }
+
+    fn at(root: PathBuf) -> Result<BlobStore, SourceError> {
+        for dir in [root.join("blobs/sha256"), root.join("tmp")] {
+            std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        }
+        remove_stale_downloads(&root.join("tmp"));
+        Ok(BlobStore {
+            root,
+            inflight: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashSet::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(PARALLEL_DOWNLOADS)),
+        })
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(digest.hex())
+    }
+
+    /// The cached blob, a download of it in flight, or a new download for the caller to run.
+    pub fn claim(&self, digest: &Digest) -> Result<Claim, SourceError> {
+        if let Some(download) = lock(&self.inflight).get(digest) {
+            return Ok(Claim::Running(download.clone()));
+        }
+        // Hashing a cache hit takes a while: not under the lock, which every open needs.
+        if let Some(file) = self.cached(digest) {
+            return Ok(Claim::Cached(file));
+        }
+        let mut inflight = lock(&self.inflight);
+        if let Some(download) = inflight.get(digest) {
+            return Ok(Claim::Running(download.clone()));
+        }
+        // Finished meanwhile: verified by then, so no hashing under the lock.
+        if let Some(file) = self.cached(digest) {
+            return Ok(Claim::Cached(file));
+        }
+        let download = Arc::new(Download::create(&self.root.join("tmp"))?);
+        inflight.insert(digest.clone(), download.clone());
+        Ok(Claim::Start(download))
+    }
+
+    /// A cached blob whose content matches its name; a file that does not is removed.
+    pub fn cached(&self, digest: &Digest) -> Option<File> {
+        let path = self.blob_path(digest);
+        let file = File::open(&path).ok()?;
+        if lock(&self.verified).contains(digest) {
+            return Some(file);
+        }
+        if hash_file(&file).ok()? != *digest {
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        lock(&self.verified).insert(digest.clone());
+        File::open(&path).ok()
+    }
+
+    /// Stores small verified bytes (manifests) under their digest.
+    pub fn put(&self, digest: &Digest, bytes: &[u8]) {
+        if Digest::sha256_of(bytes) != *digest || self.blob_path(digest).exists() {
+            return;
+        }
+        let Ok(download) = Download::create(&self.root.join("tmp")) else {
+            return;
+        };
+        if download.append(bytes).is_ok() {
+            let _ = download.persist(&self.blob_path(digest));
+        }
+    }
+
+    /// Ends a download. `Ok` means the caller checked that the bytes hash to `digest`: the file moves
+    /// into the cache. On `Err` it is deleted. Followers see the outcome.
+    pub fn finish(&self, digest: &Digest, download: &Download, outcome: Result<(), String>) {
+        // A failed rename only loses the caching: readers still have the open file.
+        if outcome.is_ok() && download.persist(&self.blob_path(digest)).is_ok() {
+            lock(&self.verified).insert(digest.clone());
+        }
+        let mut inflight = lock(&self.inflight);
+        inflight.remove(digest);
+        download.end(outcome);
+    }
+}
+
+/// `$XDG_CACHE_HOME/ocidiff-tui`, else `~/.cache/ocidiff-tui`.
+fn default_cache_dir() -> Result<PathBuf, SourceError> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    let home = || std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache"));
+    xdg.or_else(home)
+        .map(|dir| dir.join("ocidiff-tui"))
+        .ok_or_else(|| SourceError::Unsupported {
+            spec: "registry cache".into(),
+            reason: "neither XDG_CACHE_HOME nor HOME is set: use --cache-dir or --no-cache".into(),
+        })
+}
+
+/// Removes what runs that ended mid-download left behind (the process exits without waiting for
+/// downloads nobody reads any more). Only old files: another run may be downloading right now.
+fn remove_stale_downloads(dir: &Path) {
+    let stale = |entry: &std::fs::DirEntry| {
+        entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_DOWNLOAD))
+    };
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if stale(&entry) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn hash_file(mut file: &File) -> io::Result<Digest> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(Digest::from_sha256(hasher.finalize().into()))
+}
+
+fn io_error(path: &Path, source: io::Error) -> SourceError {
+    SourceError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A blob being written to a temporary file in the cache directory, readable while it grows.
+pub(crate) struct Download {
+    file: File,
+    temp: Mutex<Option<TempPath>>,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+struct State {
+    written: u64,
+    /// `Some` once the download ended: `Err` holds the message readers fail with.
+    outcome: Option<Result<(), String>>,
+}
+
+impl Download {
+    fn create(dir: &Path) -> Result<Download, SourceError> {
+        let (file, temp) = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| io_error(dir, e))?
+            .into_parts();
+        Ok(Download {
+            file,
+            temp: Mutex::new(Some(temp)),
+            state: Mutex::new(State {
+                written: 0,
+                outcome: None,
+            }),
+            changed: Condvar::new(),
+        })
+    }
+
+    pub fn written(&self) -> u64 {
+        lock(&self.state).written
+    }
+
+    /// Appends bytes and wakes the readers waiting for them.
+    pub fn append(&self, bytes: &[u8]) -> io::Result<()> {
+        let at = self.written();
+        self.file.write_all_at(bytes, at)?;
+        lock(&self.state).written = at + bytes.len() as u64;
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    fn persist(&self, path: &Path) -> io::Result<()> {
+        match lock(&self.temp).take() {
+            Some(temp) => temp.persist(path).map_err(|e| e.error),
+            None => Ok(()),
+        }
+    }
+
+    /// Tells the readers how the download ended (without caching it: see [`BlobStore::finish`]).
+    pub fn end(&self, outcome: Result<(), String>) {
+        if outcome.is_err() {
+            // Dropping the path deletes the file; readers keep their open handle.
+            lock(&self.temp).take();
+        }
+        lock(&self.state).outcome = Some(outcome);
+        self.changed.notify_all();
+    }
+
+    /// A reader from the first byte, which waits for bytes not yet downloaded.
+    pub fn reader(self: &Arc<Self>) -> DownloadReader {
+        DownloadReader {
+            download: self.clone(),
+            position: 0,
+        }
+    }
+}
+
+pub(crate) struct DownloadReader {
+    download: Arc<Download>,
+    position: u64,
+}
+
+impl Read for DownloadReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let download = &self.download;
+        let mut state = lock(&download.state);
+        loop {
+            if self.position < state.written {
+                let available = (state.written - self.position).min(buf.len() as u64) as usize;
+                drop(state);
+                let n = download
+                    .file
+                    .read_at(&mut buf[..available], self.position)?;
+                self.position += n as u64;
+                return Ok(n);
+            }
+            match &state.outcome {
+                Some(Ok(())) => return Ok(0),
+                Some(Err(message)) => {
+                    return Err(io::Error::other(ReadFailure(message.clone())));
+                }
+                None => {
+                    state = download
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::at(dir.path().to_owned()).unwrap();
+        (dir, store)
+    }
+
+    fn started(store: &BlobStore, digest: &Digest) -> Arc<Download> {
+        match store.claim(digest).unwrap() {
+            Claim::Start(download) => download,
+            _ => panic!("expected a new download"),
+        }
+    }
+
+    #[test]
+    fn a_verified_download_is_cached_and_followers_read_it_as_it_grows() {
+        let (_dir, store) = store();
+        let digest = Digest::sha256_of(b"hello world");
+        let download = started(&store, &digest);
+        assert!(matches!(store.claim(&digest), Ok(Claim::Running(_))));
+        let mut reader = download.reader();
+        download.append(b"hello").unwrap();
+        let mut first = [0u8; 16];
+        assert_eq!(reader.read(&mut first).unwrap(), 5);
+        let follower = std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            reader.read_to_end(&mut rest).map(|_| rest)
+        });
+        download.append(b" world").unwrap();
+        store.finish(&digest, &download, Ok(()));
+        assert_eq!(follower.join().unwrap().unwrap(), b" world");
+        assert_eq!(
+            std::fs::read(store.blob_path(&digest)).unwrap(),
+            b"hello world"
+        );
+        assert!(matches!(store.claim(&digest), Ok(Claim::Cached(_))));
+    }
+
+    #[test]
+    fn a_failed_download_is_not_cached_and_readers_get_the_error() {
+        let (dir, store) = store();
+        let digest = Digest::sha256_of(b"x");
+        let download = started(&store, &digest);
+        download.append(b"y").unwrap();
+        let mut reader = download.reader();
+        store.finish(&digest, &download, Err("digest mismatch".into()));
+        let mut all = Vec::new();
+        let error = reader.read_to_end(&mut all).unwrap_err();
+        assert_eq!(error.to_string(), "digest mismatch");
+        assert!(!store.blob_path(&digest).exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        assert!(matches!(store.claim(&digest), Ok(Claim::Start(_))));
+    }
+
+    #[test]
+    fn a_corrupted_cache_file_is_removed_not_served() {
+        let (_dir, store) = store();
+        let digest = Digest::sha256_of(b"good");
+        store.put(&digest, b"good");
+        std::fs::write(store.blob_path(&digest), b"evil").unwrap();
+        assert!(store.cached(&digest).is_none());
+        assert!(!store.blob_path(&digest).exists());
+        store.put(&digest, b"bad!");
+        assert!(
+            !store.blob_path(&digest).exists(),
+            "bytes not matching are never stored"
+        );
+    }
+}

@@ -1,0 +1,438 @@
+//! Registry inputs against real registries (Debian's `docker-registry`) on 127.0.0.1: anonymous,
+//! Basic auth from a Docker config, Bearer tokens, TLS with a private CA, a two-platform index, the
+//! blob cache, and streams cut mid-download (retried and resumed; or a clear error).
+//!
+//! Needs `docker-registry skopeo openssl apache2-utils python3` (`.ci/run` installs them): without
+//! them the tests fail when `CI` is set and are skipped otherwise.
+
+mod registry_support;
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use ocidiff::fixture::{ImageBuilder, IndexBuilder, LayerBuilder, LayerCompression};
+use registry_support::{IDENTITY_TOKEN, Mode, PASSWORD, Proxy, Registry, USER, noise, run, tools};
+use support::{Pair, Report, path_str};
+
+/// Two images that share a base layer and differ in the top layer and the config.
+fn image(variant: &str, arch: &str) -> ImageBuilder {
+    let base = LayerBuilder::new()
+        .file("etc/base", noise(1, 48 * 1024))
+        .build();
+    let top = LayerBuilder::new()
+        .file("etc/top", noise(variant.len() as u64 + 7, 40 * 1024))
+        .file("etc/variant", format!("{variant}\n"))
+        .file("etc/arch", format!("{arch}\n"))
+        .build();
+    ImageBuilder::new()
+        .platform("linux", arch, None)
+        .layer(base, LayerCompression::Gzip)
+        .layer(top, LayerCompression::Gzip)
+        .config(serde_json::json!({
+            "created": "2024-01-01T00:00:00Z",
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Env": [format!("VARIANT={variant}")]},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }))
+}
+
+/// Layouts `a` and `b` (single images) under `dir`.
+fn layouts(dir: &Path) -> (PathBuf, PathBuf) {
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    image("a", "amd64").write_oci_layout(&a, None).unwrap();
+    image("bb", "amd64").write_oci_layout(&b, None).unwrap();
+    (a, b)
+}
+
+/// A registry with `test/a:1` and `test/b:1` pushed, and the layouts they came from.
+fn registry_with_pair(mode: Mode) -> (Registry, PathBuf, PathBuf) {
+    let registry = Registry::start(mode);
+    let (a, b) = layouts(registry.dir.path());
+    registry.push(&a, "test/a:1");
+    registry.push(&b, "test/b:1");
+    (registry, a, b)
+}
+
+fn refs(host: &str) -> (String, String) {
+    (format!("{host}/test/a:1"), format!("{host}/test/b:1"))
+}
+
+fn args(flags: &[&str], a: &str, b: &str) -> Vec<String> {
+    let mut args: Vec<String> = vec!["--format".into(), "json".into()];
+    args.extend(flags.iter().map(|s| s.to_string()));
+    args.extend([a.to_owned(), b.to_owned()]);
+    args
+}
+
+/// Compares `a` and `b` expecting differences and no error; returns the report.
+fn differs(flags: &[&str], a: &str, b: &str, env: &[(&str, &Path)]) -> Report {
+    let run = run(&args(flags, a, b), env);
+    assert_eq!(run.code, 1, "{a} vs {b}: {}", run.stderr);
+    run.json()
+}
+
+/// Every delta except the image-name annotations, which name the inputs.
+fn deltas(report: &Report) -> BTreeSet<Pair> {
+    report
+        .all()
+        .into_iter()
+        .filter(|p| !p.field.contains("image.name") && !p.field.contains("ref.name"))
+        .collect()
+}
+
+fn cache_flag(dir: &Path) -> String {
+    format!("--cache-dir={}", dir.join("cache").display())
+}
+
+#[test]
+fn anonymous_pull_gives_the_report_of_the_local_layouts() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Plain);
+    let (ra, rb) = refs(&registry.host());
+    let cache = cache_flag(registry.dir.path());
+    let remote = differs(&[&cache], &ra, &rb, &[]);
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&remote), deltas(&local));
+    assert!(!deltas(&remote).is_empty());
+    let semantic = ["--semantic", cache.as_str()];
+    let remote = differs(&semantic, &ra, &rb, &[]);
+    let local = differs(&["--semantic"], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(remote.shown(), local.shown());
+}
+
+fn docker_config(dir: &Path, registry: &str, user: &str, password: &str) -> PathBuf {
+    let config = dir.join(format!("docker-{password}"));
+    std::fs::create_dir_all(&config).unwrap();
+    let auth = base64(format!("{user}:{password}").as_bytes());
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    config
+}
+
+/// A Docker config whose `credsStore` is a `docker-credential-test` program answering with the
+/// test user, and the PATH that finds it.
+fn credential_helper(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("helper-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread -r server\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("docker-helper");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.json"), r#"{"credsStore": "test"}"#).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (config, PathBuf::from(path))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn basic_auth_comes_from_the_docker_config_and_the_password_never_shows() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Basic);
+    let dir = registry.dir.path();
+    let (ra, rb) = refs(&registry.host());
+    let good = docker_config(dir, &registry.host(), USER, PASSWORD);
+    let report_file = dir.join("report.json");
+    let cache = cache_flag(dir);
+    let flags = [
+        cache.as_str(),
+        "--report-file",
+        report_file.to_str().unwrap(),
+    ];
+    let run_ok = run(&args(&flags, &ra, &rb), &[("DOCKER_CONFIG", &good)]);
+    assert_eq!(run_ok.code, 1, "{}", run_ok.stderr);
+    let wrong_password = "Wrong-7d1a-secret";
+    let bad = docker_config(dir, &registry.host(), USER, wrong_password);
+    let run_bad = run(&args(&["--no-cache"], &ra, &rb), &[("DOCKER_CONFIG", &bad)]);
+    assert_eq!(run_bad.code, 2, "{}", run_bad.stderr);
+    assert!(
+        run_bad.stderr.contains("unauthorized"),
+        "{}",
+        run_bad.stderr
+    );
+    let (helper_config, path) = credential_helper(dir);
+    let run_helper = run(
+        &args(&["--no-cache"], &ra, &rb),
+        &[("DOCKER_CONFIG", &helper_config), ("PATH", &path)],
+    );
+    assert_eq!(run_helper.code, 1, "{}", run_helper.stderr);
+    let run_none = run(&args(&["--no-cache"], &ra, &rb), &[]);
+    assert_eq!(run_none.code, 2, "{}", run_none.stderr);
+    assert!(
+        run_none.stderr.contains("no credentials for"),
+        "{}",
+        run_none.stderr
+    );
+    let report = std::fs::read_to_string(&report_file).unwrap();
+    let encoded = base64(format!("{USER}:{PASSWORD}").as_bytes());
+    for text in [
+        &run_helper.stderr,
+        &run_ok.stdout,
+        &run_ok.stderr,
+        &report,
+        &run_bad.stdout,
+        &run_bad.stderr,
+    ] {
+        for secret in [PASSWORD, wrong_password, encoded.as_str()] {
+            assert!(!text.contains(secret), "{secret} leaked into: {text}");
+        }
+    }
+}
+
+#[test]
+fn bearer_tokens_are_fetched_from_the_token_server() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Token);
+    let (ra, rb) = refs(&registry.host());
+    let cache = cache_flag(registry.dir.path());
+    let anonymous = differs(&[&cache], &ra, &rb, &[]);
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&anonymous), deltas(&local));
+    let config = docker_config(registry.dir.path(), &registry.host(), USER, PASSWORD);
+    let named = differs(&["--no-cache"], &ra, &rb, &[("DOCKER_CONFIG", &config)]);
+    assert_eq!(deltas(&named), deltas(&local));
+}
+
+#[test]
+fn identity_tokens_are_exchanged_for_access_tokens() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Token);
+    let dir = registry.dir.path();
+    let (ra, rb) = refs(&registry.host());
+    let config = identity_config(dir, &registry.host(), IDENTITY_TOKEN);
+    let exchanged = differs(&["--no-cache"], &ra, &rb, &[("DOCKER_CONFIG", &config)]);
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&exchanged), deltas(&local));
+    let log = std::fs::read_to_string(dir.join("token-server.log")).unwrap();
+    assert!(log.contains("\"POST /token HTTP/1.1\" 200"), "{log}");
+    let wrong = "Idt-wrong-7c2e";
+    let config = identity_config(dir, &registry.host(), wrong);
+    let refused = run(
+        &args(&["--no-cache"], &ra, &rb),
+        &[("DOCKER_CONFIG", &config)],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("refused the identity token"),
+        "{}",
+        refused.stderr
+    );
+    for text in [&exchanged.0.to_string(), &refused.stdout, &refused.stderr] {
+        assert!(
+            !text.contains(IDENTITY_TOKEN) && !text.contains(wrong),
+            "{text}"
+        );
+    }
+}
+
+fn identity_config(dir: &Path, registry: &str, token: &str) -> PathBuf {
+    let config = dir.join(format!("docker-{token}"));
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"auths": {{"{registry}": {{"identitytoken": "{token}"}}}}}}"#),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn tls_needs_the_private_ca_unless_the_registry_is_declared_insecure() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Tls);
+    let (ra, rb) = refs(&registry.host());
+    let ca = format!("--registry-ca={}", registry.ca().display());
+    differs(&["--no-cache", &ca], &ra, &rb, &[]);
+    let untrusted = run(&args(&["--no-cache"], &ra, &rb), &[]);
+    assert_eq!(untrusted.code, 2, "{}", untrusted.stderr);
+    let line = untrusted
+        .stderr
+        .lines()
+        .find(|l| l.contains("--registry-ca"))
+        .unwrap_or_else(|| panic!("no hint about --registry-ca: {}", untrusted.stderr));
+    assert!(
+        line.contains(&format!("registry {}", registry.host())),
+        "{line}"
+    );
+    assert!(line.contains("certificate"), "{line}");
+    // Docker's meaning of --insecure-registry: TLS without verification is accepted too.
+    let insecure = format!("--insecure-registry={}", registry.host());
+    differs(&["--no-cache", &insecure], &ra, &rb, &[]);
+}
+
+fn manifest_platforms(report: &Report) -> BTreeSet<String> {
+    report.0["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"]["type"] == "manifest")
+        .filter_map(|c| c["kind"]["platform"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn both_platforms_of_an_index_are_compared_and_platform_picks_one() {
+    let Some(()) = tools() else { return };
+    let registry = Registry::start(Mode::Plain);
+    let dir = registry.dir.path();
+    for (name, variant) in [("a", "a"), ("b", "bb")] {
+        let layout = dir.join(format!("index-{name}"));
+        IndexBuilder::new()
+            .image(image(variant, "amd64"))
+            .image(image(variant, "arm64"))
+            .write_oci_layout(&layout, None)
+            .unwrap();
+        registry.push(&layout, &format!("test/{name}:multi"));
+    }
+    let host = registry.host();
+    let (ra, rb) = (
+        format!("{host}/test/a:multi"),
+        format!("{host}/test/b:multi"),
+    );
+    let both = differs(&["--no-cache"], &ra, &rb, &[]);
+    let expected: BTreeSet<String> = ["linux/amd64".into(), "linux/arm64".into()].into();
+    assert_eq!(manifest_platforms(&both), expected);
+    let before = registry.blob_gets();
+    let one = differs(&["--no-cache", "--platform=linux/arm64"], &ra, &rb, &[]);
+    assert_eq!(manifest_platforms(&one), ["linux/arm64".to_owned()].into());
+    // One platform: its config and its differing top layer on each side; the shared base layer
+    // is not read at all.
+    assert_eq!(registry.blob_gets() - before, 4);
+}
+
+#[test]
+fn cut_streams_are_retried_and_resumed() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Plain);
+    let proxy = Proxy::start(registry.port, 3, 3000);
+    let (ra, rb) = refs(&proxy.host());
+    let remote = differs(&["--no-cache"], &ra, &rb, &[]);
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&remote), deltas(&local));
+    // 2 configs and 2 differing layers, 3 of them cut once and resumed.
+    let gets = proxy.blob_gets.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(gets >= 4 + 3, "{gets} blob requests");
+    let log = std::fs::read_to_string(registry.dir.path().join("registry.log")).unwrap();
+    assert!(log.contains("206"), "no range request was answered");
+}
+
+#[test]
+fn a_registry_that_always_cuts_fails_with_one_clear_line() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    let proxy = Proxy::start(registry.port, usize::MAX, 3000);
+    let (ra, rb) = refs(&proxy.host());
+    let started = std::time::Instant::now();
+    let tmp = registry.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let failed = run(&args(&["--no-cache"], &ra, &rb), &[("TMPDIR", &tmp)]);
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "--no-cache left {left:?}");
+    let line = failed
+        .stderr
+        .lines()
+        .find(|l| l.contains("after 4 attempts"))
+        .unwrap_or_else(|| panic!("no final error: {}", failed.stderr));
+    let registry_part = format!("registry {}, repository test/", proxy.host());
+    assert!(line.contains(&registry_part), "{line}");
+    assert!(line.contains(": blob sha256:"), "{line}");
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    assert!(line.contains("connection lost after"), "{line}");
+    assert!(
+        !line.contains("corrupt"),
+        "a failed download is not bad content: {line}"
+    );
+}
+
+#[test]
+fn the_cache_serves_a_second_run_and_never_keeps_a_bad_blob() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    let proxy = Proxy::start(registry.port, 0, 0);
+    let (ra, rb) = refs(&proxy.host());
+    let dir = registry.dir.path();
+    let cache = cache_flag(dir);
+    let gets = || proxy.blob_gets.load(std::sync::atomic::Ordering::SeqCst);
+    let first = differs(&[&cache], &ra, &rb, &[]);
+    let downloaded = gets();
+    assert_eq!(downloaded, 4, "2 configs and 2 differing layers");
+    let second = differs(&[&cache], &ra, &rb, &[]);
+    assert_eq!(gets(), downloaded, "the second run downloaded blobs");
+    assert_eq!(deltas(&first), deltas(&second));
+
+    // A corrupted cache file is noticed, replaced by a fresh download, and the run succeeds.
+    let blobs = dir.join("cache/blobs/sha256");
+    let layer = largest_file(&blobs);
+    std::fs::write(&layer, b"corrupt").unwrap();
+    let third = differs(&[&cache], &ra, &rb, &[]);
+    assert_eq!(gets(), downloaded + 1);
+    assert_eq!(deltas(&first), deltas(&third));
+    let hex = layer.file_name().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(sha256_hex(&std::fs::read(&layer).unwrap()), hex);
+
+    // A blob the registry serves with the wrong content fails the run and is not cached.
+    let stored = registry.blob_data(&hex);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+    let fresh = format!("--cache-dir={}", dir.join("fresh").display());
+    let bad = run(&args(&[&fresh], &ra, &rb), &[]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    let error = bad
+        .stderr
+        .lines()
+        .find(|l| l.contains(&hex))
+        .unwrap_or_default();
+    assert!(
+        error.contains("digest mismatch") || error.contains("corrupt"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!dir.join("fresh/blobs/sha256").join(&hex).exists());
+}
+
+fn largest_file(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ocidiff::oci::Digest::sha256_of(bytes).hex().to_owned()
+}
