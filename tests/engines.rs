@@ -19,7 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ocidiff::fixture::{ImageBuilder, LayerBuilder, LayerCompression};
-use support::{Report, Run, show};
+use support::{Report, Run, error_free_report, have_program, run_command, show};
 
 /// The namespace the fixtures are imported into in containerd (not `default`, so the flag is tested).
 const NAMESPACE: &str = "ocidiff-test";
@@ -69,12 +69,7 @@ fn missing_prerequisite() -> Option<String> {
     }
     ["containerd", "ctr", "dockerd", "podman"]
         .into_iter()
-        .find(|tool| {
-            !Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
+        .find(|tool| !have_program(tool))
         .map(|tool| format!("{tool} not found (apt-get install docker.io podman containerd)"))
 }
 
@@ -251,18 +246,12 @@ fn load_fixtures(engines: &Engines) {
 
 /// Runs the binary with extra environment variables.
 fn run_env(env: &[(&str, &str)], args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
-        .args(args)
-        .env_remove("CONTAINER_HOST")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run ocidiff-tui");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    run_command(
+        Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
+            .args(args)
+            .env_remove("CONTAINER_HOST")
+            .envs(env.iter().copied()),
+    )
 }
 
 /// `--format json A B` must succeed (0 or 1) with an error-free report.
@@ -270,16 +259,7 @@ fn report(env: &[(&str, &str)], flags: &[&str], a: &str, b: &str) -> Report {
     let mut args = vec!["--format", "json"];
     args.extend_from_slice(flags);
     args.extend([a, b]);
-    let run = run_env(env, &args);
-    assert!(
-        run.code == 0 || run.code == 1,
-        "exit {} for {args:?}:\n{}",
-        run.code,
-        run.stderr
-    );
-    let report = run.json();
-    assert_eq!(report.0["errors"], serde_json::json!([]), "{args:?}");
-    report
+    error_free_report(&run_env(env, &args), &args)
 }
 
 /// The differences found between the two fixture archives themselves.

@@ -48,7 +48,7 @@ fn build() -> Result<PathBuf, String> {
         return Err(format!("needs root (uid {uid})"));
     }
     for tool in ["umoci", "skopeo"] {
-        if !succeeds("sh", &["-c", &format!("command -v {tool}")]) {
+        if !support::have_program(tool) {
             return Err(format!("{tool} not found (apt-get install umoci skopeo)"));
         }
     }

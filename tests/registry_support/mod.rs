@@ -28,12 +28,7 @@ pub fn tools() -> Option<()> {
         "python3",
     ]
     .into_iter()
-    .filter(|tool| {
-        !Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
+    .filter(|tool| !super::support::have_program(tool))
     .collect();
     if missing.is_empty() {
         return Some(());
@@ -471,7 +466,6 @@ pub fn run(args: &[String], env: &[(&str, &Path)]) -> super::support::Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"));
     command
         .args(args)
-        .stdin(Stdio::null())
         .env("DOCKER_CONFIG", "/nonexistent")
         .env("REGISTRY_AUTH_FILE", "/nonexistent")
         .env("XDG_CACHE_HOME", "/nonexistent")
@@ -482,10 +476,5 @@ pub fn run(args: &[String], env: &[(&str, &Path)]) -> super::support::Run {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().expect("run ocidiff-tui");
-    super::support::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    super::support::run_command(&mut command)
 }

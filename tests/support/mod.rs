@@ -30,8 +30,12 @@ impl Run {
 
 /// Runs the binary with `args`, never letting a terminal get the TUI.
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
-        .args(args)
+    run_command(Command::new(env!("CARGO_BIN_EXE_ocidiff-tui")).args(args))
+}
+
+/// Runs a prepared command of the binary (extra environment and the like), stdin closed.
+pub fn run_command(command: &mut Command) -> Run {
+    let output = command
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run ocidiff-tui");
@@ -40,6 +44,31 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Whether a program is on PATH.
+pub fn have_program(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Checks that `--format json` ran (exit 0 or 1) with an error-free report, and returns it.
+pub fn error_free_report(run: &Run, what: &dyn std::fmt::Debug) -> Report {
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {} for {what:?}:\n{}",
+        run.code,
+        run.stderr
+    );
+    let report = run.json();
+    assert!(
+        report.0["errors"].as_array().is_some_and(|e| e.is_empty()),
+        "errors in report for {what:?}: {}",
+        report.0["errors"]
+    );
+    report
 }
 
 /// Runs `--format json FLAGS A B`.
@@ -54,18 +83,7 @@ pub fn run_json(flags: &[&str], a: &str, b: &str) -> Run {
 /// Runs with `flags` and returns (exit code, the report).
 pub fn compare(flags: &[&str], a: &str, b: &str) -> (i32, Report) {
     let run = run_json(flags, a, b);
-    assert!(
-        run.code == 0 || run.code == 1,
-        "exit {} for {flags:?} {a} {b}:\n{}",
-        run.code,
-        run.stderr
-    );
-    let report = run.json();
-    assert!(
-        report.0["errors"].as_array().is_some_and(|e| e.is_empty()),
-        "errors in report for {flags:?}: {}",
-        report.0["errors"]
-    );
+    let report = error_free_report(&run, &(flags, a, b));
     (run.code, report)
 }
 
