@@ -349,6 +349,37 @@ fn cut_streams_are_retried_and_resumed() {
 }
 
 #[test]
+fn too_many_requests_waits_as_long_as_retry_after_says() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Plain);
+    let proxy = Proxy::throttling(registry.port, 1, "2");
+    let (ra, rb) = refs(&proxy.host());
+    let started = std::time::Instant::now();
+    let remote = differs(&["--no-cache"], &ra, &rb, &[]);
+    // Without the header the first wait would be 1 s.
+    assert!(
+        started.elapsed().as_millis() >= 2000,
+        "{:?}",
+        started.elapsed()
+    );
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&remote), deltas(&local));
+
+    let proxy = Proxy::throttling(registry.port, usize::MAX, "3600");
+    let (ra, rb) = refs(&proxy.host());
+    let started = std::time::Instant::now();
+    let failed = run(&args(&["--no-cache"], &ra, &rb), &[]);
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let line = failed
+        .stderr
+        .lines()
+        .find(|l| l.contains("retry after 3600 s"))
+        .unwrap_or_else(|| panic!("no clear error: {}", failed.stderr));
+    assert!(line.contains(": blob sha256:"), "{line}");
+}
+
+#[test]
 fn a_registry_that_always_cuts_fails_with_one_clear_line() {
     let Some(()) = tools() else { return };
     let (registry, _, _) = registry_with_pair(Mode::Plain);

@@ -334,27 +334,51 @@ fn token_server(dir: &Path) -> (String, Child) {
 }
 
 /// A TCP proxy on 127.0.0.1 in front of a registry. It counts blob GETs and cuts the responses of
-/// the next `cuts` blob GETs after `after` bytes.
+/// the next `cuts` blob GETs after `after` bytes, or answers the next blob GETs itself with
+/// "429 Too Many Requests" (see [`Proxy::throttling`]).
 pub struct Proxy {
     pub port: u16,
     pub blob_gets: Arc<AtomicUsize>,
     cuts: Arc<AtomicUsize>,
+    throttle: Arc<Throttle>,
     stop: Arc<AtomicBool>,
+}
+
+/// How many blob GETs get a 429, and the Retry-After header sent with it.
+#[derive(Default)]
+struct Throttle {
+    left: AtomicUsize,
+    retry_after: String,
 }
 
 impl Proxy {
     pub fn start(upstream: u16, cuts: usize, after: usize) -> Proxy {
+        Proxy::with_faults(upstream, cuts, after, Throttle::default())
+    }
+
+    /// Answers the next `count` blob GETs with 429 and `Retry-After: retry_after`.
+    pub fn throttling(upstream: u16, count: usize, retry_after: &str) -> Proxy {
+        let throttle = Throttle {
+            left: AtomicUsize::new(count),
+            retry_after: retry_after.to_owned(),
+        };
+        Proxy::with_faults(upstream, 0, 0, throttle)
+    }
+
+    fn with_faults(upstream: u16, cuts: usize, after: usize, throttle: Throttle) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let proxy = Proxy {
             port,
             blob_gets: Arc::new(AtomicUsize::new(0)),
             cuts: Arc::new(AtomicUsize::new(cuts)),
+            throttle: Arc::new(throttle),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let (gets, cuts, stop) = (
+        let (gets, cuts, throttle, stop) = (
             proxy.blob_gets.clone(),
             proxy.cuts.clone(),
+            proxy.throttle.clone(),
             proxy.stop.clone(),
         );
         std::thread::spawn(move || {
@@ -363,8 +387,8 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                let (gets, cuts) = (gets.clone(), cuts.clone());
-                std::thread::spawn(move || relay(client, upstream, &gets, &cuts, after));
+                let (gets, cuts, throttle) = (gets.clone(), cuts.clone(), throttle.clone());
+                std::thread::spawn(move || relay(client, upstream, &gets, &cuts, after, &throttle));
             }
         });
         proxy
@@ -384,14 +408,22 @@ impl Drop for Proxy {
 
 /// Relays one connection. Requests on a connection come one at a time, so the response bytes that
 /// follow a blob GET belong to it.
-fn relay(client: TcpStream, upstream: u16, gets: &AtomicUsize, cuts: &AtomicUsize, after: usize) {
+fn relay(
+    client: TcpStream,
+    upstream: u16,
+    gets: &AtomicUsize,
+    cuts: &AtomicUsize,
+    after: usize,
+    throttle: &Throttle,
+) {
     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
         return;
     };
     let cut_budget = Arc::new(AtomicUsize::new(usize::MAX));
-    let (mut from_client, mut to_server) = (
+    let (mut from_client, mut to_server, mut answer) = (
         client.try_clone().expect("clone"),
         server.try_clone().expect("clone"),
+        client.try_clone().expect("clone"),
     );
     let budget = cut_budget.clone();
     std::thread::scope(|scope| {
@@ -410,6 +442,20 @@ fn relay(client: TcpStream, upstream: u16, gets: &AtomicUsize, cuts: &AtomicUsiz
                         .is_some_and(|l| l.contains("/blobs/sha256:"))
                 {
                     gets.fetch_add(1, Ordering::SeqCst);
+                    let throttled = throttle
+                        .left
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                        .is_ok();
+                    if throttled {
+                        let reply = format!(
+                            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\n\r\n",
+                            throttle.retry_after
+                        );
+                        if answer.write_all(reply.as_bytes()).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
                     let cut = cuts.load(Ordering::SeqCst) > 0;
                     budget.store(if cut { after } else { usize::MAX }, Ordering::SeqCst);
                 }

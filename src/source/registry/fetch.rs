@@ -5,9 +5,8 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use oci_client::client::{
-    BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol, SizedStream,
-};
+use futures_util::stream::BoxStream;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, RegistryOperation};
@@ -22,9 +21,11 @@ use crate::source::{SourceError, SourceOptions};
 /// Tries per request, the first included.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// Backoff for "429 Too Many Requests": oci-client does not expose the Retry-After header, so wait
-/// longer than for other failures.
+/// Backoff for "429 Too Many Requests" without a Retry-After header (manifests: oci-client does
+/// not expose it): longer than for other failures.
 const FIRST_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest Retry-After waited for; a registry asking for more gets a clear error instead.
+const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 const MANIFEST_TYPES: &[&str] = &[
     media_type::OCI_INDEX,
@@ -33,10 +34,23 @@ const MANIFEST_TYPES: &[&str] = &[
     media_type::DOCKER_MANIFEST,
 ];
 
+/// A blob response's body, how many of its leading bytes are already written, and its length.
+type BlobBody = (
+    BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    u64,
+    Option<u64>,
+);
+
 /// One input's registry and repository, connected.
 pub(crate) struct Remote {
     pub target: Target,
     client: Client,
+    /// Blob downloads go through this client, so that Retry-After can be read.
+    http: reqwest::Client,
+    /// `scheme://host` of the registry's API.
+    base_url: String,
+    /// The bearer token for blob requests, once asked for (`Some(None)`: the registry wants none).
+    blob_token: tokio::sync::Mutex<Option<Option<String>>>,
     auth: RegistryAuth,
     /// Why there are no credentials, if there are none: added to authorization failures.
     no_credentials: Option<String>,
@@ -47,15 +61,15 @@ pub(crate) struct Remote {
 pub(crate) enum Failure {
     /// Worth another try (connection trouble, 5xx, truncated body).
     Transient(String),
-    /// 429: worth another try, later.
-    RateLimited(String),
+    /// 429: worth another try, later (after what the registry's Retry-After says, if it did).
+    RateLimited(String, Option<Duration>),
     Fatal(String),
 }
 
 impl Failure {
     fn message(&self) -> &str {
         match self {
-            Failure::Transient(m) | Failure::RateLimited(m) | Failure::Fatal(m) => m,
+            Failure::Transient(m) | Failure::RateLimited(m, _) | Failure::Fatal(m) => m,
         }
     }
 
@@ -65,7 +79,8 @@ impl Failure {
             _ if attempt >= ATTEMPTS => return None,
             Failure::Fatal(_) => return None,
             Failure::Transient(_) => FIRST_BACKOFF,
-            Failure::RateLimited(_) => FIRST_RATE_LIMIT_BACKOFF,
+            Failure::RateLimited(_, Some(wait)) => return Some(*wait),
+            Failure::RateLimited(_, None) => FIRST_RATE_LIMIT_BACKOFF,
         };
         Some(first * 2u32.pow(attempt - 1))
     }
@@ -100,12 +115,12 @@ impl Remote {
         let client = Client::try_from(config)
             .map_err(|e| registry_error(&target, "connecting", &clean_message(&e)))?;
         let scheme = if plain_http { "http" } else { "https" };
+        let http = http_client(&target, &tls)?;
+        let base_url = format!("{scheme}://{}", target.reference.resolve_registry());
         let (auth, no_credentials) = match super::auth::credentials_for(target.registry()) {
             Credential::Ready(auth) => (auth, None),
             Credential::Missing(why) => (RegistryAuth::Anonymous, Some(why)),
             Credential::IdentityToken(token) => {
-                let http = http_client(&target, &tls)?;
-                let base_url = format!("{scheme}://{}", target.registry());
                 let access = exchange_identity_token(&http, &base_url, target.repository(), &token)
                     .await
                     .map_err(|problem| registry_error(&target, "identity token", &problem))?;
@@ -115,6 +130,9 @@ impl Remote {
         Ok(Remote {
             target,
             client,
+            http,
+            base_url,
+            blob_token: tokio::sync::Mutex::new(None),
             auth,
             no_credentials,
         })
@@ -208,17 +226,15 @@ impl Remote {
         download: &Download,
     ) -> Result<(), Failure> {
         let offset = download.written();
-        let (mut stream, mut skip) = self.open_stream(digest, offset).await?;
+        let (mut stream, mut skip, length) = self.open_stream(digest, offset).await?;
         if size.is_none() && skip == offset {
-            *size = stream.content_length;
+            *size = length;
         }
         let complete =
             |hasher: &Sha256| Digest::from_sha256(hasher.clone().finalize().into()) == *digest;
         while let Some(chunk) = stream.next().await {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
-                // oci-client reports its own digest check as a stream error at the end.
-                Err(_) if complete(hasher) => return Ok(()),
                 Err(e) => return Err(cut_short(download.written(), *size, &e)),
             };
             let skipped = (skip.min(chunk.len() as u64)) as usize;
@@ -235,31 +251,83 @@ impl Remote {
         self.check_end(download.written(), *size, complete(hasher))
     }
 
-    /// The blob's bytes from `offset` on (a Range request), and how many leading bytes to skip
-    /// when the registry ignored the range and sent everything.
-    async fn open_stream(
-        &self,
-        digest: &Digest,
-        offset: u64,
-    ) -> Result<(SizedStream, u64), Failure> {
-        let digest = digest.to_string();
-        let reference = &self.target.reference;
-        if offset == 0 {
-            let stream = self
-                .client
-                .pull_blob_stream(reference, digest.as_str())
-                .await;
-            return Ok((stream.map_err(|e| self.classify(&e))?, 0));
+    /// The blob's bytes from `offset` on (a Range request), how many leading bytes to skip when
+    /// the registry ignored the range and sent everything, and the body's length if known.
+    ///
+    /// Blobs are fetched here rather than through oci-client, whose errors do not carry the
+    /// Retry-After header; oci-client still does the authentication and hands over its token.
+    /// reqwest drops the Authorization header when a registry redirects to another host (a CDN).
+    async fn open_stream(&self, digest: &Digest, offset: u64) -> Result<BlobBody, Failure> {
+        let url = format!(
+            "{}/v2/{}/blobs/{digest}",
+            self.base_url,
+            self.target.reference.repository()
+        );
+        let mut request = self.http.get(url);
+        if offset > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
-        let response = self
+        request = match (self.token().await?, &self.auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, _) => request,
+        };
+        let response = request.send().await.map_err(|e| {
+            let message = clean_message(&e);
+            if is_certificate_problem(&message) {
+                Failure::Fatal(message)
+            } else {
+                Failure::Transient(message)
+            }
+        })?;
+        let status = response.status().as_u16();
+        let skip = match status {
+            200 => offset,
+            206 => 0,
+            _ => return Err(self.refused_blob(status, &response).await),
+        };
+        let length = response.content_length();
+        let body = response
+            .bytes_stream()
+            .map(|chunk| chunk.map_err(std::io::Error::other));
+        Ok((body.boxed(), skip, length))
+    }
+
+    /// Why a blob request was answered with `status`; a refused token is forgotten so the next
+    /// attempt asks for a new one (tokens expire during long downloads).
+    async fn refused_blob(&self, status: u16, response: &reqwest::Response) -> Failure {
+        let message = format!("HTTP {status}");
+        match status {
+            429 => match retry_after(response.headers()) {
+                Some(wait) if wait > LONGEST_RETRY_AFTER => Failure::Fatal(format!(
+                    "{message}: too many requests; the registry asks to retry after {} s",
+                    wait.as_secs()
+                )),
+                wait => Failure::RateLimited(format!("{message}: too many requests"), wait),
+            },
+            401 => {
+                *self.blob_token.lock().await = None;
+                Failure::Transient(format!("unauthorized ({message})"))
+            }
+            408 | 500..=599 => Failure::Transient(message),
+            403 => Failure::Fatal(format!("unauthorized ({message})")),
+            _ => Failure::Fatal(message),
+        }
+    }
+
+    /// The bearer token for blob requests, asked of the registry's token server once.
+    async fn token(&self) -> Result<Option<String>, Failure> {
+        let mut cached = self.blob_token.lock().await;
+        if let Some(token) = cached.as_ref() {
+            return Ok(token.clone());
+        }
+        let token = self
             .client
-            .pull_blob_stream_partial(reference, digest.as_str(), offset, None)
+            .auth(&self.target.reference, &self.auth, RegistryOperation::Pull)
             .await
             .map_err(|e| self.classify(&e))?;
-        Ok(match response {
-            BlobResponse::Full(stream) => (stream, offset),
-            BlobResponse::Partial(stream) => (stream, 0),
-        })
+        *cached = Some(token.clone());
+        Ok(token)
     }
 
     fn check_end(&self, written: u64, size: Option<u64>, complete: bool) -> Result<(), Failure> {
@@ -340,7 +408,7 @@ fn http_client(target: &Target, tls: &Tls) -> Result<reqwest::Client, SourceErro
         .tls_certs_merge(roots)
         .tls_danger_accept_invalid_certs(tls.accept_invalid)
         .connect_timeout(Duration::from_secs(15))
-        .timeout(Duration::from_secs(60))
+        .read_timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))
 }
@@ -431,7 +499,7 @@ pub(crate) fn classify(error: &OciDistributionError) -> Failure {
                 .collect();
             let text = text.join("; ");
             if codes.contains(&&OciErrorCode::Toomanyrequests) {
-                Failure::RateLimited(format!("too many requests ({text})"))
+                Failure::RateLimited(format!("too many requests ({text})"), None)
             } else if codes.contains(&&OciErrorCode::Unauthorized)
                 || codes.contains(&&OciErrorCode::Denied)
             {
@@ -458,11 +526,26 @@ fn classify_status(code: u16, error: &OciDistributionError) -> Failure {
         _ => format!("HTTP {code}"),
     };
     match code {
-        429 => Failure::RateLimited(message),
+        429 => Failure::RateLimited(message, None),
         408 | 500..=599 => Failure::Transient(message),
         401 | 403 => Failure::Fatal(format!("unauthorized ({message})")),
         _ => Failure::Fatal(message),
     }
+}
+
+/// A Retry-After header: seconds, or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = when.duration_since(jiff::Timestamp::now());
+    Some(Duration::try_from(wait).unwrap_or_default())
 }
 
 fn cut_short(written: u64, size: Option<u64>, error: &std::io::Error) -> Failure {
@@ -529,7 +612,7 @@ mod tests {
         assert!(
             matches!(classify(&server(503)), Failure::Transient(m) if m == "HTTP 503: down for maintenance")
         );
-        assert!(matches!(classify(&server(429)), Failure::RateLimited(_)));
+        assert!(matches!(classify(&server(429)), Failure::RateLimited(..)));
         assert!(matches!(classify(&server(404)), Failure::Fatal(_)));
         assert!(
             matches!(classify(&server(401)), Failure::Fatal(m) if m.starts_with("unauthorized"))
@@ -538,7 +621,7 @@ mod tests {
         assert!(matches!(classify(&reset.into()), Failure::Transient(_)));
         assert!(matches!(
             classify(&envelope(OciErrorCode::Toomanyrequests)),
-            Failure::RateLimited(_)
+            Failure::RateLimited(..)
         ));
         assert!(
             matches!(classify(&envelope(OciErrorCode::Denied)), Failure::Fatal(m) if m.starts_with("unauthorized"))
@@ -565,10 +648,37 @@ mod tests {
             ]
         );
         assert_eq!(
-            Failure::RateLimited("429".into()).backoff(1),
+            Failure::RateLimited("429".into(), None).backoff(1),
             Some(FIRST_RATE_LIMIT_BACKOFF)
         );
         assert_eq!(Failure::Fatal("404".into()).backoff(1), None);
+        let told = Failure::RateLimited("429".into(), Some(Duration::from_secs(3)));
+        assert_eq!(told.backoff(1), Some(Duration::from_secs(3)));
+        assert_eq!(told.backoff(ATTEMPTS), None);
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_a_date() {
+        let header = |value: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(header("7"), Some(Duration::from_secs(7)));
+        assert_eq!(header(" 0 "), Some(Duration::ZERO));
+        assert_eq!(
+            header("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
+        let date = jiff::fmt::rfc2822::to_string(&later.to_zoned(jiff::tz::TimeZone::UTC)).unwrap();
+        let wait = header(&date).expect("a date");
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        assert_eq!(header("soon"), None);
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new()), None);
     }
 
     #[test]
