@@ -272,14 +272,10 @@ impl Remote {
             (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
             (None, _) => request,
         };
-        let response = request.send().await.map_err(|e| {
-            let message = clean_message(&e);
-            if is_certificate_problem(&message) {
-                Failure::Fatal(message)
-            } else {
-                Failure::Transient(message)
-            }
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| connection_failure(clean_message(&e)))?;
         let status = response.status().as_u16();
         let skip = match status {
             200 => offset,
@@ -309,9 +305,7 @@ impl Remote {
                 *self.blob_token.lock().await = None;
                 Failure::Transient(format!("unauthorized ({message})"))
             }
-            408 | 500..=599 => Failure::Transient(message),
-            403 => Failure::Fatal(format!("unauthorized ({message})")),
-            _ => Failure::Fatal(message),
+            _ => status_failure(status, message),
         }
     }
 
@@ -479,12 +473,7 @@ pub(crate) fn classify(error: &OciDistributionError) -> Failure {
             Failure::Fatal(clean_message(error))
         }
         OciDistributionError::RequestError(_) | OciDistributionError::IoError(_) => {
-            let message = clean_message(error);
-            if is_certificate_problem(&message) {
-                Failure::Fatal(message)
-            } else {
-                Failure::Transient(message)
-            }
+            connection_failure(clean_message(error))
         }
         OciDistributionError::ServerError { code, .. } => classify_status(*code, error),
         OciDistributionError::RegistryError { envelope, .. } => {
@@ -525,11 +514,25 @@ fn classify_status(code: u16, error: &OciDistributionError) -> Failure {
         }
         _ => format!("HTTP {code}"),
     };
+    status_failure(code, message)
+}
+
+/// What an HTTP error status means for retrying.
+fn status_failure(code: u16, message: String) -> Failure {
     match code {
         429 => Failure::RateLimited(message, None),
         408 | 500..=599 => Failure::Transient(message),
         401 | 403 => Failure::Fatal(format!("unauthorized ({message})")),
         _ => Failure::Fatal(message),
+    }
+}
+
+/// A request that got no answer: worth retrying, unless TLS refused the registry's certificate.
+fn connection_failure(message: String) -> Failure {
+    if is_certificate_problem(&message) {
+        Failure::Fatal(message)
+    } else {
+        Failure::Transient(message)
     }
 }
 

@@ -205,7 +205,8 @@ impl ContentLoader {
 
     /// The lines to draw for this difference's content section (already styled; not including the
     /// metadata table). Pending → a single "loading content…" line; not a regular file on either side →
-    /// empty vec.
+    /// empty vec. A copy, for tests; drawing uses [`shared_lines`](Self::shared_lines).
+    #[cfg(test)]
     pub fn lines(
         &self,
         difference_index: usize,

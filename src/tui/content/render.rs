@@ -218,14 +218,15 @@ fn changes(op: &DiffOp) -> impl Iterator<Item = (Tag, Option<usize>, Option<usiz
         .chain(inserts.map(|n| (Tag::Insert, None, Some(n))))
 }
 
+fn hunk_header_line(hunk: &[DiffOp], plain: bool) -> Line<'static> {
+    Line::from(Span::styled(hunk_header(hunk), header_style(plain)))
+}
+
 fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
     let width = mode.width as usize;
     let empty = HlLine::default();
     for hunk in &text.hunks {
-        out.push(Line::from(Span::styled(
-            hunk_header(hunk),
-            header_style(mode.plain),
-        )));
+        out.push(hunk_header_line(hunk, mode.plain));
         for op in hunk {
             for (tag, old, new) in changes(op) {
                 let line = match tag {
@@ -280,10 +281,7 @@ fn side_by_side(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
     let right = width - left;
     let empty = HlLine::default();
     for hunk in &text.hunks {
-        out.push(Line::from(Span::styled(
-            hunk_header(hunk),
-            header_style(mode.plain),
-        )));
+        out.push(hunk_header_line(hunk, mode.plain));
         for op in hunk {
             let (_, old, new) = op.as_tag_tuple();
             let equal = matches!(op, DiffOp::Equal { .. });
