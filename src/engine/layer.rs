@@ -1,7 +1,7 @@
 //! Reading one layer: verify the blob, decompress it, walk its tar stream and keep each entry's metadata
 //! and the sha256 of its content. Content is streamed through hashers and never held.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::rc::Rc;
@@ -16,6 +16,7 @@ use crate::source::BlobSource;
 
 use super::blob::VerifyingReader;
 use super::error::BlobError;
+use super::stream_hash::StreamHasher;
 
 const READ_BUFFER: usize = 256 * 1024;
 const BLOCK: u64 = 512;
@@ -168,36 +169,32 @@ fn in_codec(codec: &'static str, error: BlobError) -> BlobError {
     }
 }
 
-/// The uncompressed stream as the decoder gives it, hashed in large chunks for the diff_id check.
-struct Hashed<R> {
+/// The uncompressed stream as the decoder gives it.
+struct Watched<R> {
     inner: R,
-    hasher: Sha256,
     /// Set when the stream below failed, so the failure is blamed on the codec and not on tar.
     failed: Rc<Cell<bool>>,
 }
 
-impl<R: Read> Read for Hashed<R> {
+impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self
-            .inner
-            .read(buf)
-            .inspect_err(|_| self.failed.set(true))?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
+        self.inner.read(buf).inspect_err(|_| self.failed.set(true))
     }
 }
 
-/// What the tar reader consumed, counted to tell a proper end-of-archive from a cut-off stream.
-struct Counted<R> {
+/// What the tar reader consumes, hashed for the diff_id check. Hashed here, above the buffer, because
+/// here the tar reader's reads of a file's content are exactly that content, so its digest comes from
+/// the same pass (see `StreamHasher`).
+struct Tapped<R> {
     inner: R,
     /// Shared with the walker, which cannot reach the stream while the tar iterator borrows it.
-    consumed: Rc<Cell<u64>>,
+    hasher: Rc<RefCell<StreamHasher>>,
 }
 
-impl<R: Read> Read for Counted<R> {
+impl<R: Read> Read for Tapped<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.consumed.set(self.consumed.get() + n as u64);
+        self.hasher.borrow_mut().update(&buf[..n]);
         Ok(n)
     }
 }
@@ -205,22 +202,21 @@ impl<R: Read> Read for Counted<R> {
 /// Walks a tar stream, then drains it and checks its diff_id. Returns the entries and the reader below.
 ///
 /// The tar reader asks for 512-byte headers; a buffer between it and the decoder keeps the decoder
-/// working on large blocks (its fast path) and the hasher on large chunks.
+/// working on large blocks (its fast path).
 fn scan_tar<R: Read>(
     decoded: R,
     diff_id: Option<&Digest>,
     mut visitor: Option<&mut dyn ContentVisitor>,
 ) -> Result<(Vec<EntryMeta>, R), BlobError> {
-    let consumed = Rc::new(Cell::new(0u64));
+    let hasher = Rc::new(RefCell::new(StreamHasher::new()));
     let failed = Rc::new(Cell::new(false));
-    let hashed = Hashed {
+    let watched = Watched {
         inner: decoded,
-        hasher: Sha256::new(),
         failed: Rc::clone(&failed),
     };
-    let stream = Counted {
-        inner: BufReader::with_capacity(READ_BUFFER, hashed),
-        consumed: Rc::clone(&consumed),
+    let stream = Tapped {
+        inner: BufReader::with_capacity(READ_BUFFER, watched),
+        hasher: Rc::clone(&hasher),
     };
     let tar_error = |error: io::Error| match BlobError::from_io(error) {
         BlobError::Io(e) if failed.get() => BlobError::Io(e),
@@ -244,24 +240,24 @@ fn scan_tar<R: Read>(
             let index = entries.len() as u32;
             let wants = visitor.as_mut().is_some_and(|v| v.wants(index));
             let wanted = if wants { visitor.as_mut() } else { None };
-            read_entry(index, &mut entry, &mut content_buffer, wanted).map(Some)
+            read_entry(index, &mut entry, &mut content_buffer, wanted, &hasher).map(Some)
         };
         match read {
             Ok(meta) => entries.extend(meta),
             Err(BlobError::Io(e)) => return Err(tar_error(e)),
             Err(other) => return Err(other),
         }
-        before_next = consumed.get();
+        before_next = hasher.borrow().len();
     }
     // The final `next()` skipped the last entry's padding (< 512 bytes) and then either read a zero
     // block (a proper end) or hit the end of the stream (a truncated tar).
-    if consumed.get() - before_next < BLOCK {
+    if hasher.borrow().len() - before_next < BLOCK {
         return Err(BlobError::MissingEndOfArchive);
     }
     let mut stream = archive.into_inner();
     io::copy(&mut stream, &mut io::sink()).map_err(BlobError::from_io)?;
-    let hashed = stream.inner.into_inner();
-    let actual = Digest::from_sha256(hashed.hasher.finalize().into());
+    let watched = stream.inner.into_inner();
+    let actual = Digest::from_sha256(hasher.borrow().finalize());
     if let Some(expected) = diff_id
         && *expected != actual
     {
@@ -270,7 +266,7 @@ fn scan_tar<R: Read>(
             actual,
         });
     }
-    Ok((entries, hashed.inner))
+    Ok((entries, watched.inner))
 }
 
 fn drain_entry<R: Read>(
@@ -292,6 +288,7 @@ fn read_entry<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     buffer: &mut [u8],
     visitor: Option<&mut &mut dyn ContentVisitor>,
+    stream: &RefCell<StreamHasher>,
 ) -> Result<EntryMeta, BlobError> {
     let name = name_from_bytes(&entry.path_bytes());
     let header = entry.header().clone();
@@ -346,16 +343,21 @@ fn read_entry<R: Read>(
         visitor.visit(&meta, entry).map_err(BlobError::from_io)?;
         drain_entry(entry, buffer)?;
     } else if kind == EntryKind::File {
-        let mut hasher = Sha256::new();
+        // The stream's hasher hashes the content as the tar reader reads it; a content that does not
+        // start on a block boundary (never seen in a tar) is hashed here instead.
+        let mut own = (!stream.borrow_mut().begin_section()).then(Sha256::new);
         let mut read = 0u64;
         loop {
             let n = entry.read(buffer).map_err(BlobError::from_io)?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buffer[..n]);
+            if let Some(own) = own.as_mut() {
+                own.update(&buffer[..n]);
+            }
             read += n as u64;
         }
+        let section = stream.borrow_mut().end_section();
         if read != size {
             return Err(BlobError::TruncatedEntry {
                 name,
@@ -363,7 +365,10 @@ fn read_entry<R: Read>(
                 actual: read,
             });
         }
-        meta.content = Some(Digest::from_sha256(hasher.finalize().into()));
+        meta.content = own
+            .map(|own| own.finalize().into())
+            .or(section)
+            .map(Digest::from_sha256);
     } else {
         drain_entry(entry, buffer)?;
     }
@@ -472,6 +477,56 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         assert_eq!(scan.entries[1].content, Some(Digest::sha256_of(b"second")));
         assert_eq!(scan.entries[1].mode, 0o755);
+    }
+
+    #[test]
+    fn content_digests_are_right_for_every_size_and_around_the_read_buffer() {
+        // Content digests come from the stream hasher's second state; sizes around a 64-byte block,
+        // a 512-byte tar block and the 256 KiB read buffer, after headers of every kind.
+        let sizes = [
+            0,
+            1,
+            55,
+            56,
+            63,
+            64,
+            65,
+            511,
+            512,
+            513,
+            READ_BUFFER - 1,
+            READ_BUFFER + 1,
+        ];
+        let contents: Vec<Vec<u8>> = sizes
+            .iter()
+            .map(|&size| (0..size).map(|i| (i * 7 + size) as u8).collect())
+            .collect();
+        let mut builder = tar::Builder::new(Vec::new());
+        for (i, content) in contents.iter().enumerate() {
+            // GNU headers with a 130-byte name add a long-name entry before the file's own header.
+            let mut header = if i % 2 == 0 {
+                tar::Header::new_gnu()
+            } else {
+                tar::Header::new_ustar()
+            };
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            let name = format!("{}/f{i}", "long-name-".repeat(13));
+            builder
+                .append_data(&mut header, name, content.as_slice())
+                .unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut source = MemorySource::default();
+        let desc = source.add(OCI_LAYER_GZIP, gzip(&tar));
+        let scan = scan(&source, &desc, &tar).unwrap();
+        let digests: Vec<_> = scan.entries.iter().map(|e| e.content.clone()).collect();
+        let expected: Vec<_> = contents
+            .iter()
+            .map(|c| Some(Digest::sha256_of(c)))
+            .collect();
+        assert_eq!(digests, expected);
     }
 
     #[test]
