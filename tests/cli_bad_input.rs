@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Run, path_string, run, simple_image, write_layout};
+use common::{Run, make_example, path_string, run, simple_image, write_layout};
 use ocidiff::fixture::{
     Fault, ImageBuilder, IndexBuilder, LayerBuilder, LayerCompression, gzip, truncated, zstd,
 };
@@ -428,5 +428,33 @@ fn truncated_layer_in_a_docker_archive() {
         errors[0].contains("input 1") && errors[0].contains(&spec),
         "{}",
         errors[0]
+    );
+}
+
+#[test]
+fn max_scale_scales_the_json_blob_limit() {
+    let dir = TempDir::new().unwrap();
+    let example = make_example(dir.path());
+    let (a, b) = (
+        path_string(&example.join("a")),
+        path_string(&example.join("b")),
+    );
+    // 16 MiB x 0.00002 = 335 bytes: smaller than the example's configs (over 600 bytes).
+    let small = run(["--max-scale", "0.00002", a.as_str(), b.as_str()]);
+    small.expect_code(2);
+    assert!(
+        small.stderr().contains("too large for a JSON blob")
+            && small.stderr().contains("limit 335"),
+        "{}",
+        small.stderr()
+    );
+    // 0 means 1, as in diffoci.
+    run(["--max-scale", "0", a.as_str(), b.as_str()]).expect_code(1);
+    let negative = run(["--max-scale=-1", a.as_str(), b.as_str()]);
+    negative.expect_code(2);
+    assert!(
+        negative.stderr().contains("--max-scale"),
+        "{}",
+        negative.stderr()
     );
 }

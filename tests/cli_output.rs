@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Run, make_example, path_string, run, run_in, walk, write_layout};
+use common::{Run, make_example, path_string, run, run_command, run_in, walk, write_layout};
 use ocidiff::fixture::{ImageBuilder, LayerBuilder, LayerCompression};
 use tempfile::TempDir;
 
@@ -306,4 +306,74 @@ fn hostile_name_in_an_error_is_escaped_on_stderr() {
     let errors = out.error_lines();
     assert_eq!(errors.len(), 1, "{}", out.stderr());
     assert!(errors[0].contains("evil"), "names the entry: {}", errors[0]);
+}
+
+#[test]
+fn verbose_rows_are_followed_by_every_differing_field() {
+    let dir = TempDir::new().unwrap();
+    make_example(dir.path());
+    let plain = compare_example(dir.path(), &["--semantic"]);
+    let verbose = compare_example(dir.path(), &["--semantic", "--verbose"]);
+    insta::assert_snapshot!("example_table_semantic_verbose", verbose.stdout());
+    let text = verbose.stdout();
+    let (rows, details): (Vec<&str>, Vec<&str>) =
+        text.lines().partition(|l| !l.starts_with("    "));
+    // The rows are the plain table's, unchanged.
+    assert_eq!(rows.join("\n") + "\n", plain.stdout());
+    // The changed binary's mtime differs too, but --semantic hides it: listed and marked.
+    assert!(
+        details
+            .iter()
+            .any(|l| l.starts_with("    mtime: ") && l.ends_with("  (ignored)")),
+        "{text}"
+    );
+    assert!(
+        details
+            .iter()
+            .any(|l| l.starts_with("    content: sha256:")),
+        "{text}"
+    );
+}
+
+#[test]
+fn debug_logs_the_steps_on_stderr_and_changes_nothing_else() {
+    let dir = TempDir::new().unwrap();
+    make_example(dir.path());
+    let plain = compare_example(dir.path(), &[]);
+    let debug_lines = |run: &Run| -> Vec<String> {
+        run.stderr()
+            .lines()
+            .filter(|l| l.starts_with("ocidiff-tui: debug: ["))
+            .map(str::to_owned)
+            .collect()
+    };
+    let flag = run_in(Some(dir.path()), ["--debug", "a", "b"]);
+    flag.expect_code(1);
+    assert_eq!(flag.stdout, plain.stdout);
+    let lines = debug_lines(&flag);
+    for expected in [
+        "input 0 (a): application/vnd.oci.image.manifest.v1+json sha256:",
+        "/layers-0: read and compared (7 entries | 7 entries)",
+        "/layers-1: read and compared (5 entries | 6 entries)",
+        "comparison finished",
+        "19 differences, 19 shown",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(expected)),
+            "{expected:?} not in\n{}",
+            lines.join("\n")
+        );
+    }
+    // As diffoci, $DEBUG turns it on when Go would parse it as true.
+    let output = |value: &str| {
+        run_command(
+            common::bin()
+                .current_dir(dir.path())
+                .env("DEBUG", value)
+                .args(["a", "b"]),
+        )
+    };
+    assert_eq!(debug_lines(&output("1")).len(), lines.len());
+    assert!(debug_lines(&output("0")).is_empty());
+    assert!(debug_lines(&plain).is_empty());
 }

@@ -250,6 +250,7 @@ fn run_env(env: &[(&str, &str)], args: &[&str]) -> Run {
         Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
             .args(args)
             .env_remove("CONTAINER_HOST")
+            .env_remove("DEBUG")
             .envs(env.iter().copied()),
     )
 }

@@ -467,3 +467,58 @@ fn largest_file(dir: &Path) -> PathBuf {
 fn sha256_hex(bytes: &[u8]) -> String {
     ocidiff::oci::Digest::sha256_of(bytes).hex().to_owned()
 }
+
+#[test]
+fn pull_missing_and_never_are_served_by_the_cache() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    let proxy = Proxy::start(registry.port, 0, 0);
+    let (ra, rb) = refs(&proxy.host());
+    let kept = tempfile::TempDir::new().unwrap();
+    let cache = cache_flag(kept.path());
+    let gets = || proxy.blob_gets.load(std::sync::atomic::Ordering::SeqCst);
+    let fails_with = |pull: &str, expected: &str| {
+        let failed = run(&args(&[&cache, pull], &ra, &rb), &[]);
+        assert_eq!(failed.code, 2, "{pull}: {}", failed.stderr);
+        assert!(
+            failed.stderr.contains(expected),
+            "{pull}: {}",
+            failed.stderr
+        );
+    };
+
+    // Nothing cached yet: --pull=never asks nobody and says what is missing.
+    fails_with("--pull=never", "manifest 127.0.0.1");
+    fails_with(
+        "--pull=never",
+        "not in the cache, and --pull=never forbids downloading it",
+    );
+    assert_eq!(gets(), 0);
+    let online = differs(&[&cache], &ra, &rb, &[]);
+    assert_eq!(gets(), 4);
+
+    // A blob gone from the cache: --pull=missing downloads just that one, --pull=never refuses.
+    let layer = largest_file(&kept.path().join("cache/blobs/sha256"));
+    let hex = layer.file_name().unwrap().to_str().unwrap().to_owned();
+    std::fs::remove_file(&layer).unwrap();
+    let refetched = differs(&[&cache, "--pull=missing"], &ra, &rb, &[]);
+    assert_eq!(gets(), 5);
+    assert_eq!(deltas(&refetched), deltas(&online));
+    std::fs::remove_file(&layer).unwrap();
+    fails_with(
+        "--pull=never",
+        &format!("blob sha256:{hex}: not in the cache"),
+    );
+    assert_eq!(gets(), 5);
+    differs(&[&cache, "--pull=missing"], &ra, &rb, &[]);
+
+    // With the registry gone, both still give the same report; --pull=always needs the registry.
+    drop(proxy);
+    drop(registry);
+    for pull in ["--pull=missing", "--pull=never"] {
+        let offline = differs(&[&cache, pull], &ra, &rb, &[]);
+        assert_eq!(deltas(&offline), deltas(&online), "{pull}");
+    }
+    let always = run(&args(&[&cache, "--pull=always"], &ra, &rb), &[]);
+    assert_eq!(always.code, 2, "{}", always.stderr);
+}

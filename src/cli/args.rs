@@ -4,10 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use ocidiff::engine::blob::MAX_JSON_BLOB;
 use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::oci::Platform;
 use ocidiff::report::Format;
-use ocidiff::source::{CacheSetting, SourceOptions};
+use ocidiff::source::{CacheSetting, PullPolicy, SourceOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,6 +72,16 @@ pub struct CompareArgs {
     /// Layers read at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Table: after each row, every field that differs about it with both values, marked `(ignored)`
+    /// where a filter hides it.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Log on stderr what is read and what is skipped, with times (also with $DEBUG=1).
+    #[arg(long)]
+    pub debug: bool,
+    /// Multiply the safety limit on index, manifest and config blobs (16 MiB) by FACTOR; 0 means 1.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
+    pub max_scale: f64,
 
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -198,6 +209,11 @@ pub struct SourceArgs {
     /// Keep nothing downloaded after the run.
     #[arg(long)]
     pub no_cache: bool,
+    /// When to ask a registry: always resolve the reference (blobs already cached are never downloaded
+    /// again); missing: use what an earlier run resolved it to while the cache has it; never: the
+    /// cache only.
+    #[arg(long, value_enum, default_value = "always", value_name = "WHEN")]
+    pub pull: PullArg,
     /// containerd's socket for containerd://NAME (default: $CONTAINERD_ADDRESS, else
     /// /run/containerd/containerd.sock).
     #[arg(long, value_name = "SOCKET")]
@@ -219,10 +235,22 @@ impl SourceArgs {
             insecure_registries: self.insecure_registry.clone(),
             registry_ca: self.registry_ca.clone(),
             cache,
+            pull: match self.pull {
+                PullArg::Always => PullPolicy::Always,
+                PullArg::Missing => PullPolicy::Missing,
+                PullArg::Never => PullPolicy::Never,
+            },
             containerd_address: self.containerd_address.clone(),
             containerd_namespace: self.containerd_namespace.clone(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullArg {
+    Always,
+    Missing,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -239,6 +267,32 @@ impl From<ViewArg> for View {
             ViewArg::PerLayer => View::PerLayer,
             ViewArg::Merged => View::Merged,
         }
+    }
+}
+
+impl CompareArgs {
+    /// `--debug`, or `$DEBUG` set to what Go's strconv.ParseBool calls true (as diffoci reads it).
+    pub fn debug(&self) -> bool {
+        self.debug
+            || std::env::var("DEBUG")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
+    }
+
+    /// The JSON blob limit, scaled by `--max-scale`.
+    pub fn json_limit(&self) -> u64 {
+        let scale = if self.max_scale == 0.0 {
+            1.0
+        } else {
+            self.max_scale
+        };
+        (MAX_JSON_BLOB as f64 * scale).min(u64::MAX as f64) as u64
+    }
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale >= 0.0 => Ok(scale),
+        _ => Err(format!("expected a factor of 0 or more, got {s:?}")),
     }
 }
 

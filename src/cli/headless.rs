@@ -11,10 +11,13 @@ use ocidiff::engine::{self, MergedView, Options};
 use ocidiff::export;
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
-use ocidiff::report::{Format, NdjsonWriter, Summary, json_report, write_json, write_table};
+use ocidiff::report::{
+    Format, NdjsonWriter, Summary, json_report, write_json, write_table, write_verbose_table,
+};
 use ocidiff::source::{Image, SourceOptions, open_image_with};
 
 use super::args::CompareArgs;
+use super::debug::DebugLog;
 use super::progress::{ExportNote, ProgressLine};
 
 pub const EXIT_EQUAL: u8 = 0;
@@ -64,6 +67,7 @@ pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged:
         jobs: args.jobs.unwrap_or(Options::default().jobs),
         merged,
         include_unchanged,
+        json_limit: args.json_limit(),
     }
 }
 
@@ -78,12 +82,15 @@ pub fn exit_code(errors: usize, shown: usize) -> ExitCode {
 }
 
 pub fn run(args: &CompareArgs) -> Result<ExitCode> {
+    let mut debug = DebugLog::new(args.debug());
     let Setup {
         filter,
         specs,
         images,
         view,
     } = setup(args)?;
+    debug.opened(0, &images.input0);
+    debug.opened(1, &images.input1);
     let format = args.format.unwrap_or(Format::Table);
     let merged = match view {
         View::PerLayer => MergedView::Never,
@@ -91,11 +98,14 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         View::Auto => MergedView::WhenLayerCountsDiffer,
     };
     let options = engine_options(args, merged, false);
-    let report = compare(&images, &options, format, args.quiet)?;
+    let report = compare(&images, &options, format, args.quiet, &mut debug)?;
     let presentation = Presentation::new(&report, &filter, view);
     let shown = presentation.shown();
     let inputs = [specs[0].as_str(), specs[1].as_str()];
     let written = match format {
+        Format::Table if args.verbose => {
+            write_verbose_table(&mut io::stdout().lock(), &report, &shown)
+        }
         Format::Table => write_table(&mut io::stdout().lock(), &report, &shown),
         Format::Json => write_json(&mut io::stdout().lock(), inputs, &report, &filter, view)
             .map_err(io::Error::other),
@@ -117,6 +127,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         let json = serde_json::to_vec_pretty(&json_report(inputs, &report, &filter, view))?;
         failed |= !write_report_dir(dir, &images, &report, &files, &json)?;
     }
+    debug.line(&format!(
+        "{} differences, {} shown",
+        report.differences.len(),
+        shown.len()
+    ));
     if !args.quiet {
         eprintln!("{}", Summary::new(&report, &presentation));
     }
@@ -134,10 +149,12 @@ fn compare(
     options: &Options,
     format: Format,
     quiet: bool,
+    debug: &mut DebugLog,
 ) -> Result<Report> {
     let (tx, rx) = mpsc::channel::<Event>();
     let mut report = Report::default();
-    let mut progress = ProgressLine::new(!quiet);
+    // Debug lines would break into the progress line.
+    let mut progress = ProgressLine::new(!quiet && !debug.enabled());
     let mut ndjson = (format == Format::Ndjson).then(|| NdjsonWriter::new(io::stdout().lock()));
     let mut stdout_closed = false;
     std::thread::scope(|scope| -> Result<()> {
@@ -148,6 +165,7 @@ fn compare(
             engine::compare(images, options, &sink);
         });
         for event in rx {
+            debug.event(&event);
             match &event {
                 Event::Progress(p) => progress.update(p),
                 Event::Error { message, .. } => {

@@ -101,12 +101,16 @@ impl<R: Read> Read for VerifyingReader<R> {
     }
 }
 
-/// Reads a whole JSON blob (bounded by [`MAX_JSON_BLOB`]), verified, and returns its bytes.
-pub fn read_small_blob(source: &dyn BlobSource, desc: &Descriptor) -> Result<Vec<u8>, BlobError> {
-    if desc.size > MAX_JSON_BLOB {
+/// Reads a whole JSON blob of at most `limit` bytes, verified, and returns its bytes.
+pub fn read_small_blob(
+    source: &dyn BlobSource,
+    desc: &Descriptor,
+    limit: u64,
+) -> Result<Vec<u8>, BlobError> {
+    if desc.size > limit {
         return Err(BlobError::TooLarge {
             size: desc.size,
-            limit: MAX_JSON_BLOB,
+            limit,
         });
     }
     let raw = source.open(&desc.digest).map_err(BlobError::Source)?;

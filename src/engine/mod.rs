@@ -37,6 +37,8 @@ pub struct Options {
     pub merged: MergedView,
     /// Also emit entries that compare equal (the explorer shows them on demand).
     pub include_unchanged: bool,
+    /// The largest index, manifest or config blob read (bytes); they are held in memory.
+    pub json_limit: u64,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
                 .unwrap_or(2),
             merged: MergedView::Always,
             include_unchanged: false,
+            json_limit: blob::MAX_JSON_BLOB,
         }
     }
 }

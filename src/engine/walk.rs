@@ -469,7 +469,7 @@ impl<'a> Walker<'a> {
         path: &str,
     ) -> Result<Value, EngineError> {
         let image = self.images.get(side);
-        let bytes = read_small_blob(image.source.as_ref(), desc)
+        let bytes = read_small_blob(image.source.as_ref(), desc, self.options.json_limit)
             .map_err(|e| self.blob_error(side, what, desc, path, e))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| self.blob_error(side, what, desc, path, BlobError::Json(e)))

@@ -14,7 +14,7 @@ pub use dir::{ReportDir, Written};
 pub use json::{JSON_FORMAT_VERSION, json_report, write_json};
 pub use ndjson::NdjsonWriter;
 pub use summary::Summary;
-pub use table::{Row, table_rows, write_rows, write_table};
+pub use table::{Row, table_rows, write_rows, write_table, write_verbose_table};
 
 /// The output format of the headless mode (`--format`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -34,21 +34,63 @@ pub fn table_rows(report: &Report, shown: &[Shown<'_>]) -> Vec<Row> {
 
 /// Aligns and writes rows under the header; control characters in cells are escaped.
 pub fn write_rows(out: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut lines: Vec<[String; 4]> = vec![HEADER.map(str::to_owned)];
-    lines.extend(rows.iter().map(|r| {
-        [r.kind, &r.name, &r.input0, &r.input1].map(|cell| escape_control(cell).into_owned())
-    }));
-    let widths = column_widths(&lines);
-    for line in &lines {
-        for (cell, width) in line.iter().zip(widths) {
-            write!(out, "{cell}{:pad$}", "", pad = width - cell_width(cell))?;
-        }
-        writeln!(out, "{}", line[3])?;
+    for line in aligned_lines(rows) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// `--verbose`: the table, each row followed by every field that differs about it with both values,
+/// marked `(ignored)` where the filters hide it. (diffoci's `--verbose` prints every event instead.)
+pub fn write_verbose_table(
+    out: &mut dyn Write,
+    report: &Report,
+    shown: &[Shown<'_>],
+) -> io::Result<()> {
+    let mut lines = aligned_lines(&table_rows(report, shown)).into_iter();
+    let Some(header) = lines.next() else {
+        return Ok(());
+    };
+    writeln!(out, "{header}")?;
+    for (line, shown) in lines.zip(shown) {
+        writeln!(out, "{line}")?;
+        for delta in &shown.difference.deltas {
+            let hidden = !shown.deltas.iter().any(|d| std::ptr::eq(*d, delta));
+            let detail = format!(
+                "{}: {} -> {}",
+                delta.field,
+                plain(&delta.values.input0),
+                plain(&delta.values.input1)
+            );
+            let mark = if hidden { "  (ignored)" } else { "" };
+            writeln!(out, "    {}{mark}", escape_control(&detail))?;
+        }
+    }
+    Ok(())
+}
+
+/// The header and the rows, aligned; nothing at all when there is no row.
+fn aligned_lines(rows: &[Row]) -> Vec<String> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let mut cells: Vec<[String; 4]> = vec![HEADER.map(str::to_owned)];
+    cells.extend(rows.iter().map(|r| {
+        [r.kind, &r.name, &r.input0, &r.input1].map(|cell| escape_control(cell).into_owned())
+    }));
+    let widths = column_widths(&cells);
+    cells
+        .iter()
+        .map(|line| {
+            let mut text = String::new();
+            for (cell, width) in line.iter().zip(widths) {
+                text.push_str(cell);
+                text.extend(std::iter::repeat_n(' ', width - cell_width(cell)));
+            }
+            text.push_str(&line[3]);
+            text
+        })
+        .collect()
 }
 
 /// Widths of the three padded columns (the last column is never padded).

@@ -52,11 +52,27 @@ pub struct SourceOptions {
     pub registry_ca: Vec<PathBuf>,
     /// Where downloaded blobs are kept.
     pub cache: CacheSetting,
+    /// When a registry is asked.
+    pub pull: PullPolicy,
     /// `--containerd-address`: containerd's socket (default `$CONTAINERD_ADDRESS`, else
     /// `/run/containerd/containerd.sock`).
     pub containerd_address: Option<PathBuf>,
     /// `--containerd-namespace` (default `$CONTAINERD_NAMESPACE`, else `default`).
     pub containerd_namespace: Option<String>,
+}
+
+/// `--pull`, with diffoci's names: when a registry is asked rather than the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Resolve the reference at the registry on every run. Blobs already in the cache are not
+    /// downloaded again: they are named by their digest (containerd's pull skips them too).
+    #[default]
+    Always,
+    /// Use what an earlier run resolved the reference to while the cache holds that manifest; ask the
+    /// registry only for what the cache lacks.
+    Missing,
+    /// Never ask the registry: the reference and every blob read must be in the cache.
+    Never,
 }
 
 /// The blob cache: `--cache-dir DIR`, `--no-cache`, or the XDG cache dir.

@@ -8,9 +8,11 @@ use std::process::Command;
 
 use ocidiff::fixture::{ImageBuilder, LayerBuilder, LayerCompression};
 
-/// The binary under test.
+/// The binary under test (without a `$DEBUG` from the caller's environment, which turns on `--debug`).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"));
+    command.env_remove("DEBUG");
+    command
 }
 
 /// What one run of the binary gave.
@@ -96,6 +98,11 @@ where
     if let Some(cwd) = cwd {
         command.current_dir(cwd);
     }
+    run_command(&mut command)
+}
+
+/// Runs a prepared command of the binary (see [`bin`]).
+pub fn run_command(command: &mut Command) -> Run {
     let output = command.output().expect("run ocidiff-tui");
     Run {
         code: output

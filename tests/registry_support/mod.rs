@@ -515,6 +515,7 @@ pub fn run(args: &[String], env: &[(&str, &Path)]) -> super::support::Run {
         .env("DOCKER_CONFIG", "/nonexistent")
         .env("REGISTRY_AUTH_FILE", "/nonexistent")
         .env("XDG_CACHE_HOME", "/nonexistent")
+        .env_remove("DEBUG")
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
         .env_remove("http_proxy")

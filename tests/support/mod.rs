@@ -28,9 +28,13 @@ impl Run {
     }
 }
 
-/// Runs the binary with `args`, never letting a terminal get the TUI.
+/// Runs the binary with `args`, never letting a terminal get the TUI (nor `$DEBUG` turn on `--debug`).
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    run_command(Command::new(env!("CARGO_BIN_EXE_ocidiff-tui")).args(args))
+    run_command(
+        Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
+            .args(args)
+            .env_remove("DEBUG"),
+    )
 }
 
 /// Runs a prepared command of the binary (extra environment and the like), stdin closed.

@@ -351,3 +351,44 @@ fn table_snapshot() {
         insta::assert_snapshot!("table", render(&report, &strict()));
     });
 }
+
+#[test]
+fn verbose_rows_list_every_differing_field_and_mark_the_ignored_ones() {
+    let mut report = report_skeleton();
+    let mut difference = content_difference(LAYER0, "etc/os-release", OS_RELEASE_0, OS_RELEASE_1);
+    difference.deltas.push(delta(
+        Aspect::FileTime,
+        "mtime",
+        json!("2023-08-07T22:09:12Z"),
+        json!("2024-01-01T00:00:00Z"),
+    ));
+    difference.deltas.push(delta(
+        Aspect::Owner,
+        "uname",
+        json!("root\u{1b}[2J"),
+        json!("user"),
+    ));
+    report.differences.push(difference);
+    let filter = semantic();
+    let presentation = Presentation::new(&report, &filter, View::PerLayer);
+    let mut out = Vec::new();
+    write_verbose_table(&mut out, &report, &presentation.shown()).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with("TYPE"));
+    assert!(lines[1].starts_with("File    etc/os-release"));
+    assert_eq!(
+        &lines[2..],
+        [
+            format!("    content: sha256:{OS_RELEASE_0} -> sha256:{OS_RELEASE_1}"),
+            "    mtime: 2023-08-07T22:09:12Z -> 2024-01-01T00:00:00Z  (ignored)".to_owned(),
+            "    uname: root\\u{1b}[2J -> user".to_owned(),
+        ]
+    );
+    // The same table as without --verbose, with the detail lines in between.
+    assert_eq!(
+        render(&report, &filter),
+        format!("{}\n{}\n", lines[0], lines[1])
+    );
+}

@@ -1,10 +1,11 @@
 //! Images in a registry: any input without a transport prefix that is not a path.
 //!
-//! The reference is resolved once (its manifest or index is fetched and its digest checked) and
-//! becomes the root descriptor. After that the source serves blobs by digest: manifests (small, kept
-//! in memory) from the manifest endpoint, everything else through the [`store::BlobStore`], which
-//! downloads in the background, a few blobs at a time, into a verified content-addressed cache that
-//! readers follow as the bytes arrive.
+//! The reference is resolved once (its manifest or index is fetched and its digest checked, or, with
+//! `--pull=missing|never`, what an earlier run resolved it to is taken from the cache) and becomes the
+//! root descriptor. After that the source serves blobs by digest: manifests (small, kept in memory)
+//! from the manifest endpoint, everything else through the [`store::BlobStore`], which downloads in
+//! the background, a few blobs at a time, into a verified content-addressed cache that readers follow
+//! as the bytes arrive. The registry is contacted only when something is not in the cache.
 
 mod auth;
 mod fetch;
@@ -13,10 +14,10 @@ mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::runtime::runtime;
-use super::{BlobSource, Opened, SourceError, SourceOptions};
+use super::{BlobSource, Opened, PullPolicy, SourceError, SourceOptions};
 use crate::oci::{Descriptor, Digest, annotation, media_type};
 
 use fetch::Remote;
@@ -26,9 +27,26 @@ use store::{BlobStore, Claim, Download, StoreHandle};
 pub(super) fn open(spec: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
     let target = Target::parse(spec)?;
     let store = BlobStore::for_setting(&options.cache)?;
-    let remote = Arc::new(runtime().block_on(Remote::connect(target, options))?);
-    let (bytes, digest) = runtime().block_on(remote.manifest(None))?;
-    let root = root_descriptor(&remote.target, &bytes, digest);
+    let remote = LazyRemote {
+        target: target.clone(),
+        options: options.clone(),
+        connected: OnceLock::new(),
+    };
+    let recorded = match options.pull {
+        PullPolicy::Always => None,
+        PullPolicy::Missing | PullPolicy::Never => recorded_root(&target, &store),
+    };
+    let (bytes, digest) = match recorded {
+        Some(found) => found,
+        None => {
+            let what = format!("manifest {}", target.full_name());
+            let (bytes, digest) = runtime().block_on(remote.get(&what)?.manifest(None))?;
+            store.put(&digest, &bytes);
+            store.remember_reference(&target.full_name(), &digest);
+            (bytes, digest)
+        }
+    };
+    let root = root_descriptor(&target, &bytes, digest);
     let source = RegistrySource {
         remote,
         store,
@@ -37,6 +55,44 @@ pub(super) fn open(spec: &str, options: &SourceOptions) -> Result<Opened, Source
     source.store.put(&root.digest, &bytes);
     source.learn(&root.digest, bytes);
     Ok((Arc::new(source), root))
+}
+
+/// What an earlier run resolved the reference to (a digest reference names it itself), if the cache
+/// still holds that manifest.
+fn recorded_root(target: &Target, store: &BlobStore) -> Option<(Vec<u8>, Digest)> {
+    let digest = match target.reference.digest() {
+        Some(pinned) => pinned.parse().ok()?,
+        None => store.recorded_reference(&target.full_name())?,
+    };
+    let mut bytes = Vec::new();
+    store.cached(&digest)?.read_to_end(&mut bytes).ok()?;
+    Some((bytes, digest))
+}
+
+/// The registry, connected when first needed, so that a run served by the cache makes no request.
+struct LazyRemote {
+    target: Target,
+    options: SourceOptions,
+    connected: OnceLock<Arc<Remote>>,
+}
+
+impl LazyRemote {
+    /// The connection, to fetch `what`; refused under `--pull=never`.
+    fn get(&self, what: &str) -> Result<Arc<Remote>, SourceError> {
+        if self.options.pull == PullPolicy::Never {
+            return Err(SourceError::Registry {
+                registry: self.target.registry().to_owned(),
+                repository: self.target.repository().to_owned(),
+                what: what.to_owned(),
+                problem: "not in the cache, and --pull=never forbids downloading it".into(),
+            });
+        }
+        if let Some(remote) = self.connected.get() {
+            return Ok(remote.clone());
+        }
+        let remote = runtime().block_on(Remote::connect(self.target.clone(), &self.options))?;
+        Ok(self.connected.get_or_init(|| Arc::new(remote)).clone())
+    }
 }
 
 /// The root descriptor: what the reference names, with the name annotations local sources carry,
@@ -84,7 +140,7 @@ fn manifest_media_type(bytes: &[u8]) -> String {
 
 /// A registry input's blobs.
 struct RegistrySource {
-    remote: Arc<Remote>,
+    remote: LazyRemote,
     store: StoreHandle,
     known: Mutex<Known>,
 }
@@ -141,15 +197,23 @@ impl RegistrySource {
                 return Ok(self.learn(digest, bytes));
             }
         }
-        let (bytes, _) = runtime().block_on(self.remote.manifest(Some(digest)))?;
+        let remote = self.remote.get(&format!("manifest {digest}"))?;
+        let (bytes, _) = runtime().block_on(remote.manifest(Some(digest)))?;
         self.store.put(digest, &bytes);
         Ok(self.learn(digest, bytes))
     }
 
     /// Starts downloading a blob on the shared runtime. The task does not keep the store alive: once
     /// the sources are dropped, a download nobody reads any more ends without caching anything.
-    fn start(&self, digest: &Digest, download: Arc<Download>) {
-        let remote = self.remote.clone();
+    /// Without a registry to ask, the download ends at once with the reason, which readers get.
+    fn start(&self, digest: &Digest, download: Arc<Download>) -> Result<(), SourceError> {
+        let remote = match self.remote.get(&format!("blob {digest}")) {
+            Ok(remote) => remote,
+            Err(e) => {
+                self.store.finish(digest, &download, Err(e.to_string()));
+                return Err(e);
+            }
+        };
         let store = Arc::downgrade(&self.store.store);
         let permits = self.store.permits.clone();
         let digest = digest.clone();
@@ -163,6 +227,7 @@ impl RegistrySource {
                 None => download.end(outcome),
             }
         });
+        Ok(())
     }
 }
 
@@ -186,7 +251,7 @@ impl BlobSource for RegistrySource {
             Claim::Running(download) => Ok(Box::new(download.reader())),
             Claim::Start(download) => {
                 let reader = download.reader();
-                self.start(digest, download);
+                self.start(digest, download)?;
                 Ok(Box::new(reader))
             }
         }
@@ -204,8 +269,11 @@ impl BlobSource for RegistrySource {
             if self.store.blob_path(&blob.digest).exists() {
                 continue;
             }
-            if let Ok(Claim::Start(download)) = self.store.claim(&blob.digest) {
-                self.start(&blob.digest, download);
+            if let Ok(Claim::Start(download)) = self.store.claim(&blob.digest)
+                && self.start(&blob.digest, download).is_err()
+            {
+                // The read of this blob will say why; there is no registry for the rest either.
+                return;
             }
         }
     }

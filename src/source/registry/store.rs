@@ -1,6 +1,7 @@
 //! The blob store behind registry sources: a content-addressed cache directory
-//! (`DIR/blobs/sha256/<hex>`, complete and verified blobs only) and the downloads in flight, which
-//! readers follow as bytes arrive. One store per cache directory is shared by every input of the
+//! (`DIR/blobs/sha256/<hex>`, complete and verified blobs only), what each reference was last resolved
+//! to (`DIR/refs/`, for `--pull=missing|never`), and the downloads in flight, which readers follow as
+//! bytes arrive. One store per cache directory is shared by every input of the
 //! process, so a blob wanted twice is downloaded once.
 
 use std::collections::{HashMap, HashSet};
@@ -112,7 +113,11 @@ impl BlobStore {
     }
 
     fn at(root: PathBuf) -> Result<BlobStore, SourceError> {
-        for dir in [root.join("blobs/sha256"), root.join("tmp")] {
+        for dir in [
+            root.join("blobs/sha256"),
+            root.join("refs"),
+            root.join("tmp"),
+        ] {
             std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         }
         remove_stale_downloads(&root.join("tmp"));
@@ -176,6 +181,36 @@ impl BlobStore {
         if download.append(bytes).is_ok() {
             let _ = download.persist(&self.blob_path(digest));
         }
+    }
+
+    /// Notes what a reference (its full name) resolved to. Losing the note only costs a request later.
+    pub fn remember_reference(&self, name: &str, digest: &Digest) {
+        let Ok(note) = Download::create(&self.root.join("tmp")) else {
+            return;
+        };
+        if note
+            .append(format!("{name}\n{digest}\n").as_bytes())
+            .is_ok()
+        {
+            let _ = note.persist(&self.reference_path(name));
+        }
+    }
+
+    /// What an earlier run resolved a reference to.
+    pub fn recorded_reference(&self, name: &str) -> Option<Digest> {
+        let text = std::fs::read_to_string(self.reference_path(name)).ok()?;
+        let mut lines = text.lines();
+        // The file is named by a hash of the name; the name inside rules out a collision.
+        if lines.next()? != name {
+            return None;
+        }
+        lines.next()?.parse().ok()
+    }
+
+    fn reference_path(&self, name: &str) -> PathBuf {
+        self.root
+            .join("refs")
+            .join(Digest::sha256_of(name.as_bytes()).hex())
     }
 
     /// Ends a download. `Ok` means the caller checked that the bytes hash to `digest`: the file moves
