@@ -36,6 +36,15 @@ pub(crate) struct HlLine {
     pub spans: Vec<HlSpan>,
     /// Whether the line was cut at [`MAX_LINE_CHARS`].
     pub cut: bool,
+    /// Character ranges of the words that changed, on a replaced line (see `words`).
+    pub emphasis: Vec<std::ops::Range<usize>>,
+}
+
+impl HlLine {
+    /// The text as drawn.
+    pub(crate) fn text(&self) -> String {
+        self.spans.iter().map(|s| s.text.as_str()).collect()
+    }
 }
 
 pub(crate) struct Highlighter {

@@ -17,6 +17,7 @@ mod prepare;
 mod render;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -14,6 +14,7 @@ use crate::engine::layer::scan_tar_stream;
 use crate::model::{Aspect, ContextId, DiffKind, EntryMeta, Side, Sides, escape_control};
 
 use super::highlight::{HlLine, highlighter, plain_lines};
+use super::words::mark_changed_words;
 
 /// Bytes read of each side at most; a larger file is not shown.
 pub(crate) const MAX_READ: u64 = 8 << 20;
@@ -283,8 +284,9 @@ fn text_blocks(path: &str, bytes: &Sides<Option<&[u8]>>, blocks: &mut Vec<Block>
             plain_lines(lines)
         }
     };
-    let old_lines = highlight(&old);
-    let new_lines = highlight(&new);
+    let mut old_lines = highlight(&old);
+    let mut new_lines = highlight(&new);
+    mark_changed_words(&hunks, &mut old_lines, &mut new_lines, deadline);
     if old_lines.iter().chain(&new_lines).any(|l| l.cut) {
         blocks.push(note(
             NoteKind::Info,

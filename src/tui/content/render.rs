@@ -22,6 +22,9 @@ pub(crate) struct Mode {
 
 const DELETE_BG: Color = Color::Rgb(63, 0, 1);
 const INSERT_BG: Color = Color::Rgb(0, 40, 0);
+/// Behind the words that changed inside a changed line.
+const DELETE_EMPHASIS_BG: Color = Color::Rgb(144, 16, 17);
+const INSERT_EMPHASIS_BG: Color = Color::Rgb(0, 96, 0);
 
 pub(crate) fn loading(plain: bool) -> Line<'static> {
     note_line(
@@ -102,6 +105,16 @@ impl Tag {
         }
     }
 
+    /// Changed words: a stronger background, or underlined without colours.
+    fn emphasis(self, style: Style, plain: bool) -> Style {
+        match (self, plain) {
+            (Tag::Equal, _) => style,
+            (_, true) => style.add_modifier(Modifier::UNDERLINED),
+            (Tag::Delete, false) => style.bg(DELETE_EMPHASIS_BG),
+            (Tag::Insert, false) => style.bg(INSERT_EMPHASIS_BG),
+        }
+    }
+
     fn background(self, plain: bool) -> Option<Color> {
         match (self, plain) {
             (_, true) | (Tag::Equal, _) => None,
@@ -147,20 +160,19 @@ fn push_spans(
     max_width: Option<usize>,
 ) -> usize {
     let mut used = 0;
-    for span in &line.spans {
-        let style = span_style(span, tag, plain);
-        let width = Span::raw(span.text.as_str()).width();
+    for (text, style) in styled_pieces(line, tag, plain) {
+        let width = Span::raw(text).width();
         match max_width {
             Some(max) if used + width > max => {
                 if max <= used {
                     return used;
                 }
-                let (text, w) = take_width(&span.text, max.saturating_sub(used + 1));
+                let (text, w) = take_width(text, max.saturating_sub(used + 1));
                 spans.push(Span::styled(format!("{text}…"), style));
                 return used + w + 1;
             }
             _ => {
-                spans.push(Span::styled(span.text.clone(), style));
+                spans.push(Span::styled(text.to_owned(), style));
                 used += width;
             }
         }
@@ -170,6 +182,43 @@ fn push_spans(
         used += 1;
     }
     used
+}
+
+/// The line's spans in their styles, split where changed words start and end.
+fn styled_pieces(line: &HlLine, tag: Tag, plain: bool) -> Vec<(&str, Style)> {
+    let emphasis: &[std::ops::Range<usize>] = match tag {
+        Tag::Equal => &[],
+        Tag::Delete | Tag::Insert => &line.emphasis,
+    };
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for span in &line.spans {
+        let style = span_style(span, tag, plain);
+        let mut rest = span.text.as_str();
+        while !rest.is_empty() {
+            let emphasized = emphasis.iter().any(|r| r.contains(&at));
+            let boundary = emphasis
+                .iter()
+                .flat_map(|r| [r.start, r.end])
+                .filter(|&b| b > at)
+                .min();
+            let chars = boundary.map_or(usize::MAX, |b| b - at);
+            let split = rest
+                .char_indices()
+                .nth(chars)
+                .map_or(rest.len(), |(i, _)| i);
+            let (piece, tail) = rest.split_at(split);
+            let style = if emphasized {
+                tag.emphasis(style, plain)
+            } else {
+                style
+            };
+            pieces.push((piece, style));
+            at += piece.chars().count();
+            rest = tail;
+        }
+    }
+    pieces
 }
 
 fn plain_span() -> HlSpan {

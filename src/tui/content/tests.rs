@@ -187,6 +187,48 @@ fn toml_is_highlighted_in_colour_and_plain_mode_has_no_colours() {
 }
 
 #[test]
+fn changed_words_inside_changed_lines_are_emphasised_in_both_layouts() {
+    let old = "[package]\nversion = \"1.0\"\nlicense = \"MIT\"\n";
+    let new = "[package]\nversion = \"2.0\"\nedition = \"2024\"\n";
+    let loader = loaded(Some(old.as_bytes()), Some(new.as_bytes()));
+    // The text of the spans drawn with `bg` on the line starting with `sign` and `start`.
+    let emphasised = |lines: &[Line<'_>], start: &str, bg: Color| -> Vec<String> {
+        let line = lines
+            .iter()
+            .find(|l| text(l).contains(start))
+            .unwrap_or_else(|| panic!("no line with {start:?} in {:?}", texts(lines)));
+        line.spans
+            .iter()
+            .filter(|s| s.style.bg == Some(bg))
+            .map(|s| s.content.to_string())
+            .collect()
+    };
+    for side_by_side in [false, true] {
+        let lines = loader.lines(0, "Cargo.toml", side_by_side, 120, false);
+        assert_eq!(
+            emphasised(&lines, "-version", Color::Rgb(144, 16, 17)).concat(),
+            "1",
+            "side by side: {side_by_side}"
+        );
+        assert_eq!(
+            emphasised(&lines, "+version", Color::Rgb(0, 96, 0)).concat(),
+            "2"
+        );
+        // `license` and `edition` have too little in common: no emphasis.
+        assert!(emphasised(&lines, "-license", Color::Rgb(144, 16, 17)).is_empty());
+        assert!(emphasised(&lines, "+edition", Color::Rgb(0, 96, 0)).is_empty());
+    }
+    let plain = loader.lines(0, "Cargo.toml", false, 120, true);
+    let underlined: Vec<String> = plain
+        .iter()
+        .flat_map(|l| &l.spans)
+        .filter(|s| s.style.add_modifier.contains(Modifier::UNDERLINED))
+        .map(|s| s.content.to_string())
+        .collect();
+    assert_eq!(underlined, ["1", "2"]);
+}
+
+#[test]
 fn syntax_is_picked_by_name_extension_or_first_line() {
     let cases = [
         ("Dockerfile", "FROM alpine:3\nRUN echo hi\n"),
