@@ -352,31 +352,59 @@ fn cut_streams_are_retried_and_resumed() {
 fn too_many_requests_waits_as_long_as_retry_after_says() {
     let Some(()) = tools() else { return };
     let (registry, a, b) = registry_with_pair(Mode::Plain);
-    let proxy = Proxy::throttling(registry.port, 1, "2");
-    let (ra, rb) = refs(&proxy.host());
-    let started = std::time::Instant::now();
-    let remote = differs(&["--no-cache"], &ra, &rb, &[]);
-    // Without the header the first wait would be 1 s.
-    assert!(
-        started.elapsed().as_millis() >= 2000,
-        "{:?}",
-        started.elapsed()
-    );
     let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
-    assert_eq!(deltas(&remote), deltas(&local));
+    for (path, object) in [
+        ("/blobs/", ": blob sha256:"),
+        ("/manifests/", ": manifest 1:"),
+    ] {
+        let proxy = Proxy::throttling(registry.port, path, 1, "2");
+        let (ra, rb) = refs(&proxy.host());
+        let started = std::time::Instant::now();
+        let remote = differs(&["--no-cache"], &ra, &rb, &[]);
+        // Without the header the first wait would be 1 s.
+        assert!(
+            started.elapsed().as_millis() >= 2000,
+            "{path}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(deltas(&remote), deltas(&local), "{path}");
 
-    let proxy = Proxy::throttling(registry.port, usize::MAX, "3600");
-    let (ra, rb) = refs(&proxy.host());
-    let started = std::time::Instant::now();
-    let failed = run(&args(&["--no-cache"], &ra, &rb), &[]);
-    assert_eq!(failed.code, 2, "{}", failed.stderr);
-    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
-    let line = failed
+        let proxy = Proxy::throttling(registry.port, path, usize::MAX, "3600");
+        let (ra, rb) = refs(&proxy.host());
+        let started = std::time::Instant::now();
+        let failed = run(&args(&["--no-cache"], &ra, &rb), &[]);
+        assert_eq!(failed.code, 2, "{}", failed.stderr);
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        let line = failed
+            .stderr
+            .lines()
+            .find(|l| l.contains("retry after 3600 s"))
+            .unwrap_or_else(|| panic!("no clear error: {}", failed.stderr));
+        assert!(line.contains(object), "{line}");
+    }
+}
+
+#[test]
+fn a_missing_tag_is_named_with_the_registry_s_own_words() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    let host = registry.host();
+    let missing = run(
+        &args(
+            &["--no-cache"],
+            &format!("{host}/test/a:nope"),
+            &format!("{host}/test/b:1"),
+        ),
+        &[],
+    );
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    let line = missing
         .stderr
         .lines()
-        .find(|l| l.contains("retry after 3600 s"))
-        .unwrap_or_else(|| panic!("no clear error: {}", failed.stderr));
-    assert!(line.contains(": blob sha256:"), "{line}");
+        .find(|l| l.contains("manifest nope"))
+        .unwrap_or_else(|| panic!("no error naming the tag: {}", missing.stderr));
+    assert!(line.contains("HTTP 404: manifest unknown"), "{line}");
+    assert_eq!(missing.stderr.lines().count(), 1, "{}", missing.stderr);
 }
 
 #[test]

@@ -334,8 +334,8 @@ fn token_server(dir: &Path) -> (String, Child) {
 }
 
 /// A TCP proxy on 127.0.0.1 in front of a registry. It counts blob GETs and cuts the responses of
-/// the next `cuts` blob GETs after `after` bytes, or answers the next blob GETs itself with
-/// "429 Too Many Requests" (see [`Proxy::throttling`]).
+/// the next `cuts` blob GETs after `after` bytes, or answers the next blob or manifest GETs itself
+/// with "429 Too Many Requests" (see [`Proxy::throttling`]).
 pub struct Proxy {
     pub port: u16,
     pub blob_gets: Arc<AtomicUsize>,
@@ -344,9 +344,10 @@ pub struct Proxy {
     stop: Arc<AtomicBool>,
 }
 
-/// How many blob GETs get a 429, and the Retry-After header sent with it.
+/// How many GETs of paths containing `path` get a 429, and the Retry-After header sent with it.
 #[derive(Default)]
 struct Throttle {
+    path: &'static str,
     left: AtomicUsize,
     retry_after: String,
 }
@@ -356,9 +357,11 @@ impl Proxy {
         Proxy::with_faults(upstream, cuts, after, Throttle::default())
     }
 
-    /// Answers the next `count` blob GETs with 429 and `Retry-After: retry_after`.
-    pub fn throttling(upstream: u16, count: usize, retry_after: &str) -> Proxy {
+    /// Answers the next `count` GETs of paths with `path` in them (`/blobs/`, `/manifests/`) with 429
+    /// and `Retry-After: retry_after`.
+    pub fn throttling(upstream: u16, path: &'static str, count: usize, retry_after: &str) -> Proxy {
         let throttle = Throttle {
+            path,
             left: AtomicUsize::new(count),
             retry_after: retry_after.to_owned(),
         };
@@ -435,27 +438,29 @@ fn relay(
                     Ok(n) => n,
                 };
                 let text = String::from_utf8_lossy(&buf[..n]);
-                if text.starts_with("GET /v2/")
-                    && text
-                        .lines()
-                        .next()
-                        .is_some_and(|l| l.contains("/blobs/sha256:"))
-                {
-                    gets.fetch_add(1, Ordering::SeqCst);
-                    let throttled = throttle
+                let get = text
+                    .lines()
+                    .next()
+                    .filter(|l| l.starts_with("GET /v2/"))
+                    .unwrap_or_default();
+                let throttled = !throttle.path.is_empty()
+                    && get.contains(throttle.path)
+                    && throttle
                         .left
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
                         .is_ok();
-                    if throttled {
-                        let reply = format!(
-                            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\n\r\n",
-                            throttle.retry_after
-                        );
-                        if answer.write_all(reply.as_bytes()).is_err() {
-                            break;
-                        }
-                        continue;
+                if throttled {
+                    let reply = format!(
+                        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\n\r\n",
+                        throttle.retry_after
+                    );
+                    if answer.write_all(reply.as_bytes()).is_err() {
+                        break;
                     }
+                    continue;
+                }
+                if get.contains("/blobs/sha256:") {
+                    gets.fetch_add(1, Ordering::SeqCst);
                     let cut = cuts.load(Ordering::SeqCst) > 0;
                     budget.store(if cut { after } else { usize::MAX }, Ordering::SeqCst);
                 }

@@ -1,5 +1,9 @@
 //! Talking to one registry for one repository: connecting (HTTPS or, where allowed, plain HTTP),
 //! manifests, and blob downloads with retries that resume where the bytes stopped.
+//!
+//! oci-client decides the scheme and does the authentication (the challenge, the token server); the
+//! requests themselves go through reqwest with its token, because oci-client's errors do not carry the
+//! Retry-After header of a 429.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -16,13 +20,13 @@ use super::auth::{Credential, exchange_identity_token};
 use super::reference::Target;
 use super::store::Download;
 use crate::oci::{Digest, media_type};
+use crate::source::archive::MAX_JSON_SIZE;
 use crate::source::{SourceError, SourceOptions};
 
 /// Tries per request, the first included.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// Backoff for "429 Too Many Requests" without a Retry-After header (manifests: oci-client does
-/// not expose it): longer than for other failures.
+/// Backoff for "429 Too Many Requests" without a Retry-After header: longer than for other failures.
 const FIRST_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest Retry-After waited for; a registry asking for more gets a clear error instead.
 const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -44,13 +48,14 @@ type BlobBody = (
 /// One input's registry and repository, connected.
 pub(crate) struct Remote {
     pub target: Target,
+    /// Authenticates: the challenge, the token server.
     client: Client,
-    /// Blob downloads go through this client, so that Retry-After can be read.
+    /// Sends the requests, so that Retry-After can be read.
     http: reqwest::Client,
     /// `scheme://host` of the registry's API.
     base_url: String,
-    /// The bearer token for blob requests, once asked for (`Some(None)`: the registry wants none).
-    blob_token: tokio::sync::Mutex<Option<Option<String>>>,
+    /// The bearer token, once asked for (`Some(None)`: the registry wants none).
+    token: tokio::sync::Mutex<Option<Option<String>>>,
     auth: RegistryAuth,
     /// Why there are no credentials, if there are none: added to authorization failures.
     no_credentials: Option<String>,
@@ -132,7 +137,7 @@ impl Remote {
             client,
             http,
             base_url,
-            blob_token: tokio::sync::Mutex::new(None),
+            token: tokio::sync::Mutex::new(None),
             auth,
             no_credentials,
         })
@@ -144,24 +149,18 @@ impl Remote {
         &self,
         digest: Option<&Digest>,
     ) -> Result<(Vec<u8>, Digest), SourceError> {
-        let reference = match digest {
-            Some(d) => self.target.reference.clone_with_digest(d.to_string()),
-            None => self.target.reference.clone(),
+        let reference = &self.target.reference;
+        let name = match (digest, reference.digest(), reference.tag()) {
+            (Some(d), _, _) => d.to_string(),
+            (None, Some(d), _) => d.to_owned(),
+            (None, None, tag) => tag.unwrap_or("latest").to_owned(),
         };
-        let what = match (digest, reference.digest(), reference.tag()) {
-            (Some(d), _, _) => format!("manifest {d}"),
-            (None, Some(d), _) => format!("manifest {d}"),
-            (None, None, tag) => format!("manifest {}", tag.unwrap_or("latest")),
-        };
+        let what = format!("manifest {name}");
         let mut attempt = 1;
         loop {
-            let result = self
-                .client
-                .pull_manifest_raw(&reference, &self.auth, MANIFEST_TYPES)
-                .await;
-            let failure = match result {
-                Ok((bytes, _)) => return self.checked_manifest(bytes.to_vec(), digest, &what),
-                Err(e) => self.classify(&e),
+            let failure = match self.fetch_manifest(&name).await {
+                Ok(bytes) => return self.checked_manifest(bytes, digest, &what),
+                Err(failure) => failure,
             };
             match failure.backoff(attempt) {
                 Some(wait) => tokio::time::sleep(wait).await,
@@ -169,6 +168,33 @@ impl Remote {
             }
             attempt += 1;
         }
+    }
+
+    /// One try at a manifest's bytes (at most [`MAX_JSON_SIZE`]).
+    async fn fetch_manifest(&self, name: &str) -> Result<Vec<u8>, Failure> {
+        let url = format!(
+            "{}/v2/{}/manifests/{name}",
+            self.base_url,
+            self.target.repository()
+        );
+        let request = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, MANIFEST_TYPES.join(", "));
+        let response = self.send(request).await?;
+        let mut body = response.bytes_stream();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| connection_failure(clean_message(&e)))?;
+            if (bytes.len() + chunk.len()) as u64 > MAX_JSON_SIZE {
+                return Err(Failure::Fatal(format!(
+                    "larger than {} MiB, too large for a manifest",
+                    MAX_JSON_SIZE >> 20
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     fn checked_manifest(
@@ -253,10 +279,6 @@ impl Remote {
 
     /// The blob's bytes from `offset` on (a Range request), how many leading bytes to skip when
     /// the registry ignored the range and sent everything, and the body's length if known.
-    ///
-    /// Blobs are fetched here rather than through oci-client, whose errors do not carry the
-    /// Retry-After header; oci-client still does the authentication and hands over its token.
-    /// reqwest drops the Authorization header when a registry redirects to another host (a CDN).
     async fn open_stream(&self, digest: &Digest, offset: u64) -> Result<BlobBody, Failure> {
         let url = format!(
             "{}/v2/{}/blobs/{digest}",
@@ -267,20 +289,10 @@ impl Remote {
         if offset > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
-        request = match (self.token().await?, &self.auth) {
-            (Some(token), _) => request.bearer_auth(token),
-            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
-            (None, _) => request,
-        };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| connection_failure(clean_message(&e)))?;
-        let status = response.status().as_u16();
-        let skip = match status {
-            200 => offset,
+        let response = self.send(request).await?;
+        let skip = match response.status().as_u16() {
             206 => 0,
-            _ => return Err(self.refused_blob(status, &response).await),
+            _ => offset,
         };
         let length = response.content_length();
         let body = response
@@ -289,29 +301,56 @@ impl Remote {
         Ok((body.boxed(), skip, length))
     }
 
-    /// Why a blob request was answered with `status`; a refused token is forgotten so the next
-    /// attempt asks for a new one (tokens expire during long downloads).
-    async fn refused_blob(&self, status: u16, response: &reqwest::Response) -> Failure {
-        let message = format!("HTTP {status}");
-        match status {
-            429 => match retry_after(response.headers()) {
+    /// Sends a request with the credentials; an answer other than 200 or 206 is a failure that says
+    /// why. reqwest drops the Authorization header when a registry redirects to another host (a CDN).
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
+        let token = self.token().await?;
+        let request = match (&token, &self.auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, _) => request,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| connection_failure(clean_message(&e)))?;
+        match response.status().as_u16() {
+            200 | 206 => Ok(response),
+            status => Err(self.refused(status, token.is_some(), response).await),
+        }
+    }
+
+    /// Why a request was answered with `status`. A refused token is forgotten so the next attempt asks
+    /// for a new one (tokens expire during long downloads).
+    async fn refused(&self, status: u16, had_token: bool, response: reqwest::Response) -> Failure {
+        let mut message = format!("HTTP {status}");
+        if status == 429 {
+            return match retry_after(response.headers()) {
                 Some(wait) if wait > LONGEST_RETRY_AFTER => Failure::Fatal(format!(
                     "{message}: too many requests; the registry asks to retry after {} s",
                     wait.as_secs()
                 )),
                 wait => Failure::RateLimited(format!("{message}: too many requests"), wait),
-            },
-            401 => {
-                *self.blob_token.lock().await = None;
-                Failure::Transient(format!("unauthorized ({message})"))
+            };
+        }
+        if status == 401 && had_token {
+            *self.token.lock().await = None;
+            return Failure::Transient(format!("unauthorized ({message})"));
+        }
+        if let Some(detail) = error_detail(response).await {
+            message = format!("{message}: {detail}");
+        }
+        match (status_failure(status, message), &self.no_credentials) {
+            (Failure::Fatal(m), Some(why)) if m.starts_with("unauthorized") => {
+                Failure::Fatal(format!("{m} ({why})"))
             }
-            _ => status_failure(status, message),
+            (failure, _) => failure,
         }
     }
 
-    /// The bearer token for blob requests, asked of the registry's token server once.
+    /// The bearer token, asked of the registry's token server once.
     async fn token(&self) -> Result<Option<String>, Failure> {
-        let mut cached = self.blob_token.lock().await;
+        let mut cached = self.token.lock().await;
         if let Some(token) = cached.as_ref() {
             return Ok(token.clone());
         }
@@ -352,14 +391,6 @@ impl Remote {
             _ => format!("{} after {attempts} attempts", failure.message()),
         };
         registry_error(&self.target, what, &message)
-    }
-
-    /// Starts authentication so that blob requests, which oci-client does not authenticate by
-    /// themselves, carry the credentials.
-    pub async fn remember_auth(&self) {
-        self.client
-            .store_auth_if_needed(self.target.registry(), &self.auth)
-            .await;
     }
 }
 
@@ -481,10 +512,7 @@ pub(crate) fn classify(error: &OciDistributionError) -> Failure {
             let text: Vec<String> = envelope
                 .errors
                 .iter()
-                .map(|e| match first_line(&e.message) {
-                    "" => format!("{:?}", e.code).to_lowercase(),
-                    message => message.to_owned(),
-                })
+                .map(|e| error_words(&format!("{:?}", e.code), &e.message))
                 .collect();
             let text = text.join("; ");
             if codes.contains(&&OciErrorCode::Toomanyrequests) {
@@ -533,6 +561,47 @@ fn connection_failure(message: String) -> Failure {
         Failure::Fatal(message)
     } else {
         Failure::Transient(message)
+    }
+}
+
+/// The messages of a registry's error body (`{"errors": [{"code": ..., "message": ...}]}`), if it
+/// has one; other bodies (HTML pages from proxies) say nothing useful.
+async fn error_detail(response: reqwest::Response) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        errors: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    const MAX_ERROR_BODY: usize = 64 << 10;
+    let mut body = response.bytes_stream();
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = body.next().await {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_ERROR_BODY {
+            return None;
+        }
+    }
+    let envelope: Envelope = serde_json::from_slice(&bytes).ok()?;
+    let text: Vec<String> = envelope
+        .errors
+        .iter()
+        .map(|e| error_words(&e.code, &e.message))
+        .filter(|m| !m.is_empty())
+        .collect();
+    (!text.is_empty()).then(|| text.join("; "))
+}
+
+/// One entry of a registry's error body: its message, else its code.
+fn error_words(code: &str, message: &str) -> String {
+    match first_line(message) {
+        "" => code.to_lowercase(),
+        message => message.to_owned(),
     }
 }
 

@@ -220,7 +220,6 @@ impl RegistrySource {
         let size = self.known().sizes.get(&digest).copied();
         runtime().spawn(async move {
             let _permit = permits.acquire_owned().await;
-            remote.remember_auth().await;
             let outcome = remote.download(&digest, size, &download).await;
             match store.upgrade() {
                 Some(store) => store.finish(&digest, &download, outcome),
