@@ -244,13 +244,15 @@ fn load_fixtures(engines: &Engines) {
     }
 }
 
-/// Runs the binary with extra environment variables.
+/// Runs the binary with extra environment variables (and no Docker context of the caller's).
 fn run_env(env: &[(&str, &str)], args: &[&str]) -> Run {
     run_command(
         Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
             .args(args)
             .env_remove("CONTAINER_HOST")
             .env_remove("DEBUG")
+            .env_remove("DOCKER_CONTEXT")
+            .env("DOCKER_CONFIG", "/nonexistent/docker-config")
             .envs(env.iter().copied()),
     )
 }

@@ -234,3 +234,90 @@ fn export_with_escaping_layer() -> Vec<u8> {
     tree.insert_file("manifest.json", manifest.into_bytes());
     tree.to_tar()
 }
+
+/// Writes a Docker context named `name` whose Docker endpoint is `host`, as `docker context create`
+/// does, into the Docker config directory `config`.
+fn write_context(config: &Path, name: &str, host: &str) {
+    let dir = config
+        .join("contexts/meta")
+        .join(ocidiff::oci::Digest::sha256_of(name.as_bytes()).hex());
+    std::fs::create_dir_all(&dir).expect("context dir");
+    let meta = serde_json::json!({
+        "Name": name,
+        "Metadata": {},
+        "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": false}},
+    });
+    std::fs::write(dir.join("meta.json"), meta.to_string()).expect("meta.json");
+}
+
+/// Without DOCKER_HOST the current Docker context is followed, as the Docker CLI does: DOCKER_CONTEXT,
+/// else `currentContext` in config.json.
+#[test]
+fn docker_contexts_are_followed_when_docker_host_is_unset() {
+    let legacy = |motd: &str, tag: &str| {
+        image(motd)
+            .docker_files(Some(tag), DockerStyle::Legacy)
+            .to_tar()
+    };
+    let (a, b) = (
+        legacy("a\n", "testbed/a:latest"),
+        legacy("b\n", "testbed/b:latest"),
+    );
+    let engine = FakeEngine::start(move |request| {
+        let path = request.split(' ').nth(1).unwrap_or("");
+        Some(match path {
+            p if p.starts_with("/images/testbed/a/get") => Answer::ok(a.clone()),
+            p if p.starts_with("/images/testbed/b/get") => Answer::ok(b.clone()),
+            _ => Answer::new("404 Not Found", br#"{"message":"No such image"}"#.to_vec()),
+        })
+    });
+    let config = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        config.path().join("config.json"),
+        r#"{"auths": {}, "currentContext": "build-box"}"#,
+    )
+    .expect("config.json");
+    write_context(config.path(), "build-box", &engine.host());
+    write_context(config.path(), "remote", "tcp://10.0.0.1:2375");
+    let config_dir = config.path().display().to_string();
+    let files = tempfile::tempdir().expect("temp dir");
+    let (file_a, file_b) = archive_pair(files.path());
+    let expected = report(
+        &[],
+        &[],
+        &file_a.display().to_string(),
+        &file_b.display().to_string(),
+    );
+    let env = [("DOCKER_CONFIG", config_dir.as_str()), ("DOCKER_HOST", "")];
+    let got = report(&env, &[], "docker://testbed/a", "docker://testbed/b");
+    super::assert_same_differences(&expected, &got, "through the current context");
+    assert_eq!(engine.requests().len(), 2, "{:?}", engine.requests());
+
+    let args = [
+        "--format",
+        "json",
+        "docker://testbed/a",
+        "docker://testbed/b",
+    ];
+    let with = |extra: (&'static str, &'static str)| run_env(&[env[0], env[1], extra], &args);
+    assert_one_line_error(
+        &with(("DOCKER_CONTEXT", "remote")),
+        "Docker context \"remote\" uses tcp://10.0.0.1:2375: only unix:// sockets are supported",
+    );
+    assert_one_line_error(
+        &with(("DOCKER_CONTEXT", "gone")),
+        "Docker context \"gone\": cannot read",
+    );
+    // DOCKER_HOST wins over any context.
+    assert_one_line_error(
+        &with(("DOCKER_HOST", "unix:///var/tmp/ocidiff-no-such.sock")),
+        "cannot reach the Docker engine at unix:///var/tmp/ocidiff-no-such.sock",
+    );
+    // `default` is the default socket, whatever config.json says.
+    let default = with(("DOCKER_CONTEXT", "default"));
+    assert!(
+        default.stderr.contains("unix:///var/run/docker.sock"),
+        "{}",
+        default.stderr
+    );
+}

@@ -10,6 +10,7 @@ use hyper::StatusCode;
 
 use super::super::runtime::runtime;
 use super::super::{Opened, SourceError, SourceOptions};
+use super::context::{self, DockerHost};
 use super::export::{self, ExportDir};
 use super::http::{self, Failure};
 use super::{Engine, os_reason};
@@ -79,7 +80,11 @@ pub(super) fn open_docker(
     name: &str,
     options: &SourceOptions,
 ) -> Result<Opened, SourceError> {
-    let socket = unix_socket(spec, "DOCKER_HOST", "/var/run/docker.sock")?;
+    let host = context::docker_host().map_err(|reason| SourceError::Unsupported {
+        spec: spec.to_owned(),
+        reason,
+    })?;
+    let socket = unix_socket(spec, host, "/var/run/docker.sock")?;
     let endpoint = Endpoint {
         engine: Engine::Docker,
         socket,
@@ -93,7 +98,14 @@ pub(super) fn open_podman(
     name: &str,
     options: &SourceOptions,
 ) -> Result<Opened, SourceError> {
-    let socket = unix_socket(spec, "CONTAINER_HOST", &default_podman_socket())?;
+    let host = std::env::var("CONTAINER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .map(|host| DockerHost {
+            host,
+            origin: "CONTAINER_HOST".into(),
+        });
+    let socket = unix_socket(spec, host, &default_podman_socket())?;
     let endpoint = Endpoint {
         engine: Engine::Podman,
         socket,
@@ -106,17 +118,25 @@ pub(super) fn open_podman(
     }
 }
 
-/// The socket `VAR` names (`unix://PATH`), else `default`. Other transports are refused.
-fn unix_socket(spec: &str, var: &str, default: &str) -> Result<PathBuf, SourceError> {
-    let host = std::env::var(var).unwrap_or_default();
-    if host.is_empty() {
+/// The socket `host` names (`unix://PATH`), else `default`. Other transports are refused.
+fn unix_socket(
+    spec: &str,
+    host: Option<DockerHost>,
+    default: &str,
+) -> Result<PathBuf, SourceError> {
+    let Some(DockerHost { host, origin }) = host else {
         return Ok(PathBuf::from(default));
-    }
+    };
     match host.strip_prefix("unix://") {
         Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
         _ => Err(SourceError::Unsupported {
             spec: spec.to_owned(),
-            reason: format!("{var}={host}: only unix:// sockets are supported"),
+            reason: match origin.as_str() {
+                "DOCKER_HOST" | "CONTAINER_HOST" => {
+                    format!("{origin}={host}: only unix:// sockets are supported")
+                }
+                _ => format!("{origin} uses {host}: only unix:// sockets are supported"),
+            },
         }),
     }
 }

@@ -10,6 +10,7 @@
 mod api;
 #[cfg(feature = "containerd")]
 mod containerd;
+mod context;
 mod export;
 mod http;
 mod names;
