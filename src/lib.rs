@@ -7,8 +7,10 @@
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
 //! - [`filter`]: ignore options, applied when results are presented;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
-//! - [`export`]: report directories for a set of differences (reads layers again).
+//! - [`export`]: report directories for a set of differences (reads layers again);
+//! - [`cleanup`]: what a signal must not leave behind (temporary directories, a raw terminal).
 
+pub mod cleanup;
 pub mod engine;
 pub mod export;
 pub mod filter;

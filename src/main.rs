@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    cli::signals::install();
     let result = match &cli.command {
         Some(Command::MakeExample { dir }) => cli::example::run(dir),
         None if cli.compare.format.is_none() && std::io::stdout().is_terminal() => {

@@ -321,11 +321,16 @@ fn help_lists_the_keys_and_any_key_closes_it() {
 }
 
 fn assert_quits_and_restores(key: &str) {
+    assert_stops_and_restores(|tmux| tmux.keys(&[key]), "EXIT=1");
+}
+
+/// Stops the explorer with `stop`, then checks the exit status line and that the terminal is back.
+fn assert_stops_and_restores(stop: impl FnOnce(&Tmux), exit: &str) {
     let images = example_images();
     let tmux = explorer(&images, "");
-    tmux.keys(&[key]);
+    stop(&tmux);
     let screen = tmux.wait_for("TTY=");
-    assert!(screen.contains("EXIT=1"), "images differ: exit 1\n{screen}");
+    assert!(screen.contains(exit), "{exit}\n{screen}");
     assert!(screen.contains("TTY=cooked"), "raw mode left on:\n{screen}");
     assert!(
         screen.contains("BEFORE-EXPLORER"),
@@ -354,6 +359,29 @@ fn q_quits_with_exit_1_and_restores_the_terminal() {
 fn ctrl_c_quits_and_restores_the_terminal() {
     require_tmux!();
     assert_quits_and_restores("C-c");
+}
+
+#[test]
+fn a_kill_restores_the_terminal_and_exits_with_the_signal_status() {
+    require_tmux!();
+    assert_stops_and_restores(
+        |tmux| {
+            // The explorer is the pane's shell's only child.
+            let shell = tmux.display("#{pane_pid}");
+            let children = std::process::Command::new("pgrep")
+                .args(["-P", &shell])
+                .output()
+                .expect("pgrep");
+            let pid = String::from_utf8_lossy(&children.stdout).trim().to_owned();
+            assert!(!pid.is_empty() && !pid.contains('\n'), "children: {pid:?}");
+            let killed = std::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("kill");
+            assert!(killed.success());
+        },
+        "EXIT=143",
+    );
 }
 
 #[test]

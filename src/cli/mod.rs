@@ -6,3 +6,4 @@ pub mod example;
 pub mod explore;
 pub mod headless;
 mod progress;
+pub mod signals;

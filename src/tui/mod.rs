@@ -77,7 +77,7 @@ pub fn run(
                 content.want(&app.report, index);
             }
             terminal
-                .0
+                .terminal
                 .draw(|frame| areas = view::draw(frame, &mut app, &content, &theme))?;
             dirty = false;
             last_draw = Instant::now();
@@ -199,27 +199,40 @@ fn start_export(
     });
 }
 
-/// Raw mode, the alternate screen and mouse capture, undone on drop, on error and on panic.
-struct TerminalGuard(ratatui::DefaultTerminal);
+/// Raw mode, the alternate screen and mouse capture, undone on drop, on error, on panic and on a
+/// signal (`kill`, a closed terminal).
+struct TerminalGuard {
+    terminal: ratatui::DefaultTerminal,
+    _on_signal: crate::cleanup::Registration,
+}
 
 impl TerminalGuard {
     fn enter() -> io::Result<TerminalGuard> {
         let terminal = ratatui::try_init()?;
+        let on_signal = crate::cleanup::run_on_signal(restore_terminal);
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
             hook(info);
         }));
         crossterm::execute!(io::stdout(), EnableMouseCapture)?;
-        Ok(TerminalGuard(terminal))
+        Ok(TerminalGuard {
+            terminal,
+            _on_signal: on_signal,
+        })
     }
 }
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
-        ratatui::restore();
+        restore_terminal();
     }
+}
+
+/// Also run from the signal thread, where the terminal is not dropped: so the cursor is shown here too.
+fn restore_terminal() {
+    let _ = crossterm::execute!(io::stdout(), DisableMouseCapture, crossterm::cursor::Show);
+    ratatui::restore();
 }
 
 #[cfg(test)]

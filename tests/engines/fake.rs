@@ -12,12 +12,14 @@ use ocidiff::fixture::{DockerStyle, FileTree, ImageBuilder, LayerBuilder, LayerC
 
 use super::{assert_one_line_error, report, run_env};
 
-/// An HTTP answer: status line, body, and the length to announce.
+/// An HTTP answer: status line, body, the length to announce, and how long to keep the connection
+/// open after the body (a stalled export).
 #[derive(Clone)]
 struct Answer {
     status: &'static str,
     body: Vec<u8>,
     announced: usize,
+    hold: std::time::Duration,
 }
 
 impl Answer {
@@ -30,6 +32,7 @@ impl Answer {
             status,
             body,
             announced,
+            hold: std::time::Duration::ZERO,
         }
     }
 }
@@ -67,6 +70,7 @@ impl FakeEngine {
                     );
                     let _ = stream.write_all(head.as_bytes());
                     let _ = stream.write_all(&a.body);
+                    std::thread::sleep(a.hold);
                 }
             }
         });
@@ -178,9 +182,8 @@ fn broken_engine_answers_are_one_line_errors() {
         ),
         (
             Some(Answer {
-                status: "200 OK",
-                body: good[..700].to_vec(),
                 announced: good.len(),
+                ..Answer::ok(good[..700].to_vec())
             }),
             "the export broke off",
         ),
@@ -320,4 +323,49 @@ fn docker_contexts_are_followed_when_docker_host_is_unset() {
         "{}",
         default.stderr
     );
+}
+
+/// Ctrl-C while an export is still arriving: exit 130 and the export's directory removed.
+#[test]
+fn an_interrupted_export_leaves_no_directory_behind() {
+    let whole = image("a\n")
+        .docker_files(Some("testbed/a:latest"), DockerStyle::Legacy)
+        .to_tar();
+    let stalled = Answer {
+        announced: whole.len(),
+        hold: std::time::Duration::from_secs(60),
+        ..Answer::ok(whole[..700].to_vec())
+    };
+    let engine = FakeEngine::start(move |_| Some(stalled.clone()));
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
+        .args(["--format", "json", "docker://x", "docker://x"])
+        .arg(format!("--cache-dir={}", cache.path().display()))
+        .env("DOCKER_HOST", engine.host())
+        .env("DOCKER_CONFIG", "/nonexistent/docker-config")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ocidiff-tui");
+    let exports = || -> Vec<PathBuf> {
+        std::fs::read_dir(cache.path())
+            .expect("read cache dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.display().to_string().contains("ocidiff-docker-export-"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while exports().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no export started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(exports(), Vec::<PathBuf>::new(), "export left behind");
 }

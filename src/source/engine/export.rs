@@ -14,8 +14,9 @@ use super::super::{
 use super::names;
 use crate::oci::{Descriptor, Digest};
 
-/// A temporary directory holding one export, `image.tar`.
+/// A temporary directory holding one export, `image.tar`; removed on drop, or by the signal handler.
 pub(super) struct ExportDir {
+    _on_signal: crate::cleanup::Registration,
     dir: tempfile::TempDir,
 }
 
@@ -33,7 +34,10 @@ impl ExportDir {
             .prefix(&format!("ocidiff-{tag}-export-"))
             .tempdir_in(&base)
             .map_err(|e| io_error(base, e))?;
-        Ok(ExportDir { dir })
+        Ok(ExportDir {
+            _on_signal: crate::cleanup::remove_on_signal(dir.path()),
+            dir,
+        })
     }
 
     pub(super) fn archive(&self) -> PathBuf {

@@ -28,7 +28,13 @@ const STALE_DOWNLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 
 #[derive(Clone)]
 pub(crate) struct StoreHandle {
     pub store: Arc<BlobStore>,
-    _temp: Option<Arc<tempfile::TempDir>>,
+    _temp: Option<Arc<TempCache>>,
+}
+
+/// `--no-cache`'s directory: removed with the last source, or by the signal handler.
+struct TempCache {
+    _on_signal: crate::cleanup::Registration,
+    _dir: tempfile::TempDir,
 }
 
 impl std::ops::Deref for StoreHandle {
@@ -38,9 +44,7 @@ impl std::ops::Deref for StoreHandle {
     }
 }
 
-fn upgrade(
-    (store, temp): &(Weak<BlobStore>, Option<Weak<tempfile::TempDir>>),
-) -> Option<StoreHandle> {
+fn upgrade((store, temp): &(Weak<BlobStore>, Option<Weak<TempCache>>)) -> Option<StoreHandle> {
     let temp = match temp {
         Some(weak) => Some(weak.upgrade()?),
         None => None,
@@ -77,7 +81,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl BlobStore {
     /// The store for a cache setting, shared with the other sources of this process that use it.
     pub fn for_setting(setting: &CacheSetting) -> Result<StoreHandle, SourceError> {
-        type Held = (Weak<BlobStore>, Option<Weak<tempfile::TempDir>>);
+        type Held = (Weak<BlobStore>, Option<Weak<TempCache>>);
         static STORES: OnceLock<Mutex<HashMap<Option<PathBuf>, Held>>> = OnceLock::new();
         let key = match setting {
             CacheSetting::Disabled => None,
@@ -100,7 +104,10 @@ impl BlobStore {
                     .map_err(|e| io_error(&std::env::temp_dir(), e))?;
                 StoreHandle {
                     store: Arc::new(BlobStore::at(temp.path().to_owned())?),
-                    _temp: Some(Arc::new(temp)),
+                    _temp: Some(Arc::new(TempCache {
+                        _on_signal: crate::cleanup::remove_on_signal(temp.path()),
+                        _dir: temp,
+                    })),
                 }
             }
         };
