@@ -16,6 +16,14 @@ impl Side {
             Side::Input1 => 1,
         }
     }
+
+    /// `input0` / `input1`, as messages name the inputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Input0 => "input0",
+            Side::Input1 => "input1",
+        }
+    }
 }
 
 /// One value per input, like delta's `MinusPlus<T>`: the old/new pair travels as one thing.

@@ -2,6 +2,7 @@
 //! and compute what to draw (diff ops and highlighted lines, hex window, inner archive listing) once.
 //! Rendering that for a given mode and width is cheap (see `render`).
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -134,13 +135,6 @@ fn note(kind: NoteKind, text: impl Into<String>) -> Block {
     })
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Input0 => "input0",
-        Side::Input1 => "input1",
-    }
-}
-
 /// Prepares the content section of one file difference.
 pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
     let mut blocks = Vec::new();
@@ -150,7 +144,7 @@ pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
                 NoteKind::Error,
                 format!(
                     "{}: content could not be read: {}",
-                    side_name(side),
+                    side.name(),
                     escape_control(message)
                 ),
             )),
@@ -158,7 +152,7 @@ pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
                 NoteKind::Info,
                 format!(
                     "{}: {size} bytes, too large to show (limit {} MiB)",
-                    side_name(side),
+                    side.name(),
                     MAX_READ >> 20
                 ),
             )),
@@ -166,7 +160,7 @@ pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
                 NoteKind::Info,
                 format!(
                     "{}: a {kind}, not a regular file; shown as absent",
-                    side_name(side)
+                    side.name()
                 ),
             )),
             SideContent::Absent | SideContent::Bytes(_) => {}
@@ -207,17 +201,54 @@ pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
                 blocks.push(Block::Binary(binary_block(&bytes)));
             }
         }
-    } else if present().all(is_text) {
-        text_blocks(path, &bytes, &mut blocks);
+    } else if let Some(texts) = decoded_texts(&bytes) {
+        for (side, (_, encoding)) in texts.iter() {
+            if let Some(encoding) = encoding {
+                blocks.push(note(
+                    NoteKind::Info,
+                    format!("{} is {encoding} text, shown decoded", side.name()),
+                ));
+            }
+        }
+        let texts = texts.map(|(text, _)| text);
+        text_blocks(path, &texts.as_ref().map(|t| t.as_ref()), &mut blocks);
     } else {
         blocks.push(Block::Binary(binary_block(&bytes)));
     }
     Prepared { blocks }
 }
 
-/// difftastic's rule: valid UTF-8 without NUL bytes is text.
-fn is_text(bytes: &[u8]) -> bool {
-    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+/// Both sides as text, if both are (an absent side is empty text), with the encoding of those that
+/// were not UTF-8.
+fn decoded_texts<'b>(
+    bytes: &Sides<Option<&'b [u8]>>,
+) -> Option<Sides<(Cow<'b, str>, Option<&'static str>)>> {
+    let decode = |side: Option<&'b [u8]>| match side {
+        None => Some((Cow::Borrowed(""), None)),
+        Some(bytes) => decode_text(bytes),
+    };
+    Some(Sides::new(decode(bytes.input0)?, decode(bytes.input1)?))
+}
+
+/// difftastic's rule: valid UTF-8 without NUL bytes is text. So is UTF-16 that starts with a byte-order
+/// mark and decodes (Windows tools write it), decoded without the mark.
+fn decode_text(bytes: &[u8]) -> Option<(Cow<'_, str>, Option<&'static str>)> {
+    if !bytes.contains(&0)
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return Some((Cow::Borrowed(text), None));
+    }
+    let (encoding, word): (_, fn([u8; 2]) -> u16) = match bytes {
+        [0xFF, 0xFE, ..] => ("UTF-16LE", u16::from_le_bytes),
+        [0xFE, 0xFF, ..] => ("UTF-16BE", u16::from_be_bytes),
+        _ => return None,
+    };
+    let (units, rest) = bytes[2..].as_chunks::<2>();
+    if !rest.is_empty() {
+        return None;
+    }
+    let text = String::from_utf16(&units.iter().map(|u| word(*u)).collect::<Vec<_>>()).ok()?;
+    (!text.contains('\0')).then_some((Cow::Owned(text), Some(encoding)))
 }
 
 /// At most [`MAX_DIFF_LINES`] lines and [`MAX_DIFF_BYTES`] bytes of `text`, cut at a line end when
@@ -243,10 +274,7 @@ fn capped(text: &str) -> (Vec<&str>, bool) {
     (lines, false)
 }
 
-fn text_blocks(path: &str, bytes: &Sides<Option<&[u8]>>, blocks: &mut Vec<Block>) {
-    let text = bytes
-        .as_ref()
-        .map(|b| b.and_then(|b| std::str::from_utf8(b).ok()).unwrap_or(""));
+fn text_blocks(path: &str, text: &Sides<&str>, blocks: &mut Vec<Block>) {
     let (old, old_cut) = capped(text.input0);
     let (new, new_cut) = capped(text.input1);
     if old_cut || new_cut {
@@ -420,8 +448,7 @@ fn list_archive(bytes: &Sides<Option<&[u8]>>) -> Result<ArchiveBlock, String> {
     let mut scanned = Sides::<LayerEntries>::default();
     for (side, b) in bytes.iter() {
         if let Some(b) = b {
-            let (entries, format) =
-                scan_archive(b).map_err(|e| format!("{}: {e}", side_name(side)))?;
+            let (entries, format) = scan_archive(b).map_err(|e| format!("{}: {e}", side.name()))?;
             formats.push(format.label());
             *scanned.get_mut(side) = LayerEntries::new(entries);
         }

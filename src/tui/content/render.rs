@@ -359,13 +359,6 @@ fn side_by_side(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
     }
 }
 
-fn side_label(side: Side) -> &'static str {
-    match side {
-        Side::Input0 => "input0",
-        Side::Input1 => "input1",
-    }
-}
-
 fn hex_view(binary: &BinaryBlock, plain: bool, out: &mut Vec<Line<'static>>) {
     out.push(Line::from(Span::styled(
         "binary content",
@@ -375,9 +368,9 @@ fn hex_view(binary: &BinaryBlock, plain: bool, out: &mut Vec<Line<'static>>) {
         let sign = if side == Side::Input0 { "-" } else { "+" };
         let text = match (binary.sizes.get(side), binary.digests.get(side)) {
             (Some(size), Some(digest)) => {
-                format!("{sign} {}: {size} bytes, sha256:{digest}", side_label(side))
+                format!("{sign} {}: {size} bytes, sha256:{digest}", side.name())
             }
-            _ => format!("{sign} {}: absent", side_label(side)),
+            _ => format!("{sign} {}: absent", side.name()),
         };
         out.push(Line::from(text));
     }

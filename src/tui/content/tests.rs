@@ -229,6 +229,41 @@ fn changed_words_inside_changed_lines_are_emphasised_in_both_layouts() {
 }
 
 #[test]
+fn utf16_text_with_a_byte_order_mark_is_diffed_as_text() {
+    let utf16le = |text: &str| -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    };
+    let utf16be = |text: &str| -> Vec<u8> {
+        let mut bytes = vec![0xFE, 0xFF];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        bytes
+    };
+    let old = utf16le("[Setup]\r\nVersion=1\r\n");
+    let new = utf16be("[Setup]\r\nVersion=2\r\n");
+    let lines = unified(&loaded(Some(&old), Some(&new)), "setup.ini");
+    assert_eq!(
+        lines,
+        [
+            "input0 is UTF-16LE text, shown decoded",
+            "input1 is UTF-16BE text, shown decoded",
+            "@@ -1,2 +1,2 @@",
+            " [Setup]\\r",
+            "-Version=1\\r",
+            "+Version=2\\r",
+        ]
+    );
+    // An odd length, or no byte-order mark, is binary.
+    let odd = [&old[..], &[0x41]].concat();
+    let binary = unified(&loaded(Some(&odd), Some(&new)), "setup.ini");
+    assert_eq!(binary[0], "binary content", "{binary:?}");
+    let no_mark = &old[2..];
+    let binary = unified(&loaded(Some(no_mark), Some(&new)), "setup.ini");
+    assert_eq!(binary[0], "binary content", "{binary:?}");
+}
+
+#[test]
 fn syntax_is_picked_by_name_extension_or_first_line() {
     let cases = [
         ("Dockerfile", "FROM alpine:3\nRUN echo hi\n"),
