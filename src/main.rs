@@ -26,6 +26,10 @@ fn main() -> ExitCode {
     cli::signals::install();
     let result = match &cli.command {
         Some(Command::MakeExample { dir }) => cli::example::run(dir),
+        Some(Command::PruneCache {
+            unused_for,
+            cache_dir,
+        }) => cli::prune::run(*unused_for, cache_dir.as_deref()),
         None if cli.compare.format.is_none() && std::io::stdout().is_terminal() => {
             cli::explore::run(&cli.compare)
         }

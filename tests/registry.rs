@@ -550,3 +550,38 @@ fn pull_missing_and_never_are_served_by_the_cache() {
     let always = run(&args(&[&cache, "--pull=always"], &ra, &rb), &[]);
     assert_eq!(always.code, 2, "{}", always.stderr);
 }
+
+#[test]
+fn prune_cache_removes_what_no_run_used_lately() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    let (ra, rb) = refs(&registry.host());
+    let cache = cache_flag(registry.dir.path());
+    let online = differs(&[&cache], &ra, &rb, &[]);
+    let prune = |days: &str| {
+        let pruned = run(
+            &[
+                "prune-cache".to_owned(),
+                cache.clone(),
+                format!("--unused-for={days}"),
+            ],
+            &[],
+        );
+        assert_eq!(pruned.code, 0, "{}", pruned.stderr);
+        pruned.stdout
+    };
+    // Everything was used just now.
+    assert!(prune("1").contains(": removed 0 files"));
+    let offline = differs(&[&cache, "--pull=never"], &ra, &rb, &[]);
+    assert_eq!(deltas(&offline), deltas(&online));
+    // 2 manifests, 2 configs, 2 differing layers and the 2 reference notes.
+    let all = prune("0");
+    assert!(
+        all.contains(": removed 8 files") && all.contains("kept 0 files"),
+        "{all}"
+    );
+    let blobs = registry.dir.path().join("cache/blobs/sha256");
+    assert_eq!(std::fs::read_dir(blobs).unwrap().count(), 0);
+    let emptied = run(&args(&[&cache, "--pull=never"], &ra, &rb), &[]);
+    assert_eq!(emptied.code, 2, "{}", emptied.stderr);
+}

@@ -34,6 +34,15 @@ pub struct Cli {
 pub enum Command {
     /// Write two small OCI image layouts that differ (DIR/a and DIR/b), to try the tool on.
     MakeExample { dir: PathBuf },
+    /// Remove the registry blobs no run has used for a while (they are downloaded again when needed).
+    PruneCache {
+        /// Remove what was last used this many days ago or earlier (0: everything).
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        unused_for: u64,
+        /// The cache to prune (default: $XDG_CACHE_HOME/ocidiff-tui).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -6,4 +6,5 @@ pub mod example;
 pub mod explore;
 pub mod headless;
 mod progress;
+pub mod prune;
 pub mod signals;

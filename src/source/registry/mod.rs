@@ -23,6 +23,7 @@ use crate::oci::{Descriptor, Digest, annotation, media_type};
 use fetch::Remote;
 use reference::Target;
 use store::{BlobStore, Claim, Download, StoreHandle};
+pub use store::{Pruned, prune};
 
 pub(super) fn open(spec: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
     let target = Target::parse(spec)?;

@@ -162,10 +162,12 @@ impl BlobStore {
         Ok(Claim::Start(download))
     }
 
-    /// A cached blob whose content matches its name; a file that does not is removed.
+    /// A cached blob whose content matches its name; a file that does not is removed. A hit is marked
+    /// as used (its mtime), which is what [`prune`] goes by.
     pub fn cached(&self, digest: &Digest) -> Option<File> {
         let path = self.blob_path(digest);
         let file = File::open(&path).ok()?;
+        let _ = file.set_modified(std::time::SystemTime::now());
         if lock(&self.verified).contains(digest) {
             return Some(file);
         }
@@ -231,6 +233,56 @@ impl BlobStore {
         inflight.remove(digest);
         download.end(outcome);
     }
+}
+
+/// What [`prune`] removed and kept (files and bytes).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub removed: u64,
+    pub freed: u64,
+    pub kept: u64,
+    pub kept_bytes: u64,
+}
+
+/// Removes the blobs and reference notes of the cache at `setting` that no run has used for `unused_for`
+/// (by mtime, which a cache hit renews), and downloads left behind. Returns the directory and what
+/// went. A blob removed is only downloaded again when needed: everything is named by its digest.
+pub fn prune(
+    setting: &CacheSetting,
+    unused_for: std::time::Duration,
+) -> Result<(PathBuf, Pruned), SourceError> {
+    let root = match setting {
+        CacheSetting::Dir(dir) => dir.clone(),
+        CacheSetting::Default => default_cache_dir()?,
+        CacheSetting::Disabled => return Ok((PathBuf::new(), Pruned::default())),
+    };
+    let mut pruned = Pruned::default();
+    for dir in ["blobs/sha256", "refs", "tmp"] {
+        let dir = root.join(dir);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&dir, e)),
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let unused = meta
+                .modified()
+                .and_then(|t| t.elapsed().map_err(io::Error::other))
+                .is_ok_and(|age| age >= unused_for);
+            if unused && std::fs::remove_file(entry.path()).is_ok() {
+                pruned.removed += 1;
+                pruned.freed += meta.len();
+            } else {
+                pruned.kept += 1;
+                pruned.kept_bytes += meta.len();
+            }
+        }
+    }
+    Ok((root, pruned))
 }
 
 /// `$XDG_CACHE_HOME/ocidiff-tui`, else `~/.cache/ocidiff-tui`.
@@ -448,6 +500,50 @@ mod tests {
             0
         );
         assert!(matches!(store.claim(&digest), Ok(Claim::Start(_))));
+    }
+
+    #[test]
+    fn prune_removes_what_was_not_used_lately_and_a_hit_counts_as_use() {
+        let (dir, store) = store();
+        let (old, used, fresh) = (
+            Digest::sha256_of(b"old"),
+            Digest::sha256_of(b"used"),
+            Digest::sha256_of(b"fresh"),
+        );
+        store.put(&old, b"old");
+        store.put(&used, b"used");
+        store.put(&fresh, b"fresh");
+        store.remember_reference("r/x:1", &old);
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86400);
+        for path in [
+            store.blob_path(&old),
+            store.blob_path(&used),
+            store.reference_path("r/x:1"),
+        ] {
+            File::options()
+                .append(true)
+                .open(path)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        assert!(store.cached(&used).is_some());
+        let month = std::time::Duration::from_secs(30 * 86400);
+        let setting = CacheSetting::Dir(dir.path().to_owned());
+        let (root, pruned) = prune(&setting, month).unwrap();
+        assert_eq!(root, dir.path());
+        assert_eq!(
+            pruned,
+            Pruned {
+                removed: 2,
+                freed: 3 + "r/x:1\n".len() as u64 + old.to_string().len() as u64 + 1,
+                kept: 2,
+                kept_bytes: 4 + 5,
+            }
+        );
+        assert!(!store.blob_path(&old).exists());
+        assert!(store.cached(&used).is_some() && store.cached(&fresh).is_some());
+        assert_eq!(store.recorded_reference("r/x:1"), None);
     }
 
     #[test]
