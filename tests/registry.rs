@@ -585,3 +585,21 @@ fn prune_cache_removes_what_no_run_used_lately() {
     let emptied = run(&args(&[&cache, "--pull=never"], &ra, &rb), &[]);
     assert_eq!(emptied.code, 2, "{}", emptied.stderr);
 }
+
+#[test]
+fn an_ipv6_literal_registry_is_reached() {
+    let Some(()) = tools() else { return };
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let (registry, a, b) = registry_with_pair(Mode::Plain);
+    let proxy = Proxy::ipv6(registry.port);
+    let host = proxy.host();
+    assert!(host.starts_with("[::1]:"), "{host}");
+    let (ra, rb) = refs(&host);
+    let remote = differs(&["--no-cache"], &ra, &rb, &[]);
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    assert_eq!(deltas(&remote), deltas(&local));
+    assert_eq!(proxy.blob_gets.load(std::sync::atomic::Ordering::SeqCst), 4);
+}

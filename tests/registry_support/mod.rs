@@ -338,6 +338,8 @@ fn token_server(dir: &Path) -> (String, Child) {
 /// with "429 Too Many Requests" (see [`Proxy::throttling`]).
 pub struct Proxy {
     pub port: u16,
+    /// `127.0.0.1:PORT`, or `[::1]:PORT` for [`Proxy::ipv6`].
+    host: String,
     pub blob_gets: Arc<AtomicUsize>,
     cuts: Arc<AtomicUsize>,
     throttle: Arc<Throttle>,
@@ -354,7 +356,12 @@ struct Throttle {
 
 impl Proxy {
     pub fn start(upstream: u16, cuts: usize, after: usize) -> Proxy {
-        Proxy::with_faults(upstream, cuts, after, Throttle::default())
+        Proxy::with_faults("127.0.0.1:0", upstream, cuts, after, Throttle::default())
+    }
+
+    /// A plain relay listening on IPv6's loopback, `[::1]`.
+    pub fn ipv6(upstream: u16) -> Proxy {
+        Proxy::with_faults("[::1]:0", upstream, 0, 0, Throttle::default())
     }
 
     /// Answers the next `count` GETs of paths with `path` in them (`/blobs/`, `/manifests/`) with 429
@@ -365,14 +372,22 @@ impl Proxy {
             left: AtomicUsize::new(count),
             retry_after: retry_after.to_owned(),
         };
-        Proxy::with_faults(upstream, 0, 0, throttle)
+        Proxy::with_faults("127.0.0.1:0", upstream, 0, 0, throttle)
     }
 
-    fn with_faults(upstream: u16, cuts: usize, after: usize, throttle: Throttle) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        let port = listener.local_addr().expect("addr").port();
+    fn with_faults(
+        bind: &str,
+        upstream: u16,
+        cuts: usize,
+        after: usize,
+        throttle: Throttle,
+    ) -> Proxy {
+        let listener = TcpListener::bind(bind).expect("bind proxy");
+        let address = listener.local_addr().expect("addr");
+        let port = address.port();
         let proxy = Proxy {
             port,
+            host: address.to_string(),
             blob_gets: Arc::new(AtomicUsize::new(0)),
             cuts: Arc::new(AtomicUsize::new(cuts)),
             throttle: Arc::new(throttle),
@@ -398,14 +413,14 @@ impl Proxy {
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.host.clone()
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect(&self.host);
     }
 }
 

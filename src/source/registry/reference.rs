@@ -17,10 +17,16 @@ impl Target {
     /// Parses a reference as Docker does: `alpine` is `docker.io/library/alpine:latest`; a tag and a
     /// digest may both be given, and the digest wins.
     pub fn parse(spec: &str) -> Result<Target, SourceError> {
-        let reference: Reference = spec.parse().map_err(|e| SourceError::Unsupported {
+        let invalid = |e: &dyn std::fmt::Display| SourceError::Unsupported {
             spec: spec.to_owned(),
             reason: format!("not an image reference: {e}"),
-        })?;
+        };
+        if spec.starts_with('[') {
+            return parse_ipv6(spec)
+                .map_err(|e| invalid(&e))
+                .map(|reference| Target { reference });
+        }
+        let reference: Reference = spec.parse().map_err(|e| invalid(&e))?;
         Ok(Target { reference })
     }
 
@@ -62,6 +68,40 @@ impl Target {
             entry == registry || (entry == host && !entry.contains(':'))
         })
     }
+}
+
+/// `[ADDR]:PORT/REPOSITORY[:TAG][@DIGEST]`, as Docker takes it. The grammar oci-client follows has no
+/// IPv6 literals: the rest is parsed under a stand-in host, then the literal is put back.
+fn parse_ipv6(spec: &str) -> Result<Reference, String> {
+    let (host, path) = spec
+        .split_once('/')
+        .ok_or("a registry without a repository")?;
+    let address = host
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .filter(|(address, port)| {
+            address.parse::<std::net::Ipv6Addr>().is_ok()
+                && (port.is_empty()
+                    || port
+                        .strip_prefix(':')
+                        .is_some_and(|p| p.parse::<u16>().is_ok()))
+        });
+    if address.is_none() {
+        return Err(format!(
+            "{host} is not an IPv6 address in brackets, with or without :PORT"
+        ));
+    }
+    let stand_in: Reference = format!("ipv6.invalid/{path}")
+        .parse()
+        .map_err(|e: oci_client::ParseError| e.to_string())?;
+    let (repository, host) = (stand_in.repository().to_owned(), host.to_owned());
+    Ok(match (stand_in.tag(), stand_in.digest()) {
+        (Some(tag), Some(digest)) => {
+            Reference::with_tag_and_digest(host, repository, tag.into(), digest.into())
+        }
+        (None, Some(digest)) => Reference::with_digest(host, repository, digest.into()),
+        (tag, None) => Reference::with_tag(host, repository, tag.unwrap_or("latest").into()),
+    })
 }
 
 /// The host of `host[:port]`, without the brackets of an IPv6 literal.
@@ -113,8 +153,7 @@ mod tests {
         for spec in ["localhost:5000/a", "127.0.0.1:5000/a", "127.1.2.3/a"] {
             assert!(target(spec).is_loopback(), "{spec}");
         }
-        // The reference grammar has no IPv6 literals; the host check still knows them.
-        assert!(is_loopback_host(host_of("[::1]:5000")));
+        assert!(target("[::1]:5000/a").is_loopback());
         for spec in [
             "alpine",
             "10.0.0.1:5000/a",
@@ -122,6 +161,26 @@ mod tests {
             "localhostx:5000/a",
         ] {
             assert!(!target(spec).is_loopback(), "{spec}");
+        }
+    }
+
+    #[test]
+    fn ipv6_literals_in_brackets_are_registries() {
+        let hex = "b".repeat(64);
+        let t = target(&format!("[fd00::1]:5000/team/app:v2@sha256:{hex}"));
+        assert_eq!(t.registry(), "[fd00::1]:5000");
+        assert_eq!(t.repository(), "team/app");
+        assert_eq!(t.reference.digest(), Some(format!("sha256:{hex}").as_str()));
+        assert_eq!(target("[::1]/x").full_name(), "[::1]/x:latest");
+        assert!(!target("[fd00::1]:5000/a").is_loopback());
+        for bad in [
+            "[::1]",
+            "[nope]:5000/a",
+            "[::1]:port/a",
+            "[::1]é/a",
+            "[::1]:5000/Bad:tag",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
         }
     }
 
