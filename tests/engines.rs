@@ -27,6 +27,8 @@ const NAMESPACE: &str = "ocidiff-test";
 /// The running engines and the fixture archives they were loaded with.
 struct Engines {
     root: PathBuf,
+    /// dockerd's TLS port on 127.0.0.1 (client certificate required; files in `root/tls`).
+    tls_port: u16,
     /// The supervisor, and its stdin: closing it (at exit) makes it stop the engines.
     _supervisor: Mutex<(Child, ChildStdin)>,
 }
@@ -85,9 +87,14 @@ fn start() -> Result<Engines, String> {
         .expect("temp dir in /var/tmp")
         .keep();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engines/run-engines.sh");
+    let tls_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
     let mut child = Command::new("sh")
         .arg(&script)
         .arg(&root)
+        .arg(tls_port.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -101,6 +108,7 @@ fn start() -> Result<Engines, String> {
     let engines = Engines {
         _supervisor: Mutex::new((child, stdin)),
         root,
+        tls_port,
     };
     let started = Instant::now();
     wait_until("dockerd", &engines.root, || {
@@ -335,6 +343,48 @@ fn docker_images_compare_as_their_archives() {
     assert!(left.is_empty(), "exports left in the cache dir: {left:?}");
 }
 
+/// dockerd on TCP with TLS, a client certificate required: as the Docker CLI with DOCKER_HOST,
+/// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (GitLab's docker:dind service is set up this way).
+#[test]
+fn docker_over_tcp_with_tls_and_a_client_certificate() {
+    let Some(engines) = engines() else { return };
+    let host = format!("tcp://127.0.0.1:{}", engines.tls_port);
+    let certs = engines.root.join("tls").display().to_string();
+    let env = [
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", certs.as_str()),
+    ];
+    let expected = archive_differences(engines);
+    let got = report(&env, &[], "docker://testbed/a", "docker://testbed/b");
+    assert_same_differences(&expected, &got, "docker:// over TLS");
+    let args = [
+        "--format",
+        "json",
+        "docker://testbed/a",
+        "docker://testbed/b",
+    ];
+    // Without TLS the daemon's TLS port cannot be spoken to.
+    let plain = run_env(&env[..1], &args);
+    assert_eq!(plain.code, 2, "{}", plain.stderr);
+    assert_eq!(plain.stderr.lines().count(), 1, "{}", plain.stderr);
+    // Without the client certificate the daemon refuses the handshake.
+    let no_identity = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        engines.root.join("tls/ca.pem"),
+        no_identity.path().join("ca.pem"),
+    )
+    .expect("copy ca.pem");
+    let no_identity = no_identity.path().display().to_string();
+    let refused = run_env(
+        &[env[0], env[1], ("DOCKER_CERT_PATH", no_identity.as_str())],
+        &args,
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains(&host), "{}", refused.stderr);
+}
+
 #[test]
 fn podman_images_compare_as_their_archives_through_the_socket() {
     let Some(engines) = engines() else { return };
@@ -499,10 +549,16 @@ fn unreachable_engines_are_one_line_errors() {
             needle: "cannot reach the Docker engine at unix:///var/tmp/ocidiff-no-such.sock: No such file or directory (is dockerd running? set DOCKER_HOST)",
         },
         Unreachable {
-            env: &[("DOCKER_HOST", "tcp://127.0.0.1:2375")],
+            env: &[("DOCKER_HOST", "tcp://127.0.0.1:1")],
             flags: &[],
             spec: "docker://x",
-            needle: "DOCKER_HOST=tcp://127.0.0.1:2375: only unix:// sockets are supported",
+            needle: "cannot reach the Docker engine at tcp://127.0.0.1:1: Connection refused (is dockerd running? set DOCKER_HOST)",
+        },
+        Unreachable {
+            env: &[("DOCKER_HOST", "ssh://builder@127.0.0.1")],
+            flags: &[],
+            spec: "docker://x",
+            needle: "DOCKER_HOST=ssh://builder@127.0.0.1: only unix:// and tcp:// hosts are supported",
         },
         Unreachable {
             env: &[("CONTAINER_HOST", &unix), ("PODMAN", "/nonexistent/podman")],

@@ -281,7 +281,7 @@ fn docker_contexts_are_followed_when_docker_host_is_unset() {
     )
     .expect("config.json");
     write_context(config.path(), "build-box", &engine.host());
-    write_context(config.path(), "remote", "tcp://10.0.0.1:2375");
+    write_context(config.path(), "remote", "ssh://builder@10.0.0.1");
     let config_dir = config.path().display().to_string();
     let files = tempfile::tempdir().expect("temp dir");
     let (file_a, file_b) = archive_pair(files.path());
@@ -305,7 +305,7 @@ fn docker_contexts_are_followed_when_docker_host_is_unset() {
     let with = |extra: (&'static str, &'static str)| run_env(&[env[0], env[1], extra], &args);
     assert_one_line_error(
         &with(("DOCKER_CONTEXT", "remote")),
-        "Docker context \"remote\" uses tcp://10.0.0.1:2375: only unix:// sockets are supported",
+        "Docker context \"remote\" uses ssh://builder@10.0.0.1: only unix:// and tcp:// hosts are supported",
     );
     assert_one_line_error(
         &with(("DOCKER_CONTEXT", "gone")),

@@ -6,28 +6,28 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use hyper::StatusCode;
+use reqwest::StatusCode;
 
 use super::super::runtime::runtime;
 use super::super::{Opened, SourceError, SourceOptions};
 use super::context::{self, DockerHost};
 use super::export::{self, ExportDir};
-use super::http::{self, Failure};
+use super::http::{self, Address, Connection, Failure, Tls};
 use super::{Engine, os_reason};
 use crate::oci::Platform;
 
 /// The first Docker API version whose `images/get` takes a `platform`.
 const PLATFORM_API: (u32, u32) = (1, 48);
 
-/// An engine's API socket.
+/// An engine's API address.
 struct Endpoint {
     engine: Engine,
-    socket: PathBuf,
+    address: Address,
 }
 
 impl Endpoint {
     fn address(&self) -> String {
-        format!("unix://{}", self.socket.display())
+        self.address.show()
     }
 
     fn place(&self) -> String {
@@ -84,10 +84,10 @@ pub(super) fn open_docker(
         spec: spec.to_owned(),
         reason,
     })?;
-    let socket = unix_socket(spec, host, "/var/run/docker.sock")?;
+    let address = engine_address(spec, host, "/var/run/docker.sock")?;
     let endpoint = Endpoint {
         engine: Engine::Docker,
-        socket,
+        address,
     };
     export_through_api(&endpoint, spec, name, options)
 }
@@ -104,11 +104,12 @@ pub(super) fn open_podman(
         .map(|host| DockerHost {
             host,
             origin: "CONTAINER_HOST".into(),
+            tls_dir: None,
         });
-    let socket = unix_socket(spec, host, &default_podman_socket())?;
+    let address = engine_address(spec, host, &default_podman_socket())?;
     let endpoint = Endpoint {
         engine: Engine::Podman,
-        socket,
+        address,
     };
     match export_through_api(&endpoint, spec, name, options) {
         Err(unreachable @ SourceError::EngineUnreachable { .. }) => {
@@ -118,27 +119,49 @@ pub(super) fn open_podman(
     }
 }
 
-/// The socket `host` names (`unix://PATH`), else `default`. Other transports are refused.
-fn unix_socket(
+/// What `host` names (`unix://PATH`, `tcp://HOST:PORT`), else the socket `default`. Other
+/// transports (`ssh://`, `npipe://`) are refused.
+fn engine_address(
     spec: &str,
     host: Option<DockerHost>,
     default: &str,
-) -> Result<PathBuf, SourceError> {
-    let Some(DockerHost { host, origin }) = host else {
-        return Ok(PathBuf::from(default));
+) -> Result<Address, SourceError> {
+    let Some(DockerHost {
+        host,
+        origin,
+        tls_dir,
+    }) = host
+    else {
+        return Ok(Address::Unix(PathBuf::from(default)));
     };
-    match host.strip_prefix("unix://") {
-        Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
-        _ => Err(SourceError::Unsupported {
-            spec: spec.to_owned(),
-            reason: match origin.as_str() {
-                "DOCKER_HOST" | "CONTAINER_HOST" => {
-                    format!("{origin}={host}: only unix:// sockets are supported")
-                }
-                _ => format!("{origin} uses {host}: only unix:// sockets are supported"),
-            },
-        }),
+    if let Some(path) = host.strip_prefix("unix://").filter(|p| !p.is_empty()) {
+        return Ok(Address::Unix(PathBuf::from(path)));
     }
+    if let Some(authority) = host
+        .strip_prefix("tcp://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .filter(|a| !a.is_empty() && !a.contains('/'))
+    {
+        let tls = tls_dir.map(|dir| {
+            let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+            Tls {
+                ca: dir.join("ca.pem"),
+                identity: (cert.exists() && key.exists()).then_some((cert, key)),
+            }
+        });
+        return Ok(Address::Tcp {
+            authority: authority.to_owned(),
+            tls,
+        });
+    }
+    let said = match origin.as_str() {
+        "DOCKER_HOST" | "CONTAINER_HOST" => format!("{origin}={host}"),
+        _ => format!("{origin} uses {host}"),
+    };
+    Err(SourceError::Unsupported {
+        spec: spec.to_owned(),
+        reason: format!("{said}: only unix:// and tcp:// hosts are supported"),
+    })
 }
 
 /// The rootful socket, else the rootless one of this user if it exists.
@@ -156,9 +179,18 @@ fn export_through_api(
     name: &str,
     options: &SourceOptions,
 ) -> Result<Opened, SourceError> {
+    let connection = Connection::new(&endpoint.address).map_err(|f| endpoint.error_for(spec, f))?;
     let export = ExportDir::new(options, engine_tag(endpoint.engine))?;
     let archive = export.archive();
-    runtime().block_on(fetch(endpoint, spec, name, &options.platforms, &archive))?;
+    let fetched = fetch(
+        endpoint,
+        &connection,
+        spec,
+        name,
+        &options.platforms,
+        &archive,
+    );
+    runtime().block_on(fetched)?;
     export::open(
         export,
         name,
@@ -177,12 +209,13 @@ fn engine_tag(engine: Engine) -> &'static str {
 
 async fn fetch(
     endpoint: &Endpoint,
+    connection: &Connection,
     spec: &str,
     name: &str,
     platforms: &[Platform],
     archive: &Path,
 ) -> Result<(), SourceError> {
-    let query = platform_query(endpoint, spec, platforms).await?;
+    let query = platform_query(endpoint, connection, spec, platforms).await?;
     let mut file = tokio::fs::File::create(archive)
         .await
         .map_err(|source| SourceError::Io {
@@ -190,7 +223,8 @@ async fn fetch(
             source,
         })?;
     let uri = format!("/images/{name}/get{query}");
-    let answer = http::get_into(&endpoint.socket, &uri, &mut file)
+    let answer = connection
+        .get_into(&uri, &mut file)
         .await
         .map_err(|failure| endpoint.error_for(spec, failure))?;
     match answer {
@@ -205,13 +239,15 @@ async fn fetch(
 /// comparison checks it against `--platform`; with several platforms the whole image is exported.
 async fn platform_query(
     endpoint: &Endpoint,
+    connection: &Connection,
     spec: &str,
     platforms: &[Platform],
 ) -> Result<String, SourceError> {
     let [platform] = platforms else {
         return Ok(String::new());
     };
-    let (status, body) = http::get_small(&endpoint.socket, "/version")
+    let (status, body) = connection
+        .get_small("/version")
         .await
         .map_err(|failure| endpoint.error_for(spec, failure))?;
     if status != StatusCode::OK || api_version(&body).is_none_or(|v| v < PLATFORM_API) {

@@ -1,16 +1,13 @@
-//! GET requests to an engine's HTTP API over a unix socket, with hyper's HTTP/1 client connection.
-//! One connection per request: an engine socket is local, and an export is one long response.
+//! GET requests to an engine's HTTP API with reqwest (the client registries use too): over a unix
+//! socket, or over TCP, with TLS and a client certificate where the Docker CLI would use them.
 
+use std::error::Error as _;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
-use tokio::net::UnixStream;
 
 /// How long a small request (`/version`) may take.
 const SMALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,29 +20,143 @@ const SMALL_BODY_LIMIT: usize = 1 << 20;
 /// Why a request failed.
 #[derive(Debug)]
 pub(super) enum Failure {
-    /// Nothing answers on the socket.
+    /// Nothing answers there.
     Connect(io::Error),
     /// Something answered, but not with a usable HTTP response.
     Protocol(String),
 }
 
-async fn send(socket: &Path, uri: &str) -> Result<Response<Incoming>, Failure> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(Failure::Connect)?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| Failure::Protocol(e.to_string()))?;
-    // Drives the connection until the response body has been read (or dropped).
-    tokio::spawn(connection);
-    let request = Request::get(uri)
-        .header(hyper::header::HOST, "localhost")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| Failure::Protocol(e.to_string()))?;
-    sender
-        .send_request(request)
-        .await
-        .map_err(|e| Failure::Protocol(e.to_string()))
+/// Where an engine listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Address {
+    Unix(PathBuf),
+    /// `host:port`, with the TLS files when TLS is used.
+    Tcp {
+        authority: String,
+        tls: Option<Tls>,
+    },
+}
+
+/// The Docker CLI's TLS files (`$DOCKER_CERT_PATH`: `ca.pem`, `cert.pem`, `key.pem`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Tls {
+    pub ca: PathBuf,
+    /// `cert.pem` and `key.pem`, when present: the client's identity.
+    pub identity: Option<(PathBuf, PathBuf)>,
+}
+
+impl Address {
+    /// As the Docker CLI writes it: `unix:///var/run/docker.sock`, `tcp://host:2376`.
+    pub(super) fn show(&self) -> String {
+        match self {
+            Address::Unix(socket) => format!("unix://{}", socket.display()),
+            Address::Tcp { authority, .. } => format!("tcp://{authority}"),
+        }
+    }
+}
+
+/// A client for one engine.
+pub(super) struct Connection {
+    client: reqwest::Client,
+    /// What request paths are appended to.
+    base: String,
+}
+
+impl Connection {
+    pub(super) fn new(address: &Address) -> Result<Connection, Failure> {
+        // An engine is local or on the build network: never reached through $HTTP_PROXY.
+        let builder = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(15));
+        let (builder, base) = match address {
+            Address::Unix(socket) => (
+                builder.unix_socket(socket.as_path()),
+                "http://localhost".into(),
+            ),
+            Address::Tcp {
+                authority,
+                tls: None,
+            } => (builder, format!("http://{authority}")),
+            Address::Tcp {
+                authority,
+                tls: Some(tls),
+            } => (with_tls(builder, tls)?, format!("https://{authority}")),
+        };
+        let client = builder
+            .build()
+            .map_err(|e| Failure::Protocol(innermost(&e)))?;
+        Ok(Connection { client, base })
+    }
+
+    async fn send(&self, uri: &str) -> Result<reqwest::Response, Failure> {
+        self.client
+            .get(format!("{}{uri}", self.base))
+            .send()
+            .await
+            .map_err(|e| match connect_error(&e) {
+                Some(error) if e.is_connect() => Failure::Connect(error),
+                _ => Failure::Protocol(innermost(&e)),
+            })
+    }
+
+    /// A small response: its status and at most [`SMALL_BODY_LIMIT`] bytes of its body.
+    pub(super) async fn get_small(&self, uri: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
+        let answer = async {
+            let response = self.send(uri).await?;
+            let status = response.status();
+            Ok((status, read_limited(response).await?))
+        };
+        within(SMALL_TIMEOUT, answer).await
+    }
+
+    /// Streams a 200 response's body into `file`, chunk by chunk; any other status comes back with
+    /// the start of its body (the engine's error message).
+    pub(super) async fn get_into(
+        &self,
+        uri: &str,
+        file: &mut tokio::fs::File,
+    ) -> Result<Result<u64, (StatusCode, Vec<u8>)>, Failure> {
+        let mut response = within(EXPORT_START_TIMEOUT, self.send(uri)).await?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            return Ok(Err((status, read_limited(response).await?)));
+        }
+        let mut written = 0u64;
+        let broke_off = |e: reqwest::Error| {
+            Failure::Protocol(format!("the export broke off: {}", innermost(&e)))
+        };
+        while let Some(data) = response.chunk().await.map_err(broke_off)? {
+            file.write_all(&data)
+                .await
+                .map_err(|e| Failure::Protocol(format!("writing the export: {e}")))?;
+            written += data.len() as u64;
+        }
+        file.flush()
+            .await
+            .map_err(|e| Failure::Protocol(format!("writing the export: {e}")))?;
+        Ok(Ok(written))
+    }
+}
+
+fn with_tls(builder: reqwest::ClientBuilder, tls: &Tls) -> Result<reqwest::ClientBuilder, Failure> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| Failure::Protocol(format!("{}: {e}", path.display())))
+    };
+    let unusable = |path: &Path, e: reqwest::Error| {
+        Failure::Protocol(format!("{}: {}", path.display(), innermost(&e)))
+    };
+    let ca = reqwest::Certificate::from_pem(&read(&tls.ca)?).map_err(|e| unusable(&tls.ca, e))?;
+    // Only the CA of DOCKER_CERT_PATH is trusted, as the Docker CLI does.
+    let mut builder = builder
+        .tls_certs_only([ca])
+        .min_tls_version(reqwest::tls::Version::TLS_1_2);
+    if let Some((cert, key)) = &tls.identity {
+        let mut pem = read(cert)?;
+        pem.extend(read(key)?);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| unusable(cert, e))?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
 }
 
 async fn within<T>(
@@ -58,58 +169,42 @@ async fn within<T>(
         .unwrap_or_else(|_| Err(late()))
 }
 
-/// A small response: its status and at most [`SMALL_BODY_LIMIT`] bytes of its body.
-pub(super) async fn get_small(socket: &Path, uri: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
-    let answer = async {
-        let response = send(socket, uri).await?;
-        let status = response.status();
-        Ok((status, read_limited(response.into_body()).await?))
-    };
-    within(SMALL_TIMEOUT, answer).await
-}
-
-/// Streams a 200 response's body into `file`, chunk by chunk; any other status comes back with the
-/// start of its body (the engine's error message).
-pub(super) async fn get_into(
-    socket: &Path,
-    uri: &str,
-    file: &mut tokio::fs::File,
-) -> Result<Result<u64, (StatusCode, Vec<u8>)>, Failure> {
-    let response = within(EXPORT_START_TIMEOUT, send(socket, uri)).await?;
-    let status = response.status();
-    let mut body = response.into_body();
-    if status != StatusCode::OK {
-        return Ok(Err((status, read_limited(body).await?)));
-    }
-    let mut written = 0u64;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Failure::Protocol(format!("the export broke off: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            file.write_all(&data)
-                .await
-                .map_err(|e| Failure::Protocol(format!("writing the export: {e}")))?;
-            written += data.len() as u64;
-        }
-    }
-    file.flush()
-        .await
-        .map_err(|e| Failure::Protocol(format!("writing the export: {e}")))?;
-    Ok(Ok(written))
-}
-
-async fn read_limited(mut body: Incoming) -> Result<Vec<u8>, Failure> {
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Failure::Protocol(e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            let room = SMALL_BODY_LIMIT.saturating_sub(out.len());
-            out.extend_from_slice(&data[..data.len().min(room)]);
-            if room <= data.len() {
-                break;
-            }
+    while let Some(data) = response
+        .chunk()
+        .await
+        .map_err(|e| Failure::Protocol(innermost(&e)))?
+    {
+        let room = SMALL_BODY_LIMIT.saturating_sub(out.len());
+        out.extend_from_slice(&data[..data.len().min(room)]);
+        if room <= data.len() {
+            break;
         }
     }
     Ok(out)
+}
+
+/// The operating system's error under a failed connection (`No such file or directory`).
+fn connect_error(error: &reqwest::Error) -> Option<io::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source();
+    let mut found = None;
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<io::Error>() {
+            found = Some(io::Error::new(io.kind(), io.to_string()));
+        }
+        cause = current.source();
+    }
+    found
+}
+
+/// The innermost cause of an error: what a person needs; the outer layers repeat the URL.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
 }
 
 /// The `message` of an engine's JSON error body, else the body's first line, for one-line errors.
