@@ -108,20 +108,15 @@ fn archive_pair(dir: &Path) -> (PathBuf, PathBuf) {
     (a, b)
 }
 
-/// Docker ≥ 25 exports an OCI layout plus manifest.json; with one `--platform` and API ≥ 1.48 the
-/// platform is sent, JSON-encoded, in the query.
-#[test]
-fn docker25_exports_and_the_platform_parameter() {
-    let docker25 = |motd: &str, tag: &str| {
-        image(motd)
-            .docker_files(Some(tag), DockerStyle::Docker25)
-            .to_tar()
-    };
+/// An engine that is Docker 28.2 and exports `testbed/a` and `testbed/b` (the images of
+/// [`archive_pair`]) in `style`.
+fn engine_with_pair(style: DockerStyle) -> FakeEngine {
+    let export = |motd: &str, tag: &str| image(motd).docker_files(Some(tag), style).to_tar();
     let (a, b) = (
-        docker25("a\n", "testbed/a:latest"),
-        docker25("b\n", "testbed/b:latest"),
+        export("a\n", "testbed/a:latest"),
+        export("b\n", "testbed/b:latest"),
     );
-    let engine = FakeEngine::start(move |request| {
+    FakeEngine::start(move |request| {
         let path = request.split(' ').nth(1).unwrap_or("");
         Some(match path {
             "/version" => Answer::ok(VERSION_28.into()),
@@ -129,7 +124,14 @@ fn docker25_exports_and_the_platform_parameter() {
             p if p.starts_with("/images/testbed/b/get") => Answer::ok(b.clone()),
             _ => Answer::new("404 Not Found", br#"{"message":"No such image"}"#.to_vec()),
         })
-    });
+    })
+}
+
+/// Docker ≥ 25 exports an OCI layout plus manifest.json; with one `--platform` and API ≥ 1.48 the
+/// platform is sent, JSON-encoded, in the query.
+#[test]
+fn docker25_exports_and_the_platform_parameter() {
+    let engine = engine_with_pair(DockerStyle::Docker25);
     let files = tempfile::tempdir().expect("temp dir");
     let (file_a, file_b) = archive_pair(files.path());
     let host = engine.host();
@@ -257,23 +259,7 @@ fn write_context(config: &Path, name: &str, host: &str) {
 /// else `currentContext` in config.json.
 #[test]
 fn docker_contexts_are_followed_when_docker_host_is_unset() {
-    let legacy = |motd: &str, tag: &str| {
-        image(motd)
-            .docker_files(Some(tag), DockerStyle::Legacy)
-            .to_tar()
-    };
-    let (a, b) = (
-        legacy("a\n", "testbed/a:latest"),
-        legacy("b\n", "testbed/b:latest"),
-    );
-    let engine = FakeEngine::start(move |request| {
-        let path = request.split(' ').nth(1).unwrap_or("");
-        Some(match path {
-            p if p.starts_with("/images/testbed/a/get") => Answer::ok(a.clone()),
-            p if p.starts_with("/images/testbed/b/get") => Answer::ok(b.clone()),
-            _ => Answer::new("404 Not Found", br#"{"message":"No such image"}"#.to_vec()),
-        })
-    });
+    let engine = engine_with_pair(DockerStyle::Legacy);
     let config = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         config.path().join("config.json"),
