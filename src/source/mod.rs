@@ -104,6 +104,25 @@ impl std::fmt::Debug for Image {
     }
 }
 
+/// The first line of a message, at most 200 characters, for one-line errors.
+pub(crate) fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(200) {
+        Some((at, _)) => &line[..at],
+        None => line,
+    }
+}
+
+/// The innermost cause of an error (e.g. "connection reset by peer"), which is what a person needs;
+/// the outer layers only repeat the request URL. Its first line.
+pub(crate) fn clean_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    first_line(&innermost.to_string()).to_owned()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{path}: no such file or directory")]

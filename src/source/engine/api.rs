@@ -215,16 +215,19 @@ async fn fetch(
     platforms: &[Platform],
     archive: &Path,
 ) -> Result<(), SourceError> {
-    let query = platform_query(endpoint, connection, spec, platforms).await?;
+    let platform = platform_json(endpoint, connection, spec, platforms).await?;
     let mut file = tokio::fs::File::create(archive)
         .await
         .map_err(|source| SourceError::Io {
             path: archive.to_owned(),
             source,
         })?;
-    let uri = format!("/images/{name}/get{query}");
+    let query: Vec<(&str, String)> = platform
+        .map(|json| ("platform", json))
+        .into_iter()
+        .collect();
     let answer = connection
-        .get_into(&uri, &mut file)
+        .get_into(&format!("/images/{name}/get"), &query, &mut file)
         .await
         .map_err(|failure| endpoint.error_for(spec, failure))?;
     match answer {
@@ -234,30 +237,31 @@ async fn fetch(
     }
 }
 
-/// `?platform=…` when exactly one platform is asked for and the engine's API takes it (Docker ≥
-/// 28.1). Older engines export one platform anyway (their export format cannot hold more), and the
-/// comparison checks it against `--platform`; with several platforms the whole image is exported.
-async fn platform_query(
+/// The `platform` parameter (JSON) when exactly one platform is asked for and the engine's API takes
+/// it (Docker ≥ 28.1). Older engines export one platform anyway (their export format cannot hold
+/// more), and the comparison checks it against `--platform`; with several platforms the whole image
+/// is exported.
+async fn platform_json(
     endpoint: &Endpoint,
     connection: &Connection,
     spec: &str,
     platforms: &[Platform],
-) -> Result<String, SourceError> {
+) -> Result<Option<String>, SourceError> {
     let [platform] = platforms else {
-        return Ok(String::new());
+        return Ok(None);
     };
     let (status, body) = connection
         .get_small("/version")
         .await
         .map_err(|failure| endpoint.error_for(spec, failure))?;
     if status != StatusCode::OK || api_version(&body).is_none_or(|v| v < PLATFORM_API) {
-        return Ok(String::new());
+        return Ok(None);
     }
     let mut json = serde_json::json!({"os": platform.os, "architecture": platform.architecture});
     if let Some(variant) = &platform.variant {
         json["variant"] = variant.as_str().into();
     }
-    Ok(format!("?platform={}", percent_encode(&json.to_string())))
+    Ok(Some(json.to_string()))
 }
 
 /// `ApiVersion` of a `/version` answer, as (major, minor).
@@ -265,17 +269,6 @@ fn api_version(body: &[u8]) -> Option<(u32, u32)> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let (major, minor) = value.get("ApiVersion")?.as_str()?.split_once('.')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `$PODMAN save` (default `podman`) into the export directory.
@@ -384,13 +377,5 @@ mod tests {
         assert_eq!(api_version(br#"{"ApiVersion":"x"}"#), None);
         assert_eq!(api_version(b"not json"), None);
         assert!((1, 41) < PLATFORM_API && (1, 52) > PLATFORM_API);
-    }
-
-    #[test]
-    fn platform_json_is_percent_encoded() {
-        assert_eq!(
-            percent_encode(r#"{"os":"linux"}"#),
-            "%7B%22os%22%3A%22linux%22%7D"
-        );
     }
 }

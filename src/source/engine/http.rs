@@ -9,6 +9,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
 
+use super::super::{clean_message, first_line};
+
 /// How long a small request (`/version`) may take.
 const SMALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an export may take to start: dockerd 20.10 and Podman prepare the whole export before
@@ -84,25 +86,30 @@ impl Connection {
         };
         let client = builder
             .build()
-            .map_err(|e| Failure::Protocol(innermost(&e)))?;
+            .map_err(|e| Failure::Protocol(clean_message(&e)))?;
         Ok(Connection { client, base })
     }
 
-    async fn send(&self, uri: &str) -> Result<reqwest::Response, Failure> {
+    async fn send(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<reqwest::Response, Failure> {
         self.client
-            .get(format!("{}{uri}", self.base))
+            .get(format!("{}{path}", self.base))
+            .query(query)
             .send()
             .await
             .map_err(|e| match connect_error(&e) {
                 Some(error) if e.is_connect() => Failure::Connect(error),
-                _ => Failure::Protocol(innermost(&e)),
+                _ => Failure::Protocol(clean_message(&e)),
             })
     }
 
     /// A small response: its status and at most [`SMALL_BODY_LIMIT`] bytes of its body.
-    pub(super) async fn get_small(&self, uri: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
+    pub(super) async fn get_small(&self, path: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
         let answer = async {
-            let response = self.send(uri).await?;
+            let response = self.send(path, &[]).await?;
             let status = response.status();
             Ok((status, read_limited(response).await?))
         };
@@ -113,17 +120,18 @@ impl Connection {
     /// the start of its body (the engine's error message).
     pub(super) async fn get_into(
         &self,
-        uri: &str,
+        path: &str,
+        query: &[(&str, String)],
         file: &mut tokio::fs::File,
     ) -> Result<Result<u64, (StatusCode, Vec<u8>)>, Failure> {
-        let mut response = within(EXPORT_START_TIMEOUT, self.send(uri)).await?;
+        let mut response = within(EXPORT_START_TIMEOUT, self.send(path, query)).await?;
         let status = response.status();
         if status != StatusCode::OK {
             return Ok(Err((status, read_limited(response).await?)));
         }
         let mut written = 0u64;
         let broke_off = |e: reqwest::Error| {
-            Failure::Protocol(format!("the export broke off: {}", innermost(&e)))
+            Failure::Protocol(format!("the export broke off: {}", clean_message(&e)))
         };
         while let Some(data) = response.chunk().await.map_err(broke_off)? {
             file.write_all(&data)
@@ -143,7 +151,7 @@ fn with_tls(builder: reqwest::ClientBuilder, tls: &Tls) -> Result<reqwest::Clien
         std::fs::read(path).map_err(|e| Failure::Protocol(format!("{}: {e}", path.display())))
     };
     let unusable = |path: &Path, e: reqwest::Error| {
-        Failure::Protocol(format!("{}: {}", path.display(), innermost(&e)))
+        Failure::Protocol(format!("{}: {}", path.display(), clean_message(&e)))
     };
     let ca = reqwest::Certificate::from_pem(&read(&tls.ca)?).map_err(|e| unusable(&tls.ca, e))?;
     // Only the CA of DOCKER_CERT_PATH is trusted, as the Docker CLI does.
@@ -174,7 +182,7 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Failur
     while let Some(data) = response
         .chunk()
         .await
-        .map_err(|e| Failure::Protocol(innermost(&e)))?
+        .map_err(|e| Failure::Protocol(clean_message(&e)))?
     {
         let room = SMALL_BODY_LIMIT.saturating_sub(out.len());
         out.extend_from_slice(&data[..data.len().min(room)]);
@@ -198,29 +206,12 @@ fn connect_error(error: &reqwest::Error) -> Option<io::Error> {
     found
 }
 
-/// The innermost cause of an error: what a person needs; the outer layers repeat the URL.
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
-}
-
 /// The `message` of an engine's JSON error body, else the body's first line, for one-line errors.
 pub(super) fn error_message(status: StatusCode, body: &[u8]) -> String {
     let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body);
-            text.lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect()
-        });
+        .unwrap_or_else(|| first_line(&String::from_utf8_lossy(body)).to_owned());
     match message.trim() {
         "" => format!("HTTP {status}"),
         message => format!("HTTP {status}: {message}"),

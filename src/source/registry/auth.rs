@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use docker_credential::{CredentialRetrievalError, DockerCredential};
 use oci_client::secrets::RegistryAuth;
 
+use crate::source::clean_message;
+
 /// What the credential stores hold for a registry.
 pub(crate) enum Credential {
     Ready(RegistryAuth),
@@ -62,7 +64,7 @@ pub(crate) async fn exchange_identity_token(
         .get(format!("{base_url}/v2/"))
         .send()
         .await
-        .map_err(|e| super::fetch::clean_message(&e))?;
+        .map_err(|e| clean_message(&e))?;
     let params = challenge
         .headers()
         .get(reqwest::header::WWW_AUTHENTICATE)
@@ -87,7 +89,7 @@ pub(crate) async fn exchange_identity_token(
         .form(&form)
         .send()
         .await
-        .map_err(|e| super::fetch::clean_message(&e))?;
+        .map_err(|e| clean_message(&e))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!(

@@ -21,7 +21,7 @@ use super::reference::Target;
 use super::store::Download;
 use crate::oci::{Digest, media_type};
 use crate::source::archive::MAX_JSON_SIZE;
-use crate::source::{SourceError, SourceOptions};
+use crate::source::{SourceError, SourceOptions, clean_message, first_line};
 
 /// Tries per request, the first included.
 const ATTEMPTS: u32 = 4;
@@ -340,12 +340,7 @@ impl Remote {
         if let Some(detail) = error_detail(response).await {
             message = format!("{message}: {detail}");
         }
-        match (status_failure(status, message), &self.no_credentials) {
-            (Failure::Fatal(m), Some(why)) if m.starts_with("unauthorized") => {
-                Failure::Fatal(format!("{m} ({why})"))
-            }
-            (failure, _) => failure,
-        }
+        self.with_credentials_hint(status_failure(status, message))
     }
 
     /// The bearer token, asked of the registry's token server once.
@@ -376,12 +371,16 @@ impl Remote {
     }
 
     fn classify(&self, error: &OciDistributionError) -> Failure {
-        let failure = classify(error);
-        match (&failure, &self.no_credentials) {
+        self.with_credentials_hint(classify(error))
+    }
+
+    /// An authorization failure, with why no credentials were sent when none were.
+    fn with_credentials_hint(&self, failure: Failure) -> Failure {
+        match (failure, &self.no_credentials) {
             (Failure::Fatal(m), Some(why)) if m.starts_with("unauthorized") => {
                 Failure::Fatal(format!("{m} ({why})"))
             }
-            _ => failure,
+            (failure, _) => failure,
         }
     }
 
@@ -626,24 +625,6 @@ fn cut_short(written: u64, size: Option<u64>, error: &std::io::Error) -> Failure
         Some(size) => format!("connection lost after {written} of {size} bytes ({cause})"),
         None => format!("connection lost after {written} bytes ({cause})"),
     })
-}
-
-fn first_line(text: &str) -> &str {
-    let line = text.lines().next().unwrap_or("").trim();
-    match line.char_indices().nth(200) {
-        Some((at, _)) => &line[..at],
-        None => line,
-    }
-}
-
-/// The innermost cause of an error (e.g. "connection reset by peer"), which is what a person needs;
-/// the outer layers only repeat the request URL.
-pub(crate) fn clean_message(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut innermost: &(dyn std::error::Error + 'static) = error;
-    while let Some(source) = innermost.source() {
-        innermost = source;
-    }
-    first_line(&innermost.to_string()).to_owned()
 }
 
 fn io_message(error: &std::io::Error) -> String {

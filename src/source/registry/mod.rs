@@ -65,9 +65,7 @@ fn recorded_root(target: &Target, store: &BlobStore) -> Option<(Vec<u8>, Digest)
         Some(pinned) => pinned.parse().ok()?,
         None => store.recorded_reference(&target.full_name())?,
     };
-    let mut bytes = Vec::new();
-    store.cached(&digest)?.read_to_end(&mut bytes).ok()?;
-    Some((bytes, digest))
+    Some((store.cached_bytes(&digest)?, digest))
 }
 
 /// The registry, connected when first needed, so that a run served by the cache makes no request.
@@ -81,12 +79,8 @@ impl LazyRemote {
     /// The connection, to fetch `what`; refused under `--pull=never`.
     fn get(&self, what: &str) -> Result<Arc<Remote>, SourceError> {
         if self.options.pull == PullPolicy::Never {
-            return Err(SourceError::Registry {
-                registry: self.target.registry().to_owned(),
-                repository: self.target.repository().to_owned(),
-                what: what.to_owned(),
-                problem: "not in the cache, and --pull=never forbids downloading it".into(),
-            });
+            let problem = "not in the cache, and --pull=never forbids downloading it";
+            return Err(fetch::registry_error(&self.target, what, problem));
         }
         if let Some(remote) = self.connected.get() {
             return Ok(remote.clone());
@@ -192,11 +186,8 @@ impl RegistrySource {
     }
 
     fn manifest(&self, digest: &Digest) -> Result<Arc<[u8]>, SourceError> {
-        if let Some(mut file) = self.store.cached(digest) {
-            let mut bytes = Vec::new();
-            if file.read_to_end(&mut bytes).is_ok() {
-                return Ok(self.learn(digest, bytes));
-            }
+        if let Some(bytes) = self.store.cached_bytes(digest) {
+            return Ok(self.learn(digest, bytes));
         }
         let remote = self.remote.get(&format!("manifest {digest}"))?;
         let (bytes, _) = runtime().block_on(remote.manifest(Some(digest)))?;

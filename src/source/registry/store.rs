@@ -179,29 +179,32 @@ impl BlobStore {
         File::open(&path).ok()
     }
 
+    /// A small cached blob (a manifest) whole, see [`BlobStore::cached`].
+    pub fn cached_bytes(&self, digest: &Digest) -> Option<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.cached(digest)?.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+
     /// Stores small verified bytes (manifests) under their digest.
     pub fn put(&self, digest: &Digest, bytes: &[u8]) {
-        if Digest::sha256_of(bytes) != *digest || self.blob_path(digest).exists() {
-            return;
-        }
-        let Ok(download) = Download::create(&self.root.join("tmp")) else {
-            return;
-        };
-        if download.append(bytes).is_ok() {
-            let _ = download.persist(&self.blob_path(digest));
+        if Digest::sha256_of(bytes) == *digest && !self.blob_path(digest).exists() {
+            self.write_whole(&self.blob_path(digest), bytes);
         }
     }
 
     /// Notes what a reference (its full name) resolved to. Losing the note only costs a request later.
     pub fn remember_reference(&self, name: &str, digest: &Digest) {
-        let Ok(note) = Download::create(&self.root.join("tmp")) else {
-            return;
-        };
-        if note
-            .append(format!("{name}\n{digest}\n").as_bytes())
-            .is_ok()
+        let note = format!("{name}\n{digest}\n");
+        self.write_whole(&self.reference_path(name), note.as_bytes());
+    }
+
+    /// Writes a small file by renaming a complete temporary one into place; a failure only loses it.
+    fn write_whole(&self, path: &Path, bytes: &[u8]) {
+        if let Ok(file) = Download::create(&self.root.join("tmp"))
+            && file.append(bytes).is_ok()
         {
-            let _ = note.persist(&self.reference_path(name));
+            let _ = file.persist(path);
         }
     }
 
