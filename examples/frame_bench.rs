@@ -328,7 +328,7 @@ fn main() {
 
     // (b) frames, (c) key → frame.
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend");
-    let content = ContentLoader::new(None);
+    let content = ContentLoader::new(None, ocidiff::engine::layer::ReadLimits::DEFAULT);
     let theme = Theme { plain: false };
     let mut draw = |app: &mut App| {
         terminal

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::engine::layer::ReadLimits;
 use crate::engine::{EngineError, extract};
 use crate::model::{DiffKind, Difference, Report, Sides};
 use crate::report::{ReportDir, ReportError};
@@ -25,6 +26,7 @@ pub fn write_report_dir(
     report: &Report,
     differences: &[&Difference],
     report_json: &[u8],
+    limits: &ReadLimits,
 ) -> Result<Exported, ReportError> {
     let mut out = ReportDir::create(dir)?;
     let files: Vec<&Difference> = differences
@@ -34,7 +36,7 @@ pub fn write_report_dir(
         .collect();
     let wanted = extract::wanted_for(report, &files);
     let mut refused = Vec::new();
-    let errors = extract::extract(images, &wanted, |w, content| {
+    let errors = extract::extract(images, &wanted, limits, |w, content| {
         if let Err(error) = out.write_entry(w.side, &w.context_path, &w.entry, content) {
             refused.push(error.to_string());
         }

@@ -3,6 +3,7 @@
 //! The crate is layered so that each part knows only the ones below it:
 //! - [`oci`]: the image data model (digests, descriptors, manifests);
 //! - [`source`]: where images come from (layouts, archives);
+//! - [`tarball`]: the one tar reader (layers, archives, nested archives), bounded against bombs;
 //! - [`model`]: the comparison's results (contexts, differences, aspects, events);
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
 //! - [`filter`]: ignore options, applied when results are presented;
@@ -19,4 +20,5 @@ pub mod model;
 pub mod oci;
 pub mod report;
 pub mod source;
+pub mod tarball;
 pub mod tui;

@@ -287,14 +287,18 @@ impl CompareArgs {
                 .is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
     }
 
-    /// The JSON blob limit, scaled by `--max-scale`.
-    pub fn json_limit(&self) -> u64 {
-        let scale = if self.max_scale == 0.0 {
+    /// `--max-scale`, with 0 meaning 1 (as diffoci has it).
+    pub fn scale(&self) -> f64 {
+        if self.max_scale == 0.0 {
             1.0
         } else {
             self.max_scale
-        };
-        (MAX_JSON_BLOB as f64 * scale).min(u64::MAX as f64) as u64
+        }
+    }
+
+    /// The JSON blob limit, scaled by `--max-scale`.
+    pub fn json_limit(&self) -> u64 {
+        (MAX_JSON_BLOB as f64 * self.scale()).min(u64::MAX as f64) as u64
     }
 }
 

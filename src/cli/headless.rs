@@ -7,6 +7,7 @@ use std::sync::mpsc;
 
 use anyhow::{Context as _, Result};
 
+use ocidiff::engine::layer::ReadLimits;
 use ocidiff::engine::{self, MergedView, Options};
 use ocidiff::export;
 use ocidiff::filter::{Filter, Presentation, View};
@@ -68,6 +69,7 @@ pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged:
         merged,
         include_unchanged,
         json_limit: args.json_limit(),
+        read_limits: ReadLimits::scaled(args.scale()),
     }
 }
 
@@ -125,7 +127,8 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             .filter(|d| d.kind == DiffKind::File)
             .collect();
         let json = serde_json::to_vec_pretty(&json_report(inputs, &report, &filter, view))?;
-        failed |= !write_report_dir(dir, &images, &report, &files, &json)?;
+        let limits = ReadLimits::scaled(args.scale());
+        failed |= !write_report_dir(dir, &images, &report, &files, &json, &limits)?;
     }
     debug.line(&format!(
         "{} differences, {} shown",
@@ -199,8 +202,9 @@ fn write_report_dir(
     report: &Report,
     files: &[&Difference],
     report_json: &[u8],
+    limits: &ReadLimits,
 ) -> Result<bool> {
-    let exported = export::write_report_dir(path, images, report, files, report_json)
+    let exported = export::write_report_dir(path, images, report, files, report_json, limits)
         .with_context(|| format!("--report-dir {}", path.display()))?;
     for refused in &exported.refused {
         eprintln!("ocidiff-tui: report-dir: {refused}");

@@ -2,6 +2,7 @@ use std::io;
 
 use crate::oci::Digest;
 use crate::source::{ReadFailure, SourceError};
+use crate::tarball::TarError;
 
 /// A blob whose bytes are not what its descriptor promises. Travels inside `io::Error`s through
 /// decoders and the tar reader, so it is `Clone` to be recovered from a borrowed error chain.
@@ -56,18 +57,10 @@ pub enum BlobError {
         codec: &'static str,
         message: String,
     },
-    #[error("corrupt tar: {0}")]
-    Tar(String),
-    #[error("tar stream ends without end-of-archive blocks (truncated tar)")]
-    MissingEndOfArchive,
-    #[error("tar entry {name:?} is truncated: header says {expected} bytes, stream has {actual}")]
-    TruncatedEntry {
-        name: String,
-        expected: u64,
-        actual: u64,
-    },
-    #[error("tar entry {name:?} has an invalid {field} field")]
-    BadHeaderField { name: String, field: &'static str },
+    #[error("{0}")]
+    Tar(TarError),
+    #[error("more than {limit} entries in one layer (--max-scale raises the limit)")]
+    TooManyEntries { limit: u64 },
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
     #[error("foreign layer: its content is not part of the image")]
@@ -83,12 +76,24 @@ pub enum BlobError {
 impl BlobError {
     /// Recovers a verification error that travelled up through decoders as an `io::Error`.
     pub fn from_io(error: io::Error) -> BlobError {
+        let error = match error.downcast::<TarError>() {
+            Ok(tar) => return BlobError::from_tar(tar),
+            Err(error) => error,
+        };
         if let Some(integrity) = find::<Integrity>(&error) {
             return BlobError::Integrity(integrity);
         }
         match find::<ReadFailure>(&error) {
             Some(failure) => BlobError::Read(failure),
             None => BlobError::Io(error),
+        }
+    }
+
+    /// A tar reader's failure: the stream below it (decoder, verifier, source), or the tar itself.
+    pub fn from_tar(error: TarError) -> BlobError {
+        match error.into_io() {
+            Ok(io) => BlobError::from_io(io),
+            Err(tar) => BlobError::Tar(tar),
         }
     }
 

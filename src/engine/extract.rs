@@ -10,7 +10,7 @@ use crate::oci::{Descriptor, Digest};
 use crate::source::Image;
 
 use super::error::EngineError;
-use super::layer::{ContentVisitor, extract_from_layer};
+use super::layer::{ContentVisitor, ReadLimits, extract_from_layer};
 
 /// One side of one differing file: where it lives and where it goes in the report.
 #[derive(Debug, Clone)]
@@ -78,6 +78,7 @@ type LayerWants<'w> = (Descriptor, HashMap<u32, Vec<&'w Wanted>>);
 pub fn extract(
     images: &Sides<Image>,
     wanted: &[Wanted],
+    limits: &ReadLimits,
     mut write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
 ) -> Vec<EngineError> {
     let mut errors = Vec::new();
@@ -104,7 +105,7 @@ pub fn extract(
             failures: Vec::new(),
         };
         let source = images.get(side).source.as_ref();
-        if let Err(source_error) = extract_from_layer(source, &layer, &mut visitor) {
+        if let Err(source_error) = extract_from_layer(source, &layer, &mut visitor, limits) {
             let path = by_index
                 .values()
                 .flatten()

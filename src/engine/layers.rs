@@ -376,6 +376,7 @@ fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Optio
         &job.descriptor,
         job.diff_id.as_ref(),
         Some(bytes_done),
+        &walker.options.read_limits,
     ) {
         Ok(scan) => {
             for warning in scan.warnings {

@@ -39,6 +39,8 @@ pub struct Options {
     pub include_unchanged: bool,
     /// The largest index, manifest or config blob read (bytes); they are held in memory.
     pub json_limit: u64,
+    /// Bounds on what reading a layer may hold (tar extension headers, sparse files, entries).
+    pub read_limits: layer::ReadLimits,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             merged: MergedView::Always,
             include_unchanged: false,
             json_limit: blob::MAX_JSON_BLOB,
+            read_limits: layer::ReadLimits::DEFAULT,
         }
     }
 }

@@ -44,7 +44,8 @@ impl StreamHasher {
     }
 
     /// How many bytes have been hashed.
-    pub(super) fn len(&self) -> u64 {
+    #[cfg(test)]
+    fn len(&self) -> u64 {
         self.length
     }
 

@@ -3,11 +3,18 @@
 
 use std::fmt::Write as _;
 
-/// A tar name as a `String`: valid UTF-8 is kept as is, each invalid byte becomes `\xNN`.
+/// A tar name as a `String`: valid UTF-8 is kept as is, each invalid byte becomes `\xNN` and a
+/// backslash `\\`. The mapping is one-to-one, so two names are equal exactly when their bytes are, and
+/// two different names never collapse into one path, one tree row or one report file.
 pub fn name_from_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
+        let valid = chunk.valid();
+        if valid.contains('\\') {
+            out.push_str(&valid.replace('\\', "\\\\"));
+        } else {
+            out.push_str(valid);
+        }
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
@@ -49,6 +56,12 @@ mod tests {
     fn invalid_utf8_is_kept_distinct_and_printable() {
         assert_eq!(name_from_bytes(b"a\xffb"), "a\\xffb");
         assert_eq!(name_from_bytes("é".as_bytes()), "é");
+        // A name spelling out the escape is another name.
+        assert_eq!(name_from_bytes(b"a\\xffb"), "a\\\\xffb");
+        let names: [&[u8]; 4] = [b"a\xffb", b"a\xfeb", b"a\\xffb", b"a\\\\xffb"];
+        let shown: std::collections::HashSet<String> =
+            names.iter().map(|n| name_from_bytes(n)).collect();
+        assert_eq!(shown.len(), names.len(), "{shown:?}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind,
 };
 
+use crate::engine::layer::ReadLimits;
 use crate::engine::{self, Options};
 use crate::export;
 use crate::filter::{Filter, View};
@@ -49,11 +50,12 @@ pub fn run(
     specs: [String; 2],
 ) -> io::Result<Outcome> {
     let images = Arc::new(images);
+    let read_limits = options.read_limits;
     let events = start_engine(Arc::clone(&images), options);
     let mut app = App::new(specs, filter, view);
     let theme = Theme::from_env();
     app.no_color = theme.plain;
-    let mut content = ContentLoader::new(Some(Arc::clone(&images)));
+    let mut content = ContentLoader::new(Some(Arc::clone(&images)), read_limits);
     let mut terminal = TerminalGuard::enter()?;
     let (export_tx, export_rx) = mpsc::channel::<String>();
     let mut areas = view::Areas::default();
@@ -115,7 +117,14 @@ pub fn run(
                     differences.len(),
                     dir.display()
                 ));
-                start_export(&images, &app, dir, differences, export_tx.clone());
+                start_export(
+                    &images,
+                    &app,
+                    dir,
+                    differences,
+                    read_limits,
+                    export_tx.clone(),
+                );
             }
         }
     }
@@ -157,6 +166,7 @@ fn start_export(
     app: &App,
     dir: PathBuf,
     indexes: Vec<usize>,
+    read_limits: ReadLimits,
     done: mpsc::Sender<String>,
 ) {
     let images = Arc::clone(images);
@@ -178,8 +188,14 @@ fn start_export(
     std::thread::spawn(move || {
         let bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
         let differences: Vec<&crate::model::Difference> = subtree.differences.iter().collect();
-        let message = match export::write_report_dir(&dir, &images, &subtree, &differences, &bytes)
-        {
+        let message = match export::write_report_dir(
+            &dir,
+            &images,
+            &subtree,
+            &differences,
+            &bytes,
+            &read_limits,
+        ) {
             Ok(done) if done.errors.is_empty() && done.refused.is_empty() => {
                 format!(
                     "exported {} difference(s) to {}",

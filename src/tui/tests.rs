@@ -9,6 +9,7 @@ use super::content::ContentLoader;
 use super::theme::Theme;
 use super::view;
 use crate::engine::Options;
+use crate::engine::layer::ReadLimits;
 use crate::engine::testing::{MemorySource, image, tar_at};
 use crate::filter::{Filter, IgnoreOption, View};
 use crate::model::Sides;
@@ -58,7 +59,12 @@ fn app() -> App {
 }
 
 fn screen(app: &mut App, width: u16, height: u16) -> String {
-    screen_with(app, &ContentLoader::new(None), width, height)
+    screen_with(
+        app,
+        &ContentLoader::new(None, ReadLimits::DEFAULT),
+        width,
+        height,
+    )
 }
 
 fn screen_with(app: &mut App, content: &ContentLoader, width: u16, height: u16) -> String {
@@ -217,7 +223,7 @@ fn text_hunks_of_the_selected_file_are_drawn_below_its_metadata() {
     let (index, _) = app
         .selected_difference()
         .unwrap_or_else(|| panic!("motd not selected"));
-    let mut content = ContentLoader::new(None);
+    let mut content = ContentLoader::new(None, ReadLimits::DEFAULT);
     content.insert(
         index,
         Sides::new(Some(b"hi\n".to_vec()), Some(b"hello\n".to_vec())),

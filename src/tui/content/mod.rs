@@ -30,6 +30,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use ratatui::text::Line;
 
 use crate::engine::extract::{Wanted, extract, wanted_for};
+use crate::engine::layer::ReadLimits;
 use crate::model::{DiffKind, EntryKind, Report, Side, Sides};
 use crate::source::Image;
 
@@ -97,13 +98,13 @@ struct Done {
 
 impl ContentLoader {
     /// `images` is None in tests (nothing can be loaded; use `insert`).
-    pub fn new(images: Option<Arc<Sides<Image>>>) -> ContentLoader {
+    pub fn new(images: Option<Arc<Sides<Image>>>, limits: ReadLimits) -> ContentLoader {
         let worker = images.and_then(|images| {
             let (requests, inbox) = channel();
             let (outbox, results) = channel();
             std::thread::Builder::new()
                 .name("ocidiff-content".into())
-                .spawn(move || work(&images, &inbox, &outbox))
+                .spawn(move || work(&images, &limits, &inbox, &outbox))
                 .ok()
                 .map(|_| Worker { requests, results })
         });
@@ -287,7 +288,12 @@ impl ContentLoader {
 }
 
 /// The worker: serves the newest request first (the one the user is looking at), then the older ones.
-fn work(images: &Sides<Image>, inbox: &Receiver<Request>, outbox: &Sender<Done>) {
+fn work(
+    images: &Sides<Image>,
+    limits: &ReadLimits,
+    inbox: &Receiver<Request>,
+    outbox: &Sender<Done>,
+) {
     let mut queue: Vec<Request> = Vec::new();
     loop {
         if queue.is_empty() {
@@ -302,7 +308,7 @@ fn work(images: &Sides<Image>, inbox: &Receiver<Request>, outbox: &Sender<Done>)
         };
         let (generation, index) = (request.generation, request.index);
         let prepared = catch_unwind(AssertUnwindSafe(|| {
-            let sides = load(images, request);
+            let sides = load(images, limits, request);
             prepare(&sides.0, &sides.1)
         }))
         .unwrap_or_else(|_| Prepared {
@@ -325,10 +331,14 @@ fn work(images: &Sides<Image>, inbox: &Receiver<Request>, outbox: &Sender<Done>)
 }
 
 /// Reads the sides marked for reading; returns the path and both sides' contents.
-fn load(images: &Sides<Image>, request: Request) -> (String, Sides<SideContent>) {
+fn load(
+    images: &Sides<Image>,
+    limits: &ReadLimits,
+    request: Request,
+) -> (String, Sides<SideContent>) {
     let mut sides = request.sides;
     let mut read: Sides<Option<(Vec<u8>, u64)>> = Sides::default();
-    let errors = extract(images, &request.wanted, |wanted, content| {
+    let errors = extract(images, &request.wanted, limits, |wanted, content| {
         if let Some(content) = content {
             let mut bytes = Vec::new();
             content.take(MAX_READ + 1).read_to_end(&mut bytes)?;

@@ -11,8 +11,9 @@ use similar::{Algorithm, DiffOp};
 
 use crate::engine::BlobError;
 use crate::engine::entries::{LayerEntries, compare_layer_entries};
-use crate::engine::layer::scan_tar_stream;
+use crate::engine::layer::{ReadLimits, scan_tar_stream};
 use crate::model::{Aspect, ContextId, DiffKind, EntryMeta, Side, Sides, escape_control};
+use crate::tarball::is_header;
 
 use super::highlight::{HlLine, highlighter, plain_lines};
 use super::words::mark_changed_words;
@@ -376,15 +377,10 @@ impl ArchiveFormat {
     }
 }
 
-/// `ustar` at offset 257 of the (decompressed) start.
-fn is_tar_header(start: &[u8]) -> bool {
-    start.get(257..262) == Some(b"ustar")
-}
-
 /// A tar, or a gzip or zstd stream that decompresses to one. A compressed stream whose start cannot be
 /// decoded counts as an archive (a corrupt one), so it is reported.
 fn sniff_archive(bytes: &[u8]) -> Option<ArchiveFormat> {
-    if is_tar_header(bytes) {
+    if is_header(bytes) {
         return Some(ArchiveFormat::Tar);
     }
     let format = match crate::oci::Compression::sniff(bytes)? {
@@ -395,7 +391,7 @@ fn sniff_archive(bytes: &[u8]) -> Option<ArchiveFormat> {
     let mut start = Vec::with_capacity(512);
     let read = decoder(format, bytes).and_then(|d| d.take(512).read_to_end(&mut start));
     match read {
-        Ok(_) if is_tar_header(&start) => Some(format),
+        Ok(_) if is_header(&start) => Some(format),
         Ok(_) => None,
         Err(_) => Some(format),
     }
@@ -438,7 +434,7 @@ fn scan_archive(bytes: &[u8]) -> Result<(Vec<EntryMeta>, ArchiveFormat), String>
         inner: stream,
         left: MAX_INNER_BYTES,
     };
-    scan_tar_stream(bounded)
+    scan_tar_stream(bounded, &ReadLimits::DEFAULT)
         .map(|entries| (entries, format))
         .map_err(|e: BlobError| format!("{}: {e}", format.label()))
 }

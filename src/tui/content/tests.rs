@@ -18,7 +18,7 @@ fn texts(lines: &[Line<'_>]) -> Vec<String> {
 
 /// A loader holding `old`/`new` as difference 0.
 fn loaded(old: Option<&[u8]>, new: Option<&[u8]>) -> ContentLoader {
-    let mut loader = ContentLoader::new(None);
+    let mut loader = ContentLoader::new(None, ReadLimits::DEFAULT);
     loader.insert(
         0,
         Sides::new(old.map(<[u8]>::to_vec), new.map(<[u8]>::to_vec)),
@@ -452,7 +452,7 @@ fn read_errors_are_one_escaped_line() {
 
 #[test]
 fn unknown_or_non_regular_differences_draw_nothing() {
-    let mut loader = ContentLoader::new(None);
+    let mut loader = ContentLoader::new(None, ReadLimits::DEFAULT);
     assert!(loader.lines(3, "f", false, 80, false).is_empty());
     let report = Report::default();
     loader.want(&report, 3);
@@ -556,7 +556,7 @@ fn a_real_load_shows_loading_then_the_diff() {
         .iter()
         .position(|d| d.kind == DiffKind::File && d.key == "etc/app.conf")
         .unwrap_or_else(|| panic!("no file difference: {:#?}", report.differences));
-    let mut loader = ContentLoader::new(Some(images));
+    let mut loader = ContentLoader::new(Some(images), ReadLimits::DEFAULT);
     loader.want(&report, index);
     loader.want(&report, index);
     assert_eq!(loader.pending.len(), 1, "a queued request is not repeated");
