@@ -96,7 +96,12 @@ fn a_gnu_long_name_of_a_gigabyte_is_refused_before_it_is_read() {
     let out = assert_fails_fast(
         &layer.image(),
         &[],
-        &["input 1", "GNU long name", "1073741824 bytes", "--max-scale"],
+        &[
+            "input 1",
+            "GNU long name",
+            "1073741824 bytes",
+            "--max-scale",
+        ],
     );
     assert!(!out.stderr().contains("aaaa"), "no raw bytes");
 }
@@ -134,7 +139,11 @@ fn a_sparse_file_of_petabytes_is_refused_at_once() {
     assert_fails_fast(
         &layer.image(),
         &[],
-        &["sparse file (expanded)", "288230376151711744 bytes", "--max-scale"],
+        &[
+            "sparse file (expanded)",
+            "288230376151711744 bytes",
+            "--max-scale",
+        ],
     );
 }
 
