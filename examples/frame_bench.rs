@@ -92,6 +92,7 @@ fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&st
         pax: BTreeMap::new(),
         format: TarFormat::Ustar,
         content: content.map(|c| Digest::sha256_of(c.as_bytes())),
+        nested: None,
     }
 }
 

@@ -535,7 +535,7 @@ mod tests {
         let diffs = compare_merged(ContextId(3), &a, &b, false);
         let summary: Vec<_> = diffs
             .iter()
-            .map(|d| (d.key.as_str(), fields(d), d.origin.clone()))
+            .map(|d| (d.key.as_str(), fields(d), d.origin))
             .collect();
         assert_eq!(
             summary,

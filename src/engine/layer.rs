@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicU64;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{EntryKind, EntryMeta, name_from_bytes};
+use crate::model::{EntryKind, EntryMeta, NestedFormat, name_from_bytes};
 use crate::oci::{BlobKind, Compression, Descriptor, Digest};
 use crate::source::BlobSource;
 use crate::tarball::{self, Streamed};
@@ -115,6 +115,15 @@ pub fn scan_tar_stream<R: Read>(
     limits: &ReadLimits,
 ) -> Result<Vec<EntryMeta>, BlobError> {
     scan_tar(stream, None, None, limits).map(|(entries, _)| entries)
+}
+
+/// [`scan_tar_stream`], handing the content of the entries `visitor` wants to it.
+pub fn visit_tar_stream<R: Read>(
+    stream: R,
+    visitor: &mut dyn ContentVisitor,
+    limits: &ReadLimits,
+) -> Result<Vec<EntryMeta>, BlobError> {
+    scan_tar(stream, None, Some(visitor), limits).map(|(entries, _)| entries)
 }
 
 fn read_layer(
@@ -323,42 +332,73 @@ fn read_entry<R: Read>(
         pax: text_pairs(&entry.pax),
         format: entry.format,
         content: None,
+        nested: None,
     };
     if let Some(visitor) = visitor {
         visitor
             .visit(&meta, &mut reader.content(entry))
             .map_err(BlobError::from_io)?;
     } else if kind == EntryKind::File {
-        meta.content = content_digest(entry, reader, buffer, stream)?;
+        let (digest, start) = content_digest(entry, reader, buffer, stream)?;
+        meta.content = digest;
+        meta.nested = NestedFormat::sniff(&meta.name, start.bytes());
     }
     Ok(meta)
 }
 
-/// The sha256 of a file's content. The stream's hasher hashes it as the tar reader reads it; a sparse
-/// file's content is not the stream (its holes are not stored), nor is a content that does not start
-/// on a block boundary (never seen in a tar): those are hashed here.
+/// The first bytes of a file's content, enough to recognise its format.
+struct Start {
+    bytes: [u8; 512],
+    len: usize,
+}
+
+impl Start {
+    fn new() -> Start {
+        Start {
+            bytes: [0; 512],
+            len: 0,
+        }
+    }
+
+    fn keep(&mut self, chunk: &[u8]) {
+        let take = chunk.len().min(self.bytes.len() - self.len);
+        self.bytes[self.len..self.len + take].copy_from_slice(&chunk[..take]);
+        self.len += take;
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The sha256 of a file's content, and its first bytes. The stream's hasher hashes the content as the
+/// tar reader reads it; a sparse file's content is not the stream (its holes are not stored), nor is a
+/// content that does not start on a block boundary (never seen in a tar): those are hashed here.
 fn content_digest<R: Read>(
     entry: &tarball::Entry,
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
     stream: &RefCell<StreamHasher>,
-) -> Result<Option<Digest>, BlobError> {
+) -> Result<(Option<Digest>, Start), BlobError> {
     let mut own = (entry.is_sparse() || !stream.borrow_mut().begin_section()).then(Sha256::new);
+    let mut start = Start::new();
     let mut content = reader.content(entry);
     loop {
         let n = content.read(buffer).map_err(BlobError::from_io)?;
         if n == 0 {
             break;
         }
+        start.keep(&buffer[..n]);
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);
         }
     }
     let section = stream.borrow_mut().end_section();
-    Ok(own
+    let digest = own
         .map(|own| own.finalize().into())
         .or(section)
-        .map(Digest::from_sha256))
+        .map(Digest::from_sha256);
+    Ok((digest, start))
 }
 
 /// Names and values of PAX records and xattrs, kept as text (invalid UTF-8 escaped, never merged).

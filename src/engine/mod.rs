@@ -12,6 +12,7 @@ pub mod extract;
 pub mod json_diff;
 pub mod layer;
 mod layers;
+pub mod nested;
 mod stream_hash;
 mod walk;
 

@@ -39,6 +39,57 @@ pub struct EntryMeta {
     /// sha256 of the entry's data, for regular files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Digest>,
+    /// What the data holds that can be compared member by member (an archive, a compressed stream, a
+    /// compiled Python file), as its first bytes say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nested: Option<NestedFormat>,
+}
+
+/// A file format whose inside is compared when two files of it differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NestedFormat {
+    Tar,
+    Gzip,
+    Zstd,
+    Xz,
+    /// Zip and its kin: jar, war, whl, apk (Android), egg.
+    Zip,
+    /// Compiled Python (`.pyc`): a header (magic, flags, source mtime and size or hash) and a code object.
+    Pyc,
+}
+
+impl NestedFormat {
+    /// Recognises a format from a file's first bytes (up to 512 are enough) and, for `.pyc`, its name.
+    pub fn sniff(name: &str, start: &[u8]) -> Option<NestedFormat> {
+        const XZ: &[u8] = &[0xfd, b'7', b'z', b'X', b'Z', 0];
+        if start.starts_with(&[0x1f, 0x8b]) {
+            Some(NestedFormat::Gzip)
+        } else if start.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some(NestedFormat::Zstd)
+        } else if start.starts_with(XZ) {
+            Some(NestedFormat::Xz)
+        } else if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
+            Some(NestedFormat::Zip)
+        } else if name.ends_with(".pyc") && start.len() >= 16 && start.get(2..4) == Some(b"\r\n") {
+            Some(NestedFormat::Pyc)
+        } else if crate::tarball::is_header(start) {
+            Some(NestedFormat::Tar)
+        } else {
+            None
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            NestedFormat::Tar => "tar",
+            NestedFormat::Gzip => "gzip",
+            NestedFormat::Zstd => "zstd",
+            NestedFormat::Xz => "xz",
+            NestedFormat::Zip => "zip",
+            NestedFormat::Pyc => "pyc",
+        }
+    }
 }
 
 impl EntryMeta {
@@ -74,6 +125,7 @@ impl EntryMeta {
             pax: BTreeMap::new(),
             format: TarFormat::Ustar,
             content: None,
+            nested: None,
         }
     }
 

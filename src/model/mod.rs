@@ -12,7 +12,9 @@ mod sides;
 mod text;
 
 pub use aspect::{Aspect, AspectSet};
-pub use entry::{EntryKind, EntryMeta, TarFormat, Timestamp, Whiteout, canonical_path};
+pub use entry::{
+    EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout, canonical_path,
+};
 pub use event::{
     Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, Progress, SkipReason,
 };

@@ -28,7 +28,7 @@ impl Side {
 
 /// One value per input, like delta's `MinusPlus<T>`: the old/new pair travels as one thing.
 /// Serialises as a two-element JSON array `[input0, input1]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Sides<T> {
     pub input0: T,
     pub input1: T,
