@@ -8,17 +8,17 @@
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
 //! - [`filter`]: ignore options, applied when results are presented;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
-//! - [`export`]: report directories for a set of differences (reads layers again);
+//! - [`report_dir_export`]: writes a report directory for a set of differences (reads layers again);
 //! - [`cleanup`]: what a signal must not leave behind (temporary directories, a raw terminal).
 
 pub mod cleanup;
 pub mod engine;
-pub mod export;
 pub mod filter;
 pub mod fixture;
 pub mod model;
 pub mod oci;
 pub mod report;
+pub mod report_dir_export;
 pub mod source;
 pub mod tarball;
 pub mod tui;

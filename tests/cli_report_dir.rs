@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use common::{path_string, run, walk, write_layout};
+use common::{Run, path_string, run, walk, write_layout};
 use ocidiff::fixture::{ImageBuilder, LayerBuilder, LayerCompression};
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 fn image(layer: LayerBuilder) -> ImageBuilder {
@@ -71,10 +72,26 @@ fn both_sides_of_each_differing_file_report_json_and_readme() {
     let report: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
     assert_eq!(report["ocidiffReport"], 1, "versioned");
     assert_eq!(report["inputs"], serde_json::json!([a, b]));
+    let mut without_notes = report.clone();
+    let notes = without_notes
+        .as_object_mut()
+        .unwrap()
+        .remove("reportDir")
+        .expect("report.json says what the directory holds");
     assert_eq!(
-        report,
+        without_notes,
         out.json(),
-        "report.json is the --format json report"
+        "report.json is the --format json report, plus reportDir"
+    );
+    assert_eq!(
+        notes,
+        serde_json::json!({
+            "limits": {"perFile": 64 << 20, "total": 1 << 30},
+            "writtenBytes": "hello\n".len() + "bonjour\n".len() + "port = 80\n".len()
+                + "port = 8080\n".len() + "a\n".len(),
+            "notWritten": [],
+            "renamed": [],
+        })
     );
     let readme = read("README.md");
     assert!(
@@ -94,9 +111,28 @@ fn both_sides_of_each_differing_file_report_json_and_readme() {
     );
     assert_eq!(walk(outer.path()).first(), Some(&PathBuf::from("report")));
 
-    // A second run replaces the previous report instead of mixing with it.
+    // A second run is refused before comparing, or told to replace the previous report.
     std::fs::write(dir.join("input-0/stale"), "old").unwrap();
-    run(["--report-dir", &path_string(&dir), &a, &b]).expect_code(1);
+    let refused = run(["--report-dir", &path_string(&dir), &a, &b]);
+    refused.expect_code(2).assert_sane();
+    assert_eq!(
+        refused.error_lines(),
+        [format!(
+            "ocidiff-tui: --report-dir {}: the directory is not empty (give a new or empty one, or add \
+             --overwrite-report-dir)",
+            dir.display()
+        )],
+    );
+    assert!(refused.stdout.is_empty(), "nothing compared");
+    assert!(dir.join("input-0/stale").exists(), "nothing touched");
+    run([
+        "--report-dir",
+        &path_string(&dir),
+        "--overwrite-report-dir",
+        &a,
+        &b,
+    ])
+    .expect_code(1);
     assert!(!dir.join("input-0/stale").exists());
     assert_eq!(read("input-0/layers-0/etc/motd"), "hello\n");
 }
@@ -234,4 +270,254 @@ fn hostile_entries_never_leave_the_report_dir() {
         refused.len(),
         "no other errors:\n{stderr}"
     );
+}
+
+fn two_images(dir: &Path, side0: LayerBuilder, side1: LayerBuilder) -> (String, String) {
+    let a = write_layout(dir, "a", &image(side0));
+    let b = write_layout(dir, "b", &image(side1));
+    (a, b)
+}
+
+fn report_json(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn report_dir_lines(out: &Run) -> Vec<String> {
+    out.error_lines()
+        .into_iter()
+        .filter(|l| l.starts_with("ocidiff-tui: report-dir: "))
+        .collect()
+}
+
+/// `--max-scale 0.0001`: 6710 bytes per file, 107374 in all.
+const SCALE: &str = "0.0001";
+const PER_FILE: u64 = 6710;
+const TOTAL: u64 = 107_374;
+
+#[test]
+fn a_file_over_the_per_file_limit_is_listed_not_written() {
+    let images = TempDir::new().unwrap();
+    let layer = |side: u8| {
+        LayerBuilder::new()
+            .file("big", vec![side; 100_000])
+            .file("small", vec![side; PER_FILE as usize])
+    };
+    let (a, b) = two_images(images.path(), layer(0), layer(1));
+    let outer = TempDir::new().unwrap();
+    let dir = outer.path().join("report");
+    let out = run([
+        "--report-dir",
+        &path_string(&dir),
+        "--max-scale",
+        SCALE,
+        &a,
+        &b,
+    ]);
+    out.expect_code(1).assert_sane();
+    assert_eq!(
+        report_dir_lines(&out),
+        ["ocidiff-tui: report-dir: 2 files not written (over the size limits), see report.json"],
+        "{}",
+        out.stderr()
+    );
+    for side in 0..2u8 {
+        let layer = dir.join(format!("input-{side}/layers-0"));
+        assert!(!layer.join("big").exists(), "not even in part");
+        assert_eq!(
+            std::fs::read(layer.join("small")).unwrap(),
+            vec![side; PER_FILE as usize],
+            "a file of exactly the limit is written"
+        );
+    }
+    let notes = &report_json(&dir)["reportDir"];
+    assert_eq!(
+        notes["limits"],
+        json!({"perFile": PER_FILE, "total": TOTAL})
+    );
+    let expected = |input: usize| {
+        json!({
+            "input": input, "contextPath": "/layers-0", "name": "big", "index": 0, "size": 100_000,
+            "cause": "per-file-limit",
+            "reason": "larger than the per-file limit of 6.6 KiB (--max-scale raises it)",
+        })
+    };
+    assert_eq!(notes["notWritten"], json!([expected(0), expected(1)]));
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("## Not written (2)") && readme.contains("\"big\": larger than"),
+        "{readme}"
+    );
+}
+
+#[test]
+fn past_the_total_limit_files_are_listed_not_written() {
+    let images = TempDir::new().unwrap();
+    let layer = |side: u8| {
+        (0..20).fold(LayerBuilder::new(), |layer, i| {
+            layer.file(format!("f{i:02}"), vec![side; 6000])
+        })
+    };
+    let (a, b) = two_images(images.path(), layer(0), layer(1));
+    let outer = TempDir::new().unwrap();
+    let dir = outer.path().join("report");
+    let out = run([
+        "--report-dir",
+        &path_string(&dir),
+        "--max-scale",
+        SCALE,
+        &a,
+        &b,
+    ]);
+    out.expect_code(1).assert_sane();
+    let written: Vec<PathBuf> = walk(&dir)
+        .into_iter()
+        .filter(|p| p.starts_with("input-0") || p.starts_with("input-1"))
+        .filter(|p| dir.join(p).is_file())
+        .collect();
+    let bytes: u64 = written
+        .iter()
+        .map(|p| std::fs::metadata(dir.join(p)).unwrap().len())
+        .sum();
+    assert_eq!(written.len(), (TOTAL / 6000) as usize, "{written:?}");
+    assert!(bytes <= TOTAL);
+    let notes = &report_json(&dir)["reportDir"];
+    assert_eq!(notes["writtenBytes"], bytes);
+    let not_written = notes["notWritten"].as_array().unwrap();
+    assert_eq!(not_written.len(), 40 - written.len());
+    assert!(
+        not_written.iter().all(|n| n["cause"] == "total-limit"),
+        "{not_written:?}"
+    );
+    assert_eq!(
+        report_dir_lines(&out),
+        [format!(
+            "ocidiff-tui: report-dir: {} files not written (over the size limits), see report.json",
+            not_written.len()
+        )]
+    );
+}
+
+#[test]
+fn entries_sharing_a_name_are_all_written_on_both_sides() {
+    let images = TempDir::new().unwrap();
+    let layer = |side: u8| {
+        let content = |what: &str| format!("{what} of input {side}\n");
+        LayerBuilder::new()
+            .file("etc/dup", content("first dup"))
+            .file("etc/dup", content("second dup"))
+            .file("./etc/dup", content("third dup"))
+            .file(b"esc\x1bname", content("ESC"))
+            .file("esc\\u{1b}name", content("spelled-out escape"))
+    };
+    let (a, b) = two_images(images.path(), layer(0), layer(1));
+    let outer = TempDir::new().unwrap();
+    let dir = outer.path().join("report");
+    let out = run(["--report-dir", &path_string(&dir), &a, &b]);
+    out.expect_code(1).assert_sane();
+    assert_eq!(
+        report_dir_lines(&out),
+        [
+            "ocidiff-tui: report-dir: 4 files written under another name (an earlier entry took it), see report.json"
+        ],
+        "{}",
+        out.stderr()
+    );
+    for side in 0..2 {
+        let layer = dir.join(format!("input-{side}/layers-0"));
+        let read = |name: &str| std::fs::read_to_string(layer.join(name)).unwrap();
+        assert_eq!(read("etc/dup"), format!("first dup of input {side}\n"));
+        assert_eq!(read("etc/dup~2"), format!("second dup of input {side}\n"));
+        assert_eq!(read("etc/dup~3"), format!("third dup of input {side}\n"));
+        assert_eq!(read("esc\\u{1b}name"), format!("ESC of input {side}\n"));
+        // The model spells a backslash `\\`, so the escape spelled out never meets the real one.
+        assert_eq!(
+            read("esc\\\\u{1b}name"),
+            format!("spelled-out escape of input {side}\n")
+        );
+        assert_eq!(walk(&layer).len(), 6, "{:?}", walk(&layer));
+    }
+    let renamed = report_json(&dir)["reportDir"]["renamed"].clone();
+    let summary: Vec<(u64, String, String)> = renamed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["input"].as_u64().unwrap(),
+                r["name"].as_str().unwrap().to_owned(),
+                r["writtenAs"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(u64, String, String)> = (0..2)
+        .flat_map(|input| {
+            [("etc/dup", "etc/dup~2"), ("./etc/dup", "etc/dup~3")].map(|(name, at)| {
+                (
+                    input,
+                    name.to_owned(),
+                    format!("input-{input}/layers-0/{at}"),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(summary, expected);
+}
+
+#[test]
+fn an_existing_empty_directory_is_written_a_non_empty_one_only_when_told() {
+    let images = TempDir::new().unwrap();
+    let (a, b) = two_images(
+        images.path(),
+        LayerBuilder::new().file("f", "a\n"),
+        LayerBuilder::new().file("f", "b\n"),
+    );
+    let outer = TempDir::new().unwrap();
+    let empty = outer.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    run(["--report-dir", &path_string(&empty), &a, &b]).expect_code(1);
+    assert_eq!(
+        std::fs::read_to_string(empty.join("input-1/layers-0/f")).unwrap(),
+        "b\n"
+    );
+
+    let mine = outer.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("thesis.tex"), "precious").unwrap();
+    let out = run(["--report-dir", &path_string(&mine), &a, &b]);
+    out.expect_code(2).assert_sane();
+    assert_eq!(out.error_lines().len(), 1, "{}", out.stderr());
+    assert!(
+        out.error_lines()[0].contains("not empty"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(walk(&mine), [PathBuf::from("thesis.tex")]);
+    // Said before the inputs are opened (an engine export may take minutes).
+    let missing = path_string(&images.path().join("missing"));
+    let out = run(["--report-dir", &path_string(&mine), &missing, &b]);
+    out.expect_code(2);
+    assert!(
+        out.error_lines()[0].contains("not empty"),
+        "{}",
+        out.stderr()
+    );
+
+    run([
+        "--report-dir",
+        &path_string(&mine),
+        "--overwrite-report-dir",
+        &a,
+        &b,
+    ])
+    .expect_code(1);
+    assert_eq!(
+        std::fs::read_to_string(mine.join("thesis.tex")).unwrap(),
+        "precious",
+        "other files are kept"
+    );
+    assert!(mine.join("report.json").is_file());
+
+    let out = run(["--overwrite-report-dir", &a, &b]);
+    out.expect_code(2);
+    assert!(out.stderr().contains("--report-dir"), "{}", out.stderr());
 }

@@ -255,6 +255,13 @@ fn export_writes_both_versions_of_the_selected_file_and_a_report() {
     let default = images.path().join("ocidiff-etc_app.toml");
     assert!(default.join("report.json").is_file(), "{default:?}");
 
+    // The same path again: not empty, so refused, the first export kept.
+    tmux.keys(&["e"]);
+    tmux.wait_for("export the selected subtree to: ./ocidiff-etc_app.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("export refused: ./ocidiff-etc_app.toml is not empty");
+    assert!(default.join("report.json").is_file(), "{default:?}");
+
     // A path typed over the default.
     let target = images.path().join("typed export");
     tmux.keys(&["e"]);

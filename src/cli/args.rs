@@ -75,6 +75,10 @@ pub struct CompareArgs {
     /// Write both sides of every differing file, report.json and a README into DIR.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// Let --report-dir write into a DIR that is not empty, replacing what a previous report left there
+    /// (input-0/, input-1/, report.json, README.md); other files are kept.
+    #[arg(long, requires = "report_dir")]
+    pub overwrite_report_dir: bool,
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub report_file: Option<PathBuf>,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use ocidiff::engine::MergedView;
+use ocidiff::report::WriteLimits;
 use ocidiff::tui;
 
 use super::args::CompareArgs;
@@ -19,6 +20,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     } = setup(args)?;
     // Both views and unchanged entries are kept: the keys switch between them without re-reading.
     let options = engine_options(args, MergedView::Always, true);
-    let outcome = tui::run(images, options, filter, view, specs)?;
+    let export_limits = WriteLimits::scaled(args.scale());
+    let outcome = tui::run(images, options, export_limits, filter, view, specs)?;
     Ok(exit_code(outcome.errors, outcome.shown))
 }

@@ -2,19 +2,21 @@
 //! directory, print a summary on stderr, and exit 0 (equal), 1 (different) or 2 (error).
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 
 use ocidiff::engine::layer::ReadLimits;
 use ocidiff::engine::{self, MergedView, Options};
-use ocidiff::export;
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
 use ocidiff::report::{
-    Format, NdjsonWriter, Summary, json_report, write_json, write_table, write_verbose_table,
+    Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, Summary, WriteLimits, json_report,
+    write_json, write_table, write_verbose_table,
 };
+use ocidiff::report_dir_export::export_differences;
 use ocidiff::source::{Image, SourceOptions, open_image_with};
 
 use super::args::CompareArgs;
@@ -85,6 +87,10 @@ pub fn exit_code(errors: usize, shown: usize) -> ExitCode {
 
 pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     let mut debug = DebugLog::new(args.debug());
+    // Before the images are opened (an engine export may take minutes), so a refused DIR costs nothing.
+    if let Some(dir) = &args.report_dir {
+        ReportDir::check(dir, non_empty(args)).map_err(|error| report_dir_error(dir, error))?;
+    }
     let Setup {
         filter,
         specs,
@@ -93,6 +99,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     } = setup(args)?;
     debug.opened(0, &images.input0);
     debug.opened(1, &images.input1);
+    let report_dir = args
+        .report_dir
+        .as_deref()
+        .map(|dir| create_report_dir(dir, args))
+        .transpose()?;
     let format = args.format.unwrap_or(Format::Table);
     let merged = match view {
         View::PerLayer => MergedView::Never,
@@ -120,15 +131,15 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             .with_context(|| file.display().to_string())?;
     }
     let mut failed = !report.errors.is_empty();
-    if let Some(dir) = &args.report_dir {
+    if let (Some(out), Some(dir)) = (report_dir, &args.report_dir) {
         let files: Vec<&Difference> = shown
             .iter()
             .map(|s| s.difference)
             .filter(|d| d.kind == DiffKind::File)
             .collect();
-        let json = serde_json::to_vec_pretty(&json_report(inputs, &report, &filter, view))?;
-        let limits = ReadLimits::scaled(args.scale());
-        failed |= !write_report_dir(dir, &images, &report, &files, &json, &limits)?;
+        let json = json_report(inputs, &report, &filter, view);
+        let limits = &options.read_limits;
+        failed |= !write_report_dir(dir, out, &images, &report, &files, json, limits)?;
     }
     debug.line(&format!(
         "{} differences, {} shown",
@@ -195,17 +206,43 @@ fn compare(
     Ok(report)
 }
 
+/// `--report-dir DIR`: new or empty, unless `--overwrite-report-dir` says to replace a previous report.
+fn non_empty(args: &CompareArgs) -> NonEmpty {
+    if args.overwrite_report_dir {
+        NonEmpty::Overwrite
+    } else {
+        NonEmpty::Refuse
+    }
+}
+
+fn create_report_dir(dir: &Path, args: &CompareArgs) -> Result<ReportDir> {
+    let limits = WriteLimits::scaled(args.scale());
+    ReportDir::create(dir, non_empty(args), limits).map_err(|error| report_dir_error(dir, error))
+}
+
+fn report_dir_error(dir: &Path, error: ReportError) -> anyhow::Error {
+    match error {
+        ReportError::NotEmpty { .. } => anyhow!(
+            "--report-dir {}: the directory is not empty (give a new or empty one, or add \
+             --overwrite-report-dir)",
+            dir.display()
+        ),
+        other => anyhow::Error::new(other).context(format!("--report-dir {}", dir.display())),
+    }
+}
+
 /// Writes both sides of each differing file; returns false if a layer could not be read again.
 fn write_report_dir(
-    path: &std::path::Path,
+    dir: &Path,
+    out: ReportDir,
     images: &Sides<Image>,
     report: &Report,
     files: &[&Difference],
-    report_json: &[u8],
+    report_json: serde_json::Value,
     limits: &ReadLimits,
 ) -> Result<bool> {
-    let exported = export::write_report_dir(path, images, report, files, report_json, limits)
-        .with_context(|| format!("--report-dir {}", path.display()))?;
+    let exported = export_differences(out, images, report, files, report_json, limits)
+        .with_context(|| format!("--report-dir {}", dir.display()))?;
     for refused in &exported.refused {
         eprintln!("ocidiff-tui: report-dir: {refused}");
     }
@@ -214,6 +251,9 @@ fn write_report_dir(
             "ocidiff-tui: report-dir: {}",
             escape_control(&error.to_string())
         );
+    }
+    for line in exported.notes.summary_lines() {
+        eprintln!("ocidiff-tui: report-dir: {line}");
     }
     Ok(exported.errors.is_empty())
 }

@@ -1,6 +1,9 @@
 //! The `--report-dir DIR` writer: extracts entries of both inputs under `DIR/input-<n>/<context>/<path>`
 //! so that `diff -ur DIR/input-0 DIR/input-1` and diffoscope can be run on them.
 //!
+//! DIR must be new or empty unless the caller says to overwrite ([`NonEmpty`]); then only what a previous
+//! report left (`input-0`, `input-1`, `report.json`, `README.md`) is removed.
+//!
 //! Entry names come from the images and are hostile. Nothing is ever written outside `DIR`:
 //! - a name is split into components; empty and `.` components are dropped (so `/abs/x` lands at
 //!   `abs/x`), a `..` component, a NUL byte or a component over 255 bytes refuses the entry;
@@ -13,16 +16,29 @@
 //! - device nodes and fifos are skipped; permissions keep only the `rwx` bits with the owner's `rw`
 //!   (`rwx` for directories) always set so the report can be removed; owners are never changed.
 //!
-//! Only concurrent tampering with `DIR` by another local process while the report is written is out of
-//! scope (the checks and the creation are separate system calls).
+//! What is written is bounded, and one entry never hides another:
+//! - a regular file larger than the per-file limit, or one that would take the directory past its total
+//!   limit ([`WriteLimits`]), is not written at all (a partial file would mislead `diff`), and its content
+//!   is not read;
+//! - an entry whose place an earlier entry took (one name twice in a layer, two names that escape alike, a
+//!   file where a directory was made) is written as `<name>~2` (`~3`...), never over it.
+//!
+//! Every entry not written, or written under another name, is listed in `report.json` (`reportDir`) and in
+//! `README.md`. Only concurrent tampering with `DIR` by another local process while the report is written
+//! is out of scope (the checks and the creation are separate system calls).
 
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::ReportError;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::summary::plural;
+use super::{ReportError, human_size};
 use crate::model::{EntryKind, EntryMeta, Side, Timestamp, escape_control};
 
 const README: &str = "README.md";
@@ -30,22 +46,48 @@ const REPORT_JSON: &str = "report.json";
 const ROOT_NAMES: [&str; 4] = [README, REPORT_JSON, "input-0", "input-1"];
 const NAME_MAX: usize = 255;
 const PATH_MAX: usize = 4096;
+/// Entries listed in the directory's README under each heading; report.json lists them all.
+const README_LIST_MAX: usize = 100;
 
-const README_TEXT: &str = "# ocidiff report directory
-- input-0/: entries of input 0, at input-0/<context>/<path>, e.g. input-0/manifests-0/layers-0/etc/os-release
-- input-1/: entries of input 1, laid out the same way
-- report.json: the full report (`ocidiffReport` JSON format, version 1)
+/// Bounds on what a report directory receives; `--max-scale` multiplies both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteLimits {
+    /// The largest regular file written (bytes).
+    pub per_file: u64,
+    /// The most file content written in all (bytes).
+    pub total: u64,
+}
 
-Compare with `diff -ur input-0 input-1`.
+impl WriteLimits {
+    pub const DEFAULT: WriteLimits = WriteLimits {
+        per_file: 64 << 20,
+        total: 1 << 30,
+    };
 
-Entries are written so that they are inert:
-- symlinks and hardlinks are regular text files holding `symlink to <target>` or `hardlink to <target>`;
-- device nodes and fifos are not created;
-- permissions keep the rwx bits only (no setuid, setgid or sticky), the owner can always read and write;
-  owners are not set;
-- control characters in names are escaped as `\\u{..}`;
-- entries whose names hold `..`, a NUL byte, or lead through a file or a link are refused (see report.json).
-";
+    /// Both limits multiplied by `factor` (`--max-scale`).
+    pub fn scaled(factor: f64) -> WriteLimits {
+        let scale = |limit: u64| (limit as f64 * factor).clamp(1.0, u64::MAX as f64) as u64;
+        WriteLimits {
+            per_file: scale(Self::DEFAULT.per_file),
+            total: scale(Self::DEFAULT.total),
+        }
+    }
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        WriteLimits::DEFAULT
+    }
+}
+
+/// What [`ReportDir::create`] does with a directory that already holds something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonEmpty {
+    /// Refuse it with [`ReportError::NotEmpty`].
+    Refuse,
+    /// Write into it, replacing what a previous report left there; other files are kept.
+    Overwrite,
+}
 
 /// What [`ReportDir::write_entry`] did with an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,25 +104,175 @@ pub enum Written {
     LinkNote {
         path: PathBuf,
     },
-    /// Not written, and why (device nodes, fifos, unknown types).
-    Skipped(String),
+    /// Not written (a device node, a fifo, a file over the limits), and why; listed in the notes.
+    NotWritten {
+        cause: Cause,
+        reason: String,
+    },
+}
+
+/// Why an entry is not in the report directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// A regular file larger than [`WriteLimits::per_file`].
+    PerFileLimit,
+    /// A regular file that would take the directory past [`WriteLimits::total`].
+    TotalLimit,
+    /// A device node, a fifo or an unknown type: never created.
+    Kind,
+    /// A name that cannot be written safely (`..`, a NUL byte, through a link, too long).
+    Unsafe,
+    /// Writing failed.
+    Error,
+}
+
+impl Cause {
+    fn is_limit(self) -> bool {
+        matches!(self, Cause::PerFileLimit | Cause::TotalLimit)
+    }
+}
+
+/// An entry of one input, as the notes name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryRef {
+    pub input: usize,
+    pub context_path: String,
+    /// The entry's name, as the report has it.
+    pub name: String,
+    /// Its position in its layer.
+    pub index: u32,
+    pub size: u64,
+}
+
+impl EntryRef {
+    fn new(side: Side, context_path: &str, entry: &EntryMeta) -> EntryRef {
+        EntryRef {
+            input: side.index(),
+            context_path: context_path.to_owned(),
+            name: entry.name.clone(),
+            index: entry.index,
+            size: entry.size,
+        }
+    }
+}
+
+impl std::fmt::Display for EntryRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "input-{} {} entry {} {:?}",
+            self.input,
+            escape_control(&self.context_path),
+            self.index,
+            escape_control(&self.name)
+        )
+    }
+}
+
+/// An entry that is not in the report directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotWritten {
+    #[serde(flatten)]
+    pub entry: EntryRef,
+    pub cause: Cause,
+    pub reason: String,
+}
+
+/// An entry written under another name than its own, because an earlier entry took that one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Renamed {
+    #[serde(flatten)]
+    pub entry: EntryRef,
+    /// Where it is, relative to the report directory.
+    pub written_as: String,
+    pub reason: String,
+}
+
+/// The entries a report directory holds differently from the images, or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
+    pub not_written: Vec<NotWritten>,
+    pub renamed: Vec<Renamed>,
+}
+
+impl Notes {
+    /// Regular files left out by the size limits.
+    pub fn over_limits(&self) -> usize {
+        self.not_written
+            .iter()
+            .filter(|n| n.cause.is_limit())
+            .count()
+    }
+
+    /// One line for each kind of note a user should know of after writing (size limits, renames).
+    pub fn summary_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let over = self.over_limits();
+        if over > 0 {
+            lines.push(format!(
+                "{over} {} not written (over the size limits), see report.json",
+                plural(over, "file")
+            ));
+        }
+        let renamed = self.renamed.len();
+        if renamed > 0 {
+            lines.push(format!(
+                "{renamed} {} written under another name (an earlier entry took it), see report.json",
+                plural(renamed, "file")
+            ));
+        }
+        lines
+    }
+}
+
+/// A report directory once written.
+#[derive(Debug)]
+pub struct Finished {
+    pub root: PathBuf,
+    pub notes: Notes,
 }
 
 /// A report directory being written.
 #[derive(Debug)]
 pub struct ReportDir {
     root: PathBuf,
+    limits: WriteLimits,
+    /// Bytes of file content written so far.
+    written: u64,
+    /// Directories written for a directory entry, rather than made as the parent of other entries.
+    entry_directories: HashSet<PathBuf>,
+    /// For a path taken by an earlier entry, the next `~N` to try.
+    next_suffix: HashMap<PathBuf, u32>,
+    notes: Notes,
+}
+
+/// Where an entry goes, and the path it would have had if an earlier entry had not taken it.
+struct Claim {
+    path: PathBuf,
+    taken: Option<PathBuf>,
 }
 
 impl ReportDir {
-    /// Creates `dir` (and its parents) and clears what a previous report left: `input-0`, `input-1`,
-    /// `report.json` and `README.md`. A symlink in their place is removed itself, never followed.
-    pub fn create(dir: &Path) -> Result<ReportDir, ReportError> {
+    /// Creates `dir` (and its parents) if needed. A directory that holds anything is refused
+    /// ([`ReportError::NotEmpty`]), or with [`NonEmpty::Overwrite`] cleared of what a previous report left:
+    /// `input-0`, `input-1`, `report.json` and `README.md` (a symlink in their place is removed itself,
+    /// never followed).
+    pub fn create(
+        dir: &Path,
+        non_empty: NonEmpty,
+        limits: WriteLimits,
+    ) -> Result<ReportDir, ReportError> {
+        ReportDir::check(dir, non_empty)?;
         fs::create_dir_all(dir).map_err(ReportError::io(dir))?;
         // The user chose DIR, links in it included; resolving it once pins everything below to it.
         let root = dir.canonicalize().map_err(ReportError::io(dir))?;
-        for name in ROOT_NAMES {
-            remove_without_following(&root.join(name))?;
+        if non_empty == NonEmpty::Overwrite {
+            for name in ROOT_NAMES {
+                remove_without_following(&root.join(name))?;
+            }
         }
         for side in Side::BOTH {
             let path = root.join(side_dir(side));
@@ -89,15 +281,45 @@ impl ReportDir {
                 .create(&path)
                 .map_err(ReportError::io(path))?;
         }
-        Ok(ReportDir { root })
+        Ok(ReportDir {
+            root,
+            limits,
+            written: 0,
+            entry_directories: HashSet::new(),
+            next_suffix: HashMap::new(),
+            notes: Notes::default(),
+        })
+    }
+
+    /// What [`ReportDir::create`] would refuse, without creating anything: a `dir` that is not empty
+    /// (with [`NonEmpty::Refuse`]), or one that cannot be listed.
+    pub fn check(dir: &Path, non_empty: NonEmpty) -> Result<(), ReportError> {
+        let mut items = match fs::read_dir(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other.map_err(ReportError::io(dir))?,
+        };
+        if non_empty == NonEmpty::Refuse && items.next().is_some() {
+            return Err(ReportError::NotEmpty {
+                path: dir.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// Whether the limits let this entry be written now; a caller need not read the content of one
+    /// that does not fit, [`ReportDir::write_entry`] will not.
+    pub fn fits(&self, entry: &EntryMeta) -> bool {
+        self.over_limits(entry).is_none()
+    }
+
     /// Writes one tar entry of `side` under `input-<n>/<context_path>/`. Regular-file content is streamed
-    /// from `content`. An entry that cannot be written safely is refused with an error naming it.
+    /// from `content`, never more than the entry's size, and not read at all when the file is over the
+    /// limits. An entry that cannot be written safely is refused with an error naming it. Every entry not
+    /// written, and every entry written under another name, is noted.
     pub fn write_entry(
         &mut self,
         side: Side,
@@ -105,8 +327,49 @@ impl ReportDir {
         entry: &EntryMeta,
         content: Option<&mut dyn Read>,
     ) -> Result<Written, ReportError> {
-        if let Some(reason) = unwritable_kind(entry.kind) {
-            return Ok(Written::Skipped(reason));
+        let result = self.place(side, context_path, entry, content);
+        let not_written = match &result {
+            Ok(Written::NotWritten { cause, reason }) => Some((*cause, reason.clone())),
+            Ok(_) => None,
+            Err(ReportError::UnsafeEntry { reason, .. }) => Some((Cause::Unsafe, reason.clone())),
+            Err(error) => Some((Cause::Error, error.to_string())),
+        };
+        if let Some((cause, reason)) = not_written {
+            self.notes.not_written.push(NotWritten {
+                entry: EntryRef::new(side, context_path, entry),
+                cause,
+                reason,
+            });
+        }
+        result
+    }
+
+    /// Writes `report.json` (the report given, with a `reportDir` member added) and the `README.md` that
+    /// explains the layout and lists the notes.
+    pub fn finish(self, mut report: Value) -> Result<Finished, ReportError> {
+        if let Value::Object(members) = &mut report {
+            members.insert("reportDir".into(), self.json());
+        }
+        let json = serde_json::to_vec_pretty(&report)?;
+        write_new_file(&self.root.join(REPORT_JSON), &json, 0o644)?;
+        write_new_file(&self.root.join(README), self.readme().as_bytes(), 0o444)?;
+        Ok(Finished {
+            root: self.root,
+            notes: self.notes,
+        })
+    }
+
+    fn place(
+        &mut self,
+        side: Side,
+        context_path: &str,
+        entry: &EntryMeta,
+        content: Option<&mut dyn Read>,
+    ) -> Result<Written, ReportError> {
+        if let Some((cause, reason)) =
+            unwritable_kind(entry.kind).or_else(|| self.over_limits(entry))
+        {
+            return Ok(Written::NotWritten { cause, reason });
         }
         let context =
             safe_components(context_path).map_err(|reason| unsafe_entry(context_path, reason))?;
@@ -120,33 +383,119 @@ impl ReportDir {
         if total > PATH_MAX {
             return Err(unsafe_entry(&entry.name, "the path is too long".into()));
         }
-        let Some((last, parents)) = relative.split_last() else {
-            return Err(unsafe_entry(&entry.name, "empty path".into()));
-        };
-        let parent = self.ensure_directories(parents, &entry.name)?;
-        let target = parent.join(last);
         if names.is_empty() {
-            // `.` or `/`: the layer's own root directory, which exists now.
+            // `.` or `/`: the layer's own root directory.
             return match entry.kind {
-                EntryKind::Directory => Ok(Written::Directory { path: target }),
+                EntryKind::Directory => Ok(Written::Directory {
+                    path: self.ensure_directories(&relative, &entry.name)?,
+                }),
                 _ => Err(unsafe_entry(
                     &entry.name,
                     "a non-directory names the layer root".into(),
                 )),
             };
         }
-        match entry.kind {
-            EntryKind::Directory => write_directory(&target, entry),
-            EntryKind::Symlink | EntryKind::Hardlink => write_link_note(&target, entry),
-            _ => write_file(&target, entry, content),
+        let Some((last, parents)) = relative.split_last() else {
+            return Err(unsafe_entry(&entry.name, "empty path".into()));
+        };
+        let parent = self.ensure_directories(parents, &entry.name)?;
+        let claim = self.claim(&parent, last, entry)?;
+        let written = match entry.kind {
+            EntryKind::Directory => self.write_directory(&claim.path, entry)?,
+            EntryKind::Symlink | EntryKind::Hardlink => write_link_note(&claim.path, entry)?,
+            _ => self.write_file(&claim.path, entry, content)?,
+        };
+        if let Some(taken) = claim.taken {
+            let reason = format!("{} was taken by an earlier entry", self.relative(&taken));
+            self.notes.renamed.push(Renamed {
+                entry: EntryRef::new(side, context_path, entry),
+                written_as: self.relative(&claim.path),
+                reason,
+            });
         }
+        Ok(written)
     }
 
-    /// Writes `report.json` and the `README.md` that explains the layout; returns the directory.
-    pub fn finish(self, report_json: &[u8]) -> Result<PathBuf, ReportError> {
-        write_new_file(&self.root.join(REPORT_JSON), report_json, 0o644)?;
-        write_new_file(&self.root.join(README), README_TEXT.as_bytes(), 0o444)?;
-        Ok(self.root)
+    fn over_limits(&self, entry: &EntryMeta) -> Option<(Cause, String)> {
+        if entry.kind != EntryKind::File {
+            return None;
+        }
+        let WriteLimits { per_file, total } = self.limits;
+        if entry.size > per_file {
+            return Some((
+                Cause::PerFileLimit,
+                format!(
+                    "larger than the per-file limit of {} (--max-scale raises it)",
+                    human_size(per_file)
+                ),
+            ));
+        }
+        (entry.size > total.saturating_sub(self.written)).then(|| {
+            (
+                Cause::TotalLimit,
+                format!(
+                    "the report directory's total limit of {} is reached (--max-scale raises it)",
+                    human_size(total)
+                ),
+            )
+        })
+    }
+
+    /// The path for an entry named `name` in `parent`: that one, or if an earlier entry took it, the
+    /// first free `name~N`. A directory made as the parent of earlier entries is a directory entry's own.
+    fn claim(
+        &mut self,
+        parent: &Path,
+        name: &str,
+        entry: &EntryMeta,
+    ) -> Result<Claim, ReportError> {
+        let wanted = parent.join(name);
+        let free = match fs::symlink_metadata(&wanted) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+            Err(e) => return Err(ReportError::io(&wanted)(e)),
+            Ok(meta) => {
+                meta.is_dir()
+                    && entry.kind == EntryKind::Directory
+                    && !self.entry_directories.contains(&wanted)
+            }
+        };
+        if free {
+            return Ok(Claim {
+                path: wanted,
+                taken: None,
+            });
+        }
+        let mut suffix = self.next_suffix.get(&wanted).copied().unwrap_or(2);
+        let path = loop {
+            let renamed = format!("{name}~{suffix}");
+            if renamed.len() > NAME_MAX {
+                let reason = format!(
+                    "{} was taken by an earlier entry, and {NAME_MAX} bytes leave no room for a ~{suffix} suffix",
+                    self.relative(&wanted)
+                );
+                return Err(unsafe_entry(&entry.name, reason));
+            }
+            let candidate = parent.join(renamed);
+            suffix += 1;
+            match fs::symlink_metadata(&candidate) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break candidate,
+                Err(e) => return Err(ReportError::io(&candidate)(e)),
+                Ok(_) => {}
+            }
+        };
+        self.next_suffix.insert(wanted.clone(), suffix);
+        Ok(Claim {
+            path,
+            taken: Some(wanted),
+        })
+    }
+
+    /// `path` relative to the report directory, for the notes.
+    fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 
     /// Walks `components` from the root, creating missing directories and refusing anything that is not
@@ -162,13 +511,9 @@ impl ReportDir {
             match fs::symlink_metadata(&path) {
                 Ok(meta) if meta.is_dir() => {}
                 Ok(_) => {
-                    let shown = path
-                        .strip_prefix(&self.root)
-                        .unwrap_or(&path)
-                        .display()
-                        .to_string();
                     let reason = format!(
-                        "{shown} is not a directory (a link or file from an earlier entry)"
+                        "{} is not a directory (a link or file from an earlier entry)",
+                        self.relative(&path)
                     );
                     return Err(unsafe_entry(entry_name, reason));
                 }
@@ -182,6 +527,125 @@ impl ReportDir {
             }
         }
         Ok(path)
+    }
+
+    /// A directory made earlier as a parent is kept as it is; otherwise one is made with the entry's mode.
+    fn write_directory(&mut self, path: &Path, entry: &EntryMeta) -> Result<Written, ReportError> {
+        let made_as_parent = fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
+        if !made_as_parent {
+            let mode = (entry.mode & 0o777) | 0o700;
+            DirBuilder::new()
+                .mode(mode)
+                .create(path)
+                .map_err(ReportError::io(path))?;
+        }
+        self.entry_directories.insert(path.to_owned());
+        Ok(Written::Directory {
+            path: path.to_owned(),
+        })
+    }
+
+    fn write_file(
+        &mut self,
+        path: &Path,
+        entry: &EntryMeta,
+        content: Option<&mut dyn Read>,
+    ) -> Result<Written, ReportError> {
+        let mut file = create_new(path)?;
+        let copied = match content {
+            Some(reader) => io::copy(&mut reader.take(entry.size), &mut file),
+            None => Ok(0),
+        };
+        let bytes = match copied {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                // A partial file would mislead `diff`.
+                let _ = fs::remove_file(path);
+                return Err(ReportError::io(path)(e));
+            }
+        };
+        self.written += bytes;
+        let mode = (entry.mode & 0o777) | 0o600;
+        file.set_permissions(Permissions::from_mode(mode))
+            .map_err(ReportError::io(path))?;
+        if let Some(mtime) = system_time(entry.mtime) {
+            file.set_modified(mtime).map_err(ReportError::io(path))?;
+        }
+        Ok(Written::File {
+            path: path.to_owned(),
+            bytes,
+        })
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "limits": { "perFile": self.limits.per_file, "total": self.limits.total },
+            "writtenBytes": self.written,
+            "notWritten": self.notes.not_written,
+            "renamed": self.notes.renamed,
+        })
+    }
+
+    fn readme(&self) -> String {
+        let WriteLimits { per_file, total } = self.limits;
+        let mut text = README_TEXT
+            .replace("{per_file}", &human_size(per_file))
+            .replace("{total}", &human_size(total));
+        let not_written = self
+            .notes
+            .not_written
+            .iter()
+            .map(|n| format!("{}: {}", n.entry, escape_control(&n.reason)));
+        append_list(&mut text, "Not written", not_written);
+        let renamed = self.notes.renamed.iter().map(|r| {
+            format!(
+                "{} is {:?}: {}",
+                r.entry,
+                escape_control(&r.written_as),
+                escape_control(&r.reason)
+            )
+        });
+        append_list(&mut text, "Written under another name", renamed);
+        text
+    }
+}
+
+const README_TEXT: &str = "# ocidiff report directory
+- input-0/: entries of input 0, at input-0/<context>/<path>, e.g. input-0/manifests-0/layers-0/etc/os-release
+- input-1/: entries of input 1, laid out the same way
+- report.json: the full report (`ocidiffReport` JSON format, version 1); its `reportDir` member lists the
+  entries below
+
+Compare with `diff -ur input-0 input-1`.
+
+Entries are written so that they are inert:
+- symlinks and hardlinks are regular text files holding `symlink to <target>` or `hardlink to <target>`;
+- device nodes and fifos are not created;
+- permissions keep the rwx bits only (no setuid, setgid or sticky), the owner can always read and write;
+  owners are not set;
+- control characters in names are escaped as `\\u{..}`;
+- entries whose names hold `..`, a NUL byte, or lead through a file or a link are refused.
+
+What is written is bounded: a file over {per_file}, or one that would take this directory past {total} in
+all, is not written, not even in part (`--max-scale` raises both limits).
+
+An entry whose name an earlier entry took (the same name twice in a layer, names that escape alike) is
+written as <name>~2 (~3, ...), never over the earlier one.
+";
+
+/// Appends a `## heading (N)` section listing `items`, the first [`README_LIST_MAX`] of them.
+fn append_list(text: &mut String, heading: &str, items: impl ExactSizeIterator<Item = String>) {
+    let count = items.len();
+    if count == 0 {
+        return;
+    }
+    text.push_str(&format!("\n## {heading} ({count})\n"));
+    for item in items.take(README_LIST_MAX) {
+        text.push_str(&format!("- {item}\n"));
+    }
+    if count > README_LIST_MAX {
+        let more = count - README_LIST_MAX;
+        text.push_str(&format!("- and {more} more: see report.json\n"));
     }
 }
 
@@ -199,10 +663,13 @@ fn unsafe_entry(name: &str, reason: String) -> ReportError {
     }
 }
 
-fn unwritable_kind(kind: EntryKind) -> Option<String> {
+fn unwritable_kind(kind: EntryKind) -> Option<(Cause, String)> {
     match kind {
         EntryKind::File | EntryKind::Directory | EntryKind::Symlink | EntryKind::Hardlink => None,
-        other => Some(format!("{} entries are not created", other.label())),
+        other => Some((
+            Cause::Kind,
+            format!("{} entries are not created", other.label()),
+        )),
     }
 }
 
@@ -237,51 +704,7 @@ fn remove_without_following(path: &Path) -> Result<(), ReportError> {
     result.map_err(ReportError::io(path))
 }
 
-/// A later entry with the same name replaces an earlier file; an existing directory is kept, never
-/// emptied.
-fn make_room_for_file(path: &Path, entry_name: &str) -> Result<(), ReportError> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ReportError::Io {
-            path: path.to_owned(),
-            source: e,
-        }),
-        Ok(meta) if meta.is_dir() => Err(unsafe_entry(
-            entry_name,
-            "a directory of that name was written before".into(),
-        )),
-        Ok(_) => fs::remove_file(path).map_err(ReportError::io(path)),
-    }
-}
-
-fn write_directory(path: &Path, entry: &EntryMeta) -> Result<Written, ReportError> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            return Ok(Written::Directory {
-                path: path.to_owned(),
-            });
-        }
-        Ok(_) => fs::remove_file(path).map_err(ReportError::io(path))?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(ReportError::Io {
-                path: path.to_owned(),
-                source: e,
-            });
-        }
-    }
-    let mode = (entry.mode & 0o777) | 0o700;
-    DirBuilder::new()
-        .mode(mode)
-        .create(path)
-        .map_err(ReportError::io(path))?;
-    Ok(Written::Directory {
-        path: path.to_owned(),
-    })
-}
-
 fn write_link_note(path: &Path, entry: &EntryMeta) -> Result<Written, ReportError> {
-    make_room_for_file(path, &entry.name)?;
     let target = entry.link.as_deref().unwrap_or("");
     let note = format!("{} to {}\n", entry.kind.label(), escape_control(target));
     write_new_file(path, note.as_bytes(), 0o644)?;
@@ -290,31 +713,7 @@ fn write_link_note(path: &Path, entry: &EntryMeta) -> Result<Written, ReportErro
     })
 }
 
-fn write_file(
-    path: &Path,
-    entry: &EntryMeta,
-    content: Option<&mut dyn Read>,
-) -> Result<Written, ReportError> {
-    make_room_for_file(path, &entry.name)?;
-    let mut file = create_new(path)?;
-    let bytes = match content {
-        Some(reader) => io::copy(reader, &mut file).map_err(ReportError::io(path))?,
-        None => 0,
-    };
-    let mode = (entry.mode & 0o777) | 0o600;
-    file.set_permissions(Permissions::from_mode(mode))
-        .map_err(ReportError::io(path))?;
-    if let Some(mtime) = system_time(entry.mtime) {
-        file.set_modified(mtime).map_err(ReportError::io(path))?;
-    }
-    Ok(Written::File {
-        path: path.to_owned(),
-        bytes,
-    })
-}
-
 fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ReportError> {
-    make_room_for_file(path, &path.display().to_string())?;
     let mut file = create_new(path)?;
     file.write_all(bytes).map_err(ReportError::io(path))?;
     file.set_permissions(Permissions::from_mode(mode))

@@ -10,7 +10,10 @@ mod table;
 use std::io;
 use std::path::PathBuf;
 
-pub use dir::{ReportDir, Written};
+pub use dir::{
+    Cause, EntryRef, Finished, NonEmpty, NotWritten, Notes, Renamed, ReportDir, WriteLimits,
+    Written,
+};
 pub use json::{JSON_FORMAT_VERSION, json_report, write_json};
 pub use ndjson::NdjsonWriter;
 pub use summary::Summary;
@@ -40,11 +43,24 @@ pub enum ReportError {
     /// An entry from an image that cannot be written safely; `name` is already escaped for printing.
     #[error("refusing to write entry {name}: {reason}")]
     UnsafeEntry { name: String, reason: String },
+    /// The report directory already holds something, and the caller did not say to overwrite it.
+    #[error("{}: the directory is not empty", path.display())]
+    NotEmpty { path: PathBuf },
     /// Writing to an output stream failed.
     #[error("writing report: {0}")]
     Write(#[from] io::Error),
     #[error("encoding JSON report: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A size for people: `512 B`, `6.7 KiB`, `64.0 MiB`, `1.0 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
 }
 
 impl ReportError {

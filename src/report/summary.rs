@@ -121,7 +121,7 @@ impl fmt::Display for Summary {
     }
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         word.to_owned()
     } else {

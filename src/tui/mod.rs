@@ -23,10 +23,10 @@ use crossterm::event::{
 
 use crate::engine::layer::ReadLimits;
 use crate::engine::{self, Options};
-use crate::export;
 use crate::filter::{Filter, View};
 use crate::model::{Event, Report, Sides};
-use crate::report::json_report;
+use crate::report::{NonEmpty, ReportDir, ReportError, WriteLimits, json_report};
+use crate::report_dir_export::export_differences;
 use crate::source::Image;
 
 use app::{Action, App, Effect};
@@ -45,6 +45,7 @@ const FRAME: Duration = Duration::from_millis(33);
 pub fn run(
     images: Sides<Image>,
     options: Options,
+    export_limits: WriteLimits,
     filter: Filter,
     view: View,
     specs: [String; 2],
@@ -123,6 +124,7 @@ pub fn run(
                     dir,
                     differences,
                     read_limits,
+                    export_limits,
                     export_tx.clone(),
                 );
             }
@@ -167,6 +169,7 @@ fn start_export(
     dir: PathBuf,
     indexes: Vec<usize>,
     read_limits: ReadLimits,
+    write_limits: WriteLimits,
     done: mpsc::Sender<String>,
 ) {
     let images = Arc::clone(images);
@@ -186,28 +189,36 @@ fn start_export(
         app.view,
     );
     std::thread::spawn(move || {
-        let bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
         let differences: Vec<&crate::model::Difference> = subtree.differences.iter().collect();
-        let message = match export::write_report_dir(
-            &dir,
-            &images,
-            &subtree,
-            &differences,
-            &bytes,
-            &read_limits,
-        ) {
-            Ok(done) if done.errors.is_empty() && done.refused.is_empty() => {
-                format!(
-                    "exported {} difference(s) to {}",
-                    differences.len(),
-                    dir.display()
-                )
+        let exported = ReportDir::create(&dir, NonEmpty::Refuse, write_limits).and_then(|out| {
+            export_differences(out, &images, &subtree, &differences, json, &read_limits)
+        });
+        let message = match exported {
+            Ok(done) => {
+                let mut message = if done.errors.is_empty() && done.refused.is_empty() {
+                    format!(
+                        "exported {} difference(s) to {}",
+                        differences.len(),
+                        dir.display()
+                    )
+                } else {
+                    format!(
+                        "exported to {} with {} refused entr(ies) and {} error(s)",
+                        dir.display(),
+                        done.refused.len(),
+                        done.errors.len()
+                    )
+                };
+                for line in done.notes.summary_lines() {
+                    message.push_str("; ");
+                    message.push_str(&line);
+                }
+                message
             }
-            Ok(done) => format!(
-                "exported to {} with {} refused entr(ies) and {} error(s)",
-                dir.display(),
-                done.refused.len(),
-                done.errors.len()
+            // The explorer will ask before writing into it (issue 11); until then it is refused.
+            Err(ReportError::NotEmpty { .. }) => format!(
+                "export refused: {} is not empty; give a new or empty directory",
+                dir.display()
             ),
             Err(error) => format!("export failed: {error}"),
         };

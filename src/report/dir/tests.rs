@@ -1,6 +1,8 @@
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, symlink};
 
+use serde_json::{Value, json};
+
 use super::*;
 use crate::report::fixtures::entry;
 
@@ -28,7 +30,11 @@ impl Sandbox {
     }
 
     fn report(&self) -> ReportDir {
-        ReportDir::create(&self.dir()).unwrap()
+        self.report_with(WriteLimits::DEFAULT)
+    }
+
+    fn report_with(&self, limits: WriteLimits) -> ReportDir {
+        ReportDir::create(&self.dir(), NonEmpty::Refuse, limits).unwrap()
     }
 
     fn layer(&self, side: &str) -> PathBuf {
@@ -75,9 +81,21 @@ fn with_kind(name: &str, kind: EntryKind) -> EntryMeta {
     e
 }
 
+/// Writes `e` on input 0 with `content`, its size set to match as a tar header's would be.
 fn write(report: &mut ReportDir, e: &EntryMeta, content: &[u8]) -> Result<Written, ReportError> {
+    write_on(report, Side::Input0, e, content)
+}
+
+fn write_on(
+    report: &mut ReportDir,
+    side: Side,
+    e: &EntryMeta,
+    content: &[u8],
+) -> Result<Written, ReportError> {
+    let mut e = e.clone();
+    e.size = content.len() as u64;
     let mut reader = content;
-    report.write_entry(Side::Input0, LAYER, e, Some(&mut reader))
+    report.write_entry(side, LAYER, &e, Some(&mut reader))
 }
 
 fn assert_refused(result: Result<Written, ReportError>, name_part: &str) {
@@ -104,13 +122,7 @@ fn regular_files_are_streamed_with_mode_and_mtime() {
     let meta = fs::metadata(&path).unwrap();
     assert_eq!(meta.mode() & 0o7777, 0o644);
     assert_eq!(meta.mtime(), 1691446152);
-    let mut reader: &[u8] = b"x";
-    let written = report.write_entry(
-        Side::Input1,
-        LAYER,
-        &file("etc/os-release"),
-        Some(&mut reader),
-    );
+    let written = write_on(&mut report, Side::Input1, &file("etc/os-release"), b"x");
     assert!(matches!(written, Ok(Written::File { bytes: 1, .. })));
     assert_eq!(
         fs::read(sandbox.layer("input-1").join("etc/os-release")).unwrap(),
@@ -191,21 +203,20 @@ fn a_planted_symlink_inside_the_report_is_never_followed() {
     symlink(sandbox.outside(), sandbox.dir().join("input-0/manifests-0")).unwrap();
     assert_refused(write(&mut report, &file("keep"), b"pwned"), "keep");
     fs::create_dir_all(sandbox.layer("input-1").join("etc")).unwrap();
-    symlink(
-        sandbox.outside().join("keep"),
-        sandbox.layer("input-1").join("etc/passwd"),
-    )
-    .unwrap();
-    let mut reader: &[u8] = b"pwned";
-    let written = report
-        .write_entry(Side::Input1, LAYER, &file("etc/passwd"), Some(&mut reader))
-        .unwrap();
-    assert!(matches!(written, Written::File { .. }));
-    assert!(
-        fs::symlink_metadata(sandbox.layer("input-1").join("etc/passwd"))
-            .unwrap()
-            .is_file()
+    let planted = sandbox.layer("input-1").join("etc/passwd");
+    symlink(sandbox.outside().join("keep"), &planted).unwrap();
+    let written = write_on(&mut report, Side::Input1, &file("etc/passwd"), b"pwned").unwrap();
+    let beside = sandbox.layer("input-1").join("etc/passwd~2");
+    assert_eq!(
+        written,
+        Written::File {
+            path: beside.clone(),
+            bytes: 5
+        },
+        "the link's place is taken: the file goes beside it"
     );
+    assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
+    assert_eq!(fs::read(beside).unwrap(), b"pwned");
     sandbox.assert_nothing_escaped();
 }
 
@@ -221,7 +232,8 @@ fn create_removes_old_results_and_links_without_following_them() {
     )
     .unwrap();
     symlink(sandbox.outside(), sandbox.dir().join("README.md")).unwrap();
-    let report = sandbox.report();
+    let report =
+        ReportDir::create(&sandbox.dir(), NonEmpty::Overwrite, WriteLimits::DEFAULT).unwrap();
     for side in ["input-0", "input-1"] {
         let meta = fs::symlink_metadata(sandbox.dir().join(side)).unwrap();
         assert!(meta.is_dir());
@@ -229,7 +241,7 @@ fn create_removes_old_results_and_links_without_following_them() {
     }
     assert!(!sandbox.dir().join("report.json").exists());
     assert_eq!(fs::read(sandbox.dir().join("other-file")).unwrap(), b"kept");
-    report.finish(b"{}").unwrap();
+    report.finish(json!({})).unwrap();
     sandbox.assert_nothing_escaped();
 }
 
@@ -284,7 +296,10 @@ fn devices_and_fifos_are_skipped() {
         device.device = Some((1, 3));
         assert!(matches!(
             write(&mut report, &device, b""),
-            Ok(Written::Skipped(_))
+            Ok(Written::NotWritten {
+                cause: Cause::Kind,
+                ..
+            })
         ));
     }
     assert!(!sandbox.layer("input-0").join("dev").exists());
@@ -315,7 +330,7 @@ fn special_permission_bits_are_dropped_and_the_owner_keeps_access() {
 }
 
 #[test]
-fn hardlinks_become_notes_and_later_duplicates_replace_files() {
+fn hardlinks_become_notes_and_later_duplicates_go_beside_them() {
     let sandbox = Sandbox::new();
     let mut report = sandbox.report();
     let mut hardlink = with_kind("bin/sh", EntryKind::Hardlink);
@@ -324,16 +339,24 @@ fn hardlinks_become_notes_and_later_duplicates_replace_files() {
         write(&mut report, &hardlink, b""),
         Ok(Written::LinkNote { .. })
     ));
-    let path = sandbox.layer("input-0").join("bin/sh");
+    let layer = sandbox.layer("input-0");
     assert_eq!(
-        fs::read_to_string(&path).unwrap(),
+        fs::read_to_string(layer.join("bin/sh")).unwrap(),
         "hardlink to bin/busybox\n"
     );
     write(&mut report, &file("bin/sh"), b"second").unwrap();
-    assert_eq!(fs::read(&path).unwrap(), b"second");
     write(&mut report, &with_kind("bin/sh", EntryKind::Directory), b"").unwrap();
-    assert!(fs::symlink_metadata(&path).unwrap().is_dir());
-    assert_refused(write(&mut report, &file("bin/sh"), b""), "bin/sh");
+    assert_eq!(
+        fs::read_to_string(layer.join("bin/sh")).unwrap(),
+        "hardlink to bin/busybox\n",
+        "never overwritten"
+    );
+    assert_eq!(fs::read(layer.join("bin/sh~2")).unwrap(), b"second");
+    assert!(
+        fs::symlink_metadata(layer.join("bin/sh~3"))
+            .unwrap()
+            .is_dir()
+    );
 }
 
 #[test]
@@ -347,6 +370,7 @@ fn the_layer_root_entry_is_a_directory_only() {
             path: sandbox.layer("input-0")
         }
     );
+    assert!(sandbox.layer("input-0").is_dir());
     assert_refused(write(&mut report, &file("."), b""), ".");
 }
 
@@ -366,22 +390,47 @@ fn hostile_context_paths_are_sanitised_too() {
 }
 
 #[test]
-fn finish_writes_the_report_and_a_readme_and_can_be_redone() {
+fn finish_writes_the_report_and_a_readme_and_can_be_redone_when_told() {
     let sandbox = Sandbox::new();
     let report = sandbox.report();
-    let root = report.finish(b"{\"ocidiffReport\":1}").unwrap();
+    let finished = report.finish(json!({"ocidiffReport": 1})).unwrap();
+    let root = finished.root;
+    let written: Value =
+        serde_json::from_slice(&fs::read(root.join("report.json")).unwrap()).unwrap();
     assert_eq!(
-        fs::read(root.join("report.json")).unwrap(),
-        b"{\"ocidiffReport\":1}"
+        written,
+        json!({
+            "ocidiffReport": 1,
+            "reportDir": {
+                "limits": {"perFile": 64 << 20, "total": 1 << 30},
+                "writtenBytes": 0,
+                "notWritten": [],
+                "renamed": [],
+            }
+        })
     );
     let readme = fs::read_to_string(root.join("README.md")).unwrap();
     assert!(
-        readme.contains("input-0/") && readme.contains("symlink to <target>"),
+        readme.contains("input-0/")
+            && readme.contains("symlink to <target>")
+            && readme.contains("64.0 MiB")
+            && readme.contains("1.0 GiB"),
         "{readme}"
     );
-    let again = ReportDir::create(&sandbox.dir()).unwrap();
-    again.finish(b"{}").unwrap();
-    assert_eq!(fs::read(root.join("report.json")).unwrap(), b"{}");
+    assert!(
+        matches!(
+            ReportDir::create(&sandbox.dir(), NonEmpty::Refuse, WriteLimits::DEFAULT),
+            Err(ReportError::NotEmpty { .. })
+        ),
+        "a previous report is not overwritten unless asked"
+    );
+    let again =
+        ReportDir::create(&sandbox.dir(), NonEmpty::Overwrite, WriteLimits::DEFAULT).unwrap();
+    again.finish(json!({})).unwrap();
+    let written: Value =
+        serde_json::from_slice(&fs::read(root.join("report.json")).unwrap()).unwrap();
+    assert_eq!(written["reportDir"]["writtenBytes"], 0);
+    assert!(written.get("ocidiffReport").is_none(), "replaced");
 }
 
 #[test]
@@ -391,7 +440,7 @@ fn large_content_is_streamed_to_disk() {
     let size = 8 << 20;
     let mut reader = io::repeat(b'x').take(size);
     let written = report
-        .write_entry(Side::Input0, LAYER, &file("big"), Some(&mut reader))
+        .write_entry(Side::Input0, LAYER, &sized("big", size), Some(&mut reader))
         .unwrap();
     assert!(matches!(written, Written::File { bytes, .. } if bytes == size));
     assert_eq!(
@@ -399,5 +448,388 @@ fn large_content_is_streamed_to_disk() {
             .unwrap()
             .len(),
         size
+    );
+}
+
+/// Content that must never be read.
+struct Untouchable;
+
+impl Read for Untouchable {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        panic!("the content of a file over the limits was read");
+    }
+}
+
+fn sized(name: &str, size: u64) -> EntryMeta {
+    let mut e = file(name);
+    e.size = size;
+    e
+}
+
+fn write_sized(report: &mut ReportDir, side: Side, name: &str, size: u64) -> Written {
+    let mut content = io::repeat(b'z').take(size);
+    report
+        .write_entry(side, LAYER, &sized(name, size), Some(&mut content))
+        .unwrap()
+}
+
+fn read_report_json(report: ReportDir) -> Value {
+    let finished = report.finish(json!({})).unwrap();
+    serde_json::from_slice(&fs::read(finished.root.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_file_over_the_per_file_limit_is_not_written_nor_read_and_is_listed() {
+    let sandbox = Sandbox::new();
+    let limits = WriteLimits {
+        per_file: 100,
+        total: 1 << 20,
+    };
+    let mut report = sandbox.report_with(limits);
+    let big = sized("var/big", 20 << 30);
+    assert!(!report.fits(&big));
+    for side in Side::BOTH {
+        let written = report
+            .write_entry(side, LAYER, &big, Some(&mut Untouchable))
+            .unwrap();
+        assert!(
+            matches!(written, Written::NotWritten { cause: Cause::PerFileLimit, ref reason } if reason.contains("100 B")),
+            "{written:?}"
+        );
+    }
+    assert!(matches!(
+        write_sized(&mut report, Side::Input0, "var/small", 100),
+        Written::File { bytes: 100, .. }
+    ));
+    for side in ["input-0", "input-1"] {
+        assert!(
+            !sandbox.layer(side).join("var/big").exists(),
+            "not even in part"
+        );
+    }
+    let json = read_report_json(report);
+    let listed = &json["reportDir"]["notWritten"];
+    let expected = |input: usize| {
+        json!({
+            "input": input, "contextPath": LAYER, "name": "var/big", "index": 12, "size": 20u64 << 30,
+            "cause": "per-file-limit",
+            "reason": "larger than the per-file limit of 100 B (--max-scale raises it)",
+        })
+    };
+    assert_eq!(listed, &json!([expected(0), expected(1)]));
+    let readme = fs::read_to_string(sandbox.dir().join("README.md")).unwrap();
+    assert!(
+        readme.contains("## Not written (2)")
+            && readme.contains("input-1 /manifests-0/layers-0 entry 12 \"var/big\": larger than"),
+        "{readme}"
+    );
+}
+
+#[test]
+fn files_past_the_total_limit_are_not_written_and_later_ones_that_fit_are() {
+    let sandbox = Sandbox::new();
+    let limits = WriteLimits {
+        per_file: 1000,
+        total: 1000,
+    };
+    let mut report = sandbox.report_with(limits);
+    assert!(matches!(
+        write_sized(&mut report, Side::Input0, "a", 600),
+        Written::File { bytes: 600, .. }
+    ));
+    assert!(!report.fits(&sized("b", 600)));
+    let refused = report
+        .write_entry(
+            Side::Input1,
+            LAYER,
+            &sized("b", 600),
+            Some(&mut Untouchable),
+        )
+        .unwrap();
+    assert!(matches!(
+        refused,
+        Written::NotWritten {
+            cause: Cause::TotalLimit,
+            ..
+        }
+    ));
+    assert!(matches!(
+        write_sized(&mut report, Side::Input1, "c", 400),
+        Written::File { bytes: 400, .. }
+    ));
+    assert!(!sandbox.layer("input-1").join("b").exists());
+    let json = read_report_json(report);
+    assert_eq!(json["reportDir"]["writtenBytes"], 1000);
+    let listed = json["reportDir"]["notWritten"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["name"], "b");
+    assert_eq!(listed[0]["input"], 1);
+    assert_eq!(listed[0]["cause"], "total-limit");
+}
+
+#[test]
+fn content_is_never_read_past_the_entry_size() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report_with(WriteLimits {
+        per_file: 10,
+        total: 10,
+    });
+    let mut endless = io::repeat(b'x');
+    let written = report
+        .write_entry(Side::Input0, LAYER, &sized("f", 10), Some(&mut endless))
+        .unwrap();
+    assert!(matches!(written, Written::File { bytes: 10, .. }));
+    assert_eq!(
+        fs::read(sandbox.layer("input-0").join("f")).unwrap(),
+        b"xxxxxxxxxx"
+    );
+}
+
+/// Content that breaks after a few bytes, as a corrupt layer does.
+struct Breaking(u8);
+
+impl Read for Breaking {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.0 == 0 {
+            return Err(io::Error::other("corrupt deflate stream"));
+        }
+        self.0 -= 1;
+        buf[0] = b'p';
+        Ok(1)
+    }
+}
+
+#[test]
+fn a_file_whose_content_breaks_is_removed_and_listed() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report();
+    let result = report.write_entry(Side::Input0, LAYER, &sized("f", 10), Some(&mut Breaking(3)));
+    assert!(matches!(result, Err(ReportError::Io { .. })), "{result:?}");
+    assert!(
+        !sandbox.layer("input-0").join("f").exists(),
+        "no partial file"
+    );
+    let json = read_report_json(report);
+    assert_eq!(json["reportDir"]["notWritten"][0]["cause"], "error");
+}
+
+/// Two entries of one layer and side that map to one path; both must be on disk, the second listed.
+fn assert_both_written(first: &str, second: &str, on_disk: &str) {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report();
+    for (side, dir) in [(Side::Input0, "input-0"), (Side::Input1, "input-1")] {
+        write_on(&mut report, side, &file(first), b"first").unwrap();
+        let written = write_on(&mut report, side, &file(second), b"second").unwrap();
+        let beside = sandbox.layer(dir).join(format!("{on_disk}~2"));
+        assert_eq!(
+            written,
+            Written::File {
+                path: beside.clone(),
+                bytes: 6
+            }
+        );
+        assert_eq!(
+            fs::read(sandbox.layer(dir).join(on_disk)).unwrap(),
+            b"first"
+        );
+        assert_eq!(fs::read(beside).unwrap(), b"second");
+    }
+    let json = read_report_json(report);
+    let renamed = &json["reportDir"]["renamed"];
+    for input in 0..2 {
+        let layer = format!("input-{input}/manifests-0/layers-0");
+        assert_eq!(
+            renamed[input],
+            json!({
+                "input": input, "contextPath": LAYER, "name": second, "index": 12, "size": 6,
+                "writtenAs": format!("{layer}/{on_disk}~2"),
+                "reason": format!("{layer}/{on_disk} was taken by an earlier entry"),
+            })
+        );
+    }
+    let readme = fs::read_to_string(sandbox.dir().join("README.md")).unwrap();
+    assert!(
+        readme.contains("## Written under another name (2)"),
+        "{readme}"
+    );
+}
+
+#[test]
+fn a_control_character_and_its_escape_spelled_out_both_land_on_disk() {
+    assert_both_written("a\u{1b}b", "a\\u{1b}b", "a\\u{1b}b");
+}
+
+#[test]
+fn duplicate_names_and_names_that_differ_only_by_dots_and_slashes_both_land_on_disk() {
+    assert_both_written("etc/x", "etc/x", "etc/x");
+    assert_both_written("etc/x", "./etc//x", "etc/x");
+}
+
+#[test]
+fn disambiguated_names_never_take_a_real_entry_s_place_either() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report();
+    for (name, content) in [
+        ("x", "1"),
+        ("x~2", "2"),
+        ("x", "3"),
+        ("x", "4"),
+        ("x~2", "5"),
+    ] {
+        write(&mut report, &file(name), content.as_bytes()).unwrap();
+    }
+    let layer = sandbox.layer("input-0");
+    let read = |name: &str| fs::read_to_string(layer.join(name)).unwrap();
+    assert_eq!(
+        [
+            read("x"),
+            read("x~2"),
+            read("x~3"),
+            read("x~4"),
+            read("x~2~2")
+        ],
+        ["1", "2", "3", "4", "5"]
+    );
+    assert_eq!(fs::read_dir(&layer).unwrap().count(), 5);
+}
+
+#[test]
+fn a_directory_entry_takes_over_a_parent_made_for_earlier_entries_but_not_another_directory_entry()
+{
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report();
+    write(&mut report, &file("d/inside"), b"in").unwrap();
+    let layer = sandbox.layer("input-0");
+    assert_eq!(
+        write(&mut report, &with_kind("d", EntryKind::Directory), b"").unwrap(),
+        Written::Directory {
+            path: layer.join("d")
+        }
+    );
+    assert_eq!(
+        write(&mut report, &with_kind("d/", EntryKind::Directory), b"").unwrap(),
+        Written::Directory {
+            path: layer.join("d~2")
+        }
+    );
+    assert_eq!(
+        write(&mut report, &file("d"), b"a file").unwrap(),
+        Written::File {
+            path: layer.join("d~3"),
+            bytes: 6
+        }
+    );
+    assert_eq!(fs::read(layer.join("d/inside")).unwrap(), b"in");
+    let json = read_report_json(report);
+    assert_eq!(json["reportDir"]["renamed"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_name_with_no_room_for_a_suffix_is_refused_and_listed() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report();
+    let long = "z".repeat(254);
+    write(&mut report, &file(&long), b"1").unwrap();
+    assert_refused(write(&mut report, &file(&long), b"2"), "zzzz");
+    let json = read_report_json(report);
+    assert_eq!(json["reportDir"]["notWritten"][0]["cause"], "unsafe");
+}
+
+#[test]
+fn a_non_empty_directory_is_refused_an_empty_one_is_written() {
+    let sandbox = Sandbox::new();
+    fs::create_dir(sandbox.dir()).unwrap();
+    ReportDir::create(&sandbox.dir(), NonEmpty::Refuse, WriteLimits::DEFAULT)
+        .unwrap()
+        .finish(json!({}))
+        .unwrap();
+    let user_dir = sandbox.parent.path().join("mine");
+    ReportDir::check(&user_dir, NonEmpty::Refuse).unwrap();
+    assert!(!user_dir.exists(), "a check creates nothing");
+    fs::create_dir(&user_dir).unwrap();
+    fs::write(user_dir.join("notes.txt"), b"mine").unwrap();
+    assert!(matches!(
+        ReportDir::check(&user_dir, NonEmpty::Refuse),
+        Err(ReportError::NotEmpty { .. })
+    ));
+    ReportDir::check(&user_dir, NonEmpty::Overwrite).unwrap();
+    match ReportDir::create(&user_dir, NonEmpty::Refuse, WriteLimits::DEFAULT) {
+        Err(error @ ReportError::NotEmpty { .. }) => {
+            assert!(error.to_string().contains("not empty"), "{error}")
+        }
+        other => panic!("expected NotEmpty, got {other:?}"),
+    }
+    let left: Vec<_> = fs::read_dir(&user_dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "nothing written into it");
+}
+
+#[test]
+fn the_readme_lists_a_bounded_number_of_notes() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report_with(WriteLimits {
+        per_file: 1,
+        total: 1,
+    });
+    for i in 0..150 {
+        report
+            .write_entry(Side::Input0, LAYER, &sized(&format!("f{i}"), 2), None)
+            .unwrap();
+    }
+    let json = read_report_json(report);
+    assert_eq!(
+        json["reportDir"]["notWritten"].as_array().unwrap().len(),
+        150
+    );
+    let readme = fs::read_to_string(sandbox.dir().join("README.md")).unwrap();
+    assert_eq!(
+        readme.matches("larger than the per-file limit").count(),
+        100
+    );
+    assert!(
+        readme.contains("- and 50 more: see report.json"),
+        "{readme}"
+    );
+}
+
+#[test]
+fn limits_scale_with_the_factor() {
+    assert_eq!(
+        WriteLimits::scaled(1.0),
+        WriteLimits {
+            per_file: 64 << 20,
+            total: 1 << 30
+        }
+    );
+    assert_eq!(
+        WriteLimits::scaled(0.0001),
+        WriteLimits {
+            per_file: 6710,
+            total: 107374
+        }
+    );
+    assert_eq!(WriteLimits::scaled(0.0).per_file, 1, "never zero");
+}
+
+#[test]
+fn summary_lines_count_files_left_out_by_the_limits_and_renamed() {
+    let sandbox = Sandbox::new();
+    let mut report = sandbox.report_with(WriteLimits {
+        per_file: 5,
+        total: 5,
+    });
+    write_sized(&mut report, Side::Input0, "big", 6);
+    write_sized(&mut report, Side::Input1, "big", 6);
+    write_sized(&mut report, Side::Input0, "x", 1);
+    write_sized(&mut report, Side::Input0, "x", 1);
+    let mut fifo = with_kind("fifo", EntryKind::Fifo);
+    fifo.size = 0;
+    write(&mut report, &fifo, b"").unwrap();
+    let notes = report.finish(json!({})).unwrap().notes;
+    assert_eq!(
+        notes.summary_lines(),
+        [
+            "2 files not written (over the size limits), see report.json",
+            "1 file written under another name (an earlier entry took it), see report.json",
+        ]
     );
 }

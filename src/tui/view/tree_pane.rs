@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::model::{ContextKind, escape_control};
+use crate::report::human_size;
 use crate::tui::app::{App, Focus};
 use crate::tui::theme::Theme;
 use crate::tui::tree::{NodeKind, Row, Status, badges, size_change};
@@ -138,15 +139,6 @@ fn context_note(app: &App, id: crate::model::ContextId) -> Option<String> {
             Some(format!("{} / {}", size(sizes.input0), size(sizes.input1)))
         }
         _ => None,
-    }
-}
-
-pub fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
     }
 }
 
