@@ -220,7 +220,7 @@ fn names_that_are_not_utf8_never_merge() {
         write_layout(dir.path(), "b", &b),
         write_layout(dir.path(), "c", &c),
     );
-    for other in [&b, &c] {
+    for (n, other) in [&b, &c].into_iter().enumerate() {
         for view in ["per-layer", "merged"] {
             let out = run(["--semantic", "--view", view, "--format", "json", &a, other]);
             out.expect_code(1).assert_sane();
@@ -235,7 +235,7 @@ fn names_that_are_not_utf8_never_merge() {
             assert_eq!(keys.len(), 2, "{view}: one removed, one added: {keys:?}");
             assert_ne!(keys[0], keys[1], "{view}");
         }
-        let report_dir = dir.path().join(format!("report-{}", other.len()));
+        let report_dir = dir.path().join(format!("report-{n}"));
         let out = run([
             "--semantic",
             "--report-dir",
