@@ -142,6 +142,8 @@ pub fn annotation_aspect(key: &str) -> Aspect {
     match key {
         annotation::CREATED => Aspect::ImageTime,
         annotation::REF_NAME | annotation::CONTAINERD_IMAGE_NAME => Aspect::ImageName,
+        // zstd:chunked and eStargz tables of contents change with the compression, not the content.
+        k if annotation::is_encoding(k) => Aspect::MediaType,
         _ => Aspect::Annotation,
     }
 }
@@ -171,11 +173,13 @@ pub fn config_aspect(path: &[Segment]) -> Option<Aspect> {
     })
 }
 
-/// Manifest fields; the config and layer descriptors are compared in their own contexts.
+/// Manifest fields; the config and layer descriptors are compared in their own contexts. An artifact's
+/// `subject` is a descriptor like any other.
 pub fn manifest_aspect(path: &[Segment]) -> Option<Aspect> {
     match key_at(path, 0) {
         Some("config" | "layers") => None,
         Some("mediaType") => Some(Aspect::MediaType),
+        Some("subject") => descriptor_aspect(&path[1..]),
         _ => Some(annotations_or(path, Aspect::Structure)),
     }
 }
@@ -198,6 +202,44 @@ pub fn descriptor_aspect(path: &[Segment]) -> Option<Aspect> {
         Some("digest" | "size") => Aspect::Digest,
         _ => annotations_or(path, Aspect::Structure),
     })
+}
+
+/// The content of a JSON blob (an SBOM, an attestation, a signature payload): every field is content,
+/// except the times at which SBOMs and provenance say they were made, which are image times (SPDX
+/// `creationInfo.created`, CycloneDX `metadata.timestamp`, SLSA `metadata.buildStartedOn`, `…startedOn`,
+/// wherever they sit, e.g. in an in-toto statement's `predicate`).
+pub fn payload_aspect(path: &[Segment]) -> Option<Aspect> {
+    let parent = path.len().checked_sub(2).and_then(|i| key_at(path, i));
+    let field = path.len().checked_sub(1).and_then(|i| key_at(path, i));
+    let build_time = matches!(
+        (parent, field),
+        (Some("creationInfo"), Some("created"))
+            | (
+                Some("metadata"),
+                Some(
+                    "timestamp" | "buildStartedOn" | "buildFinishedOn" | "startedOn" | "finishedOn"
+                )
+            )
+    );
+    Some(if build_time {
+        Aspect::ImageTime
+    } else {
+        Aspect::Content
+    })
+}
+
+/// Line-by-line differences of two texts, aligned like array elements: `lines[i]` fields (0-based),
+/// `null` where a line is absent.
+pub fn text_deltas(a: &str, b: &str, classify: Classifier) -> Vec<Delta> {
+    let lines = |text: &str| {
+        let lines: Vec<Value> = text.lines().map(|l| Value::String(l.to_owned())).collect();
+        Value::Object(
+            [("lines".to_owned(), Value::Array(lines))]
+                .into_iter()
+                .collect(),
+        )
+    };
+    json_deltas(&lines(a), &lines(b), classify)
 }
 
 #[cfg(test)]
