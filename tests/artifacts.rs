@@ -863,3 +863,146 @@ fn an_image_whose_media_type_nothing_reads_is_an_error() {
         ],
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// A real `ctr export --platform`
+
+/// A containerd of its own (1.6 here, like tests/engines.rs), stopped by PID and its directory
+/// removed when dropped. `None` (the test is skipped) without root or containerd, except under `CI`.
+struct Containerd {
+    root: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Containerd {
+    fn start() -> Option<Containerd> {
+        use std::process::{Command, Stdio};
+        let root_user = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let missing = if !root_user {
+            Some("needs root")
+        } else if !support::have_program("containerd") || !support::have_program("ctr") {
+            Some("needs containerd and ctr")
+        } else {
+            None
+        };
+        if let Some(why) = missing {
+            assert!(std::env::var_os("CI").is_none(), "CI runs this test: {why}");
+            eprintln!("skipping: {why}");
+            return None;
+        }
+        // Short: the socket path (plus ".ttrpc") must stay under 104 bytes.
+        let root = tempfile::Builder::new()
+            .prefix("oca")
+            .tempdir_in("/var/tmp")
+            .unwrap()
+            .keep();
+        let config = format!(
+            "version = 2\nroot = \"{r}/root\"\nstate = \"{r}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.snapshotter.v1.aufs\", \
+             \"io.containerd.snapshotter.v1.btrfs\", \"io.containerd.snapshotter.v1.devmapper\", \
+             \"io.containerd.snapshotter.v1.zfs\"]\n\
+             [grpc]\n  address = \"{r}/c.sock\"\n\
+             [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{r}/opt\"\n",
+            r = root.display()
+        );
+        std::fs::write(root.join("c.toml"), config).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(root.join("c.toml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let containerd = Containerd { root, child };
+        let started = std::time::Instant::now();
+        while !containerd.ctr(&["version"]).status.success() {
+            assert!(started.elapsed().as_secs() < 10, "containerd did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(containerd)
+    }
+
+    fn ctr(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("ctr")
+            .arg("--address")
+            .arg(self.root.join("c.sock"))
+            .args(["--namespace", "ocidiff-test"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+#[test]
+fn ctr_exports_of_one_platform_each() {
+    let Some(containerd) = Containerd::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let index = IndexBuilder::new()
+        .image(platform_image(AMD64, "x\n"))
+        .image(platform_image(ARM64, "y\n"));
+    let whole = dir.path().join("whole.tar");
+    index
+        .write_oci_archive(&whole, Some("example.org/app:1"))
+        .unwrap();
+    let whole = path_str(&whole);
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(containerd.ctr(&["images", "import", "--all-platforms", "--no-unpack", &whole]));
+    let export = |platform: &str, name: &str| {
+        let path = path_str(&dir.path().join(name));
+        ok(containerd.ctr(&[
+            "images",
+            "export",
+            "--platform",
+            platform,
+            &path,
+            "example.org/app:1",
+        ]));
+        path
+    };
+    let amd = export("linux/amd64", "amd.tar");
+    let arm = export("linux/arm64", "arm.tar");
+    assert_error(
+        &run_json(&[], &amd, &arm),
+        &[
+            "no platform is in both inputs",
+            "holds linux/amd64",
+            "holds linux/arm64",
+        ],
+    );
+    let (code, report) = compare(&["--ignore-image-name"], &amd, &whole);
+    assert_eq!(code, 0, "{}", show(&report.shown()));
+    assert!(
+        warnings(&report)
+            .iter()
+            .any(|w| w.contains("platform linux/arm64: not in input 0")),
+        "{:?}",
+        warnings(&report)
+    );
+    assert_error(
+        &run_json(&["--platform", "linux/arm64"], &amd, &whole),
+        &["platform linux/arm64 is not in input 0", "amd.tar"],
+    );
+    let flags = ["--platform0", "linux/amd64", "--platform1", "linux/arm64"];
+    let (code, report) = compare(&flags, &amd, &arm);
+    assert_eq!(code, 1);
+    assert_eq!(report.shown_files(), ["etc/content".to_owned()].into());
+}

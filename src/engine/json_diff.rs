@@ -324,4 +324,66 @@ mod tests {
             [(Aspect::MediaType, "mediaType".into())]
         );
     }
+
+    #[test]
+    fn sbom_and_provenance_times_are_image_times_and_the_rest_content() {
+        let a = json!({"creationInfo": {"created": "1"}, "metadata": {"timestamp": "1", "tools": ["a"]},
+            "predicate": {"metadata": {"buildStartedOn": "1"}, "runDetails": {"metadata": {"finishedOn": "1"}}},
+            "packages": [{"name": "x", "created": "1"}]});
+        let b = json!({"creationInfo": {"created": "2"}, "metadata": {"timestamp": "2", "tools": ["b"]},
+            "predicate": {"metadata": {"buildStartedOn": "2"}, "runDetails": {"metadata": {"finishedOn": "2"}}},
+            "packages": [{"name": "x", "created": "2"}]});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, payload_aspect)),
+            [
+                (Aspect::ImageTime, "creationInfo.created".into()),
+                (Aspect::ImageTime, "metadata.timestamp".into()),
+                (Aspect::Content, "metadata.tools[0]".into()),
+                (
+                    Aspect::ImageTime,
+                    "predicate.metadata.buildStartedOn".into()
+                ),
+                (
+                    Aspect::ImageTime,
+                    "predicate.runDetails.metadata.finishedOn".into()
+                ),
+                (Aspect::Content, "packages[0].created".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn texts_differ_line_by_line() {
+        let deltas = text_deltas("a\nb\nc\n", "a\nB\nc\nd\n", payload_aspect);
+        assert_eq!(
+            summary(&deltas),
+            [
+                (Aspect::Content, "lines[1]".into()),
+                (Aspect::Content, "lines[3]".into())
+            ]
+        );
+        assert_eq!(deltas[1].values.input0, Value::Null);
+        assert_eq!(deltas[1].values.input1, json!("d"));
+    }
+
+    #[test]
+    fn an_artifact_subject_is_a_descriptor_and_encoding_annotations_are_media_types() {
+        let a =
+            json!({"subject": {"mediaType": "m", "digest": "d1", "size": 1}, "artifactType": "x"});
+        let b =
+            json!({"subject": {"mediaType": "m", "digest": "d2", "size": 1}, "artifactType": "y"});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, manifest_aspect)),
+            [
+                (Aspect::Digest, "subject.digest".into()),
+                (Aspect::Structure, "artifactType".into())
+            ]
+        );
+        let key = "io.github.containers.zstd-chunked.manifest-checksum";
+        let a = json!({"annotations": {key: "sha256:1"}});
+        assert_eq!(
+            summary(&json_deltas(&a, &json!({}), descriptor_aspect)),
+            [(Aspect::MediaType, format!("annotations[\"{key}\"]"))]
+        );
+    }
 }
