@@ -618,6 +618,39 @@ fn a_requested_platform_an_archive_does_not_hold_is_an_error_naming_it() {
     assert_eq!(code, 0);
 }
 
+#[test]
+fn a_platform_whose_config_an_archive_lacks_is_not_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, arm: &ImageBuilder, drop_config: bool| {
+        let index = IndexBuilder::new()
+            .image(platform_image(AMD64, "same\n"))
+            .image(arm.clone());
+        let mut files = index.oci_files(None);
+        if drop_config {
+            files.remove(&blob_path(&arm.build().config.digest));
+        }
+        let path = dir.path().join(name);
+        files.write_tar(&path).unwrap();
+        path_str(&path)
+    };
+    let a = write("a.tar", &platform_image(ARM64, "one\n"), false);
+    let b = write("b.tar", &platform_image(ARM64, "two\n"), true);
+    let (code, report) = compare(&["--semantic"], &a, &b);
+    assert_eq!(code, 0, "{}", show(&report.shown()));
+    let warnings = warnings(&report);
+    assert!(
+        warnings.iter().any(
+            |w| w.starts_with("platform linux/arm64: not in this archive")
+                && w.contains("config")
+                && w.contains("b.tar")
+        ),
+        "{warnings:?}"
+    );
+    // Asked for, it is an error.
+    let run = run_json(&["--platform", "linux/arm64"], &a, &b);
+    assert_error(&run, &["input 1", "b.tar", "config", "missing"]);
+}
+
 /// An index with one image and its BuildKit attestation manifest (in-toto statements as layers).
 fn attested(image: &ImageBuilder, statement: &str) -> (Descriptor, Vec<(Digest, Vec<u8>)>, Digest) {
     let built = image.build();

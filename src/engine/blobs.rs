@@ -113,7 +113,7 @@ impl Walker<'_> {
             Ok(bytes) => Ok(Some(decode(bytes, payload))),
             Err(error) => {
                 let error = self.blob_error(side, pair.what, desc, pair.path, error);
-                if pair.absent_is_warning && error.is_missing_blob() {
+                if pair.absent_is_warning && error.missing_in().is_some() {
                     self.warn(Some(pair.context), format!("{error}; not compared"));
                     return Ok(None);
                 }

@@ -138,18 +138,17 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// The input a blob error is about.
-    pub fn input(&self) -> Option<usize> {
+    /// The input that does not hold the blob this error is about, if that is the error (an export of
+    /// some platforms holds only theirs).
+    pub fn missing_in(&self) -> Option<usize> {
         match self {
-            EngineError::Blob { input, .. } | EngineError::Write { input, .. } => Some(*input),
-            EngineError::Platform(_) => None,
+            EngineError::Blob { input, source, .. }
+                if matches!(**source, BlobError::Source(SourceError::BlobMissing { .. })) =>
+            {
+                Some(*input)
+            }
+            _ => None,
         }
-    }
-
-    /// Whether this is a blob the input does not hold (an export of some platforms holds only theirs).
-    pub fn is_missing_blob(&self) -> bool {
-        matches!(self, EngineError::Blob { source, .. }
-            if matches!(**source, BlobError::Source(SourceError::BlobMissing { .. })))
     }
 }
 

@@ -59,6 +59,23 @@ struct Tally {
     held: Sides<Vec<String>>,
 }
 
+impl Tally {
+    /// Notes a pair (attestations aside) as compared if both inputs hold it, else as absent.
+    fn note(&mut self, pair: &Pair, held: &Sides<bool>, keys: &Sides<&str>) {
+        if pair.is_attestation() {
+            return;
+        }
+        if held.input0 && held.input1 {
+            self.compared += 1;
+        } else {
+            self.absent += 1;
+        }
+        for side in Side::BOTH.into_iter().filter(|s| *held.get(*s)) {
+            self.held.get_mut(side).push(keys.get(side).to_string());
+        }
+    }
+}
+
 impl<'a> Walker<'a> {
     pub fn new(images: &'a Sides<Image>, options: &'a Options, sink: &'a dyn EventSink) -> Self {
         Walker {
@@ -178,10 +195,7 @@ impl<'a> Walker<'a> {
     ) -> Result<(), EngineError> {
         let listed = self.list_entries(root, roots)?;
         let pairs = self.pair_entries(&listed)?;
-        let held = pairs
-            .iter()
-            .map(|pair| self.held(pair))
-            .collect::<Result<Vec<_>, _>>()?;
+        let held: Vec<Option<Sides<bool>>> = pairs.iter().map(|pair| self.held(pair)).collect();
         for (pair, held) in pairs.iter().zip(&held) {
             if let Some(held) = held
                 .as_ref()
@@ -247,31 +261,24 @@ impl<'a> Walker<'a> {
     }
 
     /// Whether each input holds the manifest of a pair both list (`None` for a one-sided pair).
-    fn held(&self, pair: &Pair) -> Result<Option<Sides<bool>>, EngineError> {
+    fn held(&self, pair: &Pair) -> Option<Sides<bool>> {
         let (Some(a), Some(b)) = (&pair.entries.input0, &pair.entries.input1) else {
-            return Ok(None);
+            return None;
         };
-        let path = format!("/manifests-{}", a.position);
-        Ok(Some(Sides::new(
-            self.holds(Side::Input0, "manifest", &a.descriptor, &path)?,
-            self.holds(Side::Input1, "manifest", &b.descriptor, &path)?,
-        )))
+        Some(Sides::new(
+            self.holds(Side::Input0, &a.descriptor),
+            self.holds(Side::Input1, &b.descriptor),
+        ))
     }
 
     /// Whether an input holds a blob. Opening it is the test (cheap for local sources; a registry
-    /// answers a manifest request).
-    pub(super) fn holds(
-        &self,
-        side: Side,
-        what: &'static str,
-        desc: &Descriptor,
-        path: &str,
-    ) -> Result<bool, EngineError> {
-        match self.images.get(side).source.open(&desc.digest) {
-            Ok(_) => Ok(true),
-            Err(SourceError::BlobMissing { .. }) => Ok(false),
-            Err(e) => Err(self.blob_error(side, what, desc, path, BlobError::Source(e))),
-        }
+    /// answers a manifest request). Only the source saying the blob is missing means it is not held:
+    /// any other failure is left to the read that needs the blob (an equal one is not read at all).
+    fn holds(&self, side: Side, desc: &Descriptor) -> bool {
+        !matches!(
+            self.images.get(side).source.open(&desc.digest),
+            Err(SourceError::BlobMissing { .. })
+        )
     }
 
     fn not_held_error(&self, pair: &Pair, held: &Sides<bool>) -> EngineError {
@@ -323,73 +330,87 @@ impl<'a> Walker<'a> {
         };
         let context = self.context(Some(root), kind, &path, &pair.label, descs.clone());
         let (Some(a), Some(b), Some(held)) = (descs.input0, descs.input1, held) else {
-            self.emit_difference(Difference {
-                context,
-                kind: DiffKind::Idx,
-                key: format!("platform {}", pair.label),
-                deltas: vec![Delta::new(
-                    Aspect::Presence,
-                    "platform",
-                    json!(pair.entries.input0.is_some().then_some(&pair.label)),
-                    json!(pair.entries.input1.is_some().then_some(&pair.label)),
-                )],
-                entries: None,
-                origin: None,
-            });
+            self.presence_difference(context, pair);
             return Ok(());
         };
+        let descs = Sides::new(a, b);
         let keys = pair
             .entries
             .as_ref()
             .map(|e| e.as_ref().map_or("", |e| e.key.as_str()));
         if !(held.input0 && held.input1) {
-            for side in Side::BOTH.into_iter().filter(|s| !held.get(*s)) {
-                self.warn(
-                    Some(context),
-                    format!(
-                        "{}: not in input {} ({}): its index lists manifest {}, which the archive \
-                         does not hold; not compared",
-                        pair.name(),
-                        side.index(),
-                        self.images.get(side).spec,
-                        descs_digest(&a, &b, side)
-                    ),
-                );
-            }
-            tally.note_absent(pair, &held, &keys);
+            self.warn_not_held(context, pair, &descs, &held);
+            tally.note(pair, &held, &keys);
             return Ok(());
         }
         self.platform_difference(context, keys.clone());
-        self.descriptor_difference(context, "manifest", Sides::new(Some(&a), Some(&b)));
-        if a.digest != b.digest {
-            let both = Sides::new(a, b);
+        self.descriptor_difference(context, "manifest", descs.as_ref().map(Some));
+        if descs.input0.digest != descs.input1.digest {
             let manifest = ManifestPair {
                 context,
                 path: &path,
-                descriptors: &both,
+                descriptors: &descs,
                 attestation: pair.is_attestation(),
             };
             match self.walk_manifest(&manifest, plans) {
                 Ok(()) => {}
-                Err(error) if error.is_missing_blob() && pair.requested => return Err(error),
-                Err(error) if error.is_missing_blob() => {
-                    self.warn(
-                        Some(context),
-                        format!(
-                            "{}: not in this archive ({error}); not compared",
-                            pair.name()
-                        ),
+                // A config the archive does not hold: the platform is not in it either.
+                Err(error) if !pair.requested && error.missing_in().is_some() => {
+                    let message = format!(
+                        "{}: not in this archive ({error}); not compared",
+                        pair.name()
                     );
-                    let input = error.input().unwrap_or(0);
-                    let held = Sides::from_fn(|side| side.index() != input);
-                    tally.note_absent(pair, &held, &keys);
+                    self.warn(Some(context), message);
+                    let held = Sides::from_fn(|side| error.missing_in() != Some(side.index()));
+                    tally.note(pair, &held, &keys);
                     return Ok(());
                 }
                 Err(error) => self.error(Some(context), error.to_string()),
             }
         }
-        tally.note_compared(pair, &keys);
+        tally.note(pair, &Sides::new(true, true), &keys);
         Ok(())
+    }
+
+    /// An entry only one index lists.
+    fn presence_difference(&self, context: ContextId, pair: &Pair) {
+        let listed = |entry: &Option<Entry>| json!(entry.is_some().then_some(&pair.label));
+        self.emit_difference(Difference {
+            context,
+            kind: DiffKind::Idx,
+            key: format!("platform {}", pair.label),
+            deltas: vec![Delta::new(
+                Aspect::Presence,
+                "platform",
+                listed(&pair.entries.input0),
+                listed(&pair.entries.input1),
+            )],
+            entries: None,
+            origin: None,
+        });
+    }
+
+    /// A warning for each input that lists a manifest but does not hold it.
+    fn warn_not_held(
+        &self,
+        context: ContextId,
+        pair: &Pair,
+        descs: &Sides<Descriptor>,
+        held: &Sides<bool>,
+    ) {
+        for side in Side::BOTH.into_iter().filter(|s| !held.get(*s)) {
+            self.warn(
+                Some(context),
+                format!(
+                    "{}: not in input {} ({}): its index lists manifest {}, which the archive \
+                     does not hold; not compared",
+                    pair.name(),
+                    side.index(),
+                    self.images.get(side).spec,
+                    descs.get(side).digest
+                ),
+            );
+        }
     }
 
     /// The paired manifests are of two platforms (`--platform0`/`--platform1`, or two single-platform
@@ -584,23 +605,20 @@ impl<'a> Walker<'a> {
             let Some(desc) = desc else { continue };
             tar &= match desc.kind() {
                 BlobKind::Layer(_) => true,
-                // An error opening it is left to the layer phase to report.
-                BlobKind::ForeignLayer(_) => match self.holds(side, "layer", desc, path) {
-                    Ok(false) => {
-                        self.warn(
-                            None,
-                            format!(
-                                "input {} ({}): foreign layer {} at {path} is not in the image (its \
-                                 content is at its URLs): compared by descriptor",
-                                side.index(),
-                                self.images.get(side).spec,
-                                desc.digest
-                            ),
-                        );
-                        false
-                    }
-                    Ok(true) | Err(_) => true,
-                },
+                BlobKind::ForeignLayer(_) if self.holds(side, desc) => true,
+                BlobKind::ForeignLayer(_) => {
+                    self.warn(
+                        None,
+                        format!(
+                            "input {} ({}): foreign layer {} at {path} is not in the image (its \
+                             content is at its URLs): compared by descriptor",
+                            side.index(),
+                            self.images.get(side).spec,
+                            desc.digest
+                        ),
+                    );
+                    false
+                }
                 _ => false,
             };
         }
@@ -803,38 +821,5 @@ fn check_schema_version(doc: &Value) -> Result<(), BlobError> {
         Some(v) if *v == 2 => Ok(()),
         Some(v) if *v == 1 => Err(BlobError::SchemaV1),
         Some(v) => Err(BlobError::SchemaVersion(v.to_string())),
-    }
-}
-
-/// The digest of the manifest an input's entry names.
-fn descs_digest(a: &Descriptor, b: &Descriptor, side: Side) -> String {
-    match side {
-        Side::Input0 => a.digest.to_string(),
-        Side::Input1 => b.digest.to_string(),
-    }
-}
-
-impl Tally {
-    /// Notes a pair that an input lists but does not hold.
-    fn note_absent(&mut self, pair: &Pair, held: &Sides<bool>, keys: &Sides<&str>) {
-        if pair.is_attestation() {
-            return;
-        }
-        self.absent += 1;
-        for side in Side::BOTH {
-            if *held.get(side) {
-                self.held.get_mut(side).push(keys.get(side).to_string());
-            }
-        }
-    }
-
-    fn note_compared(&mut self, pair: &Pair, keys: &Sides<&str>) {
-        if pair.is_attestation() {
-            return;
-        }
-        self.compared += 1;
-        for side in Side::BOTH {
-            self.held.get_mut(side).push(keys.get(side).to_string());
-        }
     }
 }
