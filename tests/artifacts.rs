@@ -255,6 +255,29 @@ fn two_sboms_that_differ_are_compared_field_by_field() {
     assert_eq!(code, 0, "{}", show(&report.shown()));
 }
 
+/// Blob layers are in no file view: a blob more on one side is shown whatever the view (layer counts
+/// that differ make `auto` the merged view, which blobs do not enter).
+#[test]
+fn a_blob_layer_more_is_shown_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = Artifact::new("application/spdx+json").layer("application/spdx+json", spdx("1", "t"));
+    let two = one
+        .clone()
+        .layer("application/vnd.example.sig", "signature");
+    let a = write_artifact(dir.path(), "a", &one);
+    let b = write_artifact(dir.path(), "b", &two);
+    for view in ["auto", "merged", "per-layer"] {
+        let (code, report) = compare(&["--semantic", "--view", view], &a, &b);
+        assert_eq!(code, 1, "{view}");
+        let shown = report.shown();
+        assert!(
+            shown.contains(&Pair::new("/layers-1", "layer", "layer", "presence")),
+            "{view}: {}",
+            show(&shown)
+        );
+    }
+}
+
 #[test]
 fn in_toto_attestation_artifacts_compare_statement_and_subject() {
     let dir = tempfile::tempdir().unwrap();
@@ -835,6 +858,56 @@ fn zstd_chunked_annotations_are_encoding_hidden_by_semantic() {
     );
     let (code, _) = compare(&[], &a, &b);
     assert_eq!(code, 1);
+}
+
+/// skopeo's own zstd:chunked (its `io.containers.zstd-chunked.*` annotations) against the gzip original.
+#[test]
+fn skopeo_zstd_chunked_equals_gzip_under_semantic() {
+    if !support::have_program("skopeo") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs this test: needs skopeo"
+        );
+        eprintln!("skipping: needs skopeo");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tar = LayerBuilder::new()
+        .dir("etc/")
+        .file("etc/motd", "hello\n".repeat(100))
+        .build();
+    let gzip = support_layout(
+        dir.path(),
+        "gzip",
+        &ImageBuilder::new().layer(tar, LayerCompression::Gzip),
+    );
+    let chunked = path_str(&dir.path().join("chunked"));
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--dest-compress",
+            "--dest-compress-format",
+            "zstd:chunked",
+        ])
+        .arg(format!("oci:{gzip}"))
+        .arg(format!("oci:{chunked}:x"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, report) = compare(&["--semantic"], &gzip, &format!("oci:{chunked}:x"));
+    assert_eq!(code, 0, "{}", show(&report.shown()));
+    assert!(
+        report
+            .all()
+            .iter()
+            .any(|p| p.field.contains("zstd-chunked") && p.aspect == "media-type"),
+        "{}",
+        show(&report.all())
+    );
 }
 
 #[test]

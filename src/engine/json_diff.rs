@@ -2,6 +2,8 @@
 //! compared, including ones no schema here names (Docker's Healthcheck, Shell, OnBuild...); each
 //! differing leaf becomes a [`Delta`] whose aspect comes from its path.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::model::{Aspect, Delta};
@@ -18,90 +20,99 @@ pub enum Segment {
 /// (because another context compares it, like a manifest's layer descriptors).
 pub type Classifier = fn(&[Segment]) -> Option<Aspect>;
 
+/// How long aligning the arrays of one document may take: hostile documents (two 16 MiB arrays with
+/// nothing in common) would take hours; past it, arrays align coarser (more deltas, none lost).
+const ALIGN_BUDGET: Duration = Duration::from_secs(2);
+
 pub fn json_deltas(a: &Value, b: &Value, classify: Classifier) -> Vec<Delta> {
-    let mut out = Vec::new();
-    compare(&mut Vec::new(), Some(a), Some(b), classify, &mut out);
-    out
+    let mut walk = Walk {
+        classify,
+        deadline: Instant::now() + ALIGN_BUDGET,
+        out: Vec::new(),
+    };
+    walk.compare(&mut Vec::new(), Some(a), Some(b));
+    walk.out
 }
 
-fn compare(
-    path: &mut Vec<Segment>,
-    a: Option<&Value>,
-    b: Option<&Value>,
+/// One comparison of two documents.
+struct Walk {
     classify: Classifier,
-    out: &mut Vec<Delta>,
-) {
-    if a == b {
-        return;
-    }
-    let Some(aspect) = classify(path) else { return };
-    let empty = serde_json::Map::new();
-    match (a, b) {
-        (Some(Value::Object(x)), Some(Value::Object(y))) => {
-            compare_objects(path, x, y, classify, out)
-        }
-        // An object on one side and nothing on the other compares key by key against an empty object,
-        // so each key keeps its own aspect (a ref-name annotation stays an image-name difference).
-        (Some(Value::Object(x)), None | Some(Value::Null)) => {
-            compare_objects(path, x, &empty, classify, out)
-        }
-        (None | Some(Value::Null), Some(Value::Object(y))) => {
-            compare_objects(path, &empty, y, classify, out)
-        }
-        (Some(Value::Array(x)), Some(Value::Array(y))) => compare_arrays(path, x, y, classify, out),
-        _ => out.push(Delta::new(
-            aspect,
-            format_path(path),
-            a.cloned().unwrap_or(Value::Null),
-            b.cloned().unwrap_or(Value::Null),
-        )),
-    }
+    deadline: Instant,
+    out: Vec<Delta>,
 }
 
-fn compare_objects(
-    path: &mut Vec<Segment>,
-    x: &serde_json::Map<String, Value>,
-    y: &serde_json::Map<String, Value>,
-    classify: Classifier,
-    out: &mut Vec<Delta>,
-) {
-    let mut keys: Vec<&String> = x.keys().collect();
-    keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
-    for key in keys {
-        path.push(Segment::Key(key.clone()));
-        compare(path, x.get(key), y.get(key), classify, out);
-        path.pop();
-    }
-}
-
-/// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
-/// delta, not a shift of every later element.
-fn compare_arrays(
-    path: &mut Vec<Segment>,
-    x: &[Value],
-    y: &[Value],
-    classify: Classifier,
-    out: &mut Vec<Delta>,
-) {
-    let keys = |v: &[Value]| v.iter().map(Value::to_string).collect::<Vec<_>>();
-    let (kx, ky) = (keys(x), keys(y));
-    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &kx, &ky);
-    for op in ops {
-        let (old, new) = (op.old_range(), op.new_range());
-        if matches!(op, similar::DiffOp::Equal { .. }) {
-            continue;
+impl Walk {
+    fn compare(&mut self, path: &mut Vec<Segment>, a: Option<&Value>, b: Option<&Value>) {
+        if a == b {
+            return;
         }
-        let paired = old.len().min(new.len());
-        for k in 0..old.len().max(new.len()) {
-            let (i, j) = (old.start + k, new.start + k);
-            let (left, right) = (
-                x.get(i).filter(|_| k < old.len()),
-                y.get(j).filter(|_| k < new.len()),
-            );
-            let index = if k < paired || right.is_none() { i } else { j };
-            path.push(Segment::Index(index));
-            compare(path, left, right, classify, out);
+        let Some(aspect) = (self.classify)(path) else {
+            return;
+        };
+        let empty = serde_json::Map::new();
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => self.compare_objects(path, x, y),
+            // An object on one side and nothing on the other compares key by key against an empty object,
+            // so each key keeps its own aspect (a ref-name annotation stays an image-name difference).
+            (Some(Value::Object(x)), None | Some(Value::Null)) => {
+                self.compare_objects(path, x, &empty)
+            }
+            (None | Some(Value::Null), Some(Value::Object(y))) => {
+                self.compare_objects(path, &empty, y)
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) => self.compare_arrays(path, x, y),
+            _ => self.out.push(Delta::new(
+                aspect,
+                format_path(path),
+                a.cloned().unwrap_or(Value::Null),
+                b.cloned().unwrap_or(Value::Null),
+            )),
+        }
+    }
+
+    fn compare_objects(
+        &mut self,
+        path: &mut Vec<Segment>,
+        x: &serde_json::Map<String, Value>,
+        y: &serde_json::Map<String, Value>,
+    ) {
+        let mut keys: Vec<&String> = x.keys().collect();
+        keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
+        for key in keys {
+            path.push(Segment::Key(key.clone()));
+            self.compare(path, x.get(key), y.get(key));
             path.pop();
+        }
+    }
+
+    /// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
+    /// delta, not a shift of every later element.
+    fn compare_arrays(&mut self, path: &mut Vec<Segment>, x: &[Value], y: &[Value]) {
+        let keys = |v: &[Value]| v.iter().map(Value::to_string).collect::<Vec<_>>();
+        let (kx, ky) = (keys(x), keys(y));
+        let ops = similar::capture_diff_slices_deadline(
+            similar::Algorithm::Myers,
+            &kx,
+            &ky,
+            Some(self.deadline),
+        );
+        for op in ops {
+            let (old, new) = (op.old_range(), op.new_range());
+            if matches!(op, similar::DiffOp::Equal { .. }) {
+                continue;
+            }
+            let paired = old.len().min(new.len());
+            for k in 0..old.len().max(new.len()) {
+                let (i, j) = (old.start + k, new.start + k);
+                let (left, right) = (
+                    x.get(i).filter(|_| k < old.len()),
+                    y.get(j).filter(|_| k < new.len()),
+                );
+                let index = if k < paired || right.is_none() { i } else { j };
+                path.push(Segment::Index(index));
+                self.compare(path, left, right);
+                path.pop();
+            }
         }
     }
 }

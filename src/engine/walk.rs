@@ -534,44 +534,20 @@ impl<'a> Walker<'a> {
         for i in 0..count {
             let descriptors = manifests.as_ref().map(|m| m.layers.get(i).cloned());
             let path = format!("{}/layers-{i}", pair.path);
+            let tar = self.reads_as_tar(&descriptors, &path);
+            let kind = if tar {
+                ContextKind::Layer { index: i }
+            } else {
+                ContextKind::Blob { index: i }
+            };
             let label = format!("layer {i}");
-            if !self.reads_as_tar(&descriptors, &path) {
-                let context = self.context(
-                    Some(pair.context),
-                    ContextKind::Blob { index: i },
-                    &path,
-                    &label,
-                    descriptors.clone(),
-                );
-                self.descriptor_difference(
-                    context,
-                    "layer",
-                    descriptors.as_ref().map(Option::as_ref),
-                );
-                if let (Some(a), Some(b)) = (&descriptors.input0, &descriptors.input1) {
-                    let blobs = BlobPair {
-                        context,
-                        kind: DiffKind::Layer,
-                        what: "layer",
-                        path: &path,
-                        descriptors: Sides::new(a, b),
-                        classify: json_diff::payload_aspect,
-                        absent_is_warning: pair.attestation,
-                    };
-                    if let Err(error) = self.compare_blobs(&blobs) {
-                        self.error(Some(context), error.to_string());
-                    }
-                }
+            let context =
+                self.context(Some(pair.context), kind, &path, &label, descriptors.clone());
+            self.descriptor_difference(context, "layer", descriptors.as_ref().map(Option::as_ref));
+            if !tar {
+                self.compare_blob_layers(pair, context, &path, &descriptors);
                 continue;
             }
-            let context = self.context(
-                Some(pair.context),
-                ContextKind::Layer { index: i },
-                &path,
-                &label,
-                descriptors.clone(),
-            );
-            self.descriptor_difference(context, "layer", descriptors.as_ref().map(Option::as_ref));
             let diff_ids = configs.as_ref().map(|c| c.rootfs.diff_ids.get(i).cloned());
             layers.push(LayerPlan {
                 context,
@@ -594,6 +570,32 @@ impl<'a> Walker<'a> {
             merged_context,
             layers,
         })
+    }
+
+    /// A layer position that is not read as tar streams: its blobs' contents (a failure is this
+    /// layer's error; the other layers are still compared).
+    fn compare_blob_layers(
+        &self,
+        pair: &ManifestPair<'_>,
+        context: ContextId,
+        path: &str,
+        descriptors: &Sides<Option<Descriptor>>,
+    ) {
+        let (Some(a), Some(b)) = (&descriptors.input0, &descriptors.input1) else {
+            return;
+        };
+        let blobs = BlobPair {
+            context,
+            kind: DiffKind::Layer,
+            what: "layer",
+            path,
+            descriptors: Sides::new(a, b),
+            classify: json_diff::payload_aspect,
+            absent_is_warning: pair.attestation,
+        };
+        if let Err(error) = self.compare_blobs(&blobs) {
+            self.error(Some(context), error.to_string());
+        }
     }
 
     /// Whether a layer position is read as tar streams: every descriptor there is a tar its input
