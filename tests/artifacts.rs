@@ -927,6 +927,17 @@ fn a_manifest_of_an_unknown_schema_version_is_said_so() {
         ],
     );
     assert!(!run.stderr.contains("JSON"), "{}", run.stderr);
+    // Valid JSON without what a manifest has is not called invalid JSON either.
+    let headless = support_layout(dir.path(), "headless", &ImageBuilder::new());
+    edit_manifest(&headless, |manifest| {
+        manifest.as_object_mut().unwrap().remove("config");
+    });
+    let run = run_json(&[], &good, &headless);
+    assert_error(
+        &run,
+        &["input 1", "unexpected content", "missing field `config`"],
+    );
+    assert!(!run.stderr.contains("JSON"), "{}", run.stderr);
     // Docker schema 1, as a registry of old served it.
     let v1 = json!({
         "schemaVersion": 1, "name": "library/app", "tag": "1", "architecture": "amd64",
