@@ -18,9 +18,15 @@ pub mod media_type {
     pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
     pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
     pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+    /// The config of an artifact that needs none: the two bytes `{}`.
+    pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
     pub const DOCKER_MANIFEST_LIST: &str =
         "application/vnd.docker.distribution.manifest.list.v2+json";
     pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    /// Docker schema 1, unsupported: recognised so that it is said so.
+    pub const DOCKER_MANIFEST_V1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+    pub const DOCKER_MANIFEST_V1_SIGNED: &str =
+        "application/vnd.docker.distribution.manifest.v1+prettyjws";
     pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
     pub const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
     pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -29,16 +35,50 @@ pub mod media_type {
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 }
 
-/// What a descriptor points at, decided from its media type.
+/// What a descriptor points at, decided from its media type. This is the one place that decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobKind {
     Index,
     Manifest,
+    /// An image configuration (OCI or Docker); an artifact's config is a [`BlobKind::Blob`].
     Config,
+    /// A tar stream, compressed or not: an image layer, a Helm chart, any `application/tar+gzip`.
     Layer(Compression),
-    /// Foreign / non-distributable layers: their content is not in the image.
-    ForeignLayer,
-    Other,
+    /// A foreign (non-distributable) tar layer: often absent from the image, its content being at its
+    /// URLs.
+    ForeignLayer(Compression),
+    /// Anything else: an artifact's payload or config, an SBOM, an attestation, a signature, the empty
+    /// descriptor. Compared as a blob, its content as JSON or text when it is that.
+    Blob(Payload),
+}
+
+/// What a blob's media type says about its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// `application/json`, `…+json` (in-toto, SPDX and CycloneDX JSON, the empty descriptor).
+    Json,
+    /// `text/…`, XML, YAML.
+    Text,
+    /// Nothing said: JSON if its bytes are.
+    Unknown,
+}
+
+impl Payload {
+    fn of(media_type: &str) -> Payload {
+        let m = media_type.to_ascii_lowercase();
+        let m = m.split(';').next().unwrap_or("").trim();
+        if m == "application/json" || m.ends_with("+json") {
+            Payload::Json
+        } else if m.starts_with("text/")
+            || ["+xml", "+yaml", "/xml", "/yaml", "/x-yaml"]
+                .iter()
+                .any(|suffix| m.ends_with(suffix))
+        {
+            Payload::Text
+        } else {
+            Payload::Unknown
+        }
+    }
 }
 
 /// Compression of a layer blob.
@@ -68,20 +108,47 @@ impl BlobKind {
         use media_type::*;
         match media_type {
             OCI_INDEX | DOCKER_MANIFEST_LIST => BlobKind::Index,
-            OCI_MANIFEST | DOCKER_MANIFEST => BlobKind::Manifest,
+            OCI_MANIFEST | DOCKER_MANIFEST | DOCKER_MANIFEST_V1 | DOCKER_MANIFEST_V1_SIGNED => {
+                BlobKind::Manifest
+            }
             OCI_CONFIG | DOCKER_CONFIG => BlobKind::Config,
-            OCI_LAYER_TAR | DOCKER_LAYER_TAR => BlobKind::Layer(Compression::None),
-            OCI_LAYER_GZIP | DOCKER_LAYER_GZIP => BlobKind::Layer(Compression::Gzip),
-            OCI_LAYER_ZSTD | DOCKER_LAYER_ZSTD => BlobKind::Layer(Compression::Zstd),
-            DOCKER_FOREIGN_LAYER => BlobKind::ForeignLayer,
-            m if m.contains("nondistributable") => BlobKind::ForeignLayer,
-            _ => BlobKind::Other,
+            m => match tar_compression(m) {
+                Some(c) if m.contains("nondistributable") || m.contains(".foreign.") => {
+                    BlobKind::ForeignLayer(c)
+                }
+                Some(c) => BlobKind::Layer(c),
+                None => BlobKind::Blob(Payload::of(m)),
+            },
         }
     }
 
-    pub fn is_layer(self) -> bool {
-        matches!(self, BlobKind::Layer(_) | BlobKind::ForeignLayer)
+    /// How a tar stream of this kind is compressed, if it is a tar stream.
+    pub fn tar_compression(self) -> Option<Compression> {
+        match self {
+            BlobKind::Layer(c) | BlobKind::ForeignLayer(c) => Some(c),
+            _ => None,
+        }
     }
+}
+
+/// The compression of a tar media type (`…tar`, `…tar+gzip`, `…tar.gzip`, `…tar+zstd`, `application/x-tar`),
+/// or `None` if the media type is not a tar stream (`…tar+gzip+encrypted` is not one this can read).
+fn tar_compression(media_type: &str) -> Option<Compression> {
+    const SUFFIXES: [(&str, Compression); 5] = [
+        ("+gzip", Compression::Gzip),
+        (".gzip", Compression::Gzip),
+        ("+zstd", Compression::Zstd),
+        (".zstd", Compression::Zstd),
+        ("", Compression::None),
+    ];
+    let m = media_type.to_ascii_lowercase();
+    SUFFIXES.iter().find_map(|(suffix, compression)| {
+        let base = m.strip_suffix(suffix)?;
+        let tar = ["/tar", "/x-tar", ".tar", "+tar"]
+            .iter()
+            .any(|t| base.ends_with(t));
+        tar.then_some(*compression)
+    })
 }
 
 /// A content digest, validated: `sha256:` followed by 64 lowercase hex digits.
@@ -249,6 +316,23 @@ pub mod annotation {
     pub const DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
     pub const DOCKER_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
     pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+
+    /// Prefixes of the annotations that say how a layer blob is encoded, not what it holds: the
+    /// zstd:chunked and eStargz tables of contents, the uncompressed digest and size.
+    const ENCODING_PREFIXES: [&str; 5] = [
+        "io.containers.zstd-chunked.",
+        "io.github.containers.zstd-chunked.",
+        "io.containers.estargz.",
+        "containerd.io/snapshot/stargz/",
+        "containerd.io/uncompressed",
+    ];
+
+    /// Whether an annotation describes the encoding of a blob (a compression detail).
+    pub fn is_encoding(key: &str) -> bool {
+        ENCODING_PREFIXES
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+    }
 }
 
 /// An image index or Docker manifest list.
@@ -263,12 +347,14 @@ pub struct Index {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// An image manifest (OCI or Docker schema 2).
+/// An image manifest (OCI or Docker schema 2), or an artifact's (OCI, with `artifactType`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     #[serde(default)]
     pub media_type: Option<String>,
+    #[serde(default)]
+    pub artifact_type: Option<String>,
     pub config: Descriptor,
     #[serde(default)]
     pub layers: Vec<Descriptor>,
@@ -359,11 +445,71 @@ mod tests {
         );
         assert_eq!(
             BlobKind::of("application/vnd.in-toto+json"),
-            BlobKind::Other
+            BlobKind::Blob(Payload::Json)
         );
         assert_eq!(
             Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
             Some(Compression::Zstd)
         );
+    }
+
+    #[test]
+    fn tar_media_types_are_layers_whoever_wrote_them_and_the_rest_are_blobs() {
+        use Compression::*;
+        for (media_type, kind) in [
+            ("application/tar", BlobKind::Layer(None)),
+            ("application/x-tar", BlobKind::Layer(None)),
+            ("application/tar+gzip", BlobKind::Layer(Gzip)),
+            (
+                "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                BlobKind::Layer(Gzip),
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+                BlobKind::Layer(Zstd),
+            ),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar.zstd",
+                BlobKind::Layer(Zstd),
+            ),
+            (
+                media_type::DOCKER_FOREIGN_LAYER,
+                BlobKind::ForeignLayer(Gzip),
+            ),
+            (
+                "application/vnd.oci.image.layer.nondistributable.v1.tar",
+                BlobKind::ForeignLayer(None),
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar+gzip+encrypted",
+                BlobKind::Blob(Payload::Unknown),
+            ),
+            ("application/gzip", BlobKind::Blob(Payload::Unknown)),
+            ("application/spdx+json", BlobKind::Blob(Payload::Json)),
+            (media_type::OCI_EMPTY, BlobKind::Blob(Payload::Json)),
+            (
+                "application/vnd.cyclonedx+xml",
+                BlobKind::Blob(Payload::Text),
+            ),
+            ("text/spdx", BlobKind::Blob(Payload::Text)),
+            ("application/octet-stream", BlobKind::Blob(Payload::Unknown)),
+            (media_type::DOCKER_MANIFEST_V1_SIGNED, BlobKind::Manifest),
+        ] {
+            assert_eq!(BlobKind::of(media_type), kind, "{media_type}");
+        }
+    }
+
+    #[test]
+    fn encoding_annotations_are_told_apart() {
+        for key in [
+            "io.github.containers.zstd-chunked.manifest-checksum",
+            "io.containers.zstd-chunked.manifest-position",
+            "containerd.io/snapshot/stargz/toc.digest",
+            "io.containers.estargz.uncompressed-size",
+            "containerd.io/uncompressed",
+        ] {
+            assert!(annotation::is_encoding(key), "{key}");
+        }
+        assert!(!annotation::is_encoding("org.opencontainers.image.title"));
     }
 }

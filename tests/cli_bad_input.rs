@@ -210,32 +210,6 @@ fn layer_not_matching_the_config_diff_id() {
 }
 
 #[test]
-fn unknown_layer_media_type() {
-    let blob = gzip(&payload_layer());
-    let bad = raw_image(blob.clone(), "application/vnd.example.unknown.layer");
-    let p = pair(&good_image(), &bad);
-    assert_one_error(
-        &[&p.good, &p.bad],
-        1,
-        &p.bad,
-        &[&digest_of(&blob), "application/vnd.example.unknown.layer"],
-    );
-}
-
-#[test]
-fn foreign_layer() {
-    let blob = gzip(&payload_layer());
-    let bad = raw_image(blob.clone(), media_type::DOCKER_FOREIGN_LAYER);
-    let p = pair(&good_image(), &bad);
-    assert_one_error(
-        &[&p.bad, &p.good],
-        0,
-        &p.bad,
-        &[&digest_of(&blob), "foreign"],
-    );
-}
-
-#[test]
 fn nonexistent_path() {
     let dir = TempDir::new().unwrap();
     let good = write_layout(dir.path(), "good", &good_image());

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use ocidiff::engine::blob::MAX_JSON_BLOB;
 use ocidiff::filter::{IgnoreOption, View};
+use ocidiff::model::Sides;
 use ocidiff::oci::Platform;
 use ocidiff::report::Format;
 use ocidiff::source::{CacheSetting, PullPolicy, SourceOptions};
@@ -61,6 +62,14 @@ pub struct CompareArgs {
     /// Compare every platform.
     #[arg(long)]
     pub all_platforms: bool,
+    /// Compare this platform of input 0 with --platform1's of input 1, e.g. the amd64 and arm64
+    /// builds of one release (one index may be given twice: IMG IMG).
+    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform, requires = "platform1",
+          conflicts_with_all = ["platform", "all_platforms"])]
+    pub platform0: Option<Platform>,
+    /// The platform of input 1 to compare with --platform0's of input 0.
+    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform, requires = "platform0")]
+    pub platform1: Option<Platform>,
 
     #[command(flatten)]
     pub ignore: IgnoreArgs,
@@ -291,6 +300,11 @@ impl CompareArgs {
                 .is_ok_and(|v| matches!(v.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"))
     }
 
+    /// `--platform0` and `--platform1`, which come together.
+    pub fn platform_pair(&self) -> Option<Sides<Platform>> {
+        Some(Sides::new(self.platform0.clone()?, self.platform1.clone()?))
+    }
+
     /// `--max-scale`, with 0 meaning 1 (as diffoci has it).
     pub fn scale(&self) -> f64 {
         if self.max_scale == 0.0 {
@@ -361,6 +375,47 @@ mod tests {
         let keys: Vec<String> = c.compare.platform.iter().map(Platform::key).collect();
         assert_eq!(keys, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
         assert!(Cli::try_parse_from(["x", "--platform", "linux", "a", "b"]).is_err());
+    }
+
+    #[test]
+    fn platform0_and_platform1_come_together_and_exclude_platform() {
+        let c = parse(&[
+            "--platform0",
+            "linux/amd64",
+            "--platform1=linux/arm64",
+            "a",
+            "a",
+        ]);
+        let pair = c.compare.platform_pair().unwrap().map(|p| p.key());
+        assert_eq!(pair, Sides::new("linux/amd64".into(), "linux/arm64".into()));
+        for args in [
+            &["--platform0", "linux/amd64", "a", "b"][..],
+            &["--platform1", "linux/amd64", "a", "b"],
+            &[
+                "--platform0",
+                "linux/amd64",
+                "--platform1",
+                "linux/arm64",
+                "--platform",
+                "linux/amd64",
+                "a",
+                "b",
+            ],
+            &[
+                "--platform0",
+                "linux/amd64",
+                "--platform1",
+                "linux/arm64",
+                "--all-platforms",
+                "a",
+                "b",
+            ],
+        ] {
+            assert!(
+                Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).is_err(),
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

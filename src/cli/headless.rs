@@ -67,6 +67,7 @@ pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged:
     Options {
         platforms: args.platform.clone(),
         all_platforms: args.all_platforms,
+        platform_pair: args.platform_pair(),
         jobs: args.jobs.unwrap_or(Options::default().jobs),
         merged,
         include_unchanged,

@@ -52,6 +52,13 @@ pub enum BlobError {
     TooLarge { size: u64, limit: u64 },
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Valid JSON that does not have the fields its media type promises.
+    #[error("unexpected content: {0}")]
+    Shape(serde_json::Error),
+    #[error("unsupported schemaVersion {0}")]
+    SchemaVersion(String),
+    #[error("Docker schema 1 manifests are not supported")]
+    SchemaV1,
     #[error("corrupt or truncated {codec} stream: {message}")]
     Decode {
         codec: &'static str,
@@ -63,8 +70,6 @@ pub enum BlobError {
     TooManyEntries { limit: u64 },
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
-    #[error("foreign layer: its content is not part of the image")]
-    ForeignLayer,
     #[error("{0}")]
     Io(io::Error),
     /// The source could not deliver the bytes (e.g. a download given up on): not the blob's fault,
@@ -130,6 +135,21 @@ pub enum EngineError {
         name: String,
         message: String,
     },
+}
+
+impl EngineError {
+    /// The input that does not hold the blob this error is about, if that is the error (an export of
+    /// some platforms holds only theirs).
+    pub fn missing_in(&self) -> Option<usize> {
+        match self {
+            EngineError::Blob { input, source, .. }
+                if matches!(**source, BlobError::Source(SourceError::BlobMissing { .. })) =>
+            {
+                Some(*input)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! compared, including ones no schema here names (Docker's Healthcheck, Shell, OnBuild...); each
 //! differing leaf becomes a [`Delta`] whose aspect comes from its path.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::model::{Aspect, Delta};
@@ -18,90 +20,99 @@ pub enum Segment {
 /// (because another context compares it, like a manifest's layer descriptors).
 pub type Classifier = fn(&[Segment]) -> Option<Aspect>;
 
+/// How long aligning the arrays of one document may take: hostile documents (two 16 MiB arrays with
+/// nothing in common) would take hours; past it, arrays align coarser (more deltas, none lost).
+const ALIGN_BUDGET: Duration = Duration::from_secs(2);
+
 pub fn json_deltas(a: &Value, b: &Value, classify: Classifier) -> Vec<Delta> {
-    let mut out = Vec::new();
-    compare(&mut Vec::new(), Some(a), Some(b), classify, &mut out);
-    out
+    let mut walk = Walk {
+        classify,
+        deadline: Instant::now() + ALIGN_BUDGET,
+        out: Vec::new(),
+    };
+    walk.compare(&mut Vec::new(), Some(a), Some(b));
+    walk.out
 }
 
-fn compare(
-    path: &mut Vec<Segment>,
-    a: Option<&Value>,
-    b: Option<&Value>,
+/// One comparison of two documents.
+struct Walk {
     classify: Classifier,
-    out: &mut Vec<Delta>,
-) {
-    if a == b {
-        return;
-    }
-    let Some(aspect) = classify(path) else { return };
-    let empty = serde_json::Map::new();
-    match (a, b) {
-        (Some(Value::Object(x)), Some(Value::Object(y))) => {
-            compare_objects(path, x, y, classify, out)
-        }
-        // An object on one side and nothing on the other compares key by key against an empty object,
-        // so each key keeps its own aspect (a ref-name annotation stays an image-name difference).
-        (Some(Value::Object(x)), None | Some(Value::Null)) => {
-            compare_objects(path, x, &empty, classify, out)
-        }
-        (None | Some(Value::Null), Some(Value::Object(y))) => {
-            compare_objects(path, &empty, y, classify, out)
-        }
-        (Some(Value::Array(x)), Some(Value::Array(y))) => compare_arrays(path, x, y, classify, out),
-        _ => out.push(Delta::new(
-            aspect,
-            format_path(path),
-            a.cloned().unwrap_or(Value::Null),
-            b.cloned().unwrap_or(Value::Null),
-        )),
-    }
+    deadline: Instant,
+    out: Vec<Delta>,
 }
 
-fn compare_objects(
-    path: &mut Vec<Segment>,
-    x: &serde_json::Map<String, Value>,
-    y: &serde_json::Map<String, Value>,
-    classify: Classifier,
-    out: &mut Vec<Delta>,
-) {
-    let mut keys: Vec<&String> = x.keys().collect();
-    keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
-    for key in keys {
-        path.push(Segment::Key(key.clone()));
-        compare(path, x.get(key), y.get(key), classify, out);
-        path.pop();
-    }
-}
-
-/// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
-/// delta, not a shift of every later element.
-fn compare_arrays(
-    path: &mut Vec<Segment>,
-    x: &[Value],
-    y: &[Value],
-    classify: Classifier,
-    out: &mut Vec<Delta>,
-) {
-    let keys = |v: &[Value]| v.iter().map(Value::to_string).collect::<Vec<_>>();
-    let (kx, ky) = (keys(x), keys(y));
-    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &kx, &ky);
-    for op in ops {
-        let (old, new) = (op.old_range(), op.new_range());
-        if matches!(op, similar::DiffOp::Equal { .. }) {
-            continue;
+impl Walk {
+    fn compare(&mut self, path: &mut Vec<Segment>, a: Option<&Value>, b: Option<&Value>) {
+        if a == b {
+            return;
         }
-        let paired = old.len().min(new.len());
-        for k in 0..old.len().max(new.len()) {
-            let (i, j) = (old.start + k, new.start + k);
-            let (left, right) = (
-                x.get(i).filter(|_| k < old.len()),
-                y.get(j).filter(|_| k < new.len()),
-            );
-            let index = if k < paired || right.is_none() { i } else { j };
-            path.push(Segment::Index(index));
-            compare(path, left, right, classify, out);
+        let Some(aspect) = (self.classify)(path) else {
+            return;
+        };
+        let empty = serde_json::Map::new();
+        match (a, b) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => self.compare_objects(path, x, y),
+            // An object on one side and nothing on the other compares key by key against an empty object,
+            // so each key keeps its own aspect (a ref-name annotation stays an image-name difference).
+            (Some(Value::Object(x)), None | Some(Value::Null)) => {
+                self.compare_objects(path, x, &empty)
+            }
+            (None | Some(Value::Null), Some(Value::Object(y))) => {
+                self.compare_objects(path, &empty, y)
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) => self.compare_arrays(path, x, y),
+            _ => self.out.push(Delta::new(
+                aspect,
+                format_path(path),
+                a.cloned().unwrap_or(Value::Null),
+                b.cloned().unwrap_or(Value::Null),
+            )),
+        }
+    }
+
+    fn compare_objects(
+        &mut self,
+        path: &mut Vec<Segment>,
+        x: &serde_json::Map<String, Value>,
+        y: &serde_json::Map<String, Value>,
+    ) {
+        let mut keys: Vec<&String> = x.keys().collect();
+        keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
+        for key in keys {
+            path.push(Segment::Key(key.clone()));
+            self.compare(path, x.get(key), y.get(key));
             path.pop();
+        }
+    }
+
+    /// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
+    /// delta, not a shift of every later element.
+    fn compare_arrays(&mut self, path: &mut Vec<Segment>, x: &[Value], y: &[Value]) {
+        let keys = |v: &[Value]| v.iter().map(Value::to_string).collect::<Vec<_>>();
+        let (kx, ky) = (keys(x), keys(y));
+        let ops = similar::capture_diff_slices_deadline(
+            similar::Algorithm::Myers,
+            &kx,
+            &ky,
+            Some(self.deadline),
+        );
+        for op in ops {
+            let (old, new) = (op.old_range(), op.new_range());
+            if matches!(op, similar::DiffOp::Equal { .. }) {
+                continue;
+            }
+            let paired = old.len().min(new.len());
+            for k in 0..old.len().max(new.len()) {
+                let (i, j) = (old.start + k, new.start + k);
+                let (left, right) = (
+                    x.get(i).filter(|_| k < old.len()),
+                    y.get(j).filter(|_| k < new.len()),
+                );
+                let index = if k < paired || right.is_none() { i } else { j };
+                path.push(Segment::Index(index));
+                self.compare(path, left, right);
+                path.pop();
+            }
         }
     }
 }
@@ -142,6 +153,8 @@ pub fn annotation_aspect(key: &str) -> Aspect {
     match key {
         annotation::CREATED => Aspect::ImageTime,
         annotation::REF_NAME | annotation::CONTAINERD_IMAGE_NAME => Aspect::ImageName,
+        // zstd:chunked and eStargz tables of contents change with the compression, not the content.
+        k if annotation::is_encoding(k) => Aspect::MediaType,
         _ => Aspect::Annotation,
     }
 }
@@ -171,11 +184,13 @@ pub fn config_aspect(path: &[Segment]) -> Option<Aspect> {
     })
 }
 
-/// Manifest fields; the config and layer descriptors are compared in their own contexts.
+/// Manifest fields; the config and layer descriptors are compared in their own contexts. An artifact's
+/// `subject` is a descriptor like any other.
 pub fn manifest_aspect(path: &[Segment]) -> Option<Aspect> {
     match key_at(path, 0) {
         Some("config" | "layers") => None,
         Some("mediaType") => Some(Aspect::MediaType),
+        Some("subject") => descriptor_aspect(&path[1..]),
         _ => Some(annotations_or(path, Aspect::Structure)),
     }
 }
@@ -198,6 +213,44 @@ pub fn descriptor_aspect(path: &[Segment]) -> Option<Aspect> {
         Some("digest" | "size") => Aspect::Digest,
         _ => annotations_or(path, Aspect::Structure),
     })
+}
+
+/// The content of a JSON blob (an SBOM, an attestation, a signature payload): every field is content,
+/// except the times at which SBOMs and provenance say they were made, which are image times (SPDX
+/// `creationInfo.created`, CycloneDX `metadata.timestamp`, SLSA `metadata.buildStartedOn`, `…startedOn`,
+/// wherever they sit, e.g. in an in-toto statement's `predicate`).
+pub fn payload_aspect(path: &[Segment]) -> Option<Aspect> {
+    let parent = path.len().checked_sub(2).and_then(|i| key_at(path, i));
+    let field = path.len().checked_sub(1).and_then(|i| key_at(path, i));
+    let build_time = matches!(
+        (parent, field),
+        (Some("creationInfo"), Some("created"))
+            | (
+                Some("metadata"),
+                Some(
+                    "timestamp" | "buildStartedOn" | "buildFinishedOn" | "startedOn" | "finishedOn"
+                )
+            )
+    );
+    Some(if build_time {
+        Aspect::ImageTime
+    } else {
+        Aspect::Content
+    })
+}
+
+/// Line-by-line differences of two texts, aligned like array elements: `lines[i]` fields (0-based),
+/// `null` where a line is absent.
+pub fn text_deltas(a: &str, b: &str, classify: Classifier) -> Vec<Delta> {
+    let lines = |text: &str| {
+        let lines: Vec<Value> = text.lines().map(|l| Value::String(l.to_owned())).collect();
+        Value::Object(
+            [("lines".to_owned(), Value::Array(lines))]
+                .into_iter()
+                .collect(),
+        )
+    };
+    json_deltas(&lines(a), &lines(b), classify)
 }
 
 #[cfg(test)]
@@ -280,6 +333,68 @@ mod tests {
         assert_eq!(
             summary(&json_deltas(&a, &b, manifest_aspect)),
             [(Aspect::MediaType, "mediaType".into())]
+        );
+    }
+
+    #[test]
+    fn sbom_and_provenance_times_are_image_times_and_the_rest_content() {
+        let a = json!({"creationInfo": {"created": "1"}, "metadata": {"timestamp": "1", "tools": ["a"]},
+            "predicate": {"metadata": {"buildStartedOn": "1"}, "runDetails": {"metadata": {"finishedOn": "1"}}},
+            "packages": [{"name": "x", "created": "1"}]});
+        let b = json!({"creationInfo": {"created": "2"}, "metadata": {"timestamp": "2", "tools": ["b"]},
+            "predicate": {"metadata": {"buildStartedOn": "2"}, "runDetails": {"metadata": {"finishedOn": "2"}}},
+            "packages": [{"name": "x", "created": "2"}]});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, payload_aspect)),
+            [
+                (Aspect::ImageTime, "creationInfo.created".into()),
+                (Aspect::ImageTime, "metadata.timestamp".into()),
+                (Aspect::Content, "metadata.tools[0]".into()),
+                (
+                    Aspect::ImageTime,
+                    "predicate.metadata.buildStartedOn".into()
+                ),
+                (
+                    Aspect::ImageTime,
+                    "predicate.runDetails.metadata.finishedOn".into()
+                ),
+                (Aspect::Content, "packages[0].created".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn texts_differ_line_by_line() {
+        let deltas = text_deltas("a\nb\nc\n", "a\nB\nc\nd\n", payload_aspect);
+        assert_eq!(
+            summary(&deltas),
+            [
+                (Aspect::Content, "lines[1]".into()),
+                (Aspect::Content, "lines[3]".into())
+            ]
+        );
+        assert_eq!(deltas[1].values.input0, Value::Null);
+        assert_eq!(deltas[1].values.input1, json!("d"));
+    }
+
+    #[test]
+    fn an_artifact_subject_is_a_descriptor_and_encoding_annotations_are_media_types() {
+        let a =
+            json!({"subject": {"mediaType": "m", "digest": "d1", "size": 1}, "artifactType": "x"});
+        let b =
+            json!({"subject": {"mediaType": "m", "digest": "d2", "size": 1}, "artifactType": "y"});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, manifest_aspect)),
+            [
+                (Aspect::Digest, "subject.digest".into()),
+                (Aspect::Structure, "artifactType".into())
+            ]
+        );
+        let key = "io.github.containers.zstd-chunked.manifest-checksum";
+        let a = json!({"annotations": {key: "sha256:1"}});
+        assert_eq!(
+            summary(&json_deltas(&a, &json!({}), descriptor_aspect)),
+            [(Aspect::MediaType, format!("annotations[\"{key}\"]"))]
         );
     }
 }

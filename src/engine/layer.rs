@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicU64;
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{EntryKind, EntryMeta, NestedFormat, name_from_bytes};
-use crate::oci::{BlobKind, Compression, Descriptor, Digest};
+use crate::oci::{Compression, Descriptor, Digest};
 use crate::source::BlobSource;
 use crate::tarball::{self, Streamed};
 
@@ -139,10 +139,9 @@ fn read_layer(
 /// checked against the blob once more: if its bytes are not the descriptor's, that is the error.
 fn blame_blob(source: &dyn BlobSource, desc: &Descriptor, error: BlobError) -> BlobError {
     match error {
-        BlobError::Integrity(_)
-        | BlobError::Source(_)
-        | BlobError::ForeignLayer
-        | BlobError::UnsupportedMediaType(_) => error,
+        BlobError::Integrity(_) | BlobError::Source(_) | BlobError::UnsupportedMediaType(_) => {
+            error
+        }
         other => {
             let Ok(raw) = source.open(&desc.digest) else {
                 return other;
@@ -167,10 +166,8 @@ fn read_layer_stream(
         visitor,
         limits,
     } = how;
-    let declared = match desc.kind() {
-        BlobKind::Layer(c) => c,
-        BlobKind::ForeignLayer => return Err(BlobError::ForeignLayer),
-        _ => return Err(BlobError::UnsupportedMediaType(desc.media_type.clone())),
+    let Some(declared) = desc.kind().tar_compression() else {
+        return Err(BlobError::UnsupportedMediaType(desc.media_type.clone()));
     };
     let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
     let verifier = VerifyingReader::new(raw, desc, progress);

@@ -6,6 +6,7 @@
 //! per merged filesystem.
 
 pub mod blob;
+mod blobs;
 pub mod entries;
 mod error;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod json_diff;
 pub mod layer;
 mod layers;
 pub mod nested;
+mod platforms;
 mod stream_hash;
 mod walk;
 
@@ -32,6 +34,9 @@ pub struct Options {
     pub platforms: Vec<Platform>,
     /// Compare every platform, overriding `platforms`.
     pub all_platforms: bool,
+    /// `--platform0`/`--platform1`: compare this platform of input 0 with that of input 1 (one index
+    /// given twice compares two of its platforms), overriding both of the above.
+    pub platform_pair: Option<Sides<Platform>>,
     /// Layers read at once (defaults to the number of cores).
     pub jobs: usize,
     /// When to compute the merged-filesystem view (it may read shared base layers once).
@@ -49,6 +54,7 @@ impl Default for Options {
         Options {
             platforms: Vec::new(),
             all_platforms: false,
+            platform_pair: None,
             jobs: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),

@@ -8,12 +8,14 @@ use serde_json::{Value, json};
 use crate::model::{
     Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, Side, Sides,
 };
-use crate::oci::{BlobKind, Descriptor, Digest, ImageConfig, Platform, annotation};
-use crate::source::Image;
+use crate::oci::{BlobKind, Descriptor, Digest, ImageConfig, Manifest};
+use crate::source::{Image, SourceError};
 
 use super::blob::read_small_blob;
+use super::blobs::BlobPair;
 use super::error::{BlobError, EngineError};
 use super::json_diff::{self, Classifier};
+use super::platforms::{Entry, Pair, is_unknown};
 use super::{EventSink, Options};
 
 /// What the layer phase needs to know about one manifest pair.
@@ -38,11 +40,40 @@ pub struct Walker<'a> {
     next_id: AtomicU32,
 }
 
-/// An index entry (or a lone manifest) with the key it pairs by.
-struct Entry {
-    key: String,
-    position: usize,
-    descriptor: Descriptor,
+/// A manifest pair to walk.
+struct ManifestPair<'p> {
+    context: ContextId,
+    /// `""` for single-manifest images, else `/manifests-N`.
+    path: &'p str,
+    descriptors: &'p Sides<Descriptor>,
+    /// Exports often leave attestations out: their absent blobs are warnings.
+    attestation: bool,
+}
+
+/// What became of the index entries both inputs list: compared, or not held by an input.
+#[derive(Default)]
+struct Tally {
+    compared: usize,
+    absent: usize,
+    /// The platforms each input holds, for the message when none is held by both.
+    held: Sides<Vec<String>>,
+}
+
+impl Tally {
+    /// Notes a pair (attestations aside) as compared if both inputs hold it, else as absent.
+    fn note(&mut self, pair: &Pair, held: &Sides<bool>, keys: &Sides<&str>) {
+        if pair.is_attestation() {
+            return;
+        }
+        if held.input0 && held.input1 {
+            self.compared += 1;
+        } else {
+            self.absent += 1;
+        }
+        for side in Side::BOTH.into_iter().filter(|s| *held.get(*s)) {
+            self.held.get_mut(side).push(keys.get(side).to_string());
+        }
+    }
 }
 
 impl<'a> Walker<'a> {
@@ -66,7 +97,7 @@ impl<'a> Walker<'a> {
             roots.clone().map(Some),
         );
         self.descriptor_difference(root, "image", roots.as_ref().map(Some));
-        if roots.input0.digest == roots.input1.digest {
+        if roots.input0.digest == roots.input1.digest && !self.walks_equal_roots(&roots) {
             return Vec::new();
         }
         let mut plans = Vec::new();
@@ -74,6 +105,12 @@ impl<'a> Walker<'a> {
             self.error(Some(root), error.to_string());
         }
         plans
+    }
+
+    /// Equal roots are the same image, unless the inputs hold different parts of one index (exports
+    /// of some of its platforms) or two platforms of it are compared.
+    fn walks_equal_roots(&self, roots: &Sides<Descriptor>) -> bool {
+        roots.input0.kind() == BlobKind::Index || self.options.platform_pair.is_some()
     }
 
     fn walk_root(
@@ -84,20 +121,7 @@ impl<'a> Walker<'a> {
     ) -> Result<(), EngineError> {
         let kinds = roots.as_ref().map(|d| d.kind());
         match (kinds.input0, kinds.input1) {
-            (BlobKind::Manifest, BlobKind::Manifest) => {
-                let label = self.platform_label(roots)?;
-                self.check_requested_platform(roots, &label)?;
-                let ctx = self.context(
-                    Some(root),
-                    ContextKind::Manifest {
-                        platform: label.clone(),
-                    },
-                    "/",
-                    &label,
-                    roots.clone().map(Some),
-                );
-                self.walk_manifest(ctx, "", roots, plans)
-            }
+            (BlobKind::Manifest, BlobKind::Manifest) => self.walk_single(root, roots, plans),
             (BlobKind::Index | BlobKind::Manifest, BlobKind::Index | BlobKind::Manifest) => {
                 self.walk_indexes(root, roots, plans)
             }
@@ -119,23 +143,105 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Index vs index (or index vs single manifest): pair manifests by platform.
+    /// Two single manifests: compared whatever their platforms (as diffoci does), unless a platform
+    /// is asked for that one of them is not.
+    fn walk_single(
+        &self,
+        root: ContextId,
+        roots: &Sides<Descriptor>,
+        plans: &mut Vec<ManifestPlan>,
+    ) -> Result<(), EngineError> {
+        let keys = Sides::new(
+            self.manifest_key(Side::Input0, &roots.input0, "/")?,
+            self.manifest_key(Side::Input1, &roots.input1, "/")?,
+        );
+        let listed = Sides::from_fn(|side| {
+            vec![Entry {
+                key: keys.get(side).clone(),
+                position: 0,
+                descriptor: roots.get(side).clone(),
+            }]
+        });
+        let label = match self.pair_entries(&listed)?.as_slice() {
+            [pair] => pair.label.clone(),
+            _ => keys.input0.clone(),
+        };
+        let context = self.context(
+            Some(root),
+            ContextKind::Manifest {
+                platform: label.clone(),
+            },
+            "/",
+            &label,
+            roots.clone().map(Some),
+        );
+        self.platform_difference(context, keys.as_ref().map(String::as_str));
+        let pair = ManifestPair {
+            context,
+            path: "",
+            descriptors: roots,
+            attestation: false,
+        };
+        self.walk_manifest(&pair, plans)
+    }
+
+    /// Index vs index (or index vs single manifest): pair manifests by platform. Platforms an input
+    /// lists but does not hold (an export of other platforms) are not compared, and said so.
     fn walk_indexes(
         &self,
         root: ContextId,
         roots: &Sides<Descriptor>,
         plans: &mut Vec<ManifestPlan>,
     ) -> Result<(), EngineError> {
+        let listed = self.list_entries(root, roots)?;
+        let pairs = self.pair_entries(&listed)?;
+        let held: Vec<Option<Sides<bool>>> = pairs.iter().map(|pair| self.held(pair)).collect();
+        for (pair, held) in pairs.iter().zip(&held) {
+            if let Some(held) = held
+                .as_ref()
+                .filter(|h| pair.requested && !(h.input0 && h.input1))
+            {
+                return Err(self.not_held_error(pair, held));
+            }
+        }
+        let mut tally = Tally::default();
+        let count0 = listed.input0.len();
+        for (pair, held) in pairs.iter().zip(held) {
+            self.walk_pair(root, pair, held, count0, &mut tally, plans)?;
+        }
+        if tally.compared == 0 && tally.absent > 0 {
+            let holds = |side: Side| match tally.held.get(side).as_slice() {
+                [] => "nothing".to_owned(),
+                list => list.join(", "),
+            };
+            return Err(EngineError::Platform(format!(
+                "no platform is in both inputs: input 0 ({}) holds {}; input 1 ({}) holds {} \
+                 (--platform0 and --platform1 compare two platforms)",
+                self.images.input0.spec,
+                holds(Side::Input0),
+                self.images.input1.spec,
+                holds(Side::Input1)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Both inputs' entries, and the difference between the indexes themselves.
+    fn list_entries(
+        &self,
+        root: ContextId,
+        roots: &Sides<Descriptor>,
+    ) -> Result<Sides<Vec<Entry>>, EngineError> {
         let mut entries = Sides::new(Vec::new(), Vec::new());
         let mut documents = Sides::new(None, None);
         for side in Side::BOTH {
             let desc = roots.get(side);
             if desc.kind() == BlobKind::Index {
                 let doc = self.read_json(side, "index", desc, "/")?;
-                *entries.get_mut(side) = self.index_entries(side, &doc)?;
+                *entries.get_mut(side) = self.index_entries(side, &doc, desc)?;
                 *documents.get_mut(side) = Some(doc);
             } else {
-                let key = self.manifest_platform(side, desc, "/")?.key();
+                let key = self.manifest_key(side, desc, "/")?;
                 *entries.get_mut(side) = vec![Entry {
                     key,
                     position: 0,
@@ -151,181 +257,204 @@ impl<'a> Walker<'a> {
                 "comparing a multi-platform index with a single-platform manifest".into(),
             );
         }
-        let pairs = self.pair_entries(&entries)?;
-        let count0 = entries.input0.len();
-        for pair in pairs {
-            let position = match (&pair.input0, &pair.input1) {
-                (Some(e), _) => e.position,
-                (None, Some(e)) => count0 + e.position,
-                (None, None) => continue,
-            };
-            let key = pair
-                .input0
-                .as_ref()
-                .or(pair.input1.as_ref())
-                .map(|e| e.key.clone())
-                .unwrap_or_default();
-            let path = format!("/manifests-{position}");
-            let descs = pair
-                .as_ref()
-                .map(|e| e.as_ref().map(|e| e.descriptor.clone()));
-            let kind = if key.starts_with("attestation ") {
-                ContextKind::Attestation {
-                    platform: key.clone(),
-                }
-            } else {
-                ContextKind::Manifest {
-                    platform: key.clone(),
-                }
-            };
-            let ctx = self.context(Some(root), kind, &path, &key, descs.clone());
-            match (descs.input0, descs.input1) {
-                (Some(a), Some(b)) => {
-                    self.descriptor_difference(ctx, "manifest", Sides::new(Some(&a), Some(&b)));
-                    if a.digest == b.digest {
-                        continue;
-                    }
-                    let both = Sides::new(a, b);
-                    if let Err(error) = self.walk_manifest(ctx, &path, &both, plans) {
-                        self.error(Some(ctx), error.to_string());
-                    }
-                }
-                (a, b) => self.emit_difference(Difference {
-                    context: ctx,
-                    kind: DiffKind::Idx,
-                    key: format!("platform {key}"),
-                    deltas: vec![Delta::new(
-                        Aspect::Presence,
-                        "platform",
-                        json!(a.is_some().then_some(&key)),
-                        json!(b.is_some().then_some(&key)),
-                    )],
-                    entries: None,
-                    origin: None,
-                }),
-            }
-        }
-        Ok(())
-    }
-
-    fn index_entries(&self, side: Side, index: &Value) -> Result<Vec<Entry>, EngineError> {
-        let descriptors: Vec<Descriptor> = match index.get("manifests") {
-            Some(list) => serde_json::from_value(list.clone()).map_err(|e| {
-                let root = &self.images.get(side).root;
-                self.blob_error(side, "index", root, "/", BlobError::Json(e))
-            })?,
-            None => Vec::new(),
-        };
-        let mut entries = Vec::new();
-        for (position, descriptor) in descriptors.iter().enumerate() {
-            if descriptor.kind() == BlobKind::Index {
-                self.warn(
-                    None,
-                    format!(
-                        "input {}: nested index {} is not compared",
-                        side.index(),
-                        descriptor.digest
-                    ),
-                );
-                continue;
-            }
-            let key = match &descriptor.platform {
-                Some(p) if !is_unknown(p) => p.key(),
-                _ => self
-                    .attestation_key(descriptor, &descriptors)
-                    .unwrap_or_else(|| format!("entry {position}")),
-            };
-            entries.push(Entry {
-                key,
-                position,
-                descriptor: descriptor.clone(),
-            });
-        }
         Ok(entries)
     }
 
-    /// BuildKit attestation manifests name the manifest they describe; they pair through its platform.
-    fn attestation_key(&self, desc: &Descriptor, all: &[Descriptor]) -> Option<String> {
-        if desc
-            .annotations
-            .get(annotation::DOCKER_REFERENCE_TYPE)
-            .map(String::as_str)
-            != Some(annotation::ATTESTATION_MANIFEST)
-        {
+    /// Whether each input holds the manifest of a pair both list (`None` for a one-sided pair).
+    fn held(&self, pair: &Pair) -> Option<Sides<bool>> {
+        let (Some(a), Some(b)) = (&pair.entries.input0, &pair.entries.input1) else {
             return None;
-        }
-        let target = desc.annotations.get(annotation::DOCKER_REFERENCE_DIGEST)?;
-        let described = all.iter().find(|d| d.digest.to_string() == *target)?;
-        Some(format!(
-            "attestation {}",
-            described.platform.as_ref()?.key()
+        };
+        Some(Sides::new(
+            self.holds(Side::Input0, &a.descriptor),
+            self.holds(Side::Input1, &b.descriptor),
         ))
     }
 
-    /// Pairs entries by key (platform), keeps the requested platforms, and orders the pairs by input 0.
-    fn pair_entries(
-        &self,
-        entries: &Sides<Vec<Entry>>,
-    ) -> Result<Vec<Sides<Option<Entry>>>, EngineError> {
-        let wanted: Vec<String> = self.options.platforms.iter().map(Platform::key).collect();
-        let selected = |key: &str| {
-            self.options.all_platforms
-                || wanted.is_empty()
-                || wanted
-                    .iter()
-                    .any(|w| key == w || key.strip_prefix("attestation ") == Some(w))
+    /// Whether an input holds a blob. Opening it is the test (cheap for local sources; a registry
+    /// answers a manifest request). Only the source saying the blob is missing means it is not held:
+    /// any other failure is left to the read that needs the blob (an equal one is not read at all).
+    fn holds(&self, side: Side, desc: &Descriptor) -> bool {
+        !matches!(
+            self.images.get(side).source.open(&desc.digest),
+            Err(SourceError::BlobMissing { .. })
+        )
+    }
+
+    fn not_held_error(&self, pair: &Pair, held: &Sides<bool>) -> EngineError {
+        let side = if held.input0 {
+            Side::Input1
+        } else {
+            Side::Input0
         };
-        let mut pairs: Vec<Sides<Option<Entry>>> = Vec::new();
-        for e in entries.input0.iter().filter(|e| selected(&e.key)) {
-            let other = entries.input1.iter().find(|o| o.key == e.key);
-            pairs.push(Sides::new(Some(clone_entry(e)), other.map(clone_entry)));
+        let digest = pair
+            .entries
+            .get(side)
+            .as_ref()
+            .map(|e| e.descriptor.digest.to_string())
+            .unwrap_or_default();
+        EngineError::Platform(format!(
+            "{} is not in input {} ({}): its index lists manifest {digest}, which the archive does \
+             not hold",
+            pair.name(),
+            side.index(),
+            self.images.get(side).spec
+        ))
+    }
+
+    /// One index entry pair: its context, then presence, platform, descriptor and manifest.
+    fn walk_pair(
+        &self,
+        root: ContextId,
+        pair: &Pair,
+        held: Option<Sides<bool>>,
+        count0: usize,
+        tally: &mut Tally,
+        plans: &mut Vec<ManifestPlan>,
+    ) -> Result<(), EngineError> {
+        let position = match (&pair.entries.input0, &pair.entries.input1) {
+            (Some(e), _) => e.position,
+            (None, Some(e)) => count0 + e.position,
+            (None, None) => return Ok(()),
+        };
+        let path = format!("/manifests-{position}");
+        let descs = pair
+            .entries
+            .as_ref()
+            .map(|e| e.as_ref().map(|e| e.descriptor.clone()));
+        let platform = pair.label.clone();
+        let kind = if pair.is_attestation() {
+            ContextKind::Attestation { platform }
+        } else {
+            ContextKind::Manifest { platform }
+        };
+        let context = self.context(Some(root), kind, &path, &pair.label, descs.clone());
+        let (Some(a), Some(b), Some(held)) = (descs.input0, descs.input1, held) else {
+            self.presence_difference(context, pair);
+            return Ok(());
+        };
+        let descs = Sides::new(a, b);
+        let keys = pair
+            .entries
+            .as_ref()
+            .map(|e| e.as_ref().map_or("", |e| e.key.as_str()));
+        if !(held.input0 && held.input1) {
+            self.warn_not_held(context, pair, &descs, &held);
+            tally.note(pair, &held, &keys);
+            return Ok(());
         }
-        for e in entries.input1.iter().filter(|e| selected(&e.key)) {
-            if !entries.input0.iter().any(|o| o.key == e.key) {
-                pairs.push(Sides::new(None, Some(clone_entry(e))));
+        self.platform_difference(context, keys.clone());
+        self.descriptor_difference(context, "manifest", descs.as_ref().map(Some));
+        if descs.input0.digest != descs.input1.digest {
+            let manifest = ManifestPair {
+                context,
+                path: &path,
+                descriptors: &descs,
+                attestation: pair.is_attestation(),
+            };
+            match self.walk_manifest(&manifest, plans) {
+                Ok(()) => {}
+                // A config the archive does not hold: the platform is not in it either.
+                Err(error) if !pair.requested && error.missing_in().is_some() => {
+                    let message = format!(
+                        "{}: not in this archive ({error}); not compared",
+                        pair.name()
+                    );
+                    self.warn(Some(context), message);
+                    let held = Sides::from_fn(|side| error.missing_in() != Some(side.index()));
+                    tally.note(pair, &held, &keys);
+                    return Ok(());
+                }
+                Err(error) => self.error(Some(context), error.to_string()),
             }
         }
-        for w in &wanted {
-            if !self.options.all_platforms
-                && !pairs.iter().any(|p| {
-                    p.iter()
-                        .any(|(_, e)| e.as_ref().is_some_and(|e| &e.key == w))
-                })
-            {
-                return Err(EngineError::Platform(format!(
-                    "platform {w} is in neither image (input 0 has: {}; input 1 has: {})",
-                    keys(&entries.input0),
-                    keys(&entries.input1)
-                )));
-            }
+        tally.note(pair, &Sides::new(true, true), &keys);
+        Ok(())
+    }
+
+    /// An entry only one index lists.
+    fn presence_difference(&self, context: ContextId, pair: &Pair) {
+        let listed = |entry: &Option<Entry>| json!(entry.is_some().then_some(&pair.label));
+        self.emit_difference(Difference {
+            context,
+            kind: DiffKind::Idx,
+            key: format!("platform {}", pair.label),
+            deltas: vec![Delta::new(
+                Aspect::Presence,
+                "platform",
+                listed(&pair.entries.input0),
+                listed(&pair.entries.input1),
+            )],
+            entries: None,
+            origin: None,
+        });
+    }
+
+    /// A warning for each input that lists a manifest but does not hold it.
+    fn warn_not_held(
+        &self,
+        context: ContextId,
+        pair: &Pair,
+        descs: &Sides<Descriptor>,
+        held: &Sides<bool>,
+    ) {
+        for side in Side::BOTH.into_iter().filter(|s| !held.get(*s)) {
+            self.warn(
+                Some(context),
+                format!(
+                    "{}: not in input {} ({}): its index lists manifest {}, which the archive \
+                     does not hold; not compared",
+                    pair.name(),
+                    side.index(),
+                    self.images.get(side).spec,
+                    descs.get(side).digest
+                ),
+            );
         }
-        Ok(pairs)
+    }
+
+    /// The paired manifests are of two platforms (`--platform0`/`--platform1`, or two single-platform
+    /// images): that is a difference of its own.
+    fn platform_difference(&self, context: ContextId, keys: Sides<&str>) {
+        if keys.differ() {
+            self.emit_difference(Difference {
+                context,
+                kind: DiffKind::Mani,
+                key: "platform".into(),
+                deltas: vec![Delta::new(
+                    Aspect::Platform,
+                    "platform",
+                    json!(keys.input0),
+                    json!(keys.input1),
+                )],
+                entries: None,
+                origin: None,
+            });
+        }
     }
 
     /// One platform's manifest pair: manifest fields, config, layer contexts.
     fn walk_manifest(
         &self,
-        ctx: ContextId,
-        path: &str,
-        descs: &Sides<Descriptor>,
+        pair: &ManifestPair<'_>,
         plans: &mut Vec<ManifestPlan>,
     ) -> Result<(), EngineError> {
-        let docs = self.read_both_json("manifest", descs, or_root(path))?;
+        let at = or_root(pair.path);
+        let docs = self.read_both_json("manifest", pair.descriptors, at)?;
         self.json_difference(
-            ctx,
+            pair.context,
             DiffKind::Mani,
             "manifest",
             &docs.input0,
             &docs.input1,
             json_diff::manifest_aspect,
         );
-        let manifests = self.parse_both(descs, &docs, "manifest", or_root(path))?;
-        let counts = manifests
-            .as_ref()
-            .map(|m: &crate::oci::Manifest| m.layers.len());
+        let manifests: Sides<Manifest> =
+            self.parse_both(pair.descriptors, &docs, "manifest", at)?;
+        let counts = manifests.as_ref().map(|m| m.layers.len());
         if counts.differ() {
             self.emit_difference(Difference {
-                context: ctx,
+                context: pair.context,
                 kind: DiffKind::Mani,
                 key: "layers".into(),
                 deltas: vec![Delta::new(
@@ -338,20 +467,46 @@ impl<'a> Walker<'a> {
                 origin: None,
             });
         }
-        let config_descs = manifests.as_ref().map(|m| m.config.clone());
-        let config_path = format!("{path}/config");
-        let config_ctx = self.context(
-            Some(ctx),
+        let configs = self.walk_config(pair, &manifests)?;
+        if let Some(plan) = self.plan_layers(pair, &manifests, &configs) {
+            plans.push(plan);
+        }
+        Ok(())
+    }
+
+    /// The config pair: context, descriptors and contents. Returns what reading the layers needs (an
+    /// artifact's config, often the empty descriptor, has nothing for them).
+    fn walk_config(
+        &self,
+        pair: &ManifestPair<'_>,
+        manifests: &Sides<Manifest>,
+    ) -> Result<Sides<ImageConfig>, EngineError> {
+        let descs = manifests.as_ref().map(|m| m.config.clone());
+        let path = format!("{}/config", pair.path);
+        let context = self.context(
+            Some(pair.context),
             ContextKind::Config,
-            &config_path,
+            &path,
             "config",
-            config_descs.clone().map(Some),
+            descs.clone().map(Some),
         );
-        self.descriptor_difference(config_ctx, "config", config_descs.as_ref().map(Some));
-        let configs = self.read_both_json("config", &config_descs, &config_path)?;
-        if config_descs.input0.digest != config_descs.input1.digest {
+        self.descriptor_difference(context, "config", descs.as_ref().map(Some));
+        if descs.iter().any(|(_, d)| d.kind() != BlobKind::Config) {
+            self.compare_blobs(&BlobPair {
+                context,
+                kind: DiffKind::Cfg,
+                what: "config",
+                path: &path,
+                descriptors: descs.as_ref(),
+                classify: json_diff::config_aspect,
+                absent_is_warning: pair.attestation,
+            })?;
+            return Ok(Sides::default());
+        }
+        let configs = self.read_both_json("config", &descs, &path)?;
+        if descs.input0.digest != descs.input1.digest {
             self.json_difference(
-                config_ctx,
+                context,
                 DiffKind::Cfg,
                 "config",
                 &configs.input0,
@@ -359,19 +514,17 @@ impl<'a> Walker<'a> {
                 json_diff::config_aspect,
             );
         }
-        let parsed = self.parse_both(&config_descs, &configs, "config", &config_path)?;
-        let plan = self.plan_layers(ctx, path, &manifests, &parsed);
-        plans.push(plan);
-        Ok(())
+        self.parse_both(&descs, &configs, "config", &path)
     }
 
+    /// Layer contexts; tar layers are planned for the layer phase, other blobs compared here. `None`
+    /// if there is no tar layer to read.
     fn plan_layers(
         &self,
-        ctx: ContextId,
-        path: &str,
-        manifests: &Sides<crate::oci::Manifest>,
+        pair: &ManifestPair<'_>,
+        manifests: &Sides<Manifest>,
         configs: &Sides<ImageConfig>,
-    ) -> ManifestPlan {
+    ) -> Option<ManifestPlan> {
         let count = manifests
             .input0
             .layers
@@ -380,87 +533,124 @@ impl<'a> Walker<'a> {
         let mut layers = Vec::with_capacity(count);
         for i in 0..count {
             let descriptors = manifests.as_ref().map(|m| m.layers.get(i).cloned());
-            let diff_ids = configs.as_ref().map(|c| c.rootfs.diff_ids.get(i).cloned());
-            let layer_path = format!("{path}/layers-{i}");
-            let context = self.context(
-                Some(ctx),
-                ContextKind::Layer { index: i },
-                &layer_path,
-                &format!("layer {i}"),
-                descriptors.clone(),
-            );
+            let path = format!("{}/layers-{i}", pair.path);
+            let tar = self.reads_as_tar(&descriptors, &path);
+            let kind = if tar {
+                ContextKind::Layer { index: i }
+            } else {
+                ContextKind::Blob { index: i }
+            };
+            let label = format!("layer {i}");
+            let context =
+                self.context(Some(pair.context), kind, &path, &label, descriptors.clone());
             self.descriptor_difference(context, "layer", descriptors.as_ref().map(Option::as_ref));
+            if !tar {
+                self.compare_blob_layers(pair, context, &path, &descriptors);
+                continue;
+            }
+            let diff_ids = configs.as_ref().map(|c| c.rootfs.diff_ids.get(i).cloned());
             layers.push(LayerPlan {
                 context,
-                path: layer_path,
+                path,
                 descriptors,
                 diff_ids,
             });
         }
+        if layers.is_empty() {
+            return None;
+        }
         let merged_context = self.context(
-            Some(ctx),
+            Some(pair.context),
             ContextKind::MergedFs,
-            &format!("{path}/merged"),
+            &format!("{}/merged", pair.path),
             "merged filesystem",
             Sides::default(),
         );
-        ManifestPlan {
+        Some(ManifestPlan {
             merged_context,
             layers,
-        }
+        })
     }
 
-    /// Two single-platform manifests are compared whatever their platforms, but a `--platform` that
-    /// neither has is an error, as it is for indexes.
-    fn check_requested_platform(
+    /// A layer position that is not read as tar streams: its blobs' contents (a failure is this
+    /// layer's error; the other layers are still compared).
+    fn compare_blob_layers(
         &self,
-        roots: &Sides<Descriptor>,
-        label0: &str,
-    ) -> Result<(), EngineError> {
-        if self.options.all_platforms || self.options.platforms.is_empty() {
-            return Ok(());
-        }
-        let label1 = self
-            .manifest_platform(Side::Input1, &roots.input1, "/")?
-            .key();
-        let wanted: Vec<String> = self.options.platforms.iter().map(Platform::key).collect();
-        if wanted.iter().any(|w| *w == label0 || *w == label1) {
-            return Ok(());
-        }
-        Err(EngineError::Platform(format!(
-            "platform {} is in neither image (input 0 has: {label0}; input 1 has: {label1})",
-            wanted.join(", ")
-        )))
-    }
-
-    fn platform_label(&self, roots: &Sides<Descriptor>) -> Result<String, EngineError> {
-        let platform = match &roots.input0.platform {
-            Some(p) => p.clone(),
-            None => self.manifest_platform(Side::Input0, &roots.input0, "/")?,
+        pair: &ManifestPair<'_>,
+        context: ContextId,
+        path: &str,
+        descriptors: &Sides<Option<Descriptor>>,
+    ) {
+        let (Some(a), Some(b)) = (&descriptors.input0, &descriptors.input1) else {
+            return;
         };
-        Ok(platform.key())
+        let blobs = BlobPair {
+            context,
+            kind: DiffKind::Layer,
+            what: "layer",
+            path,
+            descriptors: Sides::new(a, b),
+            classify: json_diff::payload_aspect,
+            absent_is_warning: pair.attestation,
+        };
+        if let Err(error) = self.compare_blobs(&blobs) {
+            self.error(Some(context), error.to_string());
+        }
     }
 
-    /// A manifest's platform, from its config (read for this; it is small).
-    fn manifest_platform(
+    /// Whether a layer position is read as tar streams: every descriptor there is a tar its input
+    /// holds. A foreign layer is often not held (its content is at its URLs): it is then compared by
+    /// descriptor, and said so.
+    fn reads_as_tar(&self, descriptors: &Sides<Option<Descriptor>>, path: &str) -> bool {
+        let mut tar = true;
+        for (side, desc) in descriptors.iter() {
+            let Some(desc) = desc else { continue };
+            tar &= match desc.kind() {
+                BlobKind::Layer(_) => true,
+                BlobKind::ForeignLayer(_) if self.holds(side, desc) => true,
+                BlobKind::ForeignLayer(_) => {
+                    self.warn(
+                        None,
+                        format!(
+                            "input {} ({}): foreign layer {} at {path} is not in the image (its \
+                             content is at its URLs): compared by descriptor",
+                            side.index(),
+                            self.images.get(side).spec,
+                            desc.digest
+                        ),
+                    );
+                    false
+                }
+                _ => false,
+            };
+        }
+        tar
+    }
+
+    /// What a manifest pairs by: its platform, from its descriptor or else from its config. An
+    /// artifact (no image config) pairs as `artifact <artifactType>`.
+    fn manifest_key(
         &self,
         side: Side,
         desc: &Descriptor,
         path: &str,
-    ) -> Result<Platform, EngineError> {
+    ) -> Result<String, EngineError> {
         if let Some(p) = desc.platform.as_ref().filter(|p| !is_unknown(p)) {
-            return Ok(p.clone());
+            return Ok(p.key());
         }
-        let doc = self.read_json(side, "manifest", desc, path)?;
-        let manifest: crate::oci::Manifest = serde_json::from_value(doc)
-            .map_err(|e| self.blob_error(side, "manifest", desc, path, BlobError::Json(e)))?;
-        let config = self.read_json(side, "config", &manifest.config, path)?;
-        let config: ImageConfig = serde_json::from_value(config).map_err(|e| {
-            self.blob_error(side, "config", &manifest.config, path, BlobError::Json(e))
-        })?;
-        Ok(config.platform())
+        let manifest: Manifest = self.read_parsed(side, "manifest", desc, path)?;
+        if manifest.config.kind() != BlobKind::Config {
+            let kind = manifest
+                .artifact_type
+                .as_deref()
+                .unwrap_or(&manifest.config.media_type);
+            return Ok(format!("artifact {kind}"));
+        }
+        let config: ImageConfig = self.read_parsed(side, "config", &manifest.config, path)?;
+        Ok(config.platform().key())
     }
 
+    /// Reads a JSON blob, verified. An index or a manifest must be of schema version 2.
     fn read_json(
         &self,
         side: Side,
@@ -469,10 +659,26 @@ impl<'a> Walker<'a> {
         path: &str,
     ) -> Result<Value, EngineError> {
         let image = self.images.get(side);
-        let bytes = read_small_blob(image.source.as_ref(), desc, self.options.json_limit)
-            .map_err(|e| self.blob_error(side, what, desc, path, e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| self.blob_error(side, what, desc, path, BlobError::Json(e)))
+        let fail = |e| self.blob_error(side, what, desc, path, e);
+        let bytes =
+            read_small_blob(image.source.as_ref(), desc, self.options.json_limit).map_err(fail)?;
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| fail(BlobError::Json(e)))?;
+        if matches!(desc.kind(), BlobKind::Index | BlobKind::Manifest) {
+            check_schema_version(&doc).map_err(fail)?;
+        }
+        Ok(doc)
+    }
+
+    fn read_parsed<T: serde::de::DeserializeOwned>(
+        &self,
+        side: Side,
+        what: &'static str,
+        desc: &Descriptor,
+        path: &str,
+    ) -> Result<T, EngineError> {
+        let doc = self.read_json(side, what, desc, path)?;
+        serde_json::from_value(doc)
+            .map_err(|e| self.blob_error(side, what, desc, path, BlobError::Shape(e)))
     }
 
     fn read_both_json(
@@ -495,8 +701,9 @@ impl<'a> Walker<'a> {
         path: &str,
     ) -> Result<Sides<T>, EngineError> {
         let parse = |side: Side| {
-            serde_json::from_value::<T>(docs.get(side).clone())
-                .map_err(|e| self.blob_error(side, what, descs.get(side), path, BlobError::Json(e)))
+            serde_json::from_value::<T>(docs.get(side).clone()).map_err(|e| {
+                self.blob_error(side, what, descs.get(side), path, BlobError::Shape(e))
+            })
         };
         Ok(Sides::new(parse(Side::Input0)?, parse(Side::Input1)?))
     }
@@ -609,23 +816,12 @@ fn or_root(path: &str) -> &str {
     if path.is_empty() { "/" } else { path }
 }
 
-fn is_unknown(p: &Platform) -> bool {
-    p.os == "unknown" || p.architecture == "unknown"
-}
-
-fn clone_entry(e: &Entry) -> Entry {
-    Entry {
-        key: e.key.clone(),
-        position: e.position,
-        descriptor: e.descriptor.clone(),
-    }
-}
-
-fn keys(entries: &[Entry]) -> String {
-    let list: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-    if list.is_empty() {
-        "nothing".into()
-    } else {
-        list.join(", ")
+/// Indexes and manifests of schema version 2 are read; 1 is Docker's old signed format.
+fn check_schema_version(doc: &Value) -> Result<(), BlobError> {
+    match doc.get("schemaVersion") {
+        None => Ok(()),
+        Some(v) if *v == 2 => Ok(()),
+        Some(v) if *v == 1 => Err(BlobError::SchemaV1),
+        Some(v) => Err(BlobError::SchemaVersion(v.to_string())),
     }
 }

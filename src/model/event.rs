@@ -42,6 +42,12 @@ pub enum ContextKind {
     Layer {
         index: usize,
     },
+    /// Layer `index` of each image where it is not a tar stream to read: an artifact's payload (an
+    /// SBOM, an attestation, a signature), or a foreign layer the image does not hold. Compared as a
+    /// blob: descriptors, and contents as JSON or text. Not part of either file view.
+    Blob {
+        index: usize,
+    },
     /// Each image's final filesystem after applying all layers and whiteouts (merged view).
     MergedFs,
 }
