@@ -343,7 +343,7 @@ impl<'a> Walker<'a> {
             tally.note(pair, &held, &keys);
             return Ok(());
         }
-        self.platform_difference(context, keys.clone());
+        self.platform_difference(context, keys);
         self.descriptor_difference(context, "manifest", descs.as_ref().map(Some));
         if descs.input0.digest != descs.input1.digest {
             let manifest = ManifestPair {
