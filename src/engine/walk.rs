@@ -14,6 +14,7 @@ use crate::source::Image;
 use super::blob::read_small_blob;
 use super::error::{BlobError, EngineError};
 use super::json_diff::{self, Classifier};
+use super::presence::{UnreadBlobs, diff_ids_per_layer};
 use super::{EventSink, Options};
 
 /// What the layer phase needs to know about one manifest pair.
@@ -35,14 +36,16 @@ pub struct Walker<'a> {
     pub images: &'a Sides<Image>,
     pub options: &'a Options,
     pub sink: &'a dyn EventSink,
+    /// Blobs below equal digests, not compared but checked (see [`super::presence`]).
+    pub unread: UnreadBlobs,
     next_id: AtomicU32,
 }
 
 /// An index entry (or a lone manifest) with the key it pairs by.
-struct Entry {
-    key: String,
-    position: usize,
-    descriptor: Descriptor,
+pub(super) struct Entry {
+    pub key: String,
+    pub position: usize,
+    pub descriptor: Descriptor,
 }
 
 impl<'a> Walker<'a> {
@@ -51,6 +54,7 @@ impl<'a> Walker<'a> {
             images,
             options,
             sink,
+            unread: UnreadBlobs::default(),
             next_id: AtomicU32::new(0),
         }
     }
@@ -67,6 +71,7 @@ impl<'a> Walker<'a> {
         );
         self.descriptor_difference(root, "image", roots.as_ref().map(Some));
         if roots.input0.digest == roots.input1.digest {
+            self.record_unread(root, &roots, "/", true);
             return Vec::new();
         }
         let mut plans = Vec::new();
@@ -182,10 +187,12 @@ impl<'a> Walker<'a> {
             match (descs.input0, descs.input1) {
                 (Some(a), Some(b)) => {
                     self.descriptor_difference(ctx, "manifest", Sides::new(Some(&a), Some(&b)));
-                    if a.digest == b.digest {
+                    let both = Sides::new(a, b);
+                    if both.input0.digest == both.input1.digest {
+                        let required = !key.starts_with("attestation ");
+                        self.record_unread(ctx, &both, &path, required);
                         continue;
                     }
-                    let both = Sides::new(a, b);
                     if let Err(error) = self.walk_manifest(ctx, &path, &both, plans) {
                         self.error(Some(ctx), error.to_string());
                     }
@@ -208,7 +215,11 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    fn index_entries(&self, side: Side, index: &Value) -> Result<Vec<Entry>, EngineError> {
+    pub(super) fn index_entries(
+        &self,
+        side: Side,
+        index: &Value,
+    ) -> Result<Vec<Entry>, EngineError> {
         let descriptors: Vec<Descriptor> = match index.get("manifests") {
             Some(list) => serde_json::from_value(list.clone()).map_err(|e| {
                 let root = &self.images.get(side).root;
@@ -268,19 +279,12 @@ impl<'a> Walker<'a> {
         entries: &Sides<Vec<Entry>>,
     ) -> Result<Vec<Sides<Option<Entry>>>, EngineError> {
         let wanted: Vec<String> = self.options.platforms.iter().map(Platform::key).collect();
-        let selected = |key: &str| {
-            self.options.all_platforms
-                || wanted.is_empty()
-                || wanted
-                    .iter()
-                    .any(|w| key == w || key.strip_prefix("attestation ") == Some(w))
-        };
         let mut pairs: Vec<Sides<Option<Entry>>> = Vec::new();
-        for e in entries.input0.iter().filter(|e| selected(&e.key)) {
+        for e in entries.input0.iter().filter(|e| self.selects(&e.key)) {
             let other = entries.input1.iter().find(|o| o.key == e.key);
             pairs.push(Sides::new(Some(clone_entry(e)), other.map(clone_entry)));
         }
-        for e in entries.input1.iter().filter(|e| selected(&e.key)) {
+        for e in entries.input1.iter().filter(|e| self.selects(&e.key)) {
             if !entries.input0.iter().any(|o| o.key == e.key) {
                 pairs.push(Sides::new(None, Some(clone_entry(e))));
             }
@@ -300,6 +304,14 @@ impl<'a> Walker<'a> {
             }
         }
         Ok(pairs)
+    }
+
+    /// Whether the index entry with this pairing key is compared (`--platform`, `--all-platforms`).
+    pub(super) fn selects(&self, key: &str) -> bool {
+        let wanted = || self.options.platforms.iter().map(Platform::key);
+        self.options.all_platforms
+            || self.options.platforms.is_empty()
+            || wanted().any(|w| key == w || key.strip_prefix("attestation ") == Some(w.as_str()))
     }
 
     /// One platform's manifest pair: manifest fields, config, layer contexts.
@@ -360,6 +372,12 @@ impl<'a> Walker<'a> {
             );
         }
         let parsed = self.parse_both(&config_descs, &configs, "config", &config_path)?;
+        for side in Side::BOTH {
+            let (manifest, config) = (manifests.get(side), parsed.get(side));
+            let config_desc = config_descs.get(side);
+            diff_ids_per_layer(manifest, config_desc.kind(), config)
+                .map_err(|e| self.blob_error(side, "config", config_desc, &config_path, e))?;
+        }
         let plan = self.plan_layers(ctx, path, &manifests, &parsed);
         plans.push(plan);
         Ok(())

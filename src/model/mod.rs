@@ -14,7 +14,7 @@ mod text;
 pub use aspect::{Aspect, AspectSet};
 pub use entry::{EntryKind, EntryMeta, TarFormat, Timestamp, Whiteout, canonical_path};
 pub use event::{
-    Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, Progress, SkipReason,
+    Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, LayerProof, Progress,
 };
 pub use report::Report;
 pub use sides::{Side, Sides};
