@@ -173,11 +173,13 @@ fn gzip_and_zstd_of_one_layer_are_proven_equal() {
     );
 }
 
-/// Two layouts of one image (same root digest) and an OCI archive of it.
+/// Two layouts of one image (same root digest).
 struct SameImage {
     _dir: TempDir,
     a: String,
     b: String,
+    manifest: Digest,
+    config: Digest,
     layer: Digest,
     layer_size: u64,
 }
@@ -192,23 +194,30 @@ fn same_image() -> SameImage {
         _dir: dir,
         a,
         b,
+        manifest: built.manifest.digest,
+        config: built.config.digest,
         layer: built.layers[0].digest.clone(),
         layer_size: built.layers[0].size,
     }
 }
 
 #[test]
-fn a_missing_layer_blob_behind_an_equal_manifest_is_an_error() {
-    let same = same_image();
-    std::fs::remove_file(blob_path(&same.b, &same.layer)).unwrap();
-    let digest = same.layer.to_string();
-    let out = run([&same.a, &same.b]);
-    assert_one_error(
-        &out,
-        &same.b,
-        &["layer", &digest, "/layers-0", "is missing"],
-    );
+fn a_missing_blob_behind_an_equal_manifest_is_an_error() {
+    for what in ["layer", "config", "manifest"] {
+        let same = same_image();
+        let (digest, context) = match what {
+            "layer" => (&same.layer, "at /layers-0:"),
+            "config" => (&same.config, "at /config:"),
+            _ => (&same.manifest, "at /:"),
+        };
+        std::fs::remove_file(blob_path(&same.b, digest)).unwrap();
+        let digest = digest.to_string();
+        let out = run([&same.a, &same.b]);
+        assert_one_error(&out, &same.b, &[what, &digest, context, "is missing"]);
+    }
 
+    let same = same_image();
+    let digest = same.layer.to_string();
     let dir = TempDir::new().unwrap();
     let archive = dir.path().join("omitted.tar");
     good_image()
