@@ -70,7 +70,8 @@ impl Walker<'_> {
     /// still hold every blob there. Reads each side's index and manifests below `descs` (small, and
     /// verified as read) and records their configs and layers for the layer phase to check. A platform
     /// whose manifest an input lacks (an export of some platforms of an index) is a warning, as are the
-    /// missing blobs of an attestation (`required` false).
+    /// missing blobs of an attestation (`required` false). A source that cannot tell what it holds
+    /// without reading (a registry) is left alone unless `--verify` asks for everything to be read.
     pub(super) fn record_unread(
         &self,
         ctx: ContextId,
@@ -79,6 +80,12 @@ impl Walker<'_> {
         required: bool,
     ) {
         for side in Side::BOTH {
+            let source = &self.images.get(side).source;
+            let can_check =
+                self.options.verify || !matches!(source.stat(&descs.get(side).digest), Ok(None));
+            if !can_check {
+                continue; // a registry: nothing to learn without downloading, and all read is verified
+            }
             if let Err(error) = self.record_below(side, descs.get(side), path, required) {
                 self.report(Some(ctx), required, error);
             }

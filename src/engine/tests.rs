@@ -593,3 +593,60 @@ fn platforms_left_out_by_platform_are_not_checked() {
     );
     assert!(report.errors.is_empty(), "{:?}", report.errors);
 }
+
+/// A source that, like a registry, cannot tell what it holds without reading; counts the blobs opened.
+struct Remote {
+    blobs: MemorySource,
+    opened: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::source::BlobSource for Remote {
+    fn open(
+        &self,
+        digest: &crate::oci::Digest,
+    ) -> Result<Box<dyn std::io::Read + Send>, crate::source::SourceError> {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.blobs.open(digest)
+    }
+
+    fn stat(
+        &self,
+        _digest: &crate::oci::Digest,
+    ) -> Result<Option<u64>, crate::source::SourceError> {
+        Ok(None)
+    }
+}
+
+#[test]
+fn identical_remote_images_are_not_downloaded_unless_verify() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let (blobs, root) = single(&[(tar_at(&[("a", b"1")], 1), OCI_LAYER_GZIP)], json!({}));
+    for (verify, opened) in [(false, 0), (true, 3)] {
+        let remote = Arc::new(Remote {
+            blobs: blobs.clone(),
+            opened: Default::default(),
+        });
+        let images = Sides::from_fn(|_| crate::source::Image {
+            spec: "remote".into(),
+            source: remote.clone(),
+            root: root.clone(),
+        });
+        let options = Options {
+            verify,
+            ..Options::default()
+        };
+        let report = std::sync::Mutex::new(Report::default());
+        let sink = |event| report.lock().unwrap().apply(event);
+        crate::engine::compare(&images, &options, &sink);
+        let report = report.into_inner().unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        // With --verify, each side reads its manifest, config and layer.
+        assert_eq!(
+            remote.opened.load(Ordering::Relaxed),
+            2 * opened,
+            "verify: {verify}"
+        );
+    }
+}
