@@ -417,8 +417,9 @@ fn max_scale_scales_the_json_blob_limit() {
     let small = run(["--max-scale", "0.00002", a.as_str(), b.as_str()]);
     small.expect_code(2);
     assert!(
-        small.stderr().contains("too large for a JSON blob")
-            && small.stderr().contains("limit 335"),
+        small
+            .stderr()
+            .contains("larger than the limit of 335; raise it with --max-scale 1"),
         "{}",
         small.stderr()
     );

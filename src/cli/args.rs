@@ -101,6 +101,10 @@ pub struct CompareArgs {
     /// Log on stderr what is read and what is skipped, with times (also with $DEBUG=1).
     #[arg(long)]
     pub debug: bool,
+    /// Read and verify every blob of both inputs, those with equal digests too (both copies), not
+    /// only those the comparison needs: an audit of local copies.
+    #[arg(long)]
+    pub verify: bool,
     /// Multiply the safety limit on index, manifest and config blobs (16 MiB) by FACTOR; 0 means 1.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
     pub max_scale: f64,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use ocidiff::model::{ContextId, Event, SkipReason, escape_control};
+use ocidiff::model::{ContextId, Event, escape_control};
 use ocidiff::source::Image;
 
 pub struct DebugLog {
@@ -50,12 +50,8 @@ impl DebugLog {
                 ));
                 self.paths.insert(context.id, context.path.clone());
             }
-            Event::LayerSkipped { context, reason } => {
-                let why = match reason {
-                    SkipReason::EqualDigest => "same blob digest",
-                    SkipReason::EqualDiffId => "same diff_id",
-                };
-                self.line(&format!("{}: not read ({why})", self.path(*context)));
+            Event::LayerEqual { context, proof } => {
+                self.line(&format!("{}: {}", self.path(*context), proof.description()));
             }
             Event::LayerCompared { context, entries } => {
                 let count =

@@ -73,6 +73,7 @@ pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged:
         include_unchanged,
         json_limit: args.json_limit(),
         read_limits: ReadLimits::scaled(args.scale()),
+        verify: args.verify,
     }
 }
 

@@ -111,6 +111,7 @@ pub fn read_small_blob(
         return Err(BlobError::TooLarge {
             size: desc.size,
             limit,
+            scale_needed: desc.size.div_ceil(MAX_JSON_BLOB),
         });
     }
     let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
@@ -118,6 +119,30 @@ pub fn read_small_blob(
     let mut bytes = Vec::with_capacity(desc.size as usize);
     reader.read_to_end(&mut bytes).map_err(BlobError::from_io)?;
     Ok(bytes)
+}
+
+/// Reads a whole blob only to verify its size and digest.
+pub fn verify_blob(
+    source: &dyn BlobSource,
+    desc: &Descriptor,
+    progress: Option<Arc<AtomicU64>>,
+) -> Result<(), BlobError> {
+    let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
+    VerifyingReader::new(raw, desc, progress)
+        .finish()
+        .map_err(BlobError::from_io)
+}
+
+/// Checks, without reading it, that a source holds a blob of its descriptor's size. A source that
+/// cannot tell without reading (a registry) passes: its blobs are verified when read.
+pub fn check_stored(source: &dyn BlobSource, desc: &Descriptor) -> Result<(), BlobError> {
+    match source.stat(&desc.digest).map_err(BlobError::Source)? {
+        Some(stored) if stored != desc.size => Err(BlobError::Integrity(Integrity::SizeMismatch {
+            expected: desc.size,
+            actual: stored,
+        })),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +177,45 @@ mod tests {
         );
         let long = read_all(b"hello world", &d).unwrap_err().to_string();
         assert!(long.contains("expected 5 bytes"), "{long}");
+    }
+
+    #[test]
+    fn a_json_blob_over_the_limit_says_which_max_scale_reads_it() {
+        let mut d = desc_of(b"{}");
+        d.size = MAX_JSON_BLOB + MAX_JSON_BLOB / 5;
+        let source = crate::engine::testing::MemorySource::default();
+        let error = read_small_blob(&source, &d, MAX_JSON_BLOB).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} bytes, larger than the limit of {MAX_JSON_BLOB}; raise it with --max-scale 2",
+                d.size
+            )
+        );
+    }
+
+    #[test]
+    fn check_stored_compares_the_stored_size_without_reading() {
+        let mut source = crate::engine::testing::MemorySource::default();
+        let d = source.add("application/octet-stream", b"hello".to_vec());
+        check_stored(&source, &d).unwrap();
+        let mut longer = d.clone();
+        longer.size = 6;
+        let error = check_stored(&source, &longer).unwrap_err().to_string();
+        assert_eq!(error, "size mismatch: expected 6 bytes, got 5");
+        let absent = desc_of(b"other");
+        let error = check_stored(&source, &absent).unwrap_err().to_string();
+        assert!(error.contains("is missing"), "{error}");
+    }
+
+    #[test]
+    fn verify_blob_reads_to_the_end() {
+        let mut source = crate::engine::testing::MemorySource::default();
+        let d = source.add("application/octet-stream", b"hello".to_vec());
+        verify_blob(&source, &d, None).unwrap();
+        source.blobs_insert_for_test(&d.digest, b"hellO".to_vec());
+        let error = verify_blob(&source, &d, None).unwrap_err().to_string();
+        assert!(error.contains("digest mismatch"), "{error}");
     }
 
     #[test]

@@ -48,8 +48,21 @@ pub enum BlobError {
     Integrity(#[from] Integrity),
     #[error("uncompressed layer does not match the config's diff_id {expected} (got {actual})")]
     DiffIdMismatch { expected: Digest, actual: Digest },
-    #[error("too large for a JSON blob ({size} bytes, limit {limit})")]
-    TooLarge { size: u64, limit: u64 },
+    #[error(
+        "{size} bytes, larger than the limit of {limit}; raise it with --max-scale {scale_needed}"
+    )]
+    TooLarge {
+        size: u64,
+        limit: u64,
+        scale_needed: u64,
+    },
+    #[error("lists {diff_ids} diff_ids for the manifest's {layers} layers")]
+    LayerCount { layers: usize, diff_ids: usize },
+    #[error("cannot verify it against diff_id {diff_id}: {source}")]
+    Unverified {
+        diff_id: Digest,
+        source: Box<BlobError>,
+    },
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// Valid JSON that does not have the fields its media type promises.

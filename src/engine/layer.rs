@@ -70,6 +70,8 @@ pub trait ContentVisitor {
 struct LayerRead<'v> {
     /// The config's digest of the uncompressed tar.
     diff_id: Option<&'v Digest>,
+    /// Whether the tar is walked and its entries listed; if not, it is only hashed.
+    list_entries: bool,
     progress: Option<Arc<AtomicU64>>,
     visitor: Option<&'v mut dyn ContentVisitor>,
     limits: &'v ReadLimits,
@@ -85,6 +87,26 @@ pub fn scan_layer(
 ) -> Result<LayerScan, BlobError> {
     let how = LayerRead {
         diff_id,
+        list_entries: true,
+        progress,
+        visitor: None,
+        limits,
+    };
+    read_layer(source, desc, how)
+}
+
+/// Reads one layer blob only to verify it: its size and digest, and that its uncompressed tar hashes
+/// to `diff_id`. Its entries are not listed.
+pub fn verify_layer(
+    source: &dyn BlobSource,
+    desc: &Descriptor,
+    diff_id: &Digest,
+    progress: Option<Arc<AtomicU64>>,
+    limits: &ReadLimits,
+) -> Result<LayerScan, BlobError> {
+    let how = LayerRead {
+        diff_id: Some(diff_id),
+        list_entries: false,
         progress,
         visitor: None,
         limits,
@@ -101,6 +123,7 @@ pub fn extract_from_layer(
 ) -> Result<(), BlobError> {
     let how = LayerRead {
         diff_id: None,
+        list_entries: true,
         progress: None,
         visitor: Some(visitor),
         limits,
@@ -114,7 +137,7 @@ pub fn scan_tar_stream<R: Read>(
     stream: R,
     limits: &ReadLimits,
 ) -> Result<Vec<EntryMeta>, BlobError> {
-    scan_tar(stream, None, None, limits).map(|(entries, _)| entries)
+    scan_tar(stream, None, true, None, limits).map(|(entries, _)| entries)
 }
 
 /// [`scan_tar_stream`], handing the content of the entries `visitor` wants to it.
@@ -123,7 +146,7 @@ pub fn visit_tar_stream<R: Read>(
     visitor: &mut dyn ContentVisitor,
     limits: &ReadLimits,
 ) -> Result<Vec<EntryMeta>, BlobError> {
-    scan_tar(stream, None, Some(visitor), limits).map(|(entries, _)| entries)
+    scan_tar(stream, None, true, Some(visitor), limits).map(|(entries, _)| entries)
 }
 
 fn read_layer(
@@ -162,6 +185,7 @@ fn read_layer_stream(
 ) -> Result<LayerScan, BlobError> {
     let LayerRead {
         diff_id,
+        list_entries,
         progress,
         visitor,
         limits,
@@ -189,6 +213,7 @@ fn read_layer_stream(
             let (entries, decoder) = scan_tar(
                 flate2::bufread::MultiGzDecoder::new(buffered),
                 diff_id,
+                list_entries,
                 visitor,
                 limits,
             )
@@ -198,11 +223,11 @@ fn read_layer_stream(
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| BlobError::decode("zstd", e))?;
-            let (entries, decoder) =
-                scan_tar(decoder, diff_id, visitor, limits).map_err(|e| in_codec("zstd", e))?;
+            let (entries, decoder) = scan_tar(decoder, diff_id, list_entries, visitor, limits)
+                .map_err(|e| in_codec("zstd", e))?;
             (entries, decoder.finish())
         }
-        Compression::None => scan_tar(buffered, diff_id, visitor, limits)?,
+        Compression::None => scan_tar(buffered, diff_id, list_entries, visitor, limits)?,
     };
     let mut verifier = buffered.into_inner();
     io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io)?;
@@ -249,13 +274,15 @@ impl<R: Read> Read for Tapped<R> {
 
 type TarReader<R> = tarball::Reader<Streamed<Tapped<BufReader<R>>>>;
 
-/// Walks a tar stream, then drains it and checks its diff_id. Returns the entries and the reader below.
+/// Walks a tar stream (unless `list_entries` is false), then drains it and checks its diff_id.
+/// Returns the entries and the reader below.
 ///
 /// The tar reader asks for 512-byte headers; a buffer between it and the decoder keeps the decoder
 /// working on large blocks (its fast path).
 fn scan_tar<R: Read>(
     decoded: R,
     diff_id: Option<&Digest>,
+    list_entries: bool,
     mut visitor: Option<&mut dyn ContentVisitor>,
     limits: &ReadLimits,
 ) -> Result<(Vec<EntryMeta>, R), BlobError> {
@@ -267,7 +294,7 @@ fn scan_tar<R: Read>(
     let mut reader = tarball::Reader::new(Streamed(stream), limits.tar);
     let mut entries = Vec::new();
     let mut content_buffer = vec![0u8; READ_BUFFER];
-    while let Some(entry) = reader.next_entry().map_err(BlobError::from_tar)? {
+    while list_entries && let Some(entry) = reader.next_entry().map_err(BlobError::from_tar)? {
         if entries.len() as u64 >= limits.layer_entries {
             return Err(BlobError::TooManyEntries {
                 limit: limits.layer_entries,
@@ -588,6 +615,35 @@ mod tests {
         source.blobs_insert_for_test(&lying.digest, gzip(&tar));
         let err = scan(&source, &lying, &tar).unwrap_err().to_string();
         assert!(err.contains("digest mismatch"), "{err}");
+    }
+
+    #[test]
+    fn verifying_a_layer_hashes_it_without_listing_entries() {
+        let tar = tar_of(&[("a", b"1", 0o644)]);
+        let mut source = MemorySource::default();
+        let desc = source.add(OCI_LAYER_ZSTD, zstd(&tar));
+        let limits = ReadLimits::DEFAULT;
+        let diff_id = Digest::sha256_of(&tar);
+        let scan = verify_layer(&source, &desc, &diff_id, None, &limits).unwrap();
+        assert!(scan.entries.is_empty());
+        let other = Digest::sha256_of(b"another tar");
+        let error = verify_layer(&source, &desc, &other, None, &limits).unwrap_err();
+        assert!(
+            matches!(&error, BlobError::DiffIdMismatch { expected, actual }
+                if *expected == other && *actual == diff_id),
+            "{error}"
+        );
+        // Not a tar at all, but what the config says: verified (nothing claims it is a valid tar).
+        let junk = vec![0x41u8; 100];
+        let junk_desc = source.add(OCI_LAYER_TAR, junk.clone());
+        verify_layer(
+            &source,
+            &junk_desc,
+            &Digest::sha256_of(&junk),
+            None,
+            &limits,
+        )
+        .unwrap();
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The layer phase: read every layer the comparison needs, in parallel across cores, and compare layer
-//! pairs as soon as both sides are read. Blobs with equal digests and layers with equal diff_ids are not
-//! read; a blob needed twice is read once.
+//! pairs as soon as both sides are read. A pair with equal blob digests is the same bytes and is not
+//! read, only checked to be there (see [`super::presence`]); a pair of different blobs whose configs
+//! claim the same diff_id is read to prove it, each side only hashed unless a view needs its entries.
+//! A blob needed twice is read once.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,12 +10,15 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::model::{Event, Progress, Side, Sides, SkipReason};
-use crate::oci::{Descriptor, Digest};
+use crate::model::{Event, LayerProof, Progress, Side, Sides};
+use crate::oci::{BlobKind, Descriptor, Digest};
 
 use super::MergedView;
+use super::blob::{check_stored, verify_blob};
 use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_layers};
-use super::layer::scan_layer;
+use super::error::BlobError;
+use super::layer::{LayerScan, scan_layer, verify_layer};
+use super::presence::UnreadBlob;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 
 /// One blob to read.
@@ -23,69 +28,123 @@ struct Job {
     diff_id: Option<Digest>,
     /// Where the blob is first used, for error messages.
     path: String,
+    read: ReadKind,
+    /// Whether failing to read it is an error; for an attestation's blobs it is a warning.
+    required: bool,
+}
+
+/// What reading a blob must give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadKind {
+    /// Only the proof that its bytes (and its uncompressed tar, for a layer with a diff_id) are what
+    /// its descriptor and config say.
+    Verify,
+    /// That proof and the layer's entries.
+    List,
+}
+
+/// What a finished read gave.
+enum Outcome {
+    /// It failed; the error has been reported.
+    Failed,
+    Verified,
+    Listed(Entries),
 }
 
 type Entries = Arc<LayerEntries>;
 
-/// How each layer position of a manifest pair gets its entries.
+/// How each layer position of a manifest pair is settled.
 #[derive(Clone, Copy)]
 enum Need {
-    /// Equal on both sides, not needed by any view.
-    Skip(SkipReason),
-    /// Equal on both sides but needed by the merged view: read one copy.
-    Shared(SkipReason, usize),
+    /// Equal blob digests: the same bytes, equal without reading. `shared` reads one copy when the
+    /// merged view needs its entries.
+    SameBlob { shared: Option<usize> },
+    /// Different blobs whose configs claim the same diff_id: both are read to prove it, the first
+    /// listing its entries if the merged view needs them.
+    ClaimedEqual(usize, usize),
     /// Different: one job per present side.
     Pair(Option<usize>, Option<usize>),
 }
 
-pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut by_digest: HashMap<Digest, usize> = HashMap::new();
-    let mut job_for = |side: Side, layer: &LayerPlan| -> Option<usize> {
-        let descriptor = layer.descriptors.get(side).clone()?;
-        let id = *by_digest
-            .entry(descriptor.digest.clone())
-            .or_insert_with(|| {
-                let diff_id = layer.diff_ids.get(side).clone();
-                jobs.push(Job {
-                    side,
-                    descriptor,
-                    diff_id,
-                    path: layer.path.clone(),
-                });
-                jobs.len() - 1
-            });
+/// What the manifests and configs say about a layer pair.
+enum Claim<'l> {
+    SameBlob,
+    SameDiffId(Sides<&'l Descriptor>, &'l Digest),
+    Different,
+}
+
+/// The blobs to read: one job per blob of each side (and diff_id it is checked against).
+#[derive(Default)]
+struct Jobs {
+    all: Vec<Job>,
+    by_blob: HashMap<(Side, Digest, Option<Digest>), usize>,
+}
+
+impl Jobs {
+    fn add(
+        &mut self,
+        side: Side,
+        descriptor: &Descriptor,
+        diff_id: Option<&Digest>,
+        path: &str,
+    ) -> usize {
+        let key = (side, descriptor.digest.clone(), diff_id.cloned());
+        if let Some(&id) = self.by_blob.get(&key) {
+            return id;
+        }
+        self.all.push(Job {
+            side,
+            descriptor: descriptor.clone(),
+            diff_id: diff_id.cloned(),
+            path: path.to_owned(),
+            read: ReadKind::Verify,
+            required: true,
+        });
+        self.by_blob.insert(key, self.all.len() - 1);
+        self.all.len() - 1
+    }
+
+    /// A job that lists the layer's entries.
+    fn listing(&mut self, side: Side, layer: &LayerPlan) -> Option<usize> {
+        let descriptor = layer.descriptors.get(side).as_ref()?;
+        let id = self.add(
+            side,
+            descriptor,
+            layer.diff_ids.get(side).as_ref(),
+            &layer.path,
+        );
+        self.all[id].read = ReadKind::List;
         Some(id)
-    };
+    }
+
+    fn reads(&self, side: Side, digest: &Digest) -> bool {
+        self.all
+            .iter()
+            .any(|job| job.side == side && job.descriptor.digest == *digest)
+    }
+}
+
+pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
+    let mut jobs = Jobs::default();
+    let mut unread = walker.unread.take();
     let needs: Vec<Vec<Need>> = plans
         .iter()
-        .map(|plan| {
-            let merged = wants_merged(walker.options.merged, plan)
-                && plan.layers.iter().any(|l| equal_reason(l).is_none());
-            plan.layers
-                .iter()
-                .map(|layer| match equal_reason(layer) {
-                    Some(reason) if merged => {
-                        Need::Shared(reason, job_for(Side::Input0, layer).unwrap_or(0))
-                    }
-                    Some(reason) => Need::Skip(reason),
-                    None => Need::Pair(job_for(Side::Input0, layer), job_for(Side::Input1, layer)),
-                })
-                .collect()
-        })
+        .map(|plan| plan_needs(walker, plan, &mut jobs, &mut unread))
         .collect();
+    check_unread(walker, unread, &mut jobs);
     for (plan, plan_needs) in plans.iter().zip(&needs) {
         for (layer, need) in plan.layers.iter().zip(plan_needs) {
-            if let Need::Skip(reason) | Need::Shared(reason, _) = need {
-                walker.sink.emit(Event::LayerSkipped {
+            if let Need::SameBlob { .. } = need {
+                walker.sink.emit(Event::LayerEqual {
                     context: layer.context,
-                    reason: *reason,
+                    proof: LayerProof::SameDigest,
                 });
             }
         }
     }
+    let jobs = jobs.all;
     announce_reads(walker, &jobs);
-    let results: Vec<OnceLock<Option<Entries>>> = jobs.iter().map(|_| OnceLock::new()).collect();
+    let results: Vec<OnceLock<Outcome>> = jobs.iter().map(|_| OnceLock::new()).collect();
     let work = Work {
         walker,
         plans,
@@ -97,6 +156,88 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         wakeup: Condvar::new(),
     };
     work.execute();
+}
+
+/// How each layer pair of a manifest pair is settled, adding the jobs that reads need; the blobs of
+/// equal pairs go to `unread`, to be checked.
+fn plan_needs(
+    walker: &Walker<'_>,
+    plan: &ManifestPlan,
+    jobs: &mut Jobs,
+    unread: &mut Vec<UnreadBlob>,
+) -> Vec<Need> {
+    let merged = wants_merged(walker.options.merged, plan)
+        && plan
+            .layers
+            .iter()
+            .any(|l| matches!(claim(l), Claim::Different));
+    let mut need = |layer: &LayerPlan| match claim(layer) {
+        Claim::SameBlob => {
+            let shared = if merged {
+                jobs.listing(Side::Input0, layer)
+            } else {
+                None
+            };
+            unread.extend(
+                Side::BOTH
+                    .into_iter()
+                    .filter_map(|side| unread_layer(side, layer)),
+            );
+            Need::SameBlob { shared }
+        }
+        Claim::SameDiffId(descriptors, diff_id) => {
+            let [a, b] = [Side::Input0, Side::Input1]
+                .map(|side| jobs.add(side, descriptors.get(side), Some(diff_id), &layer.path));
+            if merged {
+                jobs.all[a].read = ReadKind::List;
+            }
+            Need::ClaimedEqual(a, b)
+        }
+        Claim::Different => Need::Pair(
+            jobs.listing(Side::Input0, layer),
+            jobs.listing(Side::Input1, layer),
+        ),
+    };
+    plan.layers.iter().map(&mut need).collect()
+}
+
+fn unread_layer(side: Side, layer: &LayerPlan) -> Option<UnreadBlob> {
+    Some(UnreadBlob {
+        side,
+        what: "layer",
+        descriptor: layer.descriptors.get(side).clone()?,
+        diff_id: layer.diff_ids.get(side).clone(),
+        path: layer.path.clone(),
+        required: true,
+    })
+}
+
+/// Checks each blob the comparison does not read, once: that it is there with its descriptor's
+/// size, or with `--verify` by reading it (layers are then read with the other jobs).
+fn check_unread(walker: &Walker<'_>, unread: Vec<UnreadBlob>, jobs: &mut Jobs) {
+    let mut checked = HashSet::new();
+    for blob in unread {
+        let (side, desc) = (blob.side, &blob.descriptor);
+        if matches!(desc.kind(), BlobKind::ForeignLayer(_))
+            || jobs.reads(side, &desc.digest)
+            || !checked.insert((side, desc.digest.clone()))
+        {
+            continue;
+        }
+        if walker.options.verify && blob.what == "layer" {
+            let id = jobs.add(side, desc, blob.diff_id.as_ref(), &blob.path);
+            jobs.all[id].required = blob.required;
+            continue;
+        }
+        let source = walker.images.get(side).source.as_ref();
+        if let Err(error) = check_stored(source, desc) {
+            let error = walker.blob_error(side, blob.what, desc, &blob.path, error);
+            match blob.required {
+                true => walker.error(None, error.to_string()),
+                false => walker.warn(None, error.to_string()),
+            }
+        }
+    }
 }
 
 /// Tells each input's source which of its blobs will be read, so remote ones can fetch ahead.
@@ -125,18 +266,20 @@ fn wants_merged(when: MergedView, plan: &ManifestPlan) -> bool {
     }
 }
 
-/// Why a layer pair needs no reading, if it does not.
-fn equal_reason(layer: &LayerPlan) -> Option<SkipReason> {
-    let (a, b) = (
-        layer.descriptors.input0.as_ref()?,
-        layer.descriptors.input1.as_ref()?,
-    );
+/// Whether a layer pair can be settled without comparing entries. Equal digests are the same bytes;
+/// equal diff_ids are only a claim, to be proven by reading both blobs. (A foreign layer's blob is
+/// not in the image: nothing can prove it.)
+fn claim(layer: &LayerPlan) -> Claim<'_> {
+    let (Some(a), Some(b)) = (&layer.descriptors.input0, &layer.descriptors.input1) else {
+        return Claim::Different;
+    };
     if a.digest == b.digest {
-        return Some(SkipReason::EqualDigest);
+        return Claim::SameBlob;
     }
+    let foreign = [a, b].iter().any(|d| matches!(d.kind(), BlobKind::ForeignLayer(_)));
     match (&layer.diff_ids.input0, &layer.diff_ids.input1) {
-        (Some(x), Some(y)) if x == y => Some(SkipReason::EqualDiffId),
-        _ => None,
+        (Some(x), Some(y)) if x == y && !foreign => Claim::SameDiffId(Sides::new(a, b), x),
+        _ => Claim::Different,
     }
 }
 
@@ -175,7 +318,7 @@ struct Work<'w, 'a> {
     plans: &'w [ManifestPlan],
     needs: &'w [Vec<Need>],
     jobs: &'w [Job],
-    results: &'w [OnceLock<Option<Entries>>],
+    results: &'w [OnceLock<Outcome>],
     bytes_done: Arc<AtomicU64>,
     state: Mutex<Schedule>,
     wakeup: Condvar,
@@ -238,8 +381,8 @@ impl Work<'_, '_> {
     fn run(&self, task: Task) {
         match task {
             Task::Read(job) => {
-                let entries = read_job(self.walker, &self.jobs[job], Arc::clone(&self.bytes_done));
-                let _ = self.results[job].set(entries);
+                let outcome = read_job(self.walker, &self.jobs[job], Arc::clone(&self.bytes_done));
+                let _ = self.results[job].set(outcome);
             }
             Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
             Task::CompareMerged { plan } => self.compare_merged(plan),
@@ -271,10 +414,12 @@ impl Work<'_, '_> {
         let mut ready = Vec::new();
         for (p, plan_needs) in self.needs.iter().enumerate() {
             for (l, need) in plan_needs.iter().enumerate() {
-                if let Need::Pair(a, b) = *need
-                    && self.ready(a)
-                    && self.ready(b)
-                {
+                let both_read = match *need {
+                    Need::Pair(a, b) => self.ready(a) && self.ready(b),
+                    Need::ClaimedEqual(a, b) => self.ready(Some(a)) && self.ready(Some(b)),
+                    Need::SameBlob { .. } => false,
+                };
+                if both_read {
                     ready.push(Task::ComparePair { plan: p, layer: l });
                 }
             }
@@ -299,18 +444,39 @@ impl Work<'_, '_> {
         job.is_none_or(|j| self.results[j].get().is_some())
     }
 
+    /// A side's entries: `Some(None)` for an absent side, `None` if its read failed.
     fn entries(&self, job: Option<usize>) -> Option<Option<Entries>> {
         match job {
             None => Some(None),
-            Some(j) => self.results[j].get()?.clone().map(Some),
+            Some(j) => match self.results[j].get()? {
+                Outcome::Listed(entries) => Some(Some(entries.clone())),
+                Outcome::Verified | Outcome::Failed => None,
+            },
         }
+    }
+
+    fn succeeded(&self, job: usize) -> bool {
+        matches!(
+            self.results[job].get(),
+            Some(Outcome::Verified | Outcome::Listed(_))
+        )
     }
 
     fn compare_pair(&self, plan: usize, layer_index: usize) {
         let layer = &self.plans[plan].layers[layer_index];
-        let Need::Pair(a, b) = self.needs[plan][layer_index] else {
-            return;
-        };
+        match self.needs[plan][layer_index] {
+            Need::Pair(a, b) => self.compare_entries(layer, a, b),
+            Need::ClaimedEqual(a, b) if self.succeeded(a) && self.succeeded(b) => {
+                self.walker.sink.emit(Event::LayerEqual {
+                    context: layer.context,
+                    proof: LayerProof::ContentVerified,
+                });
+            }
+            Need::ClaimedEqual(..) | Need::SameBlob { .. } => {}
+        }
+    }
+
+    fn compare_entries(&self, layer: &LayerPlan, a: Option<usize>, b: Option<usize>) {
         let (Some(x), Some(y)) = (self.entries(a), self.entries(b)) else {
             return;
         };
@@ -332,21 +498,21 @@ impl Work<'_, '_> {
 
     fn merged_ready(&self, p: usize) -> bool {
         self.needs[p].iter().all(|need| match *need {
-            Need::Skip(_) => true,
-            Need::Shared(_, job) => self.ready(Some(job)),
+            Need::SameBlob { shared } => self.ready(shared),
+            Need::ClaimedEqual(a, b) => self.ready(Some(a)) && self.ready(Some(b)),
             Need::Pair(a, b) => self.ready(a) && self.ready(b),
         })
     }
 
     fn compare_merged(&self, p: usize) {
-        if self.needs[p].iter().all(|n| matches!(n, Need::Skip(_))) {
-            return;
-        }
         let mut layers: Sides<Vec<Entries>> = Sides::default();
         for need in &self.needs[p] {
             let jobs = match *need {
-                Need::Skip(_) => return,
-                Need::Shared(_, job) => Sides::new(Some(job), Some(job)),
+                Need::SameBlob { shared: None } => return, // no layer differs: nothing to merge
+                Need::SameBlob { shared: Some(job) } => Sides::new(Some(job), Some(job)),
+                // Proven the same content: the listed side stands for both.
+                Need::ClaimedEqual(a, b) if self.succeeded(b) => Sides::new(Some(a), Some(a)),
+                Need::ClaimedEqual(..) => return, // the proof failed; its error was reported
                 Need::Pair(a, b) => Sides::new(a, b),
             };
             for side in Side::BOTH {
@@ -369,29 +535,55 @@ impl Work<'_, '_> {
     }
 }
 
-fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Option<Entries> {
-    let source = walker.images.get(job.side).source.as_ref();
-    match scan_layer(
-        source,
-        &job.descriptor,
-        job.diff_id.as_ref(),
-        Some(bytes_done),
-        &walker.options.read_limits,
-    ) {
+fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Outcome {
+    let image = walker.images.get(job.side);
+    match read_blob(walker, job, bytes_done) {
         Ok(scan) => {
             for warning in scan.warnings {
-                let spec = &walker.images.get(job.side).spec;
+                let spec = &image.spec;
                 walker.warn(
                     None,
                     format!("input {} ({spec}): {warning}", job.side.index()),
                 );
             }
-            Some(Arc::new(LayerEntries::new(scan.entries)))
+            match job.read {
+                ReadKind::List => Outcome::Listed(Arc::new(LayerEntries::new(scan.entries))),
+                ReadKind::Verify => Outcome::Verified,
+            }
         }
         Err(error) => {
+            let error = match (error, &job.diff_id) {
+                (error @ BlobError::Decode { .. }, Some(diff_id)) => BlobError::Unverified {
+                    diff_id: diff_id.clone(),
+                    source: Box::new(error),
+                },
+                (error, _) => error,
+            };
             let error = walker.blob_error(job.side, "layer", &job.descriptor, &job.path, error);
-            walker.error(None, error.to_string());
-            None
+            match job.required {
+                true => walker.error(None, error.to_string()),
+                false => walker.warn(None, error.to_string()),
+            }
+            Outcome::Failed
+        }
+    }
+}
+
+fn read_blob(
+    walker: &Walker<'_>,
+    job: &Job,
+    bytes_done: Arc<AtomicU64>,
+) -> Result<LayerScan, BlobError> {
+    let source = walker.images.get(job.side).source.as_ref();
+    let (desc, limits) = (&job.descriptor, &walker.options.read_limits);
+    let progress = Some(bytes_done);
+    match (job.read, desc.kind(), &job.diff_id) {
+        (ReadKind::List, ..) => scan_layer(source, desc, job.diff_id.as_ref(), progress, limits),
+        (ReadKind::Verify, BlobKind::Layer(_), Some(diff_id)) => {
+            verify_layer(source, desc, diff_id, progress, limits)
+        }
+        (ReadKind::Verify, ..) => {
+            verify_blob(source, desc, progress).map(|()| LayerScan::default())
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod layer;
 mod layers;
 pub mod nested;
 mod platforms;
+mod presence;
 mod stream_hash;
 mod walk;
 
@@ -47,6 +48,9 @@ pub struct Options {
     pub json_limit: u64,
     /// Bounds on what reading a layer may hold (tar extension headers, sparse files, entries).
     pub read_limits: layer::ReadLimits,
+    /// Read and verify every blob of both inputs, equal digests included (`--verify`). Without it,
+    /// blobs with equal digests are only checked to be there with the right size.
+    pub verify: bool,
 }
 
 impl Default for Options {
@@ -62,6 +66,7 @@ impl Default for Options {
             include_unchanged: false,
             json_limit: blob::MAX_JSON_BLOB,
             read_limits: layer::ReadLimits::DEFAULT,
+            verify: false,
         }
     }
 }

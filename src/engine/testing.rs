@@ -7,7 +7,7 @@ use crate::model::Sides;
 use crate::oci::{Descriptor, Digest};
 use crate::source::{BlobSource, SourceError};
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct MemorySource {
     blobs: HashMap<Digest, Vec<u8>>,
 }
@@ -17,6 +17,11 @@ impl MemorySource {
         let desc = descriptor(media_type, &bytes);
         self.blobs.insert(desc.digest.clone(), bytes);
         desc
+    }
+
+    /// Forgets a blob, as a store that lost it would.
+    pub fn remove(&mut self, digest: &Digest) {
+        self.blobs.remove(digest);
     }
 
     /// Stores bytes under a digest they do not hash to, as a corrupt store would.
@@ -29,6 +34,15 @@ impl BlobSource for MemorySource {
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
         match self.blobs.get(digest) {
             Some(b) => Ok(Box::new(std::io::Cursor::new(b.clone()))),
+            None => Err(SourceError::BlobMissing {
+                digest: digest.clone(),
+            }),
+        }
+    }
+
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>, SourceError> {
+        match self.blobs.get(digest) {
+            Some(b) => Ok(Some(b.len() as u64)),
             None => Err(SourceError::BlobMissing {
                 digest: digest.clone(),
             }),

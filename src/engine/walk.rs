@@ -16,6 +16,7 @@ use super::blobs::BlobPair;
 use super::error::{BlobError, EngineError};
 use super::json_diff::{self, Classifier};
 use super::platforms::{Entry, Pair, is_unknown};
+use super::presence::{UnreadBlobs, diff_ids_per_layer};
 use super::{EventSink, Options};
 
 /// What the layer phase needs to know about one manifest pair.
@@ -37,6 +38,8 @@ pub struct Walker<'a> {
     pub images: &'a Sides<Image>,
     pub options: &'a Options,
     pub sink: &'a dyn EventSink,
+    /// Blobs below equal digests, not compared but checked (see [`super::presence`]).
+    pub unread: UnreadBlobs,
     next_id: AtomicU32,
 }
 
@@ -82,6 +85,7 @@ impl<'a> Walker<'a> {
             images,
             options,
             sink,
+            unread: UnreadBlobs::default(),
             next_id: AtomicU32::new(0),
         }
     }
@@ -98,6 +102,7 @@ impl<'a> Walker<'a> {
         );
         self.descriptor_difference(root, "image", roots.as_ref().map(Some));
         if roots.input0.digest == roots.input1.digest && !self.walks_equal_roots(&roots) {
+            self.record_unread(root, &roots, "/", true);
             return Vec::new();
         }
         let mut plans = Vec::new();
@@ -271,12 +276,12 @@ impl<'a> Walker<'a> {
         ))
     }
 
-    /// Whether an input holds a blob. Opening it is the test (cheap for local sources; a registry
-    /// answers a manifest request). Only the source saying the blob is missing means it is not held:
-    /// any other failure is left to the read that needs the blob (an equal one is not read at all).
+    /// Whether an input holds a blob, as its source can tell without reading it (a stat, an archive's
+    /// member index; a registry cannot tell and counts as holding it). Only the source saying the blob is
+    /// missing means it is not held: any other failure is left to the read that needs the blob.
     fn holds(&self, side: Side, desc: &Descriptor) -> bool {
         !matches!(
-            self.images.get(side).source.open(&desc.digest),
+            self.images.get(side).source.stat(&desc.digest),
             Err(SourceError::BlobMissing { .. })
         )
     }
@@ -345,7 +350,9 @@ impl<'a> Walker<'a> {
         }
         self.platform_difference(context, keys);
         self.descriptor_difference(context, "manifest", descs.as_ref().map(Some));
-        if descs.input0.digest != descs.input1.digest {
+        if descs.input0.digest == descs.input1.digest {
+            self.record_unread(context, &descs, &path, !pair.is_attestation());
+        } else {
             let manifest = ManifestPair {
                 context,
                 path: &path,
@@ -514,7 +521,13 @@ impl<'a> Walker<'a> {
                 json_diff::config_aspect,
             );
         }
-        self.parse_both(&descs, &configs, "config", &path)
+        let parsed: Sides<ImageConfig> = self.parse_both(&descs, &configs, "config", &path)?;
+        for side in Side::BOTH {
+            let desc = descs.get(side);
+            diff_ids_per_layer(manifests.get(side), desc.kind(), parsed.get(side))
+                .map_err(|e| self.blob_error(side, "config", desc, &path, e))?;
+        }
+        Ok(parsed)
     }
 
     /// Layer contexts; tar layers are planned for the layer phase, other blobs compared here. `None`

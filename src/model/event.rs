@@ -117,14 +117,25 @@ impl Difference {
     }
 }
 
-/// Why a layer pair was not read.
+/// How a layer pair was proven equal without comparing its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum SkipReason {
-    /// Same blob digest: same bytes.
-    EqualDigest,
-    /// Same diff_id: same uncompressed tar, stored differently.
-    EqualDiffId,
+pub enum LayerProof {
+    /// The same blob digest on both sides: the same bytes (content addressing), so neither is read.
+    SameDigest,
+    /// Different blobs (another compression, say) whose configs name the same diff_id: both were read,
+    /// and their uncompressed tars hash to it.
+    ContentVerified,
+}
+
+impl LayerProof {
+    /// What it means, in the words reports use.
+    pub fn description(self) -> &'static str {
+        match self {
+            LayerProof::SameDigest => "equal digest: same bytes, not read",
+            LayerProof::ContentVerified => "content verified equal (same uncompressed digest)",
+        }
+    }
 }
 
 /// Work done so far, for progress displays.
@@ -143,10 +154,10 @@ pub struct Progress {
 pub enum Event {
     Context(Box<Context>),
     Difference(Difference),
-    /// A layer pair compared equal without being read.
-    LayerSkipped {
+    /// A layer pair proven equal without comparing its entries.
+    LayerEqual {
         context: ContextId,
-        reason: SkipReason,
+        proof: LayerProof,
     },
     /// A layer pair has been read and compared; entry counts per input (`None` where absent).
     LayerCompared {

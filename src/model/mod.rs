@@ -16,7 +16,7 @@ pub use entry::{
     EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout, canonical_path,
 };
 pub use event::{
-    Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, Progress, SkipReason,
+    Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, LayerProof, Progress,
 };
 pub use report::Report;
 pub use sides::{Side, Sides};

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::{Context, ContextId, ContextKind, Difference, Event, Progress, Sides, SkipReason};
+use super::{Context, ContextId, ContextKind, Difference, Event, LayerProof, Progress, Sides};
 
 /// Everything a comparison produced, collected from its event stream. Reports and the explorer read this;
 /// it is built incrementally with [`Report::apply`], so a partial report is always valid.
@@ -8,7 +8,8 @@ use super::{Context, ContextId, ContextKind, Difference, Event, Progress, Sides,
 pub struct Report {
     pub contexts: Vec<Context>,
     pub differences: Vec<Difference>,
-    pub skipped: Vec<(ContextId, SkipReason)>,
+    /// Layer pairs proven equal without comparing their entries, and how.
+    pub equal_layers: Vec<(ContextId, LayerProof)>,
     /// Entry counts of each layer pair that was read.
     pub layer_entries: Vec<(ContextId, Sides<Option<usize>>)>,
     pub warnings: Vec<String>,
@@ -22,7 +23,7 @@ impl Report {
         match event {
             Event::Context(c) => self.contexts.push(*c),
             Event::Difference(d) => self.differences.push(d),
-            Event::LayerSkipped { context, reason } => self.skipped.push((context, reason)),
+            Event::LayerEqual { context, proof } => self.equal_layers.push((context, proof)),
             Event::LayerCompared { context, entries } => {
                 self.layer_entries.push((context, entries))
             }
@@ -49,6 +50,14 @@ impl Report {
     /// The context and its ancestors, innermost first.
     pub fn ancestry(&self, id: ContextId) -> impl Iterator<Item = &Context> {
         std::iter::successors(self.context(id), |c| c.parent.and_then(|p| self.context(p)))
+    }
+
+    /// How the layer pair at `id` was proven equal, if it was without comparing entries.
+    pub fn layer_proof(&self, id: ContextId) -> Option<LayerProof> {
+        self.equal_layers
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, proof)| *proof)
     }
 
     /// Whether `id` lies inside the merged-filesystem view (as opposed to the per-layer view).

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ReportError, Summary};
 use crate::filter::{Filter, Presentation, Shown, View};
-use crate::model::{Delta, Difference, Report};
+use crate::model::{Delta, Difference, LayerProof, Report};
 
 /// The value of the document's `ocidiffReport` member; bumped on any incompatible change.
 pub const JSON_FORMAT_VERSION: u32 = 1;
@@ -32,7 +32,7 @@ pub fn json_report(inputs: [&str; 2], report: &Report, filter: &Filter, view: Vi
         "inputs": inputs,
         "view": view,
         "filter": filter_json(filter),
-        "contexts": report.contexts,
+        "contexts": contexts_json(report),
         "differences": differences,
         "hidden": hidden_json(&presentation),
         "errors": report.errors,
@@ -54,6 +54,23 @@ pub fn write_json(
     Ok(())
 }
 
+/// The contexts, each layer pair proven equal without comparing entries saying how (`proof`).
+fn contexts_json(report: &Report) -> Vec<Value> {
+    report
+        .contexts
+        .iter()
+        .map(|context| {
+            let mut value = json!(context);
+            if let (Some(proof), Some(object)) =
+                (report.layer_proof(context.id), value.as_object_mut())
+            {
+                object.insert("proof".into(), json!(proof));
+            }
+            value
+        })
+        .collect()
+}
+
 fn filter_json(filter: &Filter) -> Value {
     let flags: Vec<&str> = filter.options().iter().map(|o| o.flag()).collect();
     json!({ "ignored": flags, "ignorePaths": filter.patterns() })
@@ -70,10 +87,15 @@ fn hidden_json(presentation: &Presentation<'_>) -> Value {
 
 fn summary_json(report: &Report, shown: &[Shown<'_>]) -> Value {
     let summary = Summary::of_shown(report, shown);
+    let proven_by = |how: LayerProof| {
+        let proofs = report.equal_layers.iter();
+        proofs.filter(|(_, proof)| *proof == how).count()
+    };
     json!({
         "shown": summary.shown,
         "byAspect": summary.by_aspect,
-        "skippedLayers": report.skipped.len(),
+        "skippedLayers": proven_by(LayerProof::SameDigest),
+        "verifiedLayers": proven_by(LayerProof::ContentVerified),
         "finished": summary.finished,
     })
 }
@@ -226,11 +248,37 @@ mod tests {
         crate::model::ContextId(5)
     }
 
+    fn with_layer_proofs() -> Report {
+        let mut report = sample_report();
+        report
+            .equal_layers
+            .push((LAYER1, LayerProof::ContentVerified));
+        report
+    }
+
+    #[test]
+    fn layer_proofs_are_on_their_contexts_and_counted() {
+        let doc = render(&with_layer_proofs());
+        let proofs: Vec<(&Value, &Value)> = doc["contexts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| Some((&c["id"], c.get("proof")?)))
+            .collect();
+        assert_eq!(proofs, [(&json!(LAYER1), &json!("content-verified"))]);
+        assert_eq!(doc["summary"]["verifiedLayers"], 1);
+        assert_eq!(doc["summary"]["skippedLayers"], 0);
+    }
+
     #[test]
     fn the_format_document_describes_every_member_and_aspect() {
         let doc = include_str!("JSON-FORMAT.md");
-        let report = render(&sample_report());
-        for key in report.as_object().unwrap().keys() {
+        let report = render(&with_layer_proofs());
+        let contexts = report["contexts"].as_array().unwrap().iter();
+        let members = report.as_object().unwrap().keys();
+        let context_members = contexts.flat_map(|c| c.as_object().unwrap().keys());
+        let summary_members = report["summary"].as_object().unwrap().keys();
+        for key in members.chain(context_members).chain(summary_members) {
             assert!(
                 doc.contains(&format!("`{key}`")),
                 "JSON-FORMAT.md does not describe `{key}`"

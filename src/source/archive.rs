@@ -257,17 +257,32 @@ pub(crate) struct TarBlobs {
     pub renamed: HashMap<Digest, String>,
 }
 
-impl BlobSource for TarBlobs {
-    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
-        let name = match self.renamed.get(digest) {
+impl TarBlobs {
+    fn member_name(&self, digest: &Digest) -> String {
+        match self.renamed.get(digest) {
             Some(name) => name.clone(),
             None => blob_member(digest),
-        };
+        }
+    }
+}
+
+impl BlobSource for TarBlobs {
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
         self.tar
-            .open_member(&name)?
+            .open_member(&self.member_name(digest))?
             .ok_or_else(|| SourceError::BlobMissing {
                 digest: digest.clone(),
             })
+    }
+
+    /// From the member index: nothing is read.
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>, SourceError> {
+        match self.tar.extent(&self.member_name(digest))? {
+            Some(extent) => Ok(Some(extent.size)),
+            None => Err(SourceError::BlobMissing {
+                digest: digest.clone(),
+            }),
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! rules that pick one image out of an `index.json`, shared with tarred layouts.
 
 use std::collections::BTreeSet;
-use std::io::Read;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::archive::{MAX_JSON_SIZE, io_error, not_an_image};
@@ -16,19 +17,123 @@ pub(crate) struct LayoutDir {
 
 impl BlobSource for LayoutDir {
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
+        let path = self.stored_blob(digest)?.0;
+        let file = open_without_blocking(&path).map_err(|e| blob_io_error(digest, &path, e))?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| blob_io_error(digest, &path, e))?;
+        // Replaced since it was looked at: still no FIFO, device or directory is read.
+        if !metadata.is_file() {
+            return Err(not_a_blob(&path, &metadata));
+        }
+        Ok(Box::new(file))
+    }
+
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>, SourceError> {
+        Ok(Some(self.stored_blob(digest)?.1.len()))
+    }
+}
+
+impl LayoutDir {
+    /// The file holding a blob, and its metadata, checked without opening it (opening a FIFO for
+    /// reading blocks): a regular file, or a symbolic link to one inside the layout.
+    fn stored_blob(&self, digest: &Digest) -> Result<(PathBuf, Metadata), SourceError> {
         // The digest is validated (64 lowercase hex digits), so this names one file in the blob directory.
         let path = self
             .root
             .join("blobs")
             .join(digest.algorithm())
             .join(digest.hex());
-        match std::fs::File::open(&path) {
-            Ok(file) => Ok(Box::new(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SourceError::BlobMissing {
-                digest: digest.clone(),
-            }),
-            Err(e) => Err(SourceError::Io { path, source: e }),
+        let metadata =
+            std::fs::symlink_metadata(&path).map_err(|e| blob_io_error(digest, &path, e))?;
+        let (path, metadata) = if metadata.file_type().is_symlink() {
+            let target = self.link_target_inside(digest, &path)?;
+            let metadata =
+                std::fs::metadata(&target).map_err(|e| blob_io_error(digest, &target, e))?;
+            (target, metadata)
+        } else {
+            (path, metadata)
+        };
+        if !metadata.is_file() {
+            return Err(not_a_blob(&path, &metadata));
         }
+        Ok((path, metadata))
+    }
+
+    /// Where a blob that is a symbolic link leads, refused if that is outside the layout.
+    fn link_target_inside(&self, digest: &Digest, link: &Path) -> Result<PathBuf, SourceError> {
+        let target = std::fs::canonicalize(link).map_err(|e| blob_io_error(digest, link, e))?;
+        let root = std::fs::canonicalize(&self.root).map_err(|e| io_error(&self.root, e))?;
+        if !target.starts_with(&root) {
+            return Err(SourceError::Io {
+                path: link.to_owned(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a symbolic link out of the layout (to {}), refused as a blob",
+                        target.display()
+                    ),
+                ),
+            });
+        }
+        Ok(target)
+    }
+}
+
+/// Opens a file for reading without following a final symbolic link and without blocking if it
+/// turned into a FIFO since it was looked at (the caller checks what it opened).
+fn open_without_blocking(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+fn blob_io_error(digest: &Digest, path: &Path, error: io::Error) -> SourceError {
+    if error.kind() == io::ErrorKind::NotFound {
+        return SourceError::BlobMissing {
+            digest: digest.clone(),
+        };
+    }
+    io_error(path, error)
+}
+
+fn not_a_blob(path: &Path, metadata: &Metadata) -> SourceError {
+    SourceError::Io {
+        path: path.to_owned(),
+        source: io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}, not a regular file: refused as a blob",
+                kind_of(metadata)
+            ),
+        ),
+    }
+}
+
+fn kind_of(metadata: &Metadata) -> &'static str {
+    let file_type = metadata.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "something else"
     }
 }
 

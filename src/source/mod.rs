@@ -35,6 +35,13 @@ pub trait BlobSource: Send + Sync {
     /// caller's job.
     fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError>;
 
+    /// A blob's stored size, found without reading it (a stat, an archive's member index), to check
+    /// that a blob the comparison does not read is there. `Ok(None)` when the source cannot tell
+    /// without reading (registries, engines: their blobs are verified when read);
+    /// [`SourceError::BlobMissing`] when it is not there; an error too for what cannot be a blob (a
+    /// directory, a FIFO, a link out of the image).
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>, SourceError>;
+
     /// Says which blobs the comparison will read, in the order it will read them, before any is
     /// opened. A remote source can start fetching them in parallel; a local one ignores it.
     fn prefetch(&self, _blobs: &[Descriptor]) {}
@@ -431,6 +438,13 @@ impl BlobSource for MemoryBlobs {
         match self.in_memory.get(digest) {
             Some(bytes) => Ok(Box::new(std::io::Cursor::new(bytes.clone()))),
             None => self.fallback.open(digest),
+        }
+    }
+
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>, SourceError> {
+        match self.in_memory.get(digest) {
+            Some(bytes) => Ok(Some(bytes.len() as u64)),
+            None => self.fallback.stat(digest),
         }
     }
 }

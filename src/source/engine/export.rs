@@ -110,6 +110,10 @@ impl BlobSource for Exported {
         self.inner.open(digest)
     }
 
+    fn stat(&self, digest: &Digest) -> Result<Option<u64>, SourceError> {
+        self.inner.stat(digest)
+    }
+
     fn prefetch(&self, blobs: &[Descriptor]) {
         self.inner.prefetch(blobs);
     }

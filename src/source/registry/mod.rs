@@ -248,6 +248,11 @@ impl BlobSource for RegistrySource {
         }
     }
 
+    /// Not asked (a HEAD per blob would cost a round trip): every blob is verified when read.
+    fn stat(&self, _digest: &Digest) -> Result<Option<u64>, SourceError> {
+        Ok(None)
+    }
+
     /// Starts the downloads of the blobs not cached yet, in the order given; at most a few run at once.
     fn prefetch(&self, blobs: &[Descriptor]) {
         {

@@ -250,8 +250,8 @@ fn context_lines(app: &App, id: ContextId, node: NodeId, theme: &Theme) -> Vec<L
             )));
         }
     }
-    if let Some((_, reason)) = app.report.skipped.iter().find(|(c, _)| *c == id) {
-        lines.push(Line::styled(format!("not read: {reason:?}"), theme.dim()));
+    if let Some(proof) = app.report.layer_proof(id) {
+        lines.push(Line::styled(proof.description(), theme.dim()));
     }
     if let Some((_, counts)) = app.report.layer_entries.iter().find(|(c, _)| *c == id) {
         let n = |c: Option<usize>| c.map_or("-".into(), |c| c.to_string());

@@ -119,14 +119,10 @@ fn row_line(app: &App, row: &Row, theme: &Theme, width: usize) -> Line<'static> 
     truncate(Line::from(spans), width)
 }
 
-/// A short note next to a context: why a layer was not read, or its kind.
+/// A short note next to a context: how a layer pair was proven equal, or its sizes.
 fn context_note(app: &App, id: crate::model::ContextId) -> Option<String> {
-    if let Some((_, reason)) = app.report.skipped.iter().find(|(c, _)| *c == id) {
-        let why = match reason {
-            crate::model::SkipReason::EqualDigest => "identical (same digest, not read)",
-            crate::model::SkipReason::EqualDiffId => "same content (same diff_id, not read)",
-        };
-        return Some(why.to_owned());
+    if let Some(proof) = app.report.layer_proof(id) {
+        return Some(proof.description().to_owned());
     }
     let context = app.report.context(id)?;
     match &context.kind {
