@@ -1,8 +1,8 @@
 //! `docker://` against a scripted Docker API on a unix socket: what no engine on this machine does
 //! (Docker ≥ 25's OCI-layout export, the `platform` parameter of API ≥ 1.48) and what a broken or
 //! hostile engine does (garbage, a cut-off export, an error status, a dropped connection, silence,
-//! a trickling export). The
-//! answers follow the Docker Engine API; `/version` is shaped as Docker 28.2's. No root needed.
+//! a trickling export). The answers follow the Docker Engine API; `/version` is shaped as Docker
+//! 28.2's. No root needed.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
