@@ -13,7 +13,6 @@
 //! that is slow to ask for more (a comparison busy with another layer) is not taken for a stall. The
 //! whole transfer is never bounded: a multi-GB layer may take hours as long as it keeps moving.
 
-use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -183,7 +182,9 @@ impl Progress {
                 return Ok(item);
             }
             let timeout = self.limits.timeout;
-            let wait = (timeout - silent).min(timeout.saturating_sub(self.window_waited));
+            let wait = timeout
+                .saturating_sub(silent)
+                .min(timeout.saturating_sub(self.window_waited));
             let began = Instant::now();
             let item = tokio::time::timeout(wait, next.as_mut()).await;
             let waited = began.elapsed();
