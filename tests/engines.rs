@@ -19,7 +19,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ocidiff::fixture::{ImageBuilder, LayerBuilder, LayerCompression};
-use support::{Report, Run, error_free_report, have_program, run_command, show};
+use support::{
+    Report, Run, error_free_report, have_program, run_command, run_command_within, show,
+};
 
 /// The namespace the fixtures are imported into in containerd (not `default`, so the flag is tested).
 const NAMESPACE: &str = "ocidiff-test";
@@ -254,15 +256,27 @@ fn load_fixtures(engines: &Engines) {
 
 /// Runs the binary with extra environment variables (and no Docker context of the caller's).
 fn run_env(env: &[(&str, &str)], args: &[&str]) -> Run {
-    run_command(
-        Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"))
-            .args(args)
-            .env_remove("CONTAINER_HOST")
-            .env_remove("DEBUG")
-            .env_remove("DOCKER_CONTEXT")
-            .env("DOCKER_CONFIG", "/nonexistent/docker-config")
-            .envs(env.iter().copied()),
-    )
+    run_command(&mut command(env, args))
+}
+
+/// [`run_env`], killed (and the test failed) if it has not exited within `limit`; also how long it
+/// took.
+fn run_env_within(env: &[(&str, &str)], args: &[&str], limit: Duration) -> (Run, Duration) {
+    run_command_within(&mut command(env, args), limit)
+}
+
+fn command(env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"));
+    command
+        .args(args)
+        .env_remove("CONTAINER_HOST")
+        .env_remove("DEBUG")
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("OCIDIFF_NETWORK_TIMEOUT")
+        .env_remove("OCIDIFF_NETWORK_MIN_RATE")
+        .env("DOCKER_CONFIG", "/nonexistent/docker-config")
+        .envs(env.iter().copied());
+    command
 }
 
 /// `--format json A B` must succeed (0 or 1) with an error-free report.

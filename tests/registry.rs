@@ -1,6 +1,9 @@
 //! Registry inputs against real registries (Debian's `docker-registry`) on 127.0.0.1: anonymous,
 //! Basic auth from a Docker config, Bearer tokens, TLS with a private CA, a two-platform index, the
-//! blob cache, and streams cut mid-download (retried and resumed; or a clear error).
+//! blob cache, and streams cut mid-download (retried and resumed; or a clear error). Hostile
+//! servers (silent, trickling, a silent token server, a hung credential helper, a lying CDN) are
+//! faced with `OCIDIFF_NETWORK_TIMEOUT` of 1 or 2 s; each such run is killed after a minute, so a
+//! hang fails the test instead of hanging the suite.
 //!
 //! Needs `docker-registry skopeo openssl apache2-utils python3` (`.ci/run` installs them): without
 //! them the tests fail when `CI` is set and are skipped otherwise.
@@ -10,9 +13,13 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ocidiff::fixture::{ImageBuilder, IndexBuilder, LayerBuilder, LayerCompression};
-use registry_support::{IDENTITY_TOKEN, Mode, PASSWORD, Proxy, Registry, USER, noise, run, tools};
+use registry_support::{
+    BlobServer, Hold, IDENTITY_TOKEN, Lie, Mode, PASSWORD, Proxy, Registry, SilentServer, USER,
+    noise, run, run_within, tools,
+};
 use support::{Pair, Report, path_str};
 
 /// Two images that share a base layer and differ in the top layer and the config.
@@ -602,4 +609,221 @@ fn an_ipv6_literal_registry_is_reached() {
     let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
     assert_eq!(deltas(&remote), deltas(&local));
     assert_eq!(proxy.blob_gets.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// How long a run against a hostile server may take before it is killed and the test fails: what
+/// today's limits must beat by far (a hang would otherwise hang the test suite).
+const HARD_LIMIT: Duration = Duration::from_secs(60);
+
+/// The most a run may take with `--network-timeout=SECS` when every try of a request fails at
+/// that limit: 4 tries of at most 3 timeouts each (the token server's challenge, the response, a
+/// window of the body), with the backoffs and the start of the process well inside the slack.
+fn bound(timeout_secs: u64) -> Duration {
+    Duration::from_secs(4 * 3 * timeout_secs + 10)
+}
+
+/// Runs `--format json --no-cache A B` with `OCIDIFF_NETWORK_TIMEOUT=SECS` (plus `env`), expecting
+/// it to fail (exit 2) within [`bound`]; returns the one line that names `registry` (an error found
+/// while comparing is followed by the summary).
+fn fails_within(secs: u64, a: &str, b: &str, env: &[(&str, &Path)], registry: &str) -> String {
+    let (run, elapsed) = run_limited(secs, a, b, env);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let limit = bound(secs);
+    assert!(
+        elapsed < limit,
+        "took {elapsed:?}, more than {limit:?}: {}",
+        run.stderr
+    );
+    let named = format!("registry {registry}, repository test/");
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains(&named)).collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    eprintln!("{elapsed:.1?}: {}", lines[0]);
+    lines[0].to_owned()
+}
+
+/// Runs `--format json --no-cache A B` with `OCIDIFF_NETWORK_TIMEOUT=SECS` plus `env`, killed
+/// after [`HARD_LIMIT`].
+fn run_limited(secs: u64, a: &str, b: &str, env: &[(&str, &Path)]) -> (support::Run, Duration) {
+    let secs = secs.to_string();
+    let mut env = env.to_vec();
+    env.push(("OCIDIFF_NETWORK_TIMEOUT", Path::new(&secs)));
+    run_within(&args(&["--no-cache"], a, b), &env, HARD_LIMIT)
+}
+
+fn assert_contains(line: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(line.contains(needle), "{needle:?} not in {line}");
+    }
+}
+
+/// A registry that accepts connections and never answers (not the HTTPS probe, not `/v2/`), and
+/// one whose manifests, or blobs, never get an answer: each ends in a one-line error naming what
+/// got no response, after 4 tries of 1 s.
+#[test]
+fn a_registry_that_never_answers_fails_in_bounded_time() {
+    let Some(()) = tools() else { return };
+    let silent = SilentServer::start();
+    let (ra, rb) = refs(&silent.host());
+    let line = fails_within(1, &ra, &rb, &[], &silent.host());
+    assert_contains(
+        &line,
+        &[
+            ": manifest 1: no response within 1 s after 4 attempts",
+            "(set --network-timeout to wait longer)",
+        ],
+    );
+
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    for (path, object) in [
+        ("/manifests/", ": manifest 1: "),
+        ("/blobs/", ": blob sha256:"),
+    ] {
+        let proxy = Proxy::stalling(registry.port, path, Hold::Silence);
+        let (ra, rb) = refs(&proxy.host());
+        let line = fails_within(1, &ra, &rb, &[], &proxy.host());
+        assert_contains(
+            &line,
+            &[
+                object,
+                "no response within 1 s after 4 attempts (set --network-timeout",
+            ],
+        );
+    }
+}
+
+/// A registry that trickles manifests, or blobs, one byte a second: never silent for the 2 s
+/// timeout, so only the minimum rate (1 KiB/s, the default) can tell, and it does within one
+/// window per try. A blob's message says how far it got, counting what earlier tries brought.
+#[test]
+fn a_registry_that_trickles_fails_in_bounded_time() {
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Plain);
+    let slow = Hold::Trickle(Duration::from_secs(1));
+    for (path, object) in [
+        ("/manifests/", ": manifest 1: "),
+        ("/blobs/", ": blob sha256:"),
+    ] {
+        let proxy = Proxy::stalling(registry.port, path, slow);
+        let (ra, rb) = refs(&proxy.host());
+        let line = fails_within(2, &ra, &rb, &[], &proxy.host());
+        assert_contains(
+            &line,
+            &[
+                object,
+                "stalled: ",
+                " in 2 s, under the minimum of 1024 bytes/s",
+                "after 4 attempts (set --network-min-rate to accept slower transfers)",
+            ],
+        );
+        if path == "/blobs/" {
+            let so_far = line.split(" bytes/s after ").nth(1).unwrap_or_default();
+            let (written, size) = so_far
+                .split_once(" of ")
+                .unwrap_or_else(|| panic!("no progress in {line}"));
+            let size: u64 = size.split(' ').next().unwrap_or("").parse().expect("size");
+            let written: u64 = written.parse().expect("bytes written");
+            assert!(written > 0 && written < size, "{line}");
+        }
+    }
+}
+
+/// A token server that accepts the request for a token and never answers it: the error names the
+/// token server, after 4 tries.
+#[test]
+fn a_token_server_that_never_answers_fails_in_bounded_time() {
+    let Some(()) = tools() else { return };
+    let mut front = None;
+    let registry = Registry::start_with_realm(Mode::Token, |token_port| {
+        let proxy = Proxy::stalling(token_port, "/token", Hold::Silence);
+        // Off while the test images are pushed.
+        proxy.stall(false);
+        let port = proxy.port;
+        front = Some(proxy);
+        port
+    });
+    let front = front.expect("the token server's proxy");
+    let (a, b) = layouts(registry.dir.path());
+    registry.push(&a, "test/a:1");
+    registry.push(&b, "test/b:1");
+    front.stall(true);
+    let (ra, rb) = refs(&registry.host());
+    let line = fails_within(1, &ra, &rb, &[], &registry.host());
+    let token_part = format!(": manifest 1: token server 127.0.0.1:{}: ", front.port);
+    assert_contains(
+        &line,
+        &[
+            &token_part,
+            "no response within 1 s after 4 attempts (set --network-timeout",
+        ],
+    );
+}
+
+/// A `docker-credential-*` helper that never exits is killed at the timeout: the run goes on
+/// without credentials and the refusal says why there were none.
+#[test]
+fn a_credential_helper_that_never_exits_is_given_up_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(()) = tools() else { return };
+    let (registry, _, _) = registry_with_pair(Mode::Basic);
+    let dir = registry.dir.path();
+    let bin = dir.join("hung-helper-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-hung");
+    std::fs::write(&helper, "#!/bin/sh\nexec sleep 120\n").unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("docker-hung");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.json"), r#"{"credsStore": "hung"}"#).unwrap();
+    let path = PathBuf::from(format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    ));
+    let (ra, rb) = refs(&registry.host());
+    let env = [
+        ("DOCKER_CONFIG", config.as_path()),
+        ("PATH", path.as_path()),
+    ];
+    let line = fails_within(1, &ra, &rb, &env, &registry.host());
+    let helper_part = format!(
+        "the credential helper docker-credential-hung for {}: no response within 1 s",
+        registry.host()
+    );
+    assert_contains(&line, &["unauthorized", &helper_part]);
+}
+
+/// A registry that sends blob downloads to another host (its CDN): the credentials stay with the
+/// registry, and a CDN that lies about a body's length (announcing more than it sends, then going
+/// silent; or less than the blob) still ends in the verified blob, resumed where it stopped.
+#[test]
+fn redirects_drop_credentials_and_lying_lengths_end_in_verified_blobs() {
+    let Some(()) = tools() else { return };
+    let (registry, a, b) = registry_with_pair(Mode::Basic);
+    let dir = registry.dir.path();
+    let local = differs(&[], &path_str(&a), &path_str(&b), &[]);
+    for lie in [Lie::None, Lie::LongerThanSent, Lie::ShorterThanReal] {
+        let cdn = BlobServer::start(&registry, lie);
+        let proxy = Proxy::redirecting_blobs(registry.port, cdn.port);
+        let config = docker_config(dir, &proxy.host(), USER, PASSWORD);
+        let (ra, rb) = refs(&proxy.host());
+        let env = [("DOCKER_CONFIG", config.as_path())];
+        let (run, elapsed) = run_limited(1, &ra, &rb, &env);
+        assert_eq!(run.code, 1, "{lie:?}: {}", run.stderr);
+        assert!(elapsed < bound(1), "{lie:?}: took {elapsed:?}");
+        assert_eq!(deltas(&run.json()), deltas(&local), "{lie:?}");
+        let seen = cdn.seen();
+        assert!(seen.len() >= 4, "{lie:?}: the CDN got {seen:?}");
+        assert!(
+            seen.iter().all(|request| !request.authorization),
+            "{lie:?}: credentials reached the CDN: {seen:?}"
+        );
+        let resumed = seen
+            .iter()
+            .filter(|request| request.range.is_some())
+            .count();
+        match lie {
+            Lie::None => assert_eq!(resumed, 0, "{seen:?}"),
+            _ => assert!(resumed >= 4, "{lie:?}: not resumed: {seen:?}"),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Command-line arguments: diffoci's flags with the same names and meanings, plus ocidiff's own.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -9,7 +10,7 @@ use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::model::Sides;
 use ocidiff::oci::Platform;
 use ocidiff::report::Format;
-use ocidiff::source::{CacheSetting, PullPolicy, SourceOptions};
+use ocidiff::source::{CacheSetting, NetworkLimits, PullPolicy, SourceOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -247,6 +248,14 @@ pub struct SourceArgs {
     /// containerd namespace for containerd://NAME (default: $CONTAINERD_NAMESPACE, else default).
     #[arg(long, value_name = "NAME")]
     pub containerd_namespace: Option<String>,
+    /// Registries and engines: the longest wait to connect, for a response, or for a body's next
+    /// byte (an engine may take 20 times this to start an export).
+    #[arg(long, value_name = "SECS", env = "OCIDIFF_NETWORK_TIMEOUT", default_value = "30", value_parser = parse_seconds)]
+    pub network_timeout: Duration,
+    /// A body slower than this many bytes/s, averaged over each --network-timeout of waiting, has
+    /// stalled (0: any rate).
+    #[arg(long, value_name = "BYTES", env = "OCIDIFF_NETWORK_MIN_RATE", default_value_t = NetworkLimits::DEFAULT_MIN_RATE)]
+    pub network_min_rate: u64,
 }
 
 impl SourceArgs {
@@ -268,6 +277,10 @@ impl SourceArgs {
             },
             containerd_address: self.containerd_address.clone(),
             containerd_namespace: self.containerd_namespace.clone(),
+            network: NetworkLimits {
+                timeout: self.network_timeout,
+                min_rate: self.network_min_rate,
+            },
         }
     }
 }
@@ -328,6 +341,14 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(scale) if scale.is_finite() && scale >= 0.0 => Ok(scale),
         _ => Err(format!("expected a factor of 0 or more, got {s:?}")),
+    }
+}
+
+/// Seconds, whole or not (`30`, `0.5`); more than 0.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>().map(Duration::try_from_secs_f64) {
+        Ok(Ok(duration)) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("expected a number of seconds above 0, got {s:?}")),
     }
 }
 
@@ -419,6 +440,22 @@ mod tests {
                 Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).is_err(),
                 "{args:?}"
             );
+        }
+    }
+
+    #[test]
+    fn network_limits_default_to_30_s_and_1_kib_s_and_take_fractions() {
+        let limits = parse(&["a", "b"]).compare.sources.options(&[]).network;
+        assert_eq!(limits, NetworkLimits::default());
+        assert_eq!(limits.timeout, Duration::from_secs(30));
+        assert_eq!(limits.min_rate, 1024);
+        let set = parse(&["--network-timeout=0.5", "--network-min-rate=0", "a", "b"]);
+        let limits = set.compare.sources.options(&[]).network;
+        assert_eq!(limits.timeout, Duration::from_millis(500));
+        assert_eq!(limits.min_rate, 0);
+        for bad in ["0", "-1", "soon", "inf", "NaN"] {
+            let arg = format!("--network-timeout={bad}");
+            assert!(Cli::try_parse_from(["x", &arg, "a", "b"]).is_err(), "{bad}");
         }
     }
 

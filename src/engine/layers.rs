@@ -276,7 +276,9 @@ fn claim(layer: &LayerPlan) -> Claim<'_> {
     if a.digest == b.digest {
         return Claim::SameBlob;
     }
-    let foreign = [a, b].iter().any(|d| matches!(d.kind(), BlobKind::ForeignLayer(_)));
+    let foreign = [a, b]
+        .iter()
+        .any(|d| matches!(d.kind(), BlobKind::ForeignLayer(_)));
     match (&layer.diff_ids.input0, &layer.diff_ids.input1) {
         (Some(x), Some(y)) if x == y && !foreign => Claim::SameDiffId(Sides::new(a, b), x),
         _ => Claim::Different,

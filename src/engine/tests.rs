@@ -553,8 +553,7 @@ fn an_identical_index_checks_what_each_input_holds() {
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
         assert!(
-            report.warnings[0]
-                .contains("platform linux/arm64: not in input 1 (memory)"),
+            report.warnings[0].contains("platform linux/arm64: not in input 1 (memory)"),
             "{:?}",
             report.warnings
         );

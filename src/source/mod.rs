@@ -16,6 +16,7 @@ mod archive;
 mod docker_archive;
 pub mod engine;
 mod layout;
+mod network;
 pub mod registry;
 mod runtime;
 
@@ -28,6 +29,7 @@ use crate::oci::{Descriptor, Digest, Platform};
 
 use archive::{TarBlobs, TarFile, not_an_image};
 use layout::{LayoutDir, Selected};
+pub use network::NetworkLimits;
 
 /// Where an image's blobs are read from.
 pub trait BlobSource: Send + Sync {
@@ -66,6 +68,8 @@ pub struct SourceOptions {
     pub containerd_address: Option<PathBuf>,
     /// `--containerd-namespace` (default `$CONTAINERD_NAMESPACE`, else `default`).
     pub containerd_namespace: Option<String>,
+    /// `--network-timeout`, `--network-min-rate`: how long registries and engines may keep us waiting.
+    pub network: NetworkLimits,
 }
 
 /// `--pull`, with diffoci's names: when a registry is asked rather than the cache.

@@ -1,25 +1,29 @@
 //! `docker://` against a scripted Docker API on a unix socket: what no engine on this machine does
 //! (Docker ≥ 25's OCI-layout export, the `platform` parameter of API ≥ 1.48) and what a broken or
-//! hostile engine does (garbage, a cut-off export, an error status, a dropped connection). The
-//! answers follow the Docker Engine API; `/version` is shaped as Docker 28.2's. No root needed.
+//! hostile engine does (garbage, a cut-off export, an error status, a dropped connection, silence,
+//! a trickling export). The answers follow the Docker Engine API; `/version` is shaped as Docker
+//! 28.2's. No root needed.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ocidiff::fixture::{DockerStyle, FileTree, ImageBuilder, LayerBuilder, LayerCompression};
 
-use super::{assert_one_line_error, report, run_env};
+use super::{assert_one_line_error, report, run_env, run_env_within};
 
-/// An HTTP answer: status line, body, the length to announce, and how long to keep the connection
-/// open after the body (a stalled export).
+/// An HTTP answer: status line, body, the length to announce, then (if `trickle` is set) the rest
+/// of that length one zero byte per `trickle`, and how long to keep the connection open after all
+/// that (a stalled export). An empty status is no answer at all: the connection is held `hold`.
 #[derive(Clone)]
 struct Answer {
     status: &'static str,
     body: Vec<u8>,
     announced: usize,
-    hold: std::time::Duration,
+    trickle: Option<Duration>,
+    hold: Duration,
 }
 
 impl Answer {
@@ -32,7 +36,15 @@ impl Answer {
             status,
             body,
             announced,
-            hold: std::time::Duration::ZERO,
+            trickle: None,
+            hold: Duration::ZERO,
+        }
+    }
+    /// Not a byte, not even headers, for `hold`.
+    fn silent(hold: Duration) -> Answer {
+        Answer {
+            hold,
+            ..Answer::new("", Vec::new())
         }
     }
 }
@@ -64,12 +76,7 @@ impl FakeEngine {
                 seen.lock().expect("lock").push(line.trim().to_owned());
                 // None: drop the connection without answering.
                 if let Some(a) = answer(line.trim()) {
-                    let head = format!(
-                        "HTTP/1.1 {}\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        a.status, a.announced
-                    );
-                    let _ = stream.write_all(head.as_bytes());
-                    let _ = stream.write_all(&a.body);
+                    respond(&mut stream, &a);
                     std::thread::sleep(a.hold);
                 }
             }
@@ -83,6 +90,28 @@ impl FakeEngine {
 
     fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("lock").clone()
+    }
+}
+
+/// Writes `answer` (but for its `hold`); stops when the client goes away.
+fn respond(stream: &mut std::os::unix::net::UnixStream, answer: &Answer) {
+    if answer.status.is_empty() {
+        return;
+    }
+    let head = format!(
+        "HTTP/1.1 {}\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        answer.status, answer.announced
+    );
+    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(&answer.body).is_err() {
+        return;
+    }
+    if let Some(interval) = answer.trickle {
+        for _ in answer.body.len()..answer.announced {
+            std::thread::sleep(interval);
+            if stream.write_all(&[0]).is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -319,7 +348,7 @@ fn an_interrupted_export_leaves_no_directory_behind() {
         .to_tar();
     let stalled = Answer {
         announced: whole.len(),
-        hold: std::time::Duration::from_secs(60),
+        hold: Duration::from_secs(60),
         ..Answer::ok(whole[..700].to_vec())
     };
     let engine = FakeEngine::start(move |_| Some(stalled.clone()));
@@ -341,10 +370,10 @@ fn an_interrupted_export_leaves_no_directory_behind() {
             .filter(|p| p.display().to_string().contains("ocidiff-docker-export-"))
             .collect()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while exports().is_empty() {
         assert!(std::time::Instant::now() < deadline, "no export started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
     let interrupted = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -354,4 +383,122 @@ fn an_interrupted_export_leaves_no_directory_behind() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(exports(), Vec::<PathBuf>::new(), "export left behind");
+}
+
+/// An engine that never answers `/version` (asked with one `--platform`), one whose export trickles
+/// a byte a second once started, and one whose export never starts: exit 2, one line naming what
+/// stalled, within a bound derived from `OCIDIFF_NETWORK_TIMEOUT`, and no export left behind.
+#[test]
+fn a_stalled_engine_fails_in_bounded_time() {
+    let good = image("a\n")
+        .docker_files(Some("testbed/a:latest"), DockerStyle::Legacy)
+        .to_tar();
+    let trickling = Answer {
+        announced: good.len(),
+        trickle: Some(Duration::from_secs(1)),
+        ..Answer::ok(good[..700].to_vec())
+    };
+    let silent = Answer::silent(Duration::from_secs(120));
+    struct Case {
+        answer: Answer,
+        timeout: &'static str,
+        flags: &'static [&'static str],
+        needles: &'static [&'static str],
+        /// Seconds: what the limits allow, plus the start of the process.
+        bound: u64,
+    }
+    let cases = [
+        Case {
+            answer: silent.clone(),
+            timeout: "1",
+            flags: &["--platform", "linux/amd64"],
+            needles: &[
+                "GET /version: no response within 1 s (set --network-timeout to wait longer)",
+            ],
+            bound: 1 + 10,
+        },
+        Case {
+            answer: trickling,
+            timeout: "2",
+            flags: &[],
+            needles: &[
+                "the export: stalled: ",
+                " bytes in 2 s, under the minimum of 1024 bytes/s after 70",
+                "(set --network-min-rate to accept slower transfers)",
+            ],
+            bound: 2 + 10,
+        },
+        Case {
+            answer: silent,
+            timeout: "0.5",
+            flags: &[],
+            needles: &[
+                "the export: no response within 10 s (set --network-timeout to wait longer)",
+            ],
+            bound: 10 + 10,
+        },
+    ];
+    let cache = tempfile::tempdir().expect("temp dir");
+    let cache_flag = format!("--cache-dir={}", cache.path().display());
+    for case in cases {
+        let answer = case.answer;
+        let engine = FakeEngine::start(move |_| Some(answer.clone()));
+        let host = engine.host();
+        let mut args = vec!["--format", "json", &cache_flag];
+        args.extend_from_slice(case.flags);
+        args.extend(["docker://x", "docker://x"]);
+        let env = [
+            ("DOCKER_HOST", host.as_str()),
+            ("OCIDIFF_NETWORK_TIMEOUT", case.timeout),
+        ];
+        let (run, elapsed) = run_env_within(&env, &args, Duration::from_secs(60));
+        eprintln!("{elapsed:.1?}: {}", run.stderr.trim());
+        for needle in case.needles {
+            assert_one_line_error(&run, needle);
+        }
+        assert_one_line_error(&run, &format!("the Docker engine at {host}: "));
+        assert!(
+            elapsed < Duration::from_secs(case.bound),
+            "took {elapsed:?}: {}",
+            run.stderr
+        );
+        let left: Vec<_> = std::fs::read_dir(cache.path())
+            .expect("read")
+            .flatten()
+            .collect();
+        assert!(left.is_empty(), "export left behind: {left:?}");
+    }
+}
+
+/// containerd's socket accepting connections and never answering: one line naming the service
+/// that did not answer, after the timeout.
+#[cfg(feature = "containerd")]
+#[test]
+fn a_silent_containerd_fails_in_bounded_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("ctd.sock");
+    let listener = UnixListener::bind(&socket).expect("bind");
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(8).flatten().collect();
+        std::thread::sleep(Duration::from_secs(120));
+        drop(held);
+    });
+    let socket = socket.display().to_string();
+    let args = [
+        "--format",
+        "json",
+        "--containerd-address",
+        &socket,
+        "containerd://x",
+        "containerd://x",
+    ];
+    let env = [("OCIDIFF_NETWORK_TIMEOUT", "1")];
+    let (run, elapsed) = run_env_within(&env, &args, Duration::from_secs(60));
+    eprintln!("{elapsed:.1?}: {}", run.stderr.trim());
+    assert_one_line_error(&run, &format!("containerd at unix://{socket}"));
+    assert_one_line_error(
+        &run,
+        "no response within 1 s (set --network-timeout to wait longer)",
+    );
+    assert!(elapsed < Duration::from_secs(1 + 10), "took {elapsed:?}");
 }

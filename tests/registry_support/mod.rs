@@ -76,6 +76,12 @@ fn must(command: &mut Command) {
 
 impl Registry {
     pub fn start(mode: Mode) -> Registry {
+        Registry::start_with_realm(mode, |token_port| token_port)
+    }
+
+    /// A registry whose Bearer challenge (in [`Mode::Token`]) names the port `front` returns for
+    /// the token server's: a [`Proxy`] in front of it, say.
+    pub fn start_with_realm(mode: Mode, front: impl FnOnce(u16) -> u16) -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let auth = match mode {
@@ -89,7 +95,7 @@ impl Registry {
             String::new()
         };
         let (auth, token_server) = if mode == Mode::Token {
-            let (yaml, child) = token_server(dir.path());
+            let (yaml, child) = token_server(dir.path(), front);
             (yaml, Some(child))
         } else {
             (auth, None)
@@ -171,10 +177,7 @@ impl Registry {
 
     /// The registry's storage file of a blob.
     pub fn blob_data(&self, hex: &str) -> PathBuf {
-        self.dir.path().join(format!(
-            "data/docker/registry/v2/blobs/sha256/{}/{hex}/data",
-            &hex[..2]
-        ))
+        blob_file(self.dir.path(), hex)
     }
 
     /// GET requests for blobs in the access log.
@@ -195,6 +198,14 @@ impl Drop for Registry {
             let _ = token.wait();
         }
     }
+}
+
+/// Where a registry whose directory is `dir` stores the blob `hex`.
+fn blob_file(dir: &Path, hex: &str) -> PathBuf {
+    let prefix = hex.get(..2).unwrap_or_default();
+    dir.join(format!(
+        "data/docker/registry/v2/blobs/sha256/{prefix}/{hex}/data"
+    ))
 }
 
 fn wait_for_port(port: u16, log: &Path) {
@@ -290,7 +301,7 @@ fn tls(dir: &Path) -> String {
     )
 }
 
-fn token_server(dir: &Path) -> (String, Child) {
+fn token_server(dir: &Path, front: impl FnOnce(u16) -> u16) -> (String, Child) {
     let token = dir.join("token");
     std::fs::create_dir_all(&token).expect("token dir");
     let (key, cert) = (token.join("key.pem"), token.join("cert.pem"));
@@ -325,6 +336,7 @@ fn token_server(dir: &Path) -> (String, Child) {
         .spawn()
         .expect("start the token server");
     wait_for_port(port, &dir.join("token-server.log"));
+    let port = front(port);
     let yaml = format!(
         "auth:\n  token:\n    realm: http://127.0.0.1:{port}/token\n    service: test-registry\n    \
          issuer: test-token-issuer\n    rootcertbundle: {}\n",
@@ -333,17 +345,29 @@ fn token_server(dir: &Path) -> (String, Child) {
     (yaml, child)
 }
 
-/// A TCP proxy on 127.0.0.1 in front of a registry. It counts blob GETs and cuts the responses of
-/// the next `cuts` blob GETs after `after` bytes, or answers the next blob or manifest GETs itself
-/// with "429 Too Many Requests" (see [`Proxy::throttling`]).
+/// A TCP proxy on 127.0.0.1 in front of a registry (or its token server). It counts blob GETs and
+/// can: cut the responses of the next `cuts` blob GETs after `after` bytes; answer the next blob or
+/// manifest GETs itself with "429 Too Many Requests" ([`Proxy::throttling`]); never answer, or
+/// trickle the responses of, the requests for a path ([`Proxy::stalling`]); send blob GETs to
+/// another server with a redirect ([`Proxy::redirecting_blobs`]).
 pub struct Proxy {
     pub port: u16,
     /// `127.0.0.1:PORT`, or `[::1]:PORT` for [`Proxy::ipv6`].
     host: String,
     pub blob_gets: Arc<AtomicUsize>,
-    cuts: Arc<AtomicUsize>,
-    throttle: Arc<Throttle>,
+    faults: Arc<Faults>,
     stop: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Faults {
+    /// Blob responses still to cut, and after how many bytes.
+    cuts: AtomicUsize,
+    after: usize,
+    throttle: Throttle,
+    stall: Option<Stalling>,
+    /// Blob GETs are answered with a redirect to `http://127.0.0.1:PORT/HEX`.
+    redirect_blobs_to: Option<u16>,
 }
 
 /// How many GETs of paths containing `path` get a 429, and the Retry-After header sent with it.
@@ -354,14 +378,34 @@ struct Throttle {
     retry_after: String,
 }
 
+/// How the requests whose request line holds `path` are answered while `on`.
+struct Stalling {
+    path: &'static str,
+    hold: Hold,
+    on: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Never answered: not even the headers come.
+    Silence,
+    /// The headers at once, then the body one byte per interval.
+    Trickle(Duration),
+}
+
 impl Proxy {
     pub fn start(upstream: u16, cuts: usize, after: usize) -> Proxy {
-        Proxy::with_faults("127.0.0.1:0", upstream, cuts, after, Throttle::default())
+        let faults = Faults {
+            cuts: AtomicUsize::new(cuts),
+            after,
+            ..Faults::default()
+        };
+        Proxy::with_faults("127.0.0.1:0", upstream, faults)
     }
 
     /// A plain relay listening on IPv6's loopback, `[::1]`.
     pub fn ipv6(upstream: u16) -> Proxy {
-        Proxy::with_faults("[::1]:0", upstream, 0, 0, Throttle::default())
+        Proxy::with_faults("[::1]:0", upstream, Faults::default())
     }
 
     /// Answers the next `count` GETs of paths with `path` in them (`/blobs/`, `/manifests/`) with 429
@@ -372,31 +416,58 @@ impl Proxy {
             left: AtomicUsize::new(count),
             retry_after: retry_after.to_owned(),
         };
-        Proxy::with_faults("127.0.0.1:0", upstream, 0, 0, throttle)
+        let faults = Faults {
+            throttle,
+            ..Faults::default()
+        };
+        Proxy::with_faults("127.0.0.1:0", upstream, faults)
     }
 
-    fn with_faults(
-        bind: &str,
-        upstream: u16,
-        cuts: usize,
-        after: usize,
-        throttle: Throttle,
-    ) -> Proxy {
+    /// Holds every request whose request line contains `path` (`/manifests/`, `/blobs/`, `/token`)
+    /// as `hold` says, until [`Proxy::stall`] turns that off.
+    pub fn stalling(upstream: u16, path: &'static str, hold: Hold) -> Proxy {
+        let stall = Stalling {
+            path,
+            hold,
+            on: AtomicBool::new(true),
+        };
+        let faults = Faults {
+            stall: Some(stall),
+            ..Faults::default()
+        };
+        Proxy::with_faults("127.0.0.1:0", upstream, faults)
+    }
+
+    /// Turns the stalling of [`Proxy::stalling`] on or off, for requests from now on.
+    pub fn stall(&self, on: bool) {
+        if let Some(stall) = &self.faults.stall {
+            stall.on.store(on, Ordering::SeqCst);
+        }
+    }
+
+    /// Answers blob GETs with "307 Temporary Redirect" to `http://127.0.0.1:PORT/HEX`, another host
+    /// as HTTP clients count hosts (the port differs), like a registry sending clients to its CDN.
+    pub fn redirecting_blobs(upstream: u16, port: u16) -> Proxy {
+        let faults = Faults {
+            redirect_blobs_to: Some(port),
+            ..Faults::default()
+        };
+        Proxy::with_faults("127.0.0.1:0", upstream, faults)
+    }
+
+    fn with_faults(bind: &str, upstream: u16, faults: Faults) -> Proxy {
         let listener = TcpListener::bind(bind).expect("bind proxy");
         let address = listener.local_addr().expect("addr");
-        let port = address.port();
         let proxy = Proxy {
-            port,
+            port: address.port(),
             host: address.to_string(),
             blob_gets: Arc::new(AtomicUsize::new(0)),
-            cuts: Arc::new(AtomicUsize::new(cuts)),
-            throttle: Arc::new(throttle),
+            faults: Arc::new(faults),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let (gets, cuts, throttle, stop) = (
+        let (gets, faults, stop) = (
             proxy.blob_gets.clone(),
-            proxy.cuts.clone(),
-            proxy.throttle.clone(),
+            proxy.faults.clone(),
             proxy.stop.clone(),
         );
         std::thread::spawn(move || {
@@ -405,8 +476,8 @@ impl Proxy {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                let (gets, cuts, throttle) = (gets.clone(), cuts.clone(), throttle.clone());
-                std::thread::spawn(move || relay(client, upstream, &gets, &cuts, after, &throttle));
+                let (gets, faults) = (gets.clone(), faults.clone());
+                std::thread::spawn(move || relay(client, upstream, &gets, &faults));
             }
         });
         proxy
@@ -424,26 +495,30 @@ impl Drop for Proxy {
     }
 }
 
+/// What the proxy does to the response of the request just relayed.
+#[derive(Default)]
+struct ResponseFault {
+    /// Bytes to pass before cutting the connection (`usize::MAX`: no cut).
+    cut_budget: AtomicUsize,
+    /// Trickle the response, from its body on, one byte per this interval.
+    trickle: std::sync::Mutex<Option<Duration>>,
+}
+
 /// Relays one connection. Requests on a connection come one at a time, so the response bytes that
-/// follow a blob GET belong to it.
-fn relay(
-    client: TcpStream,
-    upstream: u16,
-    gets: &AtomicUsize,
-    cuts: &AtomicUsize,
-    after: usize,
-    throttle: &Throttle,
-) {
+/// follow a request belong to it.
+fn relay(client: TcpStream, upstream: u16, gets: &AtomicUsize, faults: &Faults) {
     let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
         return;
     };
-    let cut_budget = Arc::new(AtomicUsize::new(usize::MAX));
+    let response = ResponseFault {
+        cut_budget: AtomicUsize::new(usize::MAX),
+        trickle: std::sync::Mutex::new(None),
+    };
     let (mut from_client, mut to_server, mut answer) = (
         client.try_clone().expect("clone"),
         server.try_clone().expect("clone"),
         client.try_clone().expect("clone"),
     );
-    let budget = cut_budget.clone();
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let mut buf = [0u8; 16 * 1024];
@@ -453,31 +528,30 @@ fn relay(
                     Ok(n) => n,
                 };
                 let text = String::from_utf8_lossy(&buf[..n]);
-                let get = text
-                    .lines()
-                    .next()
-                    .filter(|l| l.starts_with("GET /v2/"))
-                    .unwrap_or_default();
-                let throttled = !throttle.path.is_empty()
-                    && get.contains(throttle.path)
-                    && throttle
-                        .left
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
-                        .is_ok();
-                if throttled {
-                    let reply = format!(
-                        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\n\r\n",
-                        throttle.retry_after
-                    );
+                let line = text.lines().next().unwrap_or_default();
+                if let Some(reply) = answered_by_proxy(line, gets, faults) {
                     if answer.write_all(reply.as_bytes()).is_err() {
                         break;
                     }
                     continue;
                 }
-                if get.contains("/blobs/sha256:") {
+                match faults.stall.as_ref() {
+                    Some(stall) if stall.on.load(Ordering::SeqCst) && line.contains(stall.path) => {
+                        match stall.hold {
+                            // The request never reaches the server: nothing will answer it.
+                            Hold::Silence => continue,
+                            Hold::Trickle(interval) => {
+                                *response.trickle.lock().expect("lock") = Some(interval);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                if line.starts_with("GET /v2/") && line.contains("/blobs/sha256:") {
                     gets.fetch_add(1, Ordering::SeqCst);
-                    let cut = cuts.load(Ordering::SeqCst) > 0;
-                    budget.store(if cut { after } else { usize::MAX }, Ordering::SeqCst);
+                    let cut = faults.cuts.load(Ordering::SeqCst) > 0;
+                    let budget = if cut { faults.after } else { usize::MAX };
+                    response.cut_budget.store(budget, Ordering::SeqCst);
                 }
                 if to_server.write_all(&buf[..n]).is_err() {
                     break;
@@ -492,17 +566,22 @@ fn relay(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let budget = cut_budget.load(Ordering::SeqCst);
+            if let Some(interval) = *response.trickle.lock().expect("lock") {
+                trickle(&buf[..n], from_server, to_client, interval);
+                break;
+            }
+            let budget = response.cut_budget.load(Ordering::SeqCst);
             let pass = n.min(budget);
             if to_client.write_all(&buf[..pass]).is_err() {
                 break;
             }
             if budget != usize::MAX {
-                cut_budget.store(budget - pass, Ordering::SeqCst);
+                response.cut_budget.store(budget - pass, Ordering::SeqCst);
                 if pass < n || budget - pass == 0 {
                     // Only responses longer than `after` are cut, and only those count.
-                    let _ =
-                        cuts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1));
+                    let _ = faults
+                        .cuts
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1));
                     let _ = to_client.shutdown(Shutdown::Both);
                     let _ = from_server.shutdown(Shutdown::Both);
                     break;
@@ -510,6 +589,236 @@ fn relay(
             }
         }
     });
+}
+
+/// The proxy's own answer to a request, if it answers it itself (a 429, a redirect).
+fn answered_by_proxy(line: &str, gets: &AtomicUsize, faults: &Faults) -> Option<String> {
+    let get = Some(line).filter(|l| l.starts_with("GET /v2/"))?;
+    let throttle = &faults.throttle;
+    let throttled = !throttle.path.is_empty()
+        && get.contains(throttle.path)
+        && throttle
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+            .is_ok();
+    if throttled {
+        return Some(format!(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {}\r\nContent-Length: 0\r\n\r\n",
+            throttle.retry_after
+        ));
+    }
+    let port = faults.redirect_blobs_to?;
+    let (_, digest) = get.split_once("/blobs/sha256:")?;
+    let hex = digest.split(' ').next().unwrap_or_default();
+    gets.fetch_add(1, Ordering::SeqCst);
+    Some(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{port}/{hex}\r\nContent-Length: 0\r\n\r\n"
+    ))
+}
+
+/// Passes a response's headers (starting in `first`) at once, then everything else one byte per
+/// `interval`, until either side closes.
+fn trickle(first: &[u8], mut from_server: TcpStream, mut to_client: TcpStream, interval: Duration) {
+    let mut pending = first.to_vec();
+    let mut buf = [0u8; 16 * 1024];
+    let body_at = loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        match from_server.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    };
+    if to_client.write_all(&pending[..body_at]).is_err() {
+        return;
+    }
+    let mut body = pending.split_off(body_at);
+    loop {
+        for byte in body.drain(..) {
+            std::thread::sleep(interval);
+            if to_client.write_all(&[byte]).is_err() {
+                return;
+            }
+        }
+        match from_server.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers (nor reads) anything.
+pub struct SilentServer {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl SilentServer {
+    pub fn start() -> SilentServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for client in listener.incoming() {
+                if stopped.load(Ordering::Relaxed) {
+                    break;
+                }
+                held.extend(client.ok());
+            }
+        });
+        SilentServer { port, stop }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(self.host());
+    }
+}
+
+/// How [`BlobServer`] answers the first GET of each blob; later ones (the client's retries) are
+/// answered honestly, `Range` included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lie {
+    None,
+    /// Announces 1000 bytes more than the blob, sends half of it and then nothing, holding the
+    /// connection open.
+    LongerThanSent,
+    /// Announces and sends half of the blob, then closes.
+    ShorterThanReal,
+}
+
+/// One request [`BlobServer`] got.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub range: Option<u64>,
+    pub authorization: bool,
+}
+
+/// A plain HTTP server on 127.0.0.1 serving a registry's blobs as `/HEX` from its storage, as a CDN
+/// a registry redirects to; it notes every request and whether it carried credentials.
+pub struct BlobServer {
+    pub port: u16,
+    pub seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl BlobServer {
+    pub fn start(registry: &Registry, lie: Lie) -> BlobServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let root = registry.dir.path().to_owned();
+        let (noted, stopped) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let lied = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+            for client in listener.incoming() {
+                if stopped.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let (root, noted, lied) = (root.clone(), noted.clone(), lied.clone());
+                std::thread::spawn(move || {
+                    let Some(request) = read_request(&client) else {
+                        return;
+                    };
+                    noted.lock().expect("lock").push(request.clone());
+                    let hex = request.path.trim_start_matches('/');
+                    let Ok(bytes) = std::fs::read(blob_file(&root, hex)) else {
+                        let _ = (&client).write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        return;
+                    };
+                    let first = lied.lock().expect("lock").insert(hex.to_owned());
+                    let lie = if first { lie } else { Lie::None };
+                    serve_blob(client, &bytes, request.range, lie);
+                });
+            }
+        });
+        BlobServer { port, seen, stop }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for BlobServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// The request line's path, the `Range` start and whether an `Authorization` header came.
+fn read_request(client: &TcpStream) -> Option<Seen> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(client);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let path = line.split(' ').nth(1)?.to_owned();
+    let (mut range, mut authorization) = (None, false);
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? <= 2 {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "authorization" => authorization = true,
+            "range" => {
+                let start = value.trim().strip_prefix("bytes=")?.trim_end_matches('-');
+                range = start.parse().ok();
+            }
+            _ => {}
+        }
+    }
+    Some(Seen {
+        path,
+        range,
+        authorization,
+    })
+}
+
+fn serve_blob(mut client: TcpStream, bytes: &[u8], range: Option<u64>, lie: Lie) {
+    let len = bytes.len();
+    let half = len / 2;
+    let (head, body) = match (lie, range) {
+        (Lie::LongerThanSent, _) => (
+            format!("200 OK\r\nContent-Length: {}", len + 1000),
+            &bytes[..half],
+        ),
+        (Lie::ShorterThanReal, _) => (format!("200 OK\r\nContent-Length: {half}"), &bytes[..half]),
+        (Lie::None, Some(start)) => {
+            let start = (start as usize).min(len);
+            let range = format!("bytes {start}-{}/{len}", len.saturating_sub(1));
+            let head = format!(
+                "206 Partial Content\r\nContent-Range: {range}\r\nContent-Length: {}",
+                len - start
+            );
+            (head, &bytes[start..])
+        }
+        (Lie::None, None) => (format!("200 OK\r\nContent-Length: {len}"), bytes),
+    };
+    let head = format!(
+        "HTTP/1.1 {head}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+    );
+    if client.write_all(head.as_bytes()).is_err() || client.write_all(body).is_err() {
+        return;
+    }
+    if lie == Lie::LongerThanSent {
+        // Silent, until the client gives up and closes.
+        let _ = client.read(&mut [0u8; 1]);
+    }
 }
 
 /// Bytes that do not compress, so layers keep their size and a cut lands inside the body.
@@ -529,6 +838,20 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
 
 /// Runs the binary with a clean credential and cache environment plus `env`.
 pub fn run(args: &[String], env: &[(&str, &Path)]) -> super::support::Run {
+    super::support::run_command(&mut command(args, env))
+}
+
+/// [`run`], killed (and the test failed) if it has not exited within `limit`; also how long it
+/// took.
+pub fn run_within(
+    args: &[String],
+    env: &[(&str, &Path)],
+    limit: Duration,
+) -> (super::support::Run, Duration) {
+    super::support::run_command_within(&mut command(args, env), limit)
+}
+
+fn command(args: &[String], env: &[(&str, &Path)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ocidiff-tui"));
     command
         .args(args)
@@ -536,6 +859,8 @@ pub fn run(args: &[String], env: &[(&str, &Path)]) -> super::support::Run {
         .env("REGISTRY_AUTH_FILE", "/nonexistent")
         .env("XDG_CACHE_HOME", "/nonexistent")
         .env_remove("DEBUG")
+        .env_remove("OCIDIFF_NETWORK_TIMEOUT")
+        .env_remove("OCIDIFF_NETWORK_MIN_RATE")
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
         .env_remove("http_proxy")
@@ -543,5 +868,5 @@ pub fn run(args: &[String], env: &[(&str, &Path)]) -> super::support::Run {
     for (key, value) in env {
         command.env(key, value);
     }
-    super::support::run_command(&mut command)
+    command
 }

@@ -179,7 +179,8 @@ fn export_through_api(
     name: &str,
     options: &SourceOptions,
 ) -> Result<Opened, SourceError> {
-    let connection = Connection::new(&endpoint.address).map_err(|f| endpoint.error_for(spec, f))?;
+    let connection = Connection::new(&endpoint.address, options.network)
+        .map_err(|f| endpoint.error_for(spec, f))?;
     let export = ExportDir::new(options, engine_tag(endpoint.engine))?;
     let archive = export.archive();
     let fetched = fetch(

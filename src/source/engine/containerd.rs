@@ -13,8 +13,11 @@ use containerd_client::tonic::metadata::MetadataValue;
 use containerd_client::tonic::transport::Channel;
 use containerd_client::tonic::{Code, Request, Status, Streaming};
 
+use futures_util::{FutureExt, StreamExt};
+
+use super::super::network::{NetworkLimits, Progress, Stall, within};
 use super::super::runtime::runtime;
-use super::super::{BlobSource, Opened, SourceError, SourceOptions};
+use super::super::{BlobSource, Opened, ReadFailure, SourceError, SourceOptions};
 use super::{Engine, names, os_reason};
 use crate::oci::{Descriptor, Digest, annotation};
 
@@ -29,17 +32,20 @@ struct Store {
     address: PathBuf,
     namespace: Namespace,
     channel: Channel,
+    limits: NetworkLimits,
 }
 
 pub(super) fn open(spec: &str, name: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
     let address = address(options);
     let namespace = namespace(spec, options)?;
+    let limits = options.network;
     runtime().block_on(async {
-        let channel = connect(&address).await?;
+        let channel = connect(&address, &limits).await?;
         let store = Store {
             address,
             namespace,
             channel,
+            limits,
         };
         let root = resolve(&store, spec, name).await?;
         Ok((Arc::new(store) as Arc<dyn BlobSource>, root))
@@ -78,19 +84,22 @@ fn namespace(spec: &str, options: &SourceOptions) -> Result<Namespace, SourceErr
     })
 }
 
-async fn connect(address: &Path) -> Result<Channel, SourceError> {
+async fn connect(address: &Path, limits: &NetworkLimits) -> Result<Channel, SourceError> {
     let unreachable = |reason: String| SourceError::EngineUnreachable {
         engine: Engine::Containerd.title(),
         address: format!("unix://{}", address.display()),
         reason,
         hint: HINT.into(),
     };
+    let late = |stall: Stall| unreachable(format!("{stall} ({})", stall.hint()));
     // A plain connection first: tonic's error for a missing socket says only "transport error".
-    tokio::net::UnixStream::connect(address)
+    within(limits.timeout, tokio::net::UnixStream::connect(address))
         .await
+        .map_err(late)?
         .map_err(|e| unreachable(os_reason(&e)))?;
-    containerd_client::connect(address)
+    within(limits.timeout, containerd_client::connect(address))
         .await
+        .map_err(late)?
         .map_err(|e| unreachable(e.to_string()))
 }
 
@@ -119,6 +128,21 @@ impl Store {
             reason,
         }
     }
+
+    /// `call` (a request to one of containerd's services, up to its answer), if it answers in time.
+    async fn answer<T>(
+        &self,
+        spec: &str,
+        service: &str,
+        call: impl Future<Output = Result<T, Status>>,
+    ) -> Result<Result<T, Status>, SourceError> {
+        self.limits.response(call).await.map_err(|stall| {
+            self.failed(
+                spec,
+                format!("the {service} service: {stall} ({})", stall.hint()),
+            )
+        })
+    }
 }
 
 /// The image's target, by the name as given, else with `:latest`, else by its Docker-normalised
@@ -136,7 +160,7 @@ async fn resolve(store: &Store, spec: &str, name: &str) -> Result<Descriptor, So
         let request = store.request(GetImageRequest {
             name: candidate.clone(),
         });
-        match images.get(request).await {
+        match store.answer(spec, "Images", images.get(request)).await? {
             Ok(response) => {
                 let image = response.into_inner().image;
                 let target = image.as_ref().and_then(|i| i.target.as_ref());
@@ -197,9 +221,17 @@ impl BlobSource for Store {
             size: 0,
         });
         let mut content = ContentClient::new(self.channel.clone());
-        match runtime().block_on(content.read(request)) {
+        let spec = digest.to_string();
+        match runtime().block_on(self.answer(&spec, "Content", content.read(request)))? {
             Ok(response) => Ok(Box::new(ContentReader {
                 stream: response.into_inner(),
+                progress: self.limits.body(),
+                what: format!(
+                    "{} {}: blob {digest}",
+                    Engine::Containerd.title(),
+                    self.place()
+                ),
+                received: 0,
                 chunk: Vec::new(),
                 at: 0,
             })),
@@ -216,29 +248,56 @@ impl BlobSource for Store {
     }
 }
 
-/// A blob's bytes as the Content service streams them, one message at a time.
+/// A blob's bytes as the Content service streams them, one message at a time, under the network
+/// limits.
 struct ContentReader {
     stream: Streaming<ReadContentResponse>,
+    progress: Progress,
+    /// The blob, as a stall names it.
+    what: String,
+    received: u64,
     chunk: Vec<u8>,
     at: usize,
+}
+
+impl ContentReader {
+    /// The next message's data (`None` at the end), unless the stream stalls first.
+    fn next_data(&mut self) -> io::Result<Option<Result<Vec<u8>, Status>>> {
+        let next = self
+            .stream
+            .next()
+            .map(|item| item.map(|message| message.map(|m| m.data)));
+        runtime()
+            .block_on(self.progress.chunk(next))
+            .map_err(|stall| {
+                let message = format!(
+                    "{}: {stall} after {} bytes ({})",
+                    self.what,
+                    self.received,
+                    stall.hint()
+                );
+                io::Error::other(ReadFailure(message))
+            })
+    }
 }
 
 impl Read for ContentReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.at >= self.chunk.len() {
-            match runtime().block_on(self.stream.message()) {
-                Ok(Some(message)) => {
-                    self.chunk = message.data;
+            match self.next_data()? {
+                Some(Ok(data)) => {
+                    self.received += data.len() as u64;
+                    self.chunk = data;
                     self.at = 0;
                 }
-                Ok(None) => return Ok(0),
-                Err(status) if status.code() == Code::NotFound => {
+                None => return Ok(0),
+                Some(Err(status)) if status.code() == Code::NotFound => {
                     return Err(io::Error::new(
                         io::ErrorKind::NotFound,
                         status_text(&status),
                     ));
                 }
-                Err(status) => return Err(io::Error::other(status_text(&status))),
+                Some(Err(status)) => return Err(io::Error::other(status_text(&status))),
             }
         }
         let rest = &self.chunk[self.at..];

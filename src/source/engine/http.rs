@@ -4,18 +4,14 @@
 use std::error::Error as _;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use tokio::io::AsyncWriteExt;
 
+use super::super::network::{NetError, NetworkLimits, Stall, within};
 use super::super::{clean_message, first_line};
 
-/// How long a small request (`/version`) may take.
-const SMALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long an export may take to start: dockerd 20.10 and Podman prepare the whole export before
-/// the first byte (here 0.7 s of 0.8 s for a 122 MB image).
-const EXPORT_START_TIMEOUT: Duration = Duration::from_secs(600);
 /// The most of a JSON answer or an error message that is read.
 const SMALL_BODY_LIMIT: usize = 1 << 20;
 
@@ -57,19 +53,20 @@ impl Address {
     }
 }
 
-/// A client for one engine.
+/// A client for one engine, whose requests are bounded by the network limits.
 pub(super) struct Connection {
     client: reqwest::Client,
     /// What request paths are appended to.
     base: String,
+    limits: NetworkLimits,
 }
 
 impl Connection {
-    pub(super) fn new(address: &Address) -> Result<Connection, Failure> {
+    pub(super) fn new(address: &Address, limits: NetworkLimits) -> Result<Connection, Failure> {
         // An engine is local or on the build network: never reached through $HTTP_PROXY.
         let builder = reqwest::Client::builder()
             .no_proxy()
-            .connect_timeout(Duration::from_secs(15));
+            .connect_timeout(limits.timeout);
         let (builder, base) = match address {
             Address::Unix(socket) => (
                 builder.unix_socket(socket.as_path()),
@@ -87,53 +84,62 @@ impl Connection {
         let client = builder
             .build()
             .map_err(|e| Failure::Protocol(clean_message(&e)))?;
-        Ok(Connection { client, base })
+        Ok(Connection {
+            client,
+            base,
+            limits,
+        })
     }
 
-    async fn send(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<reqwest::Response, Failure> {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| match connect_error(&e) {
-                Some(error) if e.is_connect() => Failure::Connect(error),
-                _ => Failure::Protocol(clean_message(&e)),
-            })
+    fn request(&self, path: &str, query: &[(&str, String)]) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.base)).query(query)
     }
 
     /// A small response: its status and at most [`SMALL_BODY_LIMIT`] bytes of its body.
     pub(super) async fn get_small(&self, path: &str) -> Result<(StatusCode, Vec<u8>), Failure> {
-        let answer = async {
-            let response = self.send(path, &[]).await?;
-            let status = response.status();
-            Ok((status, read_limited(response).await?))
-        };
-        within(SMALL_TIMEOUT, answer).await
+        let what = format!("GET {path}");
+        let response = self
+            .limits
+            .send(self.request(path, &[]))
+            .await
+            .map_err(|e| failure(&what, e))?;
+        let status = response.status();
+        Ok((status, self.read_small(&what, response).await?))
     }
 
     /// Streams a 200 response's body into `file`, chunk by chunk; any other status comes back with
-    /// the start of its body (the engine's error message).
+    /// the start of its body (the engine's error message). The export may take
+    /// [`NetworkLimits::export_start`] to start, as engines prepare it first; once it flows, the
+    /// usual limits apply.
     pub(super) async fn get_into(
         &self,
         path: &str,
         query: &[(&str, String)],
         file: &mut tokio::fs::File,
     ) -> Result<Result<u64, (StatusCode, Vec<u8>)>, Failure> {
-        let mut response = within(EXPORT_START_TIMEOUT, self.send(path, query)).await?;
+        let what = "the export";
+        let start = self.limits.export_start();
+        let sent = tokio::time::Instant::now();
+        let response = within(start, self.request(path, query).send())
+            .await
+            .map_err(|stall| failure(what, stall.into()))?
+            .map_err(|e| failure(what, NetError::Failed(e)))?;
         let status = response.status();
         if status != StatusCode::OK {
-            return Ok(Err((status, read_limited(response).await?)));
+            return Ok(Err((status, self.read_small(what, response).await?)));
         }
         let mut written = 0u64;
         let broke_off = |e: reqwest::Error| {
             Failure::Protocol(format!("the export broke off: {}", clean_message(&e)))
         };
-        while let Some(data) = response.chunk().await.map_err(broke_off)? {
+        let mut body = response.bytes_stream();
+        let mut progress = self.limits.body().first_byte_within(sent, start);
+        while let Some(data) = progress
+            .chunk(body.next())
+            .await
+            .map_err(|stall| stalled(what, &stall, written))?
+        {
+            let data = data.map_err(broke_off)?;
             file.write_all(&data)
                 .await
                 .map_err(|e| Failure::Protocol(format!("writing the export: {e}")))?;
@@ -144,6 +150,40 @@ impl Connection {
             .map_err(|e| Failure::Protocol(format!("writing the export: {e}")))?;
         Ok(Ok(written))
     }
+
+    async fn read_small(
+        &self,
+        what: &str,
+        response: reqwest::Response,
+    ) -> Result<Vec<u8>, Failure> {
+        let (body, _) = self
+            .limits
+            .read_small(response, SMALL_BODY_LIMIT)
+            .await
+            .map_err(|e| failure(what, e))?;
+        Ok(body)
+    }
+}
+
+/// A request that failed: nothing answers there, or it answered too slowly or not with HTTP.
+fn failure(what: &str, error: NetError) -> Failure {
+    match error {
+        NetError::Stalled(stall) => {
+            Failure::Protocol(format!("{what}: {stall} ({})", stall.hint()))
+        }
+        NetError::Failed(e) => match connect_error(&e) {
+            Some(error) if e.is_connect() => Failure::Connect(error),
+            _ => Failure::Protocol(clean_message(&e)),
+        },
+    }
+}
+
+/// A body that stalled after `written` bytes.
+fn stalled(what: &str, stall: &Stall, written: u64) -> Failure {
+    Failure::Protocol(format!(
+        "{what}: {stall} after {written} bytes ({})",
+        stall.hint()
+    ))
 }
 
 fn with_tls(builder: reqwest::ClientBuilder, tls: &Tls) -> Result<reqwest::ClientBuilder, Failure> {
@@ -165,32 +205,6 @@ fn with_tls(builder: reqwest::ClientBuilder, tls: &Tls) -> Result<reqwest::Clien
         builder = builder.identity(identity);
     }
     Ok(builder)
-}
-
-async fn within<T>(
-    limit: Duration,
-    work: impl Future<Output = Result<T, Failure>>,
-) -> Result<T, Failure> {
-    let late = || Failure::Protocol(format!("no answer within {} s", limit.as_secs()));
-    tokio::time::timeout(limit, work)
-        .await
-        .unwrap_or_else(|_| Err(late()))
-}
-
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
-    let mut out = Vec::new();
-    while let Some(data) = response
-        .chunk()
-        .await
-        .map_err(|e| Failure::Protocol(clean_message(&e)))?
-    {
-        let room = SMALL_BODY_LIMIT.saturating_sub(out.len());
-        out.extend_from_slice(&data[..data.len().min(room)]);
-        if room <= data.len() {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// The operating system's error under a failed connection (`No such file or directory`).

@@ -1,26 +1,23 @@
 //! Talking to one registry for one repository: connecting (HTTPS or, where allowed, plain HTTP),
+//! authenticating (Basic, or a Bearer token from the token server the registry's challenge names),
 //! manifests, and blob downloads with retries that resume where the bytes stopped.
 //!
-//! oci-client decides the scheme and does the authentication (the challenge, the token server); the
-//! requests themselves go through reqwest with its token, because oci-client's errors do not carry the
-//! Retry-After header of a 429.
+//! Every request goes through reqwest under the [`NetworkLimits`]: a server that does not answer,
+//! goes silent or trickles fails in bounded time, and such a stall is retried like a cut connection.
 
 use std::error::Error as _;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, RegistryOperation};
 use sha2::{Digest as _, Sha256};
 
-use super::auth::{Credential, exchange_identity_token};
+use super::auth::{Credential, bearer_challenge, parse_token, refused_what, token_request};
 use super::reference::Target;
 use super::store::Download;
 use crate::oci::{Digest, media_type};
 use crate::source::archive::MAX_JSON_SIZE;
+use crate::source::network::{NetError, NetworkLimits, Stall};
 use crate::source::{SourceError, SourceOptions, clean_message, first_line};
 
 /// Tries per request, the first included.
@@ -30,6 +27,10 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const FIRST_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest Retry-After waited for; a registry asking for more gets a clear error instead.
 const LONGEST_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The most of a token server's answer that is read (tokens are a few KiB).
+const MAX_TOKEN_ANSWER: usize = 1 << 20;
+/// The most of an error body that is read for its message.
+const MAX_ERROR_BODY: usize = 64 << 10;
 
 const MANIFEST_TYPES: &[&str] = &[
     media_type::OCI_INDEX,
@@ -48,17 +49,13 @@ type BlobBody = (
 /// One input's registry and repository, connected.
 pub(crate) struct Remote {
     pub target: Target,
-    /// Authenticates: the challenge, the token server.
-    client: Client,
-    /// Sends the requests, so that Retry-After can be read.
     http: reqwest::Client,
+    limits: NetworkLimits,
     /// `scheme://host` of the registry's API.
     base_url: String,
     /// The bearer token, once asked for (`Some(None)`: the registry wants none).
     token: tokio::sync::Mutex<Option<Option<String>>>,
-    auth: RegistryAuth,
-    /// Why there are no credentials, if there are none: added to authorization failures.
-    no_credentials: Option<String>,
+    credential: Credential,
 }
 
 /// How a request failed.
@@ -66,6 +63,9 @@ pub(crate) struct Remote {
 pub(crate) enum Failure {
     /// Worth another try (connection trouble, 5xx, truncated body).
     Transient(String),
+    /// No answer, or a body that stalled: worth another try; the final message names the setting
+    /// that would have waited longer.
+    Stalled(String, &'static str),
     /// 429: worth another try, later (after what the registry's Retry-After says, if it did).
     RateLimited(String, Option<Duration>),
     Fatal(String),
@@ -74,7 +74,10 @@ pub(crate) enum Failure {
 impl Failure {
     fn message(&self) -> &str {
         match self {
-            Failure::Transient(m) | Failure::RateLimited(m, _) | Failure::Fatal(m) => m,
+            Failure::Transient(m)
+            | Failure::Stalled(m, _)
+            | Failure::RateLimited(m, _)
+            | Failure::Fatal(m) => m,
         }
     }
 
@@ -83,11 +86,37 @@ impl Failure {
         let first = match self {
             _ if attempt >= ATTEMPTS => return None,
             Failure::Fatal(_) => return None,
-            Failure::Transient(_) => FIRST_BACKOFF,
+            Failure::Transient(_) | Failure::Stalled(..) => FIRST_BACKOFF,
             Failure::RateLimited(_, Some(wait)) => return Some(*wait),
             Failure::RateLimited(_, None) => FIRST_RATE_LIMIT_BACKOFF,
         };
         Some(first * 2u32.pow(attempt - 1))
+    }
+
+    /// The same failure, said to be of `who` (`token server HOST`).
+    fn of(self, who: &str) -> Failure {
+        let said = |m: String| format!("{who}: {m}");
+        match self {
+            Failure::Transient(m) => Failure::Transient(said(m)),
+            Failure::Stalled(m, hint) => Failure::Stalled(said(m), hint),
+            Failure::RateLimited(m, wait) => Failure::RateLimited(said(m), wait),
+            Failure::Fatal(m) => Failure::Fatal(said(m)),
+        }
+    }
+}
+
+impl From<Stall> for Failure {
+    fn from(stall: Stall) -> Failure {
+        Failure::Stalled(stall.to_string(), stall.hint())
+    }
+}
+
+impl From<NetError> for Failure {
+    fn from(error: NetError) -> Failure {
+        match error {
+            NetError::Stalled(stall) => stall.into(),
+            NetError::Failed(error) => connection_failure(clean_message(&error)),
+        }
     }
 }
 
@@ -95,51 +124,22 @@ impl Remote {
     /// Connects to the registry of `target`: decides the scheme, trusts `--registry-ca`, and finds
     /// credentials.
     pub async fn connect(target: Target, options: &SourceOptions) -> Result<Remote, SourceError> {
+        let limits = options.network;
+        // Docker's meaning of an insecure registry: plain HTTP, or TLS without verification.
         let insecure = target.is_listed(&options.insecure_registries);
-        let tls = Tls {
-            certificates: read_certificates(options)?,
-            // Docker's meaning of an insecure registry: plain HTTP, or TLS without verification.
-            accept_invalid: insecure,
-        };
-        let registry = target.registry().to_owned();
-        let plain_http = if target.is_loopback() || insecure {
-            !offers_https(&target, &tls).await?
-        } else {
-            false
-        };
-        let config = ClientConfig {
-            protocol: if plain_http {
-                ClientProtocol::HttpsExcept(vec![registry])
-            } else {
-                ClientProtocol::Https
-            },
-            connect_timeout: Some(Duration::from_secs(15)),
-            read_timeout: Some(Duration::from_secs(60)),
-            ..tls.config()
-        };
-        let client = Client::try_from(config)
-            .map_err(|e| registry_error(&target, "connecting", &clean_message(&e)))?;
+        let http = http_client(&target, options, insecure)?;
+        let plain_http =
+            (target.is_loopback() || insecure) && !offers_https(&target, &http, &limits).await?;
         let scheme = if plain_http { "http" } else { "https" };
-        let http = http_client(&target, &tls)?;
-        let base_url = format!("{scheme}://{}", target.reference.resolve_registry());
-        let (auth, no_credentials) = match super::auth::credentials_for(target.registry()) {
-            Credential::Ready(auth) => (auth, None),
-            Credential::Missing(why) => (RegistryAuth::Anonymous, Some(why)),
-            Credential::IdentityToken(token) => {
-                let access = exchange_identity_token(&http, &base_url, target.repository(), &token)
-                    .await
-                    .map_err(|problem| registry_error(&target, "identity token", &problem))?;
-                (RegistryAuth::Bearer(access), None)
-            }
-        };
+        let base_url = format!("{scheme}://{}", target.registry());
+        let credential = super::auth::credentials_for(target.registry(), limits.timeout);
         Ok(Remote {
             target,
-            client,
             http,
+            limits,
             base_url,
             token: tokio::sync::Mutex::new(None),
-            auth,
-            no_credentials,
+            credential,
         })
     }
 
@@ -182,17 +182,15 @@ impl Remote {
             .get(url)
             .header(reqwest::header::ACCEPT, MANIFEST_TYPES.join(", "));
         let response = self.send(request).await?;
-        let mut body = response.bytes_stream();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| connection_failure(clean_message(&e)))?;
-            if (bytes.len() + chunk.len()) as u64 > MAX_JSON_SIZE {
-                return Err(Failure::Fatal(format!(
-                    "larger than {} MiB, too large for a manifest",
-                    MAX_JSON_SIZE >> 20
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
+        let (bytes, complete) = self
+            .limits
+            .read_small(response, MAX_JSON_SIZE as usize)
+            .await?;
+        if !complete {
+            return Err(Failure::Fatal(format!(
+                "larger than {} MiB, too large for a manifest",
+                MAX_JSON_SIZE >> 20
+            )));
         }
         Ok(bytes)
     }
@@ -258,7 +256,12 @@ impl Remote {
         }
         let complete =
             |hasher: &Sha256| Digest::from_sha256(hasher.clone().finalize().into()) == *digest;
-        while let Some(chunk) = stream.next().await {
+        let mut progress = self.limits.body();
+        while let Some(chunk) = progress
+            .chunk(stream.next())
+            .await
+            .map_err(|stall| stalled(&stall, download.written(), *size))?
+        {
             let chunk = match chunk {
                 Ok(chunk) => chunk,
                 Err(e) => return Err(cut_short(download.written(), *size, &e)),
@@ -305,15 +308,14 @@ impl Remote {
     /// why. reqwest drops the Authorization header when a registry redirects to another host (a CDN).
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
         let token = self.token().await?;
-        let request = match (&token, &self.auth) {
+        let request = match (&token, &self.credential) {
             (Some(token), _) => request.bearer_auth(token),
-            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, Credential::Basic { user, password }) => {
+                request.basic_auth(user, Some(password))
+            }
             (None, _) => request,
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| connection_failure(clean_message(&e)))?;
+        let response = self.limits.send(request).await?;
         match response.status().as_u16() {
             200 | 206 => Ok(response),
             status => Err(self.refused(status, token.is_some(), response).await),
@@ -337,10 +339,39 @@ impl Remote {
             *self.token.lock().await = None;
             return Failure::Transient(format!("unauthorized ({message})"));
         }
-        if let Some(detail) = error_detail(response).await {
+        if let Some(detail) = self.error_detail(response).await {
             message = format!("{message}: {detail}");
         }
         self.with_credentials_hint(status_failure(status, message))
+    }
+
+    /// The messages of a registry's error body (`{"errors": [{"code": ..., "message": ...}]}`), if
+    /// it has one; other bodies (HTML pages from proxies) say nothing useful.
+    async fn error_detail(&self, response: reqwest::Response) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            errors: Vec<Entry>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            #[serde(default)]
+            code: String,
+            #[serde(default)]
+            message: String,
+        }
+        let (bytes, complete) = self
+            .limits
+            .read_small(response, MAX_ERROR_BODY)
+            .await
+            .ok()?;
+        let envelope: Envelope = serde_json::from_slice(&bytes).ok().filter(|_| complete)?;
+        let text: Vec<String> = envelope
+            .errors
+            .iter()
+            .map(|e| error_words(&e.code, &e.message))
+            .filter(|m| !m.is_empty())
+            .collect();
+        (!text.is_empty()).then(|| text.join("; "))
     }
 
     /// The bearer token, asked of the registry's token server once.
@@ -350,12 +381,53 @@ impl Remote {
             return Ok(token.clone());
         }
         let token = self
-            .client
-            .auth(&self.target.reference, &self.auth, RegistryOperation::Pull)
+            .fetch_token()
             .await
-            .map_err(|e| self.classify(&e))?;
+            .map_err(|f| self.with_credentials_hint(f))?;
         *cached = Some(token.clone());
         Ok(token)
+    }
+
+    /// A pull token from the token server the registry's challenge (its answer to `GET /v2/`)
+    /// names; none if it sends no Bearer challenge (no authentication, or Basic).
+    async fn fetch_token(&self) -> Result<Option<String>, Failure> {
+        let probe = self.http.get(format!("{}/v2/", self.base_url));
+        let answer = self.limits.send(probe).await?;
+        let Some(challenge) = bearer_challenge(answer.headers()) else {
+            return Ok(None);
+        };
+        drop(answer);
+        let repository = self.target.repository();
+        let request = token_request(&self.http, &challenge, repository, &self.credential)
+            .map_err(|m| Failure::Fatal(m.to_owned()))?;
+        let realm = challenge.get("realm").map_or("", String::as_str);
+        let server = format!("token server {}", authority(realm));
+        let response = self
+            .limits
+            .send(request)
+            .await
+            .map_err(|e| Failure::from(e).of(&server))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(match status {
+                401 | 403 => Failure::Fatal(format!(
+                    "unauthorized: the token server refused {} (HTTP {status})",
+                    refused_what(&self.credential)
+                )),
+                _ => status_failure(status, format!("{server} answered HTTP {status}")),
+            });
+        }
+        let (body, complete) = self
+            .limits
+            .read_small(response, MAX_TOKEN_ANSWER)
+            .await
+            .map_err(|e| Failure::from(e).of(&server))?;
+        match parse_token(&body) {
+            Some(token) if complete => Ok(Some(token)),
+            _ => Err(Failure::Fatal(format!(
+                "{server}: its answer holds no token"
+            ))),
+        }
     }
 
     fn check_end(&self, written: u64, size: Option<u64>, complete: bool) -> Result<(), Failure> {
@@ -370,14 +442,10 @@ impl Remote {
         }
     }
 
-    fn classify(&self, error: &OciDistributionError) -> Failure {
-        self.with_credentials_hint(classify(error))
-    }
-
     /// An authorization failure, with why no credentials were sent when none were.
     fn with_credentials_hint(&self, failure: Failure) -> Failure {
-        match (failure, &self.no_credentials) {
-            (Failure::Fatal(m), Some(why)) if m.starts_with("unauthorized") => {
+        match (failure, &self.credential) {
+            (Failure::Fatal(m), Credential::Missing(why)) if m.starts_with("unauthorized") => {
                 Failure::Fatal(format!("{m} ({why})"))
             }
             (failure, _) => failure,
@@ -387,6 +455,7 @@ impl Remote {
     fn final_error(&self, what: &str, failure: &Failure, attempts: u32) -> SourceError {
         let message = match failure {
             Failure::Fatal(m) => m.clone(),
+            Failure::Stalled(m, hint) => format!("{m} after {attempts} attempts ({hint})"),
             _ => format!("{} after {attempts} attempts", failure.message()),
         };
         registry_error(&self.target, what, &message)
@@ -402,81 +471,50 @@ pub(crate) fn registry_error(target: &Target, what: &str, problem: &str) -> Sour
     }
 }
 
-/// How to check a registry's certificate.
-struct Tls {
-    /// `--registry-ca`, trusted besides the system's roots.
-    certificates: Vec<Certificate>,
-    /// `--insecure-registry`: any certificate is accepted.
-    accept_invalid: bool,
-}
-
-impl Tls {
-    fn config(&self) -> ClientConfig {
-        ClientConfig {
-            extra_root_certificates: self.certificates.clone(),
-            accept_invalid_certificates: self.accept_invalid,
-            ..Default::default()
-        }
-    }
-}
-
-/// A plain HTTP client with the same trust, for what oci-client does not do.
-fn http_client(target: &Target, tls: &Tls) -> Result<reqwest::Client, SourceError> {
-    let roots = tls
-        .certificates
+/// The HTTP client for a registry: `--registry-ca` trusted besides the system's roots, any
+/// certificate accepted for an `--insecure-registry` one, and the connect timeout.
+fn http_client(
+    target: &Target,
+    options: &SourceOptions,
+    accept_invalid_certificates: bool,
+) -> Result<reqwest::Client, SourceError> {
+    let roots = options
+        .registry_ca
         .iter()
-        .map(|c| reqwest::Certificate::from_pem(&c.data))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
+        .map(|path| {
+            let pem = std::fs::read(path).map_err(|source| SourceError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                let problem = format!("{}: {}", path.display(), clean_message(&e));
+                registry_error(target, "connecting", &problem)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     reqwest::Client::builder()
         .tls_certs_merge(roots)
-        .tls_danger_accept_invalid_certs(tls.accept_invalid)
-        .connect_timeout(Duration::from_secs(15))
-        .read_timeout(Duration::from_secs(60))
+        .tls_danger_accept_invalid_certs(accept_invalid_certificates)
+        .connect_timeout(options.network.timeout)
         .build()
         .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))
 }
 
-fn read_certificates(options: &SourceOptions) -> Result<Vec<Certificate>, SourceError> {
-    options
-        .registry_ca
-        .iter()
-        .map(|path| {
-            let data = std::fs::read(path).map_err(|source| SourceError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            Ok(Certificate {
-                encoding: CertificateEncoding::Pem,
-                data,
-            })
-        })
-        .collect()
-}
-
 /// Whether a loopback or `--insecure-registry` registry speaks HTTPS, as Docker decides: try HTTPS
-/// first; a server that answers the TLS handshake with plain HTTP (or not at all) gets plain HTTP. A
-/// registry that does speak TLS with a certificate we do not trust is an error, not a reason to
-/// downgrade (an `--insecure-registry` one trusts any certificate).
-async fn offers_https(target: &Target, tls: &Tls) -> Result<bool, SourceError> {
-    let config = ClientConfig {
-        protocol: ClientProtocol::Https,
-        connect_timeout: Some(Duration::from_secs(5)),
-        read_timeout: Some(Duration::from_secs(10)),
-        ..tls.config()
-    };
-    let probe = Client::try_from(config)
-        .map_err(|e| registry_error(target, "connecting", &clean_message(&e)))?;
-    match probe
-        .auth(
-            &target.reference,
-            &RegistryAuth::Anonymous,
-            RegistryOperation::Pull,
-        )
-        .await
-    {
+/// first; a server that answers the TLS handshake with plain HTTP (or not at all, within the
+/// network timeout) gets plain HTTP. A registry that does speak TLS with a certificate we do not
+/// trust is an error, not a reason to downgrade (an `--insecure-registry` one trusts any
+/// certificate).
+async fn offers_https(
+    target: &Target,
+    http: &reqwest::Client,
+    limits: &NetworkLimits,
+) -> Result<bool, SourceError> {
+    let probe = http.get(format!("https://{}/v2/", target.registry()));
+    match limits.send(probe).await {
         Ok(_) => Ok(true),
-        Err(e) => {
+        Err(NetError::Stalled(_)) => Ok(false),
+        Err(NetError::Failed(e)) => {
             let message = clean_message(&e);
             if is_certificate_problem(&message) {
                 let problem = format!(
@@ -484,8 +522,7 @@ async fn offers_https(target: &Target, tls: &Tls) -> Result<bool, SourceError> {
                 );
                 return Err(registry_error(target, "connecting", &problem));
             }
-            // Only the TLS handshake matters here; token endpoint errors say HTTPS works.
-            Ok(!matches!(e, OciDistributionError::RequestError(_)))
+            Ok(false)
         }
     }
 }
@@ -495,53 +532,16 @@ fn is_certificate_problem(message: &str) -> bool {
     message.contains("certificate") || message.contains("unknownissuer")
 }
 
-/// Sorts a failure into retry or not, with a short message that holds no URL query, header or
-/// credential (registry URLs carry none, but only the error's innermost cause is kept anyway).
-pub(crate) fn classify(error: &OciDistributionError) -> Failure {
-    match error {
-        OciDistributionError::RequestError(e) if e.is_builder() => {
-            Failure::Fatal(clean_message(error))
-        }
-        OciDistributionError::RequestError(_) | OciDistributionError::IoError(_) => {
-            connection_failure(clean_message(error))
-        }
-        OciDistributionError::ServerError { code, .. } => classify_status(*code, error),
-        OciDistributionError::RegistryError { envelope, .. } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            let text: Vec<String> = envelope
-                .errors
-                .iter()
-                .map(|e| error_words(&format!("{:?}", e.code), &e.message))
-                .collect();
-            let text = text.join("; ");
-            if codes.contains(&&OciErrorCode::Toomanyrequests) {
-                Failure::RateLimited(format!("too many requests ({text})"), None)
-            } else if codes.contains(&&OciErrorCode::Unauthorized)
-                || codes.contains(&&OciErrorCode::Denied)
-            {
-                Failure::Fatal(format!("unauthorized ({text})"))
-            } else {
-                Failure::Fatal(text)
-            }
-        }
-        OciDistributionError::UnauthorizedError { .. } => Failure::Fatal(
-            "unauthorized: the registry refused the credentials (or their absence)".into(),
-        ),
-        OciDistributionError::AuthenticationFailure(_) => {
-            Failure::Fatal("unauthorized: the token server refused the credentials".into())
-        }
-        other => Failure::Fatal(clean_message(other)),
-    }
-}
-
-fn classify_status(code: u16, error: &OciDistributionError) -> Failure {
-    let message = match error {
-        OciDistributionError::ServerError { message, .. } if !message.trim().is_empty() => {
-            format!("HTTP {code}: {}", first_line(message))
-        }
-        _ => format!("HTTP {code}"),
+/// `host[:port]` of a URL, to name a server in messages.
+fn authority(url: &str) -> String {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return "?".to_owned();
     };
-    status_failure(code, message)
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => "?".to_owned(),
+    }
 }
 
 /// What an HTTP error status means for retrying.
@@ -561,39 +561,6 @@ fn connection_failure(message: String) -> Failure {
     } else {
         Failure::Transient(message)
     }
-}
-
-/// The messages of a registry's error body (`{"errors": [{"code": ..., "message": ...}]}`), if it
-/// has one; other bodies (HTML pages from proxies) say nothing useful.
-async fn error_detail(response: reqwest::Response) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        errors: Vec<Entry>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(default)]
-        code: String,
-        #[serde(default)]
-        message: String,
-    }
-    const MAX_ERROR_BODY: usize = 64 << 10;
-    let mut body = response.bytes_stream();
-    let mut bytes = Vec::new();
-    while let Some(Ok(chunk)) = body.next().await {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() > MAX_ERROR_BODY {
-            return None;
-        }
-    }
-    let envelope: Envelope = serde_json::from_slice(&bytes).ok()?;
-    let text: Vec<String> = envelope
-        .errors
-        .iter()
-        .map(|e| error_words(&e.code, &e.message))
-        .filter(|m| !m.is_empty())
-        .collect();
-    (!text.is_empty()).then(|| text.join("; "))
 }
 
 /// One entry of a registry's error body: its message, else its code.
@@ -621,10 +588,22 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 fn cut_short(written: u64, size: Option<u64>, error: &std::io::Error) -> Failure {
     let cause = io_message(error);
-    Failure::Transient(match size {
-        Some(size) => format!("connection lost after {written} of {size} bytes ({cause})"),
-        None => format!("connection lost after {written} bytes ({cause})"),
-    })
+    let so_far = bytes_so_far(written, size);
+    Failure::Transient(format!("connection lost {so_far} ({cause})"))
+}
+
+/// A blob body that stalled, and where.
+fn stalled(stall: &Stall, written: u64, size: Option<u64>) -> Failure {
+    let so_far = bytes_so_far(written, size);
+    Failure::Stalled(format!("{stall} {so_far}"), stall.hint())
+}
+
+/// `after 1200 of 41266 bytes`.
+fn bytes_so_far(written: u64, size: Option<u64>) -> String {
+    match size {
+        Some(size) => format!("after {written} of {size} bytes"),
+        None => format!("after {written} bytes"),
+    }
 }
 
 fn io_message(error: &std::io::Error) -> String {
@@ -637,54 +616,46 @@ fn io_message(error: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oci_client::errors::{OciEnvelope, OciError};
-
-    fn server(code: u16) -> OciDistributionError {
-        OciDistributionError::ServerError {
-            code,
-            url: "http://r/v2/x/blobs/sha256:00".into(),
-            message: "down for maintenance\nmore".into(),
-        }
-    }
-
-    fn envelope(code: OciErrorCode) -> OciDistributionError {
-        OciDistributionError::RegistryError {
-            envelope: OciEnvelope {
-                errors: vec![OciError {
-                    code,
-                    message: "m".into(),
-                    detail: serde_json::Value::Null,
-                }],
-            },
-            url: "http://r/v2/".into(),
-        }
-    }
 
     #[test]
     fn transient_failures_are_retried_and_others_are_not() {
-        assert!(
-            matches!(classify(&server(503)), Failure::Transient(m) if m == "HTTP 503: down for maintenance")
-        );
-        assert!(matches!(classify(&server(429)), Failure::RateLimited(..)));
-        assert!(matches!(classify(&server(404)), Failure::Fatal(_)));
-        assert!(
-            matches!(classify(&server(401)), Failure::Fatal(m) if m.starts_with("unauthorized"))
-        );
-        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(matches!(classify(&reset.into()), Failure::Transient(_)));
+        let said = |code| status_failure(code, format!("HTTP {code}"));
+        assert_eq!(said(503), Failure::Transient("HTTP 503".into()));
+        assert!(matches!(said(429), Failure::RateLimited(_, None)));
+        assert_eq!(said(404), Failure::Fatal("HTTP 404".into()));
+        assert_eq!(said(401), Failure::Fatal("unauthorized (HTTP 401)".into()));
         assert!(matches!(
-            classify(&envelope(OciErrorCode::Toomanyrequests)),
-            Failure::RateLimited(..)
+            connection_failure("connection reset by peer".into()),
+            Failure::Transient(_)
         ));
-        assert!(
-            matches!(classify(&envelope(OciErrorCode::Denied)), Failure::Fatal(m) if m.starts_with("unauthorized"))
-        );
         assert!(matches!(
-            classify(&envelope(OciErrorCode::BlobUnknown)),
+            connection_failure("invalid peer certificate: UnknownIssuer".into()),
             Failure::Fatal(_)
         ));
-        let auth = OciDistributionError::AuthenticationFailure("token: s3cr3t".into());
-        assert!(matches!(classify(&auth), Failure::Fatal(m) if !m.contains("s3cr3t")));
+    }
+
+    #[test]
+    fn a_stall_is_retried_and_its_final_message_says_what_waits_longer() {
+        let silent = Stall::Silent(Duration::from_secs(2));
+        let failure = stalled(&silent, 1200, Some(41266));
+        assert_eq!(
+            failure,
+            Failure::Stalled(
+                "stalled: no data for 2 s after 1200 of 41266 bytes".into(),
+                "set --network-timeout to wait longer"
+            )
+        );
+        assert_eq!(failure.backoff(1), Some(FIRST_BACKOFF));
+        assert_eq!(failure.backoff(ATTEMPTS), None);
+        let of_token_server =
+            Failure::from(Stall::NoResponse(Duration::from_secs(1))).of("token server 127.0.0.1:9");
+        assert_eq!(
+            of_token_server.message(),
+            "token server 127.0.0.1:9: no response within 1 s"
+        );
+        assert_eq!(authority("http://127.0.0.1:9/token?x=1"), "127.0.0.1:9");
+        assert_eq!(authority("https://auth.docker.io/token"), "auth.docker.io");
+        assert_eq!(authority("not a url"), "?");
     }
 
     #[test]
