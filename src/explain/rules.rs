@@ -92,7 +92,7 @@ pub enum Condition {
         kinds: Vec<ChangeKind>,
         recognise: Recognise,
     },
-    /// Every changed line must differ only in these fields (1-based) when cut at `separator`.
+    /// Every changed line must differ only in these fields (1-based, sorted) when cut at `separator`.
     Fields { separator: u8, fields: Vec<usize> },
 }
 
@@ -341,6 +341,9 @@ fn condition(content: Spanned<RawContent>, located: &Locator<'_>) -> Result<Cond
             if fields.is_empty() || fields.contains(&0) {
                 return fail("`fields` lists field numbers, counted from 1");
             }
+            let mut fields = fields;
+            fields.sort_unstable();
+            fields.dedup();
             Ok(Condition::Fields { separator, fields })
         }
         (Some(_), Some(_)) => fail("`content` takes either `changes` or `fields`, not both"),

@@ -402,6 +402,11 @@ fn only_listed_fields_may_differ() {
     let text = TextChange::new(a.as_bytes(), b.as_bytes());
     assert_eq!(text.only_fields_differ(b':', &[3]), Some(2));
     assert_eq!(text.only_fields_differ(b':', &[2]), None);
+    assert_eq!(
+        text.only_fields_differ(b':', &[9, 3, 1]),
+        Some(2),
+        "any order"
+    );
     let (a, b) = change(shadow("20789", "*"), shadow("20790", "$y$j9T$abc"));
     let text = TextChange::new(a.as_bytes(), b.as_bytes());
     assert_eq!(text.only_fields_differ(b':', &[3]), None);

@@ -218,6 +218,13 @@ impl<'a> TextChange<'a> {
         if self.size() > MAX_TEXT_BYTES {
             return None;
         }
+        let fields: std::borrow::Cow<'_, [usize]> = if fields.is_sorted() {
+            fields.into()
+        } else {
+            let mut sorted = fields.to_vec();
+            sorted.sort_unstable();
+            sorted.into()
+        };
         let mut changed_lines = 0;
         let complete = self.for_each_changed_pair(|old, new| {
             changed_lines += 1;
@@ -229,7 +236,9 @@ impl<'a> TextChange<'a> {
             loop {
                 match (old_fields.next(), new_fields.next()) {
                     (None, None) => return true,
-                    (Some(a), Some(b)) if a == b || fields.contains(&number) => number += 1,
+                    (Some(a), Some(b)) if a == b || fields.binary_search(&number).is_ok() => {
+                        number += 1
+                    }
                     _ => return false,
                 }
             }
