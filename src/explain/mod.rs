@@ -104,32 +104,9 @@ impl Catalogue {
     /// id pattern that matches none is an error), then each of its rules is added, replacing a rule
     /// already in force with the same id. On error the catalogue is unchanged.
     pub fn add_user_rules(&mut self, name: &str, text: &str) -> Result<(), RuleError> {
-        let parsed = rules::parse(name, text)?;
-        let mut rules = self.rules.clone();
-        for (matcher, pattern, span) in &parsed.disable {
-            let before = rules.len();
-            rules.retain(|rule| !matcher.is_match(&rule.id));
-            if rules.len() == before {
-                return Err(RuleError::Invalid {
-                    file: crate::model::escape_control(name).into_owned(),
-                    line: rules::line_of(text, span.start),
-                    message: format!(
-                        "`disable`: no rule in force has an id matching {:?}",
-                        crate::model::escape_control(pattern)
-                    ),
-                });
-            }
-        }
-        for rule in parsed.rules {
-            match rules.iter_mut().find(|r| r.id == rule.id) {
-                Some(existing) => *existing = rule,
-                None => rules.push(rule),
-            }
-        }
-        *self = Catalogue::from_rules(rules).map_err(|e| RuleError::Unlocated {
-            file: crate::model::escape_control(name).into_owned(),
-            message: format!("path patterns: {e}"),
-        })?;
+        let rules = rules::apply(name, text, self.rules.clone())?;
+        *self = Catalogue::from_rules(rules)
+            .map_err(|e| RuleError::unlocated(name, format!("path patterns: {e}")))?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::text::{ChangeKind, Recognise, TextChange};
+use super::text::{ChangeKind, Recognise, TextChange, changed_lines_differ};
 use crate::model::{Aspect, AspectSet, escape_control};
 
 /// A user rules file larger than this is refused (the built-in catalogue is about 15 KB).
@@ -32,6 +32,16 @@ pub enum RuleError {
         size: usize,
         limit: usize,
     },
+}
+
+impl RuleError {
+    /// An error about a whole file, its name made printable.
+    pub(super) fn unlocated(file: &str, message: String) -> RuleError {
+        RuleError::Unlocated {
+            file: escape_control(file).into_owned(),
+            message,
+        }
+    }
 }
 
 /// What kind of cause a rule names.
@@ -109,9 +119,10 @@ impl Condition {
             Condition::Fields { separator, fields } => {
                 let changed = change.only_fields_differ(*separator, fields)?;
                 let fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-                let lines = if changed == 1 { "line" } else { "lines" };
+                let noun = if fields.len() == 1 { "field" } else { "fields" };
                 Some(format!(
-                    "{changed} changed {lines} differ only in field {}",
+                    "{} only in {noun} {}",
+                    changed_lines_differ(changed),
                     fields.join(", ")
                 ))
             }
@@ -170,13 +181,42 @@ impl AllowedChange {
     }
 }
 
-/// A parsed rules file: the ids it turns off (patterns, each with its span) and its rules.
+/// Reads a rules file and applies it to the rules in force: its `disable` patterns turn rules off (a
+/// pattern that matches none is an error), then its rules are added, each replacing a rule with the
+/// same id. `file` names the file in errors and becomes its rules' origin.
+pub(super) fn apply(file: &str, text: &str, mut rules: Vec<Rule>) -> Result<Vec<Rule>, RuleError> {
+    let parsed = parse(file, text)?;
+    let located = Locator { file, text };
+    for pattern in parsed.disable {
+        let span = pattern.span();
+        let matcher = Glob::new(pattern.get_ref())
+            .map_err(|e| located.error(Some(span.clone()), &format!("bad id pattern: {e}")))?
+            .compile_matcher();
+        let before = rules.len();
+        rules.retain(|rule| !matcher.is_match(&rule.id));
+        if rules.len() == before {
+            let message = format!(
+                "`disable`: no rule in force has an id matching {:?}",
+                pattern.get_ref()
+            );
+            return Err(located.error(Some(span), &message));
+        }
+    }
+    for rule in parsed.rules {
+        match rules.iter_mut().find(|r| r.id == rule.id) {
+            Some(existing) => *existing = rule,
+            None => rules.push(rule),
+        }
+    }
+    Ok(rules)
+}
+
+/// A rules file, read and checked: the id patterns it disables and its rules.
 pub(super) struct Parsed {
-    pub disable: Vec<(GlobMatcher, String, Range<usize>)>,
+    disable: Vec<Spanned<String>>,
     pub rules: Vec<Rule>,
 }
 
-/// Reads a rules file. `file` names it in errors and becomes the rules' origin.
 pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, RuleError> {
     let located = Locator { file, text };
     if text.len() > MAX_RULES_FILE_BYTES {
@@ -187,17 +227,6 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, RuleError> {
         });
     }
     let raw: RulesFile = toml::from_str(text).map_err(|e| located.error(e.span(), e.message()))?;
-    let disable = raw
-        .disable
-        .into_iter()
-        .map(|pattern| {
-            let span = pattern.span();
-            let matcher = Glob::new(pattern.get_ref())
-                .map_err(|e| located.error(Some(span.clone()), &format!("bad id pattern: {e}")))?
-                .compile_matcher();
-            Ok((matcher, pattern.into_inner(), span))
-        })
-        .collect::<Result<_, RuleError>>()?;
     let mut rules: Vec<Rule> = Vec::new();
     for raw_rule in raw.rule {
         let span = raw_rule.id.span();
@@ -208,7 +237,10 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, RuleError> {
         }
         rules.push(rule);
     }
-    Ok(Parsed { disable, rules })
+    Ok(Parsed {
+        disable: raw.disable,
+        rules,
+    })
 }
 
 fn compile(raw: RawRule, origin: &str, located: &Locator<'_>) -> Result<Rule, RuleError> {
@@ -370,16 +402,13 @@ impl Locator<'_> {
                 line: line_of(self.text, span.start),
                 message,
             },
-            None => RuleError::Unlocated {
-                file: self.file_name(),
-                message,
-            },
+            None => RuleError::unlocated(self.file, message),
         }
     }
 }
 
 /// The 1-based line that byte `offset` of `text` is on.
-pub(super) fn line_of(text: &str, offset: usize) -> usize {
+fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()

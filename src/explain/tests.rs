@@ -152,6 +152,28 @@ fn a_real_change_next_to_timestamps_is_other() {
 }
 
 #[test]
+fn a_real_package_upgrade_in_dpkg_log_is_other() {
+    // deb-d is deb-a with two packages upgraded by dpkg -i: its dpkg.log has 17 more lines.
+    let upgrade = "2026-12-02 00:28:38 startup archives install\n2026-12-02 00:28:38 upgrade ncurses-base:all 6.4-4 6.5+20250216-2\n";
+    let (a, _) = excerpt_pair("dpkg.log");
+    let upgraded = [a.as_slice(), upgrade.as_bytes()].concat();
+    let change = TextChange::new(&a, &upgraded);
+    assert_eq!(
+        change.classify(Recognise::default()).kind,
+        ChangeKind::Other
+    );
+    let testbed = Path::new("/var/tmp/testbed/rootfs");
+    let read = |side: &str| std::fs::read(testbed.join(side).join("var/log/dpkg.log")).ok();
+    if let (Some(a), Some(d)) = (read("a"), read("d")) {
+        let change = TextChange::new(&a, &d);
+        assert_eq!(
+            change.classify(Recognise::default()).kind,
+            ChangeKind::Other
+        );
+    }
+}
+
+#[test]
 fn identical_texts_are_unchanged() {
     let text = "2026-12-02 00:26:29 startup\n";
     assert_eq!(

@@ -12,7 +12,7 @@ use std::cell::OnceCell;
 use std::ops::Range;
 
 use serde::Serialize;
-use similar::DiffOp;
+use similar::{DiffOp, DiffTag};
 
 use super::timestamp::{starts_word, timestamp_at};
 
@@ -93,18 +93,19 @@ impl Classification {
     /// One line of evidence, e.g. `678 changed lines differ only in timestamps`.
     pub fn evidence(&self) -> String {
         format!(
-            "{} differ only in {}",
-            lines(self.changed_lines),
+            "{} only in {}",
+            changed_lines_differ(self.changed_lines),
             self.kind.describe()
         )
     }
 }
 
-fn lines(count: usize) -> String {
+/// `1 changed line differs` or `N changed lines differ`.
+pub(super) fn changed_lines_differ(count: usize) -> String {
     if count == 1 {
-        "1 changed line".to_owned()
+        "1 changed line differs".to_owned()
     } else {
-        format!("{count} changed lines")
+        format!("{count} changed lines differ")
     }
 }
 
@@ -147,8 +148,8 @@ impl<'a> TextChange<'a> {
     pub fn from_diff(old: &[&'a str], new: &[&'a str], ops: &[DiffOp]) -> TextChange<'a> {
         let (mut removed, mut added) = (Vec::new(), Vec::new());
         for op in ops {
-            let (_, old_range, new_range) = op.as_tag_tuple();
-            if matches!(op, DiffOp::Equal { .. }) {
+            let (tag, old_range, new_range) = op.as_tag_tuple();
+            if tag == DiffTag::Equal {
                 continue;
             }
             removed.extend(
@@ -371,7 +372,7 @@ impl<'l> Tokens<'l> {
         if !may_start || !starts_word(self.line, at) {
             return None;
         }
-        if self.line[at] == b'/' {
+        if byte == b'/' {
             return path_at(self.line, at).map(|end| Token {
                 kind: TokenKind::Path,
                 range: at..end,

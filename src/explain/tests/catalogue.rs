@@ -710,3 +710,24 @@ fn text_is_wanted_only_where_a_content_rule_could_use_it() {
     }
     assert!(!Catalogue::default().wants_text("var/log/dpkg.log"));
 }
+
+#[test]
+fn evidence_counts_lines_in_plain_english() {
+    let catalogue = Catalogue::builtin();
+    let one_line = facts(Text(
+        "2026-12-02 00:26:29 startup\n",
+        "2026-12-02 00:27:29 startup\n",
+    ));
+    let explained = catalogue.explain("var/log/dpkg.log", &one_line);
+    assert_eq!(
+        explained[0].evidence.as_deref(),
+        Some("1 changed line differs only in timestamps")
+    );
+}
+
+#[test]
+fn the_catalogue_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Catalogue>();
+    shared::<Explanation>();
+}
