@@ -7,12 +7,14 @@
 //! - [`model`]: the comparison's results (contexts, differences, aspects, events);
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
 //! - [`filter`]: ignore options, applied when results are presented;
+//! - [`explain`]: known causes of non-reproducibility (a rule catalogue) and which explain a difference;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
 //! - [`report_dir_export`]: writes a report directory for a set of differences (reads layers again);
 //! - [`cleanup`]: what a signal must not leave behind (temporary directories, a raw terminal).
 
 pub mod cleanup;
 pub mod engine;
+pub mod explain;
 pub mod filter;
 pub mod fixture;
 pub mod model;
