@@ -27,8 +27,8 @@ use serde_json::json;
 
 use ocidiff::filter::{Filter, IgnoreOption, Presentation, View};
 use ocidiff::model::{
-    Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, EntryKind, EntryMeta,
-    Event, Sides, TarFormat, Timestamp,
+    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryKind,
+    EntryMeta, Event, Sides, TarFormat, Timestamp,
 };
 use ocidiff::oci::{Descriptor, Digest};
 use ocidiff::tui::app::{Action, App};
@@ -153,6 +153,9 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         deltas,
         entries: Some(Box::new(Sides::new(input0, input1))),
         origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
     }
 }
 
@@ -168,6 +171,9 @@ fn dir_difference(path: &str, index: u32) -> Difference {
             Some(meta(index, &name, EntryKind::Directory, T1, None)),
         ))),
         origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
     }
 }
 

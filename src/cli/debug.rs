@@ -63,8 +63,12 @@ impl DebugLog {
                     count(entries.input1)
                 ));
             }
+            Event::Nested { context, .. } => {
+                self.line(&format!("{}: compared inside", self.path(*context)));
+            }
             Event::Finished => self.line("comparison finished"),
-            Event::Difference(_)
+            Event::Explained { .. }
+            | Event::Difference(_)
             | Event::Progress(_)
             | Event::Warning { .. }
             | Event::Error { .. } => {}

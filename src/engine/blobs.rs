@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{ContextId, Delta, DiffKind, Difference, Side, Sides};
+use crate::model::{ContextId, Delta, DiffId, DiffKind, Difference, Side, Sides};
 use crate::oci::{BlobKind, Descriptor, Payload};
 
 use super::blob::read_small_blob;
@@ -67,6 +67,9 @@ impl Walker<'_> {
                 deltas,
                 entries: None,
                 origin: None,
+                id: DiffId::default(),
+                nested: None,
+                explanations: Vec::new(),
             });
         }
         Ok(())

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::json;
 
 use crate::model::{
-    Aspect, ContextId, Delta, DiffKind, Difference, EntryKind, EntryMeta, Sides, Whiteout,
+    Aspect, ContextId, Delta, DiffId, DiffKind, Difference, EntryKind, EntryMeta, Sides, Whiteout,
     canonical_path,
 };
 
@@ -130,6 +130,9 @@ fn file_difference(
         deltas,
         entries: Some(Box::new(entries.map(|e| e.cloned()))),
         origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
     }
 }
 
@@ -251,6 +254,9 @@ pub fn compare_layer_entries(
             )],
             entries: None,
             origin: None,
+            id: DiffId::default(),
+            nested: None,
+            explanations: Vec::new(),
         });
     }
     for (path, indexes) in pairs {

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicU64;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{EntryKind, EntryMeta, NestedFormat, name_from_bytes};
+use crate::model::{EntryKind, EntryMeta, NestedFormat, canonical_path, name_from_bytes};
 use crate::oci::{Compression, Descriptor, Digest};
 use crate::source::BlobSource;
 use crate::tarball::{self, Streamed};
@@ -27,20 +27,27 @@ const READ_BUFFER: usize = 256 * 1024;
 pub struct ReadLimits {
     pub tar: tarball::Limits,
     pub layer_entries: u64,
+    /// The largest file whose content a [`Capture`] keeps, and the most kept per layer.
+    pub capture_file: u64,
+    pub capture_layer: u64,
 }
 
 impl ReadLimits {
     pub const DEFAULT: ReadLimits = ReadLimits {
         tar: tarball::Limits::DEFAULT,
         layer_entries: 1 << 20,
+        capture_file: 8 << 20,
+        capture_layer: 64 << 20,
     };
 
     /// Every limit multiplied by `factor` (`--max-scale`).
     pub fn scaled(factor: f64) -> ReadLimits {
+        let scale = |limit: u64| (limit as f64 * factor).clamp(1.0, u64::MAX as f64) as u64;
         ReadLimits {
             tar: tarball::Limits::scaled(factor),
-            layer_entries: (Self::DEFAULT.layer_entries as f64 * factor).clamp(1.0, u64::MAX as f64)
-                as u64,
+            layer_entries: scale(Self::DEFAULT.layer_entries),
+            capture_file: scale(Self::DEFAULT.capture_file),
+            capture_layer: scale(Self::DEFAULT.capture_layer),
         }
     }
 }
@@ -55,6 +62,8 @@ impl Default for ReadLimits {
 #[derive(Debug, Default)]
 pub struct LayerScan {
     pub entries: Vec<EntryMeta>,
+    /// The contents kept of the files a [`Capture`] asked for, by entry index.
+    pub captured: Vec<(u32, Vec<u8>)>,
     /// The compression actually found (which may contradict the media type).
     pub compression: Option<Compression>,
     pub warnings: Vec<String>,
@@ -66,33 +75,59 @@ pub trait ContentVisitor {
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()>;
 }
 
-/// How a layer is read: what it is checked against and who wants which contents.
-struct LayerRead<'v> {
+/// Which files' contents a scan keeps (within [`ReadLimits::capture_file`] and
+/// [`ReadLimits::capture_layer`]): small files whose content explains differences, such as package
+/// databases and the logs a noise rule reads.
+pub struct Capture<'c> {
+    pub wants: &'c (dyn Fn(&str) -> bool + Sync),
+}
+
+/// How a layer's tar is read: what it is checked against and who wants which contents.
+struct TarRead<'v> {
     /// The config's digest of the uncompressed tar.
     diff_id: Option<&'v Digest>,
     /// Whether the tar is walked and its entries listed; if not, it is only hashed.
     list_entries: bool,
-    progress: Option<Arc<AtomicU64>>,
     visitor: Option<&'v mut dyn ContentVisitor>,
+    capture: Option<&'v Capture<'v>>,
     limits: &'v ReadLimits,
 }
 
-/// Reads and verifies one layer blob. `diff_id` is the config's digest of the uncompressed tar.
+impl<'v> TarRead<'v> {
+    fn new(limits: &'v ReadLimits) -> TarRead<'v> {
+        TarRead {
+            diff_id: None,
+            list_entries: true,
+            visitor: None,
+            capture: None,
+            limits,
+        }
+    }
+}
+
+/// A tar walked: its entries and the contents captured.
+#[derive(Default)]
+struct Walked {
+    entries: Vec<EntryMeta>,
+    captured: Vec<(u32, Vec<u8>)>,
+}
+
+/// Reads and verifies one layer blob. `diff_id` is the config's digest of the uncompressed tar; the
+/// contents `capture` asks for are kept.
 pub fn scan_layer(
     source: &dyn BlobSource,
     desc: &Descriptor,
     diff_id: Option<&Digest>,
     progress: Option<Arc<AtomicU64>>,
     limits: &ReadLimits,
+    capture: Option<&Capture<'_>>,
 ) -> Result<LayerScan, BlobError> {
-    let how = LayerRead {
+    let how = TarRead {
         diff_id,
-        list_entries: true,
-        progress,
-        visitor: None,
-        limits,
+        capture,
+        ..TarRead::new(limits)
     };
-    read_layer(source, desc, how)
+    read_layer(source, desc, progress, how)
 }
 
 /// Reads one layer blob only to verify it: its size and digest, and that its uncompressed tar hashes
@@ -104,14 +139,12 @@ pub fn verify_layer(
     progress: Option<Arc<AtomicU64>>,
     limits: &ReadLimits,
 ) -> Result<LayerScan, BlobError> {
-    let how = LayerRead {
+    let how = TarRead {
         diff_id: Some(diff_id),
         list_entries: false,
-        progress,
-        visitor: None,
-        limits,
+        ..TarRead::new(limits)
     };
-    read_layer(source, desc, how)
+    read_layer(source, desc, progress, how)
 }
 
 /// Reads a layer again and hands the content of the entries `visitor` wants to it (still verified).
@@ -121,14 +154,11 @@ pub fn extract_from_layer(
     visitor: &mut dyn ContentVisitor,
     limits: &ReadLimits,
 ) -> Result<(), BlobError> {
-    let how = LayerRead {
-        diff_id: None,
-        list_entries: true,
-        progress: None,
+    let how = TarRead {
         visitor: Some(visitor),
-        limits,
+        ..TarRead::new(limits)
     };
-    read_layer(source, desc, how).map(|_| ())
+    read_layer(source, desc, None, how).map(|_| ())
 }
 
 /// Walks an uncompressed tar stream that is not a layer blob (an archive nested inside a file), with the
@@ -137,7 +167,7 @@ pub fn scan_tar_stream<R: Read>(
     stream: R,
     limits: &ReadLimits,
 ) -> Result<Vec<EntryMeta>, BlobError> {
-    scan_tar(stream, None, true, None, limits).map(|(entries, _)| entries)
+    scan_tar(stream, TarRead::new(limits)).map(|(walked, _)| walked.entries)
 }
 
 /// [`scan_tar_stream`], handing the content of the entries `visitor` wants to it.
@@ -146,15 +176,20 @@ pub fn visit_tar_stream<R: Read>(
     visitor: &mut dyn ContentVisitor,
     limits: &ReadLimits,
 ) -> Result<Vec<EntryMeta>, BlobError> {
-    scan_tar(stream, None, true, Some(visitor), limits).map(|(entries, _)| entries)
+    let how = TarRead {
+        visitor: Some(visitor),
+        ..TarRead::new(limits)
+    };
+    scan_tar(stream, how).map(|(walked, _)| walked.entries)
 }
 
 fn read_layer(
     source: &dyn BlobSource,
     desc: &Descriptor,
-    how: LayerRead<'_>,
+    progress: Option<Arc<AtomicU64>>,
+    how: TarRead<'_>,
 ) -> Result<LayerScan, BlobError> {
-    read_layer_stream(source, desc, how).map_err(|e| blame_blob(source, desc, e))
+    read_layer_stream(source, desc, progress, how).map_err(|e| blame_blob(source, desc, e))
 }
 
 /// A decoder or the tar reader stops at the first bad byte, before the verifier has seen the end of
@@ -181,15 +216,9 @@ fn blame_blob(source: &dyn BlobSource, desc: &Descriptor, error: BlobError) -> B
 fn read_layer_stream(
     source: &dyn BlobSource,
     desc: &Descriptor,
-    how: LayerRead<'_>,
+    progress: Option<Arc<AtomicU64>>,
+    how: TarRead<'_>,
 ) -> Result<LayerScan, BlobError> {
-    let LayerRead {
-        diff_id,
-        list_entries,
-        progress,
-        visitor,
-        limits,
-    } = how;
     let Some(declared) = desc.kind().tar_compression() else {
         return Err(BlobError::UnsupportedMediaType(desc.media_type.clone()));
     };
@@ -208,32 +237,26 @@ fn read_layer_stream(
             compression_name(found)
         ));
     }
-    let (entries, buffered) = match found {
+    let (walked, buffered) = match found {
         Compression::Gzip => {
-            let (entries, decoder) = scan_tar(
-                flate2::bufread::MultiGzDecoder::new(buffered),
-                diff_id,
-                list_entries,
-                visitor,
-                limits,
-            )
-            .map_err(|e| in_codec("gzip", e))?;
-            (entries, decoder.into_inner())
+            let (walked, decoder) = scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), how)
+                .map_err(|e| in_codec("gzip", e))?;
+            (walked, decoder.into_inner())
         }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| BlobError::decode("zstd", e))?;
-            let (entries, decoder) = scan_tar(decoder, diff_id, list_entries, visitor, limits)
-                .map_err(|e| in_codec("zstd", e))?;
-            (entries, decoder.finish())
+            let (walked, decoder) = scan_tar(decoder, how).map_err(|e| in_codec("zstd", e))?;
+            (walked, decoder.finish())
         }
-        Compression::None => scan_tar(buffered, diff_id, list_entries, visitor, limits)?,
+        Compression::None => scan_tar(buffered, how)?,
     };
     let mut verifier = buffered.into_inner();
     io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io)?;
     verifier.finish().map_err(BlobError::from_io)?;
     Ok(LayerScan {
-        entries,
+        entries: walked.entries,
+        captured: walked.captured,
         compression: Some(found),
         warnings,
     })
@@ -274,35 +297,39 @@ impl<R: Read> Read for Tapped<R> {
 
 type TarReader<R> = tarball::Reader<Streamed<Tapped<BufReader<R>>>>;
 
-/// Walks a tar stream (unless `list_entries` is false), then drains it and checks its diff_id.
-/// Returns the entries and the reader below.
+/// Walks a tar stream (unless `how.list_entries` is false), then drains it and checks its diff_id.
+/// Returns what was walked and the reader below.
 ///
 /// The tar reader asks for 512-byte headers; a buffer between it and the decoder keeps the decoder
 /// working on large blocks (its fast path).
-fn scan_tar<R: Read>(
-    decoded: R,
-    diff_id: Option<&Digest>,
-    list_entries: bool,
-    mut visitor: Option<&mut dyn ContentVisitor>,
-    limits: &ReadLimits,
-) -> Result<(Vec<EntryMeta>, R), BlobError> {
+fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), BlobError> {
     let hasher = Rc::new(RefCell::new(StreamHasher::new()));
     let stream = Tapped {
         inner: BufReader::with_capacity(READ_BUFFER, decoded),
         hasher: Rc::clone(&hasher),
     };
+    let limits = how.limits;
     let mut reader = tarball::Reader::new(Streamed(stream), limits.tar);
-    let mut entries = Vec::new();
+    let mut walked = Walked::default();
+    let mut captured_bytes = 0u64;
     let mut content_buffer = vec![0u8; READ_BUFFER];
-    while list_entries && let Some(entry) = reader.next_entry().map_err(BlobError::from_tar)? {
-        if entries.len() as u64 >= limits.layer_entries {
+    while how.list_entries
+        && let Some(entry) = reader.next_entry().map_err(BlobError::from_tar)?
+    {
+        if walked.entries.len() as u64 >= limits.layer_entries {
             return Err(BlobError::TooManyEntries {
                 limit: limits.layer_entries,
             });
         }
-        let index = entries.len() as u32;
-        let wants = visitor.as_mut().is_some_and(|v| v.wants(index));
-        let wanted = if wants { visitor.as_mut() } else { None };
+        let index = walked.entries.len() as u32;
+        let wants = how.visitor.as_mut().is_some_and(|v| v.wants(index));
+        let wanted = if wants { how.visitor.as_mut() } else { None };
+        let mut keep = how
+            .capture
+            .filter(|_| entry.size <= limits.capture_file)
+            .filter(|_| captured_bytes + entry.size <= limits.capture_layer)
+            .filter(|c| (c.wants)(&canonical_path(&name_from_bytes(&entry.name))))
+            .map(|_| Vec::with_capacity(entry.size as usize));
         let meta = read_entry(
             index,
             &entry,
@@ -310,13 +337,18 @@ fn scan_tar<R: Read>(
             &mut content_buffer,
             wanted,
             &hasher,
+            keep.as_mut(),
         )?;
-        entries.push(meta);
+        if let Some(content) = keep.filter(|_| meta.kind == EntryKind::File) {
+            captured_bytes += content.len() as u64;
+            walked.captured.push((index, content));
+        }
+        walked.entries.push(meta);
     }
     let mut stream = reader.into_inner().0;
     io::copy(&mut stream, &mut io::sink()).map_err(BlobError::from_io)?;
     let actual = Digest::from_sha256(hasher.borrow().finalize());
-    if let Some(expected) = diff_id
+    if let Some(expected) = how.diff_id
         && *expected != actual
     {
         return Err(BlobError::DiffIdMismatch {
@@ -324,7 +356,7 @@ fn scan_tar<R: Read>(
             actual,
         });
     }
-    Ok((entries, stream.inner.into_inner()))
+    Ok((walked, stream.inner.into_inner()))
 }
 
 fn read_entry<R: Read>(
@@ -334,6 +366,7 @@ fn read_entry<R: Read>(
     buffer: &mut [u8],
     visitor: Option<&mut &mut dyn ContentVisitor>,
     stream: &RefCell<StreamHasher>,
+    keep: Option<&mut Vec<u8>>,
 ) -> Result<EntryMeta, BlobError> {
     let kind = EntryKind::from_typeflag(entry.typeflag);
     let mut meta = EntryMeta {
@@ -363,7 +396,7 @@ fn read_entry<R: Read>(
             .visit(&meta, &mut reader.content(entry))
             .map_err(BlobError::from_io)?;
     } else if kind == EntryKind::File {
-        let (digest, start) = content_digest(entry, reader, buffer, stream)?;
+        let (digest, start) = content_digest(entry, reader, buffer, stream, keep)?;
         meta.content = digest;
         meta.nested = NestedFormat::sniff(&meta.name, start.bytes());
     }
@@ -403,6 +436,7 @@ fn content_digest<R: Read>(
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
     stream: &RefCell<StreamHasher>,
+    mut keep: Option<&mut Vec<u8>>,
 ) -> Result<(Option<Digest>, Start), BlobError> {
     let mut own = (entry.is_sparse() || !stream.borrow_mut().begin_section()).then(Sha256::new);
     let mut start = Start::new();
@@ -413,6 +447,9 @@ fn content_digest<R: Read>(
             break;
         }
         start.keep(&buffer[..n]);
+        if let Some(kept) = keep.as_mut() {
+            kept.extend_from_slice(&buffer[..n]);
+        }
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);
         }
@@ -451,6 +488,7 @@ mod tests {
             Some(&Digest::sha256_of(diff_id)),
             None,
             &ReadLimits::DEFAULT,
+            None,
         )
     }
 

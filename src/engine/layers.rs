@@ -580,7 +580,9 @@ fn read_blob(
     let (desc, limits) = (&job.descriptor, &walker.options.read_limits);
     let progress = Some(bytes_done);
     match (job.read, desc.kind(), &job.diff_id) {
-        (ReadKind::List, ..) => scan_layer(source, desc, job.diff_id.as_ref(), progress, limits),
+        (ReadKind::List, ..) => {
+            scan_layer(source, desc, job.diff_id.as_ref(), progress, limits, None)
+        }
         (ReadKind::Verify, BlobKind::Layer(_), Some(diff_id)) => {
             verify_layer(source, desc, diff_id, progress, limits)
         }

@@ -14,8 +14,8 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{
-    Aspect, ContextId, Delta, DiffKind, Difference, EntryKind, EntryMeta, NestedFormat, Sides,
-    TarFormat, Timestamp, name_from_bytes,
+    Aspect, ContextId, Delta, DiffId, DiffKind, Difference, EntryKind, EntryMeta, NestedFormat,
+    Sides, TarFormat, Timestamp, name_from_bytes,
 };
 use crate::oci::Digest;
 
@@ -682,6 +682,9 @@ fn member_difference(
         deltas,
         entries: entries.map(Box::new),
         origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::{Value, json};
 
 use crate::model::{
-    Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, Side, Sides,
+    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, Event, Side,
+    Sides,
 };
 use crate::oci::{BlobKind, Descriptor, Digest, ImageConfig, Manifest};
 use crate::source::{Image, SourceError};
@@ -41,6 +42,7 @@ pub struct Walker<'a> {
     /// Blobs below equal digests, not compared but checked (see [`super::presence`]).
     pub unread: UnreadBlobs,
     next_id: AtomicU32,
+    next_difference: AtomicU32,
 }
 
 /// A manifest pair to walk.
@@ -87,6 +89,7 @@ impl<'a> Walker<'a> {
             sink,
             unread: UnreadBlobs::default(),
             next_id: AtomicU32::new(0),
+            next_difference: AtomicU32::new(0),
         }
     }
 
@@ -394,6 +397,9 @@ impl<'a> Walker<'a> {
             )],
             entries: None,
             origin: None,
+            id: DiffId::default(),
+            nested: None,
+            explanations: Vec::new(),
         });
     }
 
@@ -436,6 +442,9 @@ impl<'a> Walker<'a> {
                 )],
                 entries: None,
                 origin: None,
+                id: DiffId::default(),
+                nested: None,
+                explanations: Vec::new(),
             });
         }
     }
@@ -472,6 +481,9 @@ impl<'a> Walker<'a> {
                 )],
                 entries: None,
                 origin: None,
+                id: DiffId::default(),
+                nested: None,
+                explanations: Vec::new(),
             });
         }
         let configs = self.walk_config(pair, &manifests)?;
@@ -782,6 +794,9 @@ impl<'a> Walker<'a> {
                 deltas,
                 entries: None,
                 origin: None,
+                id: DiffId::default(),
+                nested: None,
+                explanations: Vec::new(),
             });
         }
     }
@@ -804,12 +819,19 @@ impl<'a> Walker<'a> {
                 deltas,
                 entries: None,
                 origin: None,
+                id: DiffId::default(),
+                nested: None,
+                explanations: Vec::new(),
             });
         }
     }
 
-    pub fn emit_difference(&self, difference: Difference) {
+    /// Emits a difference under a new id, which it returns.
+    pub fn emit_difference(&self, mut difference: Difference) -> DiffId {
+        difference.id = DiffId(self.next_difference.fetch_add(1, Ordering::Relaxed));
+        let id = difference.id;
         self.sink.emit(Event::Difference(difference));
+        id
     }
 
     pub fn warn(&self, context: Option<ContextId>, message: String) {

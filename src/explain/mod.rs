@@ -17,9 +17,9 @@ mod timestamp;
 mod tests;
 
 use globset::{GlobSet, GlobSetBuilder};
-use serde::Serialize;
 
-pub use rules::{Category, Condition, MAX_RULES_FILE_BYTES, Rule, RuleError, Severity};
+pub use crate::model::{Category, Explanation, Severity};
+pub use rules::{Condition, MAX_RULES_FILE_BYTES, Rule, RuleError};
 pub use text::{ChangeKind, Classification, MAX_TEXT_BYTES, Recognise, TextChange};
 pub use timestamp::timestamp_ranges;
 
@@ -50,24 +50,6 @@ impl<'a> FileFacts<'a> {
         self.text = Some(text);
         self
     }
-}
-
-/// A rule that explains (part of) a difference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Explanation {
-    /// The rule's id.
-    pub rule: String,
-    pub category: Category,
-    pub severity: Severity,
-    /// The rule's one-line explanation.
-    pub text: String,
-    /// The differing aspects it accounts for: a noise rule about a log's content says nothing about
-    /// its mode.
-    pub aspects: AspectSet,
-    /// What the change was seen to be, for rules with a content condition, e.g. `678 changed lines
-    /// differ only in timestamps`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<String>,
 }
 
 /// The rules in force: the built-in ones, less those turned off, plus the user's.

@@ -4,11 +4,11 @@
 use std::ops::Range;
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
 use super::text::{ChangeKind, Recognise, TextChange, changed_lines_differ};
-use crate::model::{Aspect, AspectSet, escape_control};
+use crate::model::{Aspect, AspectSet, Category, Severity, escape_control};
 
 /// A user rules file larger than this is refused (the built-in catalogue is about 15 KB).
 pub const MAX_RULES_FILE_BYTES: usize = 1 << 20;
@@ -42,40 +42,6 @@ impl RuleError {
             message,
         }
     }
-}
-
-/// What kind of cause a rule names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Category {
-    /// Records of the build itself: what ran and when.
-    Log,
-    /// Caches and indexes rebuilt from other files.
-    Cache,
-    /// The time of the build, written into a file.
-    Timestamp,
-    /// The directory the build ran in, written into a file.
-    BuildPath,
-    /// Identifiers or keys generated at random during the build.
-    RandomId,
-    /// A package manager's own database or state.
-    PackageDb,
-    /// The previous version of a file, kept by the tool that rewrote it.
-    Backup,
-    /// Files a builder writes from its host's setup (hostname, name servers).
-    BuildEnvironment,
-    /// Users and groups.
-    Accounts,
-}
-
-/// Whether a difference a rule explains can be set aside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Severity {
-    /// Expected between any two builds; says nothing about whether the images match.
-    Noise,
-    /// Known to differ between builds, but a person should look at the difference.
-    Review,
 }
 
 /// A rule of the catalogue.

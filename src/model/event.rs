@@ -1,7 +1,7 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Aspect, AspectSet, EntryMeta, Sides};
+use super::{Aspect, AspectSet, EntryMeta, Explanation, Sides};
 use crate::oci::Descriptor;
 
 /// Identifies a [`Context`] within one comparison. Contexts are numbered in the order they are created.
@@ -50,6 +50,18 @@ pub enum ContextKind {
     },
     /// Each image's final filesystem after applying all layers and whiteouts (merged view).
     MergedFs,
+    /// The inside of a file that differs (an archive, a compressed file, a compiled Python file): its
+    /// members, compared like layer entries. A child of the file's context; the file's difference
+    /// names it (`Difference::nested`).
+    Nested {
+        /// The file's path in its context.
+        file: String,
+        /// What each input's file is (`gzip`, `zip`…), joined with ` vs ` when they differ.
+        format: String,
+    },
+    /// The packages installed in each image (dpkg, apk, rpm, Python, npm), read from their
+    /// databases: added, removed, upgraded, downgraded.
+    Packages,
 }
 
 /// The level a difference belongs to; the names are diffoci's `TYPE` column.
@@ -61,6 +73,8 @@ pub enum DiffKind {
     Cfg,
     Layer,
     File,
+    /// A package added, removed or changed.
+    Pkg,
 }
 
 impl DiffKind {
@@ -72,6 +86,7 @@ impl DiffKind {
             DiffKind::Cfg => "Cfg",
             DiffKind::Layer => "Layer",
             DiffKind::File => "File",
+            DiffKind::Pkg => "Pkg",
         }
     }
 }
@@ -95,9 +110,17 @@ impl Delta {
     }
 }
 
+/// Identifies a [`Difference`] within one comparison, given by the engine as it is found; later events
+/// (what was found inside a file, what explains it) name it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct DiffId(pub u32);
+
 /// One thing that differs between the inputs, with everything that differs about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Difference {
+    pub id: DiffId,
     pub context: ContextId,
     pub kind: DiffKind,
     /// What the difference is about: a file path (canonical), a descriptor's role, a config field...
@@ -109,6 +132,13 @@ pub struct Difference {
     /// For files in the merged view: the layer index that gave each input its entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Sides<Option<usize>>>,
+    /// For a file whose inside was compared: the context of its members. Its content deltas then only
+    /// restate what differs inside, and are shown when something inside is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nested: Option<ContextId>,
+    /// What explains it, if anything does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<Explanation>,
 }
 
 impl Difference {
@@ -163,6 +193,17 @@ pub enum Event {
     LayerCompared {
         context: ContextId,
         entries: Sides<Option<usize>>,
+    },
+    /// The inside of an earlier file difference was compared: its members are in `context`.
+    Nested {
+        difference: DiffId,
+        context: ContextId,
+    },
+    /// More explains an earlier difference (a package change, found once both images' packages are
+    /// known).
+    Explained {
+        difference: DiffId,
+        explanations: Vec<Explanation>,
     },
     Progress(Progress),
     Warning {

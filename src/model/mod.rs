@@ -7,6 +7,7 @@
 mod aspect;
 mod entry;
 mod event;
+mod explanation;
 mod report;
 mod sides;
 mod text;
@@ -16,8 +17,10 @@ pub use entry::{
     EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout, canonical_path,
 };
 pub use event::{
-    Context, ContextId, ContextKind, Delta, DiffKind, Difference, Event, LayerProof, Progress,
+    Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, Event, LayerProof,
+    Progress,
 };
+pub use explanation::{Category, Explanation, Severity};
 pub use report::Report;
 pub use sides::{Side, Sides};
 pub use text::{escape_control, name_from_bytes};

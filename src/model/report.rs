@@ -1,6 +1,10 @@
+use std::collections::HashMap;
+
 use serde::Serialize;
 
-use super::{Context, ContextId, ContextKind, Difference, Event, LayerProof, Progress, Sides};
+use super::{
+    Context, ContextId, ContextKind, DiffId, Difference, Event, LayerProof, Progress, Sides,
+};
 
 /// Everything a comparison produced, collected from its event stream. Reports and the explorer read this;
 /// it is built incrementally with [`Report::apply`], so a partial report is always valid.
@@ -16,13 +20,39 @@ pub struct Report {
     pub errors: Vec<String>,
     pub progress: Progress,
     pub finished: bool,
+    /// Where each difference is in `differences`, kept by [`Report::apply`].
+    #[serde(skip)]
+    pub positions: Positions,
 }
+
+/// Differences by id. A position found stale (the list was changed directly) is looked up again.
+#[derive(Debug, Clone, Default)]
+pub struct Positions(HashMap<DiffId, usize>);
 
 impl Report {
     pub fn apply(&mut self, event: Event) {
         match event {
             Event::Context(c) => self.contexts.push(*c),
-            Event::Difference(d) => self.differences.push(d),
+            Event::Difference(d) => {
+                self.positions.0.insert(d.id, self.differences.len());
+                self.differences.push(d);
+            }
+            Event::Nested {
+                difference,
+                context,
+            } => {
+                if let Some(d) = self.difference_mut(difference) {
+                    d.nested = Some(context);
+                }
+            }
+            Event::Explained {
+                difference,
+                explanations,
+            } => {
+                if let Some(d) = self.difference_mut(difference) {
+                    d.explanations.extend(explanations);
+                }
+            }
             Event::LayerEqual { context, proof } => self.equal_layers.push((context, proof)),
             Event::LayerCompared { context, entries } => {
                 self.layer_entries.push((context, entries))
@@ -34,8 +64,31 @@ impl Report {
                 // Layers finish in any order; a finished report lists differences in tree order
                 // (contexts are numbered as the tree is built), each context's as the engine gave them.
                 self.differences.sort_by_key(|d| d.context);
+                self.positions = Positions(
+                    self.differences
+                        .iter()
+                        .enumerate()
+                        .map(|(position, d)| (d.id, position))
+                        .collect(),
+                );
                 self.finished = true;
             }
+        }
+    }
+
+    pub fn difference(&self, id: DiffId) -> Option<&Difference> {
+        self.differences.get(self.position(id)?)
+    }
+
+    fn difference_mut(&mut self, id: DiffId) -> Option<&mut Difference> {
+        let position = self.position(id)?;
+        self.differences.get_mut(position)
+    }
+
+    fn position(&self, id: DiffId) -> Option<usize> {
+        match self.positions.0.get(&id) {
+            Some(&at) if self.differences.get(at).is_some_and(|d| d.id == id) => Some(at),
+            _ => self.differences.iter().position(|d| d.id == id),
         }
     }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::model::{
-    Aspect, Context, ContextId, ContextKind, Delta, DiffKind, Difference, EntryMeta, Report, Sides,
-    Timestamp,
+    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryMeta,
+    Report, Sides, Timestamp,
 };
 use crate::oci::{Descriptor, Digest, media_type};
 
@@ -119,6 +119,9 @@ pub fn file_difference(
         deltas,
         entries: Some(Box::new(Sides::new(input0, input1))),
         origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
     }
 }
 
@@ -145,6 +148,9 @@ pub fn other_difference(context: ContextId, kind: DiffKind, key: &str, delta: De
         deltas: vec![delta],
         entries: None,
         origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
     }
 }
 

@@ -150,6 +150,15 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
                 input1,
             }
         }
+        DiffKind::Pkg => {
+            let (input0, input1) = field_cells(first);
+            Row {
+                kind,
+                name: difference.key.clone(),
+                input0,
+                input1,
+            }
+        }
         DiffKind::Idx | DiffKind::Mani | DiffKind::Cfg => {
             let (input0, input1) = field_cells(first);
             Row {

@@ -573,7 +573,7 @@ fn malformed_rules_files_fail_in_one_line_naming_file_and_line() {
         ),
         (
             valid.replace("\"log\"", "\"logs\""),
-            "my.toml:4: unknown variant `logs`, expected one of `log`, `cache`, `timestamp`, `build-path`, `random-id`, `package-db`, `backup`, `build-environment`, `accounts`",
+            "my.toml:4: unknown variant `logs`, expected one of `log`, `cache`, `timestamp`, `build-path`, `random-id`, `package-db`, `backup`, `build-environment`, `accounts`, `package`",
         ),
         (
             format!("\n{}", valid.replace("severity = \"noise\"\n", "")),
