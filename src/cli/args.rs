@@ -8,7 +8,7 @@ use ocidiff::engine::blob::MAX_JSON_BLOB;
 use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::oci::Platform;
 use ocidiff::report::Format;
-use ocidiff::source::{CacheSetting, PullPolicy, SourceOptions};
+use ocidiff::source::{ArchiveLimits, CacheSetting, INPUT_FORMS, PullPolicy, SourceOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,17 +17,37 @@ use ocidiff::source::{CacheSetting, PullPolicy, SourceOptions};
     about = "Compare two container images: a diffoci-compatible report (table, JSON, NDJSON) with semantic filters",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
-                  Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], a path,\n\
-                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18).\n\
-                  Registries: credentials from ~/.docker/config.json ($DOCKER_CONFIG) or Podman's auth.json\n\
-                  ($REGISTRY_AUTH_FILE); blobs cached in $XDG_CACHE_HOME/ocidiff-tui (--cache-dir, --no-cache)."
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub compare: CompareArgs,
+}
+
+/// The text after the options: exit status, the input forms (from the source's table), registries.
+fn after_help() -> String {
+    let width = INPUT_FORMS
+        .iter()
+        .map(|f| f.syntax.len())
+        .max()
+        .unwrap_or(0);
+    let forms: String = INPUT_FORMS
+        .iter()
+        .map(|form| {
+            format!(
+                "  {:width$}  {}\n  {:width$}  e.g. {}\n",
+                form.syntax, form.description, "", form.example
+            )
+        })
+        .collect();
+    format!(
+        "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\n\
+         Images (IMAGE0, IMAGE1):\n{forms}\n\
+         Registries: credentials from ~/.docker/config.json ($DOCKER_CONFIG) or Podman's auth.json\n\
+         ($REGISTRY_AUTH_FILE); blobs cached in $XDG_CACHE_HOME/ocidiff-tui (--cache-dir, --no-cache)."
+    )
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,7 +108,8 @@ pub struct CompareArgs {
     /// Log on stderr what is read and what is skipped, with times (also with $DEBUG=1).
     #[arg(long)]
     pub debug: bool,
-    /// Multiply the safety limit on index, manifest and config blobs (16 MiB) by FACTOR; 0 means 1.
+    /// Multiply the safety limits by FACTOR (0 means 1): index, manifest and config blobs (16 MiB),
+    /// compressed archives decompressed to a temporary file (64 GiB), tar headers.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
     pub max_scale: f64,
 
@@ -233,7 +254,8 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    pub fn options(&self, platforms: &[Platform]) -> SourceOptions {
+    /// The options for opening inputs; `scale` is `--max-scale` (see [`CompareArgs::scale`]).
+    pub fn options(&self, platforms: &[Platform], scale: f64) -> SourceOptions {
         let cache = match (&self.cache_dir, self.no_cache) {
             (_, true) => CacheSetting::Disabled,
             (Some(dir), false) => CacheSetting::Dir(dir.clone()),
@@ -251,6 +273,7 @@ impl SourceArgs {
             },
             containerd_address: self.containerd_address.clone(),
             containerd_namespace: self.containerd_namespace.clone(),
+            archive_limits: ArchiveLimits::scaled(scale),
         }
     }
 }

@@ -7,7 +7,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{BlobSource, SourceError};
+use super::decompress::{ArchiveCompression, TemporaryCopy, decompress, read_magic};
+use super::{ArchiveLimits, BlobSource, SourceError};
 use crate::oci::Digest;
 use crate::tarball::{self, Seekable, TarError};
 
@@ -32,9 +33,14 @@ enum Member {
 /// The members of a tar file, located by one scan of its headers.
 #[derive(Debug)]
 pub(crate) struct TarFile {
+    /// The archive as the user named it, for messages.
     path: PathBuf,
+    /// Where its bytes are read: `path` itself, or the decompressed copy.
+    data: PathBuf,
     len: u64,
     members: HashMap<String, Member>,
+    /// Kept while the archive is read.
+    _decompressed: Option<TemporaryCopy>,
 }
 
 /// Where a member's content lives in the archive.
@@ -45,13 +51,43 @@ pub(crate) struct Extent {
 }
 
 impl TarFile {
-    /// Walks the headers of the tar at `path`, seeking past member data.
+    /// Opens the archive at `path` with the default limits (see [`TarFile::open`]).
     pub(crate) fn scan(path: &Path) -> Result<TarFile, SourceError> {
-        let mut file = open_file(path)?;
+        TarFile::open(path, &ArchiveLimits::DEFAULT)
+    }
+
+    /// Opens the archive at `path`: a plain tar is read in place; a gzip, zstd or xz one is first
+    /// decompressed to a temporary file (see [`super::decompress`]).
+    pub(crate) fn open(path: &Path, limits: &ArchiveLimits) -> Result<TarFile, SourceError> {
+        if path.is_dir() {
+            return Err(not_an_image(
+                path,
+                "a directory, not an archive file (a layout directory is read as oci:DIR)",
+            ));
+        }
+        let magic = read_magic(path)?;
+        match ArchiveCompression::sniff(&magic) {
+            None if tarball::is_header(&magic) => TarFile::scan_file(path, path, None, limits),
+            None => Err(not_an_image(path, "not a tar archive")),
+            Some(compression) if compression.is_read() => {
+                let copy = decompress(path, compression, limits)?;
+                TarFile::scan_file(path, &copy.path(), Some(copy), limits)
+            }
+            Some(compression) => Err(not_an_image(path, &compression.not_read_reason())),
+        }
+    }
+
+    /// Walks the headers of the tar at `data`, seeking past member data.
+    fn scan_file(
+        path: &Path,
+        data: &Path,
+        decompressed: Option<TemporaryCopy>,
+        limits: &ArchiveLimits,
+    ) -> Result<TarFile, SourceError> {
+        let file = open_file(data)?;
         let len = file.metadata().map_err(|e| io_error(path, e))?.len();
-        check_looks_like_tar(path, &mut file)?;
         let input = Seekable::new(file).map_err(|e| io_error(path, e))?;
-        let mut reader = tarball::Reader::new(input, tarball::Limits::DEFAULT);
+        let mut reader = tarball::Reader::new(input, limits.tar);
         let mut members = HashMap::new();
         loop {
             let entry = match reader.next_entry() {
@@ -79,8 +115,10 @@ impl TarFile {
         }
         Ok(TarFile {
             path: path.to_owned(),
+            data: data.to_owned(),
             len,
             members,
+            _decompressed: decompressed,
         })
     }
 
@@ -137,7 +175,7 @@ impl TarFile {
         let Some(extent) = self.extent(name)? else {
             return Ok(None);
         };
-        let mut file = open_file(&self.path)?;
+        let mut file = open_file(&self.data)?;
         file.seek(SeekFrom::Start(extent.offset))
             .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(Box::new(file.take(extent.size))))
@@ -176,28 +214,6 @@ impl TarFile {
             .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(magic))
     }
-}
-
-/// Rejects at once files that are not tars, with a reason more useful than a checksum error.
-fn check_looks_like_tar(path: &Path, file: &mut File) -> Result<(), SourceError> {
-    let mut block = Vec::with_capacity(512);
-    file.by_ref()
-        .take(512)
-        .read_to_end(&mut block)
-        .map_err(|e| io_error(path, e))?;
-    if let Some(compression) = crate::oci::Compression::sniff(&block) {
-        let what = format!("{compression:?}").to_lowercase();
-        return Err(not_an_image(
-            path,
-            &format!(
-                "{what}-compressed file; compressed archives are not supported, decompress it first"
-            ),
-        ));
-    }
-    if !tarball::is_header(&block) {
-        return Err(not_an_image(path, "not a tar archive"));
-    }
-    Ok(())
 }
 
 /// What a member is; `data_offset` is where the reader stands after its header.
@@ -280,15 +296,15 @@ fn open_file(path: &Path) -> Result<File, SourceError> {
     File::open(path).map_err(|e| io_error(path, e))
 }
 
-pub(crate) fn io_error(path: &Path, source: std::io::Error) -> SourceError {
-    if source.kind() == std::io::ErrorKind::NotFound {
+pub(crate) fn io_error(path: &Path, cause: std::io::Error) -> SourceError {
+    if cause.kind() == std::io::ErrorKind::NotFound {
         return SourceError::NotFound {
             path: path.to_owned(),
         };
     }
     SourceError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 

@@ -442,9 +442,9 @@ fn read_certificates(options: &SourceOptions) -> Result<Vec<Certificate>, Source
         .registry_ca
         .iter()
         .map(|path| {
-            let data = std::fs::read(path).map_err(|source| SourceError::Io {
+            let data = std::fs::read(path).map_err(|cause| SourceError::Io {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             Ok(Certificate {
                 encoding: CertificateEncoding::Pem,
