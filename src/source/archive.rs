@@ -60,9 +60,12 @@ impl TarFile {
     /// decompressed to a temporary file (see [`super::decompress`]).
     pub(crate) fn open(path: &Path, limits: &ArchiveLimits) -> Result<TarFile, SourceError> {
         if path.is_dir() {
+            let layout = super::InputKind::Layout.prefix().unwrap_or_default();
             return Err(not_an_image(
                 path,
-                "a directory, not an archive file (a layout directory is read as oci:DIR)",
+                &format!(
+                    "a directory, not an archive file (a layout directory is read as {layout}DIR)"
+                ),
             ));
         }
         let magic = read_magic(path)?;
