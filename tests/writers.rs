@@ -78,6 +78,12 @@ impl Fixtures {
     /// `spec` holds image A: against B it shows what A's layout shows, and it equals A's layout
     /// under `--semantic`. Nothing is left in `$TMPDIR`.
     fn assert_reads_as_a(&self, spec: &str) {
+        self.assert_reads_as_a_with(spec, || {});
+    }
+
+    /// [`Fixtures::assert_reads_as_a`], calling `before_each_run` before each run of the binary.
+    fn assert_reads_as_a_with(&self, spec: &str, before_each_run: impl Fn()) {
+        before_each_run();
         let got = report(&self.tmp(), spec, &self.b);
         assert_eq!(
             content_differences(&got),
@@ -86,6 +92,7 @@ impl Fixtures {
             show(&got.shown()),
             show(&self.expected.shown())
         );
+        before_each_run();
         let same = run_in_tmp(
             &self.tmp(),
             &["--semantic", "--format", "json", spec, &self.a],
@@ -269,6 +276,30 @@ fn compressed_archives_are_read_like_plain_ones() {
             f.assert_reads_as_a(&archive);
             f.assert_reads_as_a(&format!("{prefix}{archive}"));
         }
+    }
+}
+
+/// Writes `bytes` into the FIFO at `path` once a reader opens it.
+fn serve_fifo(path: &Path, bytes: &[u8]) {
+    let (path, bytes) = (path.to_owned(), bytes.to_vec());
+    // Not joined: if the run does not read it all, the write fails and the thread ends.
+    std::thread::spawn(move || {
+        if let Ok(mut fifo) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = fifo.write_all(&bytes);
+        }
+    });
+}
+
+#[test]
+fn archives_from_a_pipe_are_copied_then_read() {
+    let f = Fixtures::new();
+    let tar = image("a")
+        .docker_files(Some("testbed/a:1"), DockerStyle::Legacy)
+        .to_tar();
+    for (name, bytes) in [("plain", tar.clone()), ("gzip", gzip(&tar))] {
+        let fifo = f.path(&format!("{name}.fifo"));
+        succeed(Command::new("mkfifo").arg(&fifo));
+        f.assert_reads_as_a_with(&path_str(&fifo), || serve_fifo(&fifo, &bytes));
     }
 }
 

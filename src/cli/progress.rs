@@ -95,6 +95,7 @@ fn preparation_steps(specs: &[String]) -> Vec<String> {
                 "decompressing {spec} ({}) to a temporary file",
                 compression.name()
             )),
+            Some(Preparation::Copy) => steps.push(format!("copying {spec} to a temporary file")),
             None => {}
         }
     }
@@ -136,5 +137,14 @@ mod tests {
         );
         let plain = plain.display().to_string();
         assert!(preparation_steps(&specs(&[&plain, "containerd://c", "alpine:3.18"])).is_empty());
+        // A pipe is not read to tell (its bytes can be read only once).
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()));
+        let fifo = fifo.display().to_string();
+        assert_eq!(
+            preparation_steps(&specs(&[&fifo])),
+            [format!("copying {fifo} to a temporary file")]
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::decompress::{ArchiveCompression, TemporaryCopy, decompress, read_magic};
+use super::decompress::{ArchiveCompression, TemporaryCopy, copy_to_temporary, read_block};
 use super::{ArchiveLimits, BlobSource, SourceError};
 use crate::oci::Digest;
 use crate::tarball::{self, Seekable, TarError};
@@ -56,8 +56,8 @@ impl TarFile {
         TarFile::open(path, &ArchiveLimits::DEFAULT)
     }
 
-    /// Opens the archive at `path`: a plain tar is read in place; a gzip, zstd or xz one is first
-    /// decompressed to a temporary file (see [`super::decompress`]).
+    /// Opens the archive at `path`: a plain tar file is read in place; a gzip, zstd or xz one, or
+    /// a pipe, is first copied (decompressed) to a temporary file (see [`super::decompress`]).
     pub(crate) fn open(path: &Path, limits: &ArchiveLimits) -> Result<TarFile, SourceError> {
         if path.is_dir() {
             let layout = super::InputKind::Layout.prefix().unwrap_or_default();
@@ -68,16 +68,24 @@ impl TarFile {
                 ),
             ));
         }
-        let magic = read_magic(path)?;
-        match ArchiveCompression::sniff(&magic) {
-            None if tarball::is_header(&magic) => TarFile::scan_file(path, path, None, limits),
-            None => Err(not_an_image(path, "not a tar archive")),
-            Some(compression) if compression.is_read() => {
-                let copy = decompress(path, compression, limits)?;
-                TarFile::scan_file(path, &copy.path(), Some(copy), limits)
+        let mut file = open_file(path)?;
+        // The first block is read from the file opened once: a pipe can be read only once.
+        let magic = read_block(path, &mut file)?;
+        let in_place = file.metadata().map_err(|e| io_error(path, e))?.is_file();
+        let compression = ArchiveCompression::sniff(&magic);
+        match compression {
+            Some(compression) if !compression.is_read() => {
+                return Err(not_an_image(path, &compression.not_read_reason()));
             }
-            Some(compression) => Err(not_an_image(path, &compression.not_read_reason())),
+            None if in_place && !tarball::is_header(&magic) => {
+                return Err(not_an_image(path, "not a tar archive"));
+            }
+            None if in_place => return TarFile::scan_file(path, path, None, limits),
+            _ => {}
         }
+        let input = Box::new(std::io::Cursor::new(magic).chain(file));
+        let copy = copy_to_temporary(path, compression, input, limits)?;
+        TarFile::scan_file(path, &copy.path(), Some(copy), limits)
     }
 
     /// Walks the headers of the tar at `data`, seeking past member data.

@@ -1,6 +1,7 @@
-//! Archives given compressed (`docker save img | gzip > img.tar.gz`). A tar is read in place, by
-//! offsets, which a compressed stream cannot give; so it is decompressed once into a temporary file
-//! in `$TMPDIR`, read from there, and removed when the image is dropped (or by the signal handler).
+//! Archives that cannot be read in place: compressed ones (`docker save img | gzip > img.tar.gz`)
+//! and pipes (`<(docker save img)`). A tar is read by offsets, which neither can give; so it is
+//! copied (decompressed) once into a temporary file in `$TMPDIR`, read from there, and removed when
+//! the image is dropped (or by the signal handler).
 //!
 //! Bounded: the decompressed size by [`ArchiveLimits::decompressed_size`], xz's memory by
 //! [`ArchiveLimits::xz_memory`] (zstd's decoder refuses windows over 128 MiB by itself, gzip needs
@@ -76,15 +77,22 @@ impl ArchiveCompression {
 
 /// The first bytes of a file, enough to tell a tar header or a compression.
 pub(crate) fn read_magic(path: &Path) -> Result<Vec<u8>, SourceError> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    read_block(path, &mut file)
+}
+
+/// Reads up to one tar block from `reader`.
+pub(crate) fn read_block(path: &Path, reader: &mut dyn Read) -> Result<Vec<u8>, SourceError> {
     let mut block = Vec::with_capacity(tarball::BLOCK);
-    file.take(tarball::BLOCK as u64)
+    reader
+        .take(tarball::BLOCK as u64)
         .read_to_end(&mut block)
         .map_err(|e| io_error(path, e))?;
     Ok(block)
 }
 
-/// A decompressed copy of an archive, in a directory of its own that is removed on drop.
+/// A copy of an archive that cannot be read in place, in a directory of its own that is removed on
+/// drop.
 pub(crate) struct TemporaryCopy {
     _on_signal: Registration,
     dir: tempfile::TempDir,
@@ -105,13 +113,14 @@ impl std::fmt::Debug for TemporaryCopy {
 /// Free space is checked every this many bytes written.
 const SPACE_CHECK_INTERVAL: u64 = 16 << 20;
 
-/// Decompresses the archive at `path` into a temporary file in `$TMPDIR`.
-pub(crate) fn decompress(
+/// Copies the archive `input` read from `path` into a temporary file in `$TMPDIR`, decompressing it
+/// if `compression` says so (else it is a pipe, which cannot be read by offsets either).
+pub(crate) fn copy_to_temporary(
     path: &Path,
-    compression: ArchiveCompression,
+    compression: Option<ArchiveCompression>,
+    input: Box<dyn Read>,
     limits: &ArchiveLimits,
 ) -> Result<TemporaryCopy, SourceError> {
-    let input = File::open(path).map_err(|e| io_error(path, e))?;
     let mut decoder = decoder(path, compression, input, limits)?;
     let base = std::env::temp_dir();
     let dir = tempfile::Builder::new()
@@ -123,19 +132,6 @@ pub(crate) fn decompress(
         dir,
     };
     let mut output = File::create(copy.path()).map_err(|e| io_error(&copy.path(), e))?;
-    let mut head = Vec::with_capacity(tarball::BLOCK);
-    decoder
-        .by_ref()
-        .take(tarball::BLOCK as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| decode_error(path, compression, limits, e))?;
-    if !tarball::is_header(&head) {
-        let what = compression.name();
-        return Err(not_an_image(
-            path,
-            &format!("{what}-compressed, but what it holds is not a tar archive"),
-        ));
-    }
     let mut copying = Copying {
         path,
         compression,
@@ -143,18 +139,36 @@ pub(crate) fn decompress(
         dir: &base,
         written: 0,
     };
+    let mut head = Vec::with_capacity(tarball::BLOCK);
+    decoder
+        .by_ref()
+        .take(tarball::BLOCK as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| copying.read_error(e))?;
+    if !tarball::is_header(&head) {
+        let reason = match compression {
+            Some(compression) => format!(
+                "{}-compressed, but what it holds is not a tar archive",
+                compression.name()
+            ),
+            None => "not a tar archive".to_owned(),
+        };
+        return Err(not_an_image(path, &reason));
+    }
     copying.write(&mut output, &head)?;
     copying.copy_rest(&mut decoder, &mut output)?;
-    output.sync_data().map_err(|e| copying.write_error(e))?;
     Ok(copy)
 }
 
 fn decoder(
     path: &Path,
-    compression: ArchiveCompression,
-    input: File,
+    compression: Option<ArchiveCompression>,
+    input: Box<dyn Read>,
     limits: &ArchiveLimits,
 ) -> Result<Box<dyn Read>, SourceError> {
+    let Some(compression) = compression else {
+        return Ok(input);
+    };
     let failed = |e: io::Error| decode_error(path, compression, limits, e);
     Ok(match compression {
         ArchiveCompression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
@@ -177,7 +191,7 @@ fn decoder(
 /// One decompression under way: what it is for messages, and how far it got.
 struct Copying<'a> {
     path: &'a Path,
-    compression: ArchiveCompression,
+    compression: Option<ArchiveCompression>,
     limits: &'a ArchiveLimits,
     /// Where the temporary file is.
     dir: &'a Path,
@@ -193,7 +207,7 @@ impl Copying<'_> {
                 Ok(0) => return Ok(()),
                 Ok(read) => read,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(decode_error(self.path, self.compression, self.limits, e)),
+                Err(e) => return Err(self.read_error(e)),
             };
             if self.written >= next_space_check {
                 self.check_free_space()?;
@@ -207,17 +221,27 @@ impl Copying<'_> {
     fn write(&mut self, output: &mut File, chunk: &[u8]) -> Result<(), SourceError> {
         let limit = self.limits.decompressed_size;
         if self.written.saturating_add(chunk.len() as u64) > limit {
+            let what = match self.compression {
+                Some(compression) => format!("{} content", compression.name()),
+                None => "content".to_owned(),
+            };
             return Err(SourceError::Decompress {
                 path: self.path.to_owned(),
                 problem: format!(
-                    "its {} content is larger than the limit of {limit} bytes (--max-scale raises it)",
-                    self.compression.name()
+                    "its {what} is larger than the limit of {limit} bytes (--max-scale raises it)"
                 ),
             });
         }
         output.write_all(chunk).map_err(|e| self.write_error(e))?;
         self.written += chunk.len() as u64;
         Ok(())
+    }
+
+    fn read_error(&self, error: io::Error) -> SourceError {
+        match self.compression {
+            Some(compression) => decode_error(self.path, compression, self.limits, error),
+            None => io_error(self.path, error),
+        }
     }
 
     fn write_error(&self, error: io::Error) -> SourceError {

@@ -141,11 +141,13 @@ pub enum Preparation {
     Export,
     /// The archive is decompressed into a temporary file.
     Decompress(ArchiveCompression),
+    /// The archive is a pipe, copied into a temporary file.
+    Copy,
 }
 
 impl Preparation {
-    /// What opening `spec` will do first, if anything slow: an engine export, or decompressing an
-    /// archive (told by the file's first bytes).
+    /// What opening `spec` will do first, if anything slow: an engine export, decompressing an
+    /// archive (told by the file's first bytes), or copying a pipe.
     pub fn of(spec: &str) -> Option<Preparation> {
         let (kind, rest) = InputKind::of(spec);
         let path = match kind {
@@ -158,8 +160,13 @@ impl Preparation {
             InputKind::Path => PathBuf::from(rest),
             InputKind::Layout | InputKind::Engine(_) | InputKind::Registry => return None,
         };
-        if !path.is_file() {
+        let metadata = std::fs::metadata(&path).ok()?;
+        if metadata.is_dir() {
             return None;
+        }
+        if !metadata.is_file() {
+            // Not read here: a pipe's bytes can be read only once.
+            return Some(Preparation::Copy);
         }
         let magic = decompress::read_magic(&path).ok()?;
         ArchiveCompression::sniff(&magic)
