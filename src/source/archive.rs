@@ -218,9 +218,9 @@ impl TarFile {
         let Some(reader) = self.open_member(name)? else {
             return Ok(None);
         };
-        let mut magic = Vec::with_capacity(4);
+        let mut magic = Vec::with_capacity(8);
         reader
-            .take(4)
+            .take(8)
             .read_to_end(&mut magic)
             .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(magic))

@@ -14,8 +14,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::archive::{TarBlobs, TarFile, blob_member, io_error, not_an_image};
 use super::layout::{check_schema_version, familiar};
-use super::{MemoryBlobs, SourceError};
-use crate::oci::{Compression, Descriptor, Digest, ImageConfig, Manifest, annotation, media_type};
+use super::{ArchiveCompression, MemoryBlobs, SourceError};
+use crate::oci::{Descriptor, Digest, ImageConfig, Manifest, annotation, media_type};
 
 /// One image of `manifest.json`, decoded as `docker load` decodes it (see [`go_fields`]).
 #[derive(Debug, Clone)]
@@ -288,7 +288,7 @@ fn legacy_layer(
     };
     let extent = tar.extent(member)?.ok_or_else(missing)?;
     let magic = tar.member_magic(member)?.ok_or_else(missing)?;
-    match Compression::sniff(&magic) {
+    let media = match ArchiveCompression::sniff(&magic) {
         None => {
             let diff_id = diff_id.ok_or_else(|| {
                 not_an_image(
@@ -296,25 +296,31 @@ fn legacy_layer(
                     &format!("the config has no diff_id for layer {member}"),
                 )
             })?;
-            Ok(plain_descriptor(
+            return Ok(plain_descriptor(
                 media_type::DOCKER_LAYER_TAR,
                 diff_id.clone(),
                 extent.size,
-            ))
+            ));
         }
-        Some(compression) => {
-            let media = match compression {
-                Compression::Zstd => media_type::DOCKER_LAYER_ZSTD,
-                _ => media_type::DOCKER_LAYER_GZIP,
-            };
-            let reader = tar.open_member(member)?.ok_or_else(missing)?;
-            Ok(plain_descriptor(
-                media,
-                hash_reader(path, reader)?,
-                extent.size,
-            ))
+        Some(ArchiveCompression::Gzip) => media_type::DOCKER_LAYER_GZIP,
+        Some(ArchiveCompression::Zstd) => media_type::DOCKER_LAYER_ZSTD,
+        // `docker load` also takes xz and bzip2 layers; no image manifest can say so.
+        Some(other) => {
+            return Err(not_an_image(
+                path,
+                &format!(
+                    "layer {member} is {}-compressed; layers are read when plain, gzip or zstd",
+                    other.name()
+                ),
+            ));
         }
-    }
+    };
+    let reader = tar.open_member(member)?.ok_or_else(missing)?;
+    Ok(plain_descriptor(
+        media,
+        hash_reader(path, reader)?,
+        extent.size,
+    ))
 }
 
 fn hash_reader(path: &Path, mut reader: impl Read) -> Result<Digest, SourceError> {
@@ -458,6 +464,27 @@ mod tests {
         assert_eq!(manifest.layers[0].digest, Digest::sha256_of(&gzipped));
         assert_eq!(read(&opened, &manifest.layers[0].digest), gzipped);
         assert_eq!(manifest.layers[1].digest, built.diff_ids[1]);
+    }
+
+    #[test]
+    fn a_layer_member_compressed_in_a_way_no_manifest_can_say_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = image("a").docker_files(None, DockerStyle::Legacy);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(files.get("manifest.json").unwrap()).unwrap();
+        let first_layer = manifest[0]["Layers"][0].as_str().unwrap().to_owned();
+        let mut xz = Vec::new();
+        liblzma::read::XzEncoder::new(files.get(&first_layer).unwrap(), 1)
+            .read_to_end(&mut xz)
+            .unwrap();
+        files.insert_file(&first_layer, xz);
+        let error = open_image(&write(&dir, files)).unwrap_err();
+        assert!(
+            error.to_string().ends_with(&format!(
+                "layer {first_layer} is xz-compressed; layers are read when plain, gzip or zstd"
+            )),
+            "{error}"
+        );
     }
 
     #[test]
