@@ -383,6 +383,20 @@ mod tests {
     }
 
     #[test]
+    fn help_lists_every_input_form_of_the_table() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for form in INPUT_FORMS {
+            let line = help
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} ", form.syntax)))
+                .unwrap_or_else(|| panic!("{} not in:\n{help}", form.syntax));
+            assert!(line.ends_with(form.description), "{line}");
+            assert!(help.contains(&format!("e.g. {}\n", form.example)), "{help}");
+        }
+    }
+
+    #[test]
     fn make_example_is_a_subcommand_and_images_are_required_otherwise() {
         assert!(matches!(
             parse(&["make-example", "/tmp/x"]).command,
