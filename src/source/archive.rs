@@ -35,12 +35,12 @@ enum Member {
 pub(crate) struct TarFile {
     /// The archive as the user named it, for messages.
     path: PathBuf,
-    /// Where its bytes are read: `path` itself, or the decompressed copy.
+    /// Where its bytes are read: `path` itself, or its temporary copy.
     data: PathBuf,
     len: u64,
     members: HashMap<String, Member>,
-    /// Kept while the archive is read.
-    _decompressed: Option<TemporaryCopy>,
+    /// The temporary copy (decompressed, or of a pipe), kept while the archive is read.
+    _copy: Option<TemporaryCopy>,
 }
 
 /// Where a member's content lives in the archive.
@@ -92,7 +92,7 @@ impl TarFile {
     fn scan_file(
         path: &Path,
         data: &Path,
-        decompressed: Option<TemporaryCopy>,
+        copy: Option<TemporaryCopy>,
         limits: &ArchiveLimits,
     ) -> Result<TarFile, SourceError> {
         let file = open_file(data)?;
@@ -129,7 +129,7 @@ impl TarFile {
             data: data.to_owned(),
             len,
             members,
-            _decompressed: decompressed,
+            _copy: copy,
         })
     }
 

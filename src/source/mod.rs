@@ -4,7 +4,8 @@
 //! The forms an input can take are one table, [`INPUT_FORMS`], which [`open_image`], the `--help`
 //! text and the progress line read. Archives (`oci-archive:`, `docker-archive:`, a bare file) are
 //! read in place: members are located once, then read by offset; nothing is unpacked. A gzip, zstd
-//! or xz compressed archive is first decompressed to a temporary file (see `decompress`).
+//! or xz compressed archive, or a pipe, is first copied (decompressed) to a temporary file (see
+//! `decompress`).
 
 mod archive;
 mod decompress;
@@ -337,7 +338,7 @@ pub enum SourceError {
         hint: String,
         available: String,
     },
-    /// A compressed archive that could not be decompressed to its temporary file.
+    /// A compressed archive (or a pipe) that could not be copied to its temporary file.
     #[error("{path}: {problem}")]
     Decompress { path: PathBuf, problem: String },
     #[error("blob {digest} is missing")]
