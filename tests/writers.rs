@@ -399,7 +399,7 @@ fn a_full_temporary_directory_is_a_clear_error() {
             "input 0",
             &path_str(&archive),
             &format!("in {}", path_str(&f.tmp())),
-            "of its decompressed copy (set TMPDIR to a directory with more room)",
+            "of its temporary copy (set TMPDIR to a directory with more room)",
         ],
     );
     assert!(

@@ -188,7 +188,7 @@ fn decoder(
     })
 }
 
-/// One decompression under way: what it is for messages, and how far it got.
+/// One copy under way: what it is for messages, and how far it got.
 struct Copying<'a> {
     path: &'a Path,
     compression: Option<ArchiveCompression>,
@@ -265,7 +265,7 @@ impl Copying<'_> {
         SourceError::Decompress {
             path: self.path.to_owned(),
             problem: format!(
-                "{what} in {} after writing {} bytes of its decompressed copy (set TMPDIR to a directory with more room)",
+                "{what} in {} after writing {} bytes of its temporary copy (set TMPDIR to a directory with more room)",
                 self.dir.display(),
                 self.written
             ),
@@ -334,6 +334,37 @@ mod tests {
         for (magic, expected) in cases {
             assert_eq!(ArchiveCompression::sniff(magic), expected, "{magic:?}");
         }
+    }
+
+    /// `data` as xz with a 64 MiB dictionary, which decoding needs in memory.
+    fn xz_with_a_big_dictionary(data: &[u8]) -> Vec<u8> {
+        use liblzma::stream::{Check, Filters, LzmaOptions, Stream};
+        let mut options = LzmaOptions::new_preset(0).unwrap();
+        options.dict_size(64 << 20);
+        let mut filters = Filters::new();
+        filters.lzma2(&options);
+        let stream = Stream::new_stream_encoder(&filters, Check::Crc64).unwrap();
+        let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn xz_memory_is_bounded() {
+        let tar = crate::fixture::LayerBuilder::new().file("a", "b").build();
+        let xz = xz_with_a_big_dictionary(&tar);
+        let path = Path::new("big-dictionary.tar.xz");
+        let copy = |limits: &ArchiveLimits| {
+            let input = Box::new(io::Cursor::new(xz.clone()));
+            copy_to_temporary(path, Some(ArchiveCompression::Xz), input, limits)
+        };
+        let copied = copy(&ArchiveLimits::DEFAULT).unwrap();
+        assert_eq!(std::fs::read(copied.path()).unwrap(), tar);
+        let error = copy(&ArchiveLimits::scaled(0.1)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "big-dictionary.tar.xz: its xz stream needs more than 26843545 bytes of memory to decompress (--max-scale raises the limit)"
+        );
     }
 
     #[test]
