@@ -3,6 +3,7 @@
 //! The crate is layered so that each part knows only the ones below it:
 //! - [`oci`]: the image data model (digests, descriptors, manifests);
 //! - [`source`]: where images come from (layouts, archives);
+//! - [`codec`]: decompressing gzip, zstd and xz streams;
 //! - [`tarball`]: the one tar reader (layers, archives, nested archives), bounded against bombs;
 //! - [`model`]: the comparison's results (contexts, differences, aspects, events);
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
@@ -13,6 +14,7 @@
 //! - [`cleanup`]: what a signal must not leave behind (temporary directories, a raw terminal).
 
 pub mod cleanup;
+pub mod codec;
 pub mod engine;
 pub mod explain;
 pub mod filter;

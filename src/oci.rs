@@ -231,12 +231,22 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
+/// Reads `null` as the empty value, as Go's encoding/json does: Docker, containerd and BuildKit are
+/// written in Go, and write a nil slice or map as `null` (e.g. `"layers": null`).
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// An OCI platform. `variant` normalisation (arm64 → v8) is done by [`Platform::key`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub architecture: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
@@ -288,13 +298,17 @@ impl Platform {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub media_type: String,
     pub digest: Digest,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub urls: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
@@ -341,9 +355,9 @@ pub mod annotation {
 pub struct Index {
     #[serde(default)]
     pub media_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub manifests: Vec<Descriptor>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -356,28 +370,28 @@ pub struct Manifest {
     #[serde(default)]
     pub artifact_type: Option<String>,
     pub config: Descriptor,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub layers: Vec<Descriptor>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub annotations: BTreeMap<String, String>,
 }
 
 /// The parts of an image configuration the engine needs to read layers; the rest is compared as JSON.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ImageConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub architecture: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub os: String,
     #[serde(default)]
     pub variant: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub rootfs: RootFs,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RootFs {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub diff_ids: Vec<Digest>,
 }
 
@@ -511,5 +525,29 @@ mod tests {
             assert!(annotation::is_encoding(key), "{key}");
         }
         assert!(!annotation::is_encoding("org.opencontainers.image.title"));
+    }
+
+    #[test]
+    fn null_lists_and_maps_read_as_empty_as_go_writes_them() {
+        let digest = format!("sha256:{}", "0a".repeat(32));
+        let descriptor = format!(
+            r#"{{"mediaType": null, "digest": "{digest}", "size": 2, "annotations": null, "platform": {{"architecture": null, "os": null}}}}"#
+        );
+        let index: Index =
+            serde_json::from_str(r#"{"schemaVersion": 2, "manifests": null, "annotations": null}"#)
+                .unwrap();
+        assert!(index.manifests.is_empty() && index.annotations.is_empty());
+        let manifest: Manifest = serde_json::from_str(&format!(
+            r#"{{"config": {descriptor}, "layers": null, "annotations": null}}"#
+        ))
+        .unwrap();
+        assert!(manifest.layers.is_empty() && manifest.config.annotations.is_empty());
+        assert_eq!(manifest.config.platform.unwrap().key(), "/");
+        let config: ImageConfig =
+            serde_json::from_str(r#"{"architecture": null, "rootfs": {"diff_ids": null}}"#)
+                .unwrap();
+        assert!(config.rootfs.diff_ids.is_empty());
+        let config: ImageConfig = serde_json::from_str(r#"{"rootfs": null}"#).unwrap();
+        assert!(config.rootfs.diff_ids.is_empty());
     }
 }

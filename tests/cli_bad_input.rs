@@ -433,3 +433,136 @@ fn max_scale_scales_the_json_blob_limit() {
         negative.stderr()
     );
 }
+
+/// A message part said twice in a row (`X: X`), as a cause printed by an error's message and again
+/// as its source.
+fn repeated_part(line: &str) -> Option<&str> {
+    let parts: Vec<&str> = line.split(": ").collect();
+    parts
+        .windows(2)
+        .find(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+}
+
+#[test]
+fn no_error_line_repeats_its_cause() {
+    let dir = TempDir::new().unwrap();
+    let good = write_layout(dir.path(), "good", &good_image());
+    // index.json is a directory: reading it fails with the OS's "Is a directory".
+    let dir_index = dir.path().join("dir-index");
+    std::fs::create_dir_all(dir_index.join("index.json")).unwrap();
+    // index.json is not JSON: the parser's message.
+    let bad_json = dir.path().join("bad-json");
+    std::fs::create_dir_all(&bad_json).unwrap();
+    std::fs::write(bad_json.join("index.json"), b"{\"manifests\": [").unwrap();
+    let archive_dir = format!("docker-archive:{}", dir.path().display());
+    for (spec, needle) in [
+        (path_string(&dir_index), "Is a directory"),
+        (path_string(&bad_json), "EOF while parsing"),
+        (archive_dir, "a directory, not an archive file"),
+    ] {
+        let out = assert_one_error(&[&good, &spec], 1, &spec, &[needle]);
+        let line = &out.error_lines()[0];
+        assert_eq!(repeated_part(line), None, "{line}");
+        assert_eq!(line.matches(needle).count(), 1, "{line}");
+    }
+}
+
+#[test]
+fn compressions_not_read_get_the_same_hint() {
+    let dir = TempDir::new().unwrap();
+    let good = write_layout(dir.path(), "good", &good_image());
+    for (name, magic) in [
+        ("bzip2", &b"BZh91AY&SY"[..]),
+        ("lz4", b"\x04\x22\x4d\x18\x64\x40"),
+        ("lzip", b"LZIP\x01\x0c"),
+    ] {
+        let file = path_string(&dir.path().join(format!("image.tar.{name}")));
+        std::fs::write(&file, magic).unwrap();
+        let hint = format!(
+            "{name}-compressed file; compressed archives are read when gzip, zstd or xz, decompress it first"
+        );
+        for spec in [file.clone(), format!("docker-archive:{file}")] {
+            assert_one_error(&[&spec, &good], 0, &spec, &[&hint]);
+        }
+    }
+}
+
+/// Sets a tar header's checksum to match its bytes.
+fn fix_checksum(header: &mut [u8]) {
+    header[148..156].fill(b' ');
+    let sum: u32 = header.iter().map(|b| u32::from(*b)).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+}
+
+#[test]
+fn tar_errors_in_archives_name_the_offset_never_the_bytes() {
+    let dir = TempDir::new().unwrap();
+    let good = write_layout(dir.path(), "good", &good_image());
+    let tar = good_image().oci_files(None).to_tar();
+    // The second header: after the first (a directory, no data).
+    let second = 512;
+    let garbage = b"\x1b[2J\x1b]0;owned\x07\xff\xfe";
+    let mut bad_checksum = tar.clone();
+    bad_checksum[second..second + garbage.len()].copy_from_slice(garbage);
+    let mut bad_size = tar.clone();
+    bad_size[second + 124..second + 124 + 12].copy_from_slice(b"\x1b[31m\xff\xfe12345");
+    fix_checksum(&mut bad_size[second..second + 512]);
+    for (name, bytes, needle) in [
+        (
+            "checksum.tar",
+            bad_checksum,
+            "tar header at offset 512 has a bad checksum",
+        ),
+        (
+            "size.tar",
+            bad_size,
+            "tar header at offset 512 has an invalid size field",
+        ),
+    ] {
+        let file = path_string(&dir.path().join(name));
+        std::fs::write(&file, bytes).unwrap();
+        for spec in [file.clone(), format!("oci-archive:{file}")] {
+            let out = assert_one_error(&[&spec, &good], 0, &spec, &["not an image", needle]);
+            let line = &out.error_lines()[0];
+            assert!(!line.contains("owned") && !line.contains("[31m"), "{line}");
+            assert!(!out.stderr.windows(2).any(|w| w == b"\xff\xfe"), "{line}");
+        }
+    }
+}
+
+#[test]
+fn unknown_schema_versions_are_said_as_such() {
+    let dir = TempDir::new().unwrap();
+    let good = write_layout(dir.path(), "good", &good_image());
+    let layout = dir.path().join("v3");
+    good_image().write_oci_layout(&layout, None).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut v3 = index.clone();
+    v3["schemaVersion"] = 3.into();
+    v3["manifests"] = serde_json::json!({"future": "shape"});
+    std::fs::write(layout.join("index.json"), v3.to_string()).unwrap();
+    let spec = path_string(&layout);
+    assert_one_error(
+        &[&good, &spec],
+        1,
+        &spec,
+        &["index.json has unsupported schemaVersion 3"],
+    );
+
+    let mut files = good_image().docker_files(None, ocidiff::fixture::DockerStyle::Legacy);
+    files.insert_file(
+        "manifest.json",
+        br#"{"schemaVersion": 1, "name": "x", "fsLayers": []}"#.to_vec(),
+    );
+    let archive = dir.path().join("v1.tar");
+    files.write_tar(&archive).unwrap();
+    let spec = format!("docker-archive:{}", archive.display());
+    assert_one_error(
+        &[&good, &spec],
+        1,
+        &spec,
+        &["manifest.json has unsupported schemaVersion 1"],
+    );
+}

@@ -10,7 +10,9 @@ use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::model::Sides;
 use ocidiff::oci::Platform;
 use ocidiff::report::Format;
-use ocidiff::source::{CacheSetting, NetworkLimits, PullPolicy, SourceOptions};
+use ocidiff::source::{
+    ArchiveLimits, CacheSetting, INPUT_FORMS, NetworkLimits, PullPolicy, SourceOptions,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,17 +21,37 @@ use ocidiff::source::{CacheSetting, NetworkLimits, PullPolicy, SourceOptions};
     about = "Compare two container images: a diffoci-compatible report (table, JSON, NDJSON) with semantic filters",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\
-                  Images: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG], a path,\n\
-                  docker://NAME, podman://NAME, containerd://NAME, or a registry reference (alpine:3.18).\n\
-                  Registries: credentials from ~/.docker/config.json ($DOCKER_CONFIG) or Podman's auth.json\n\
-                  ($REGISTRY_AUTH_FILE); blobs cached in $XDG_CACHE_HOME/ocidiff-tui (--cache-dir, --no-cache)."
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub compare: CompareArgs,
+}
+
+/// The text after the options: exit status, the input forms (from the source's table), registries.
+fn after_help() -> String {
+    let width = INPUT_FORMS
+        .iter()
+        .map(|f| f.syntax.len())
+        .max()
+        .unwrap_or(0);
+    let forms: String = INPUT_FORMS
+        .iter()
+        .map(|form| {
+            format!(
+                "  {:width$}  {}\n  {:width$}  e.g. {}\n",
+                form.syntax, form.description, "", form.example
+            )
+        })
+        .collect();
+    format!(
+        "Exit status: 0 no difference under the active filters, 1 differences, 2 an error.\n\n\
+         Images (IMAGE0, IMAGE1):\n{forms}\n\
+         Registries: credentials from ~/.docker/config.json ($DOCKER_CONFIG) or Podman's auth.json\n\
+         ($REGISTRY_AUTH_FILE); blobs cached in $XDG_CACHE_HOME/ocidiff-tui (--cache-dir, --no-cache)."
+    )
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,7 +128,8 @@ pub struct CompareArgs {
     /// only those the comparison needs: an audit of local copies.
     #[arg(long)]
     pub verify: bool,
-    /// Multiply the safety limit on index, manifest and config blobs (16 MiB) by FACTOR; 0 means 1.
+    /// Multiply the safety limits by FACTOR (0 means 1): index, manifest and config blobs (16 MiB),
+    /// compressed archives decompressed to a temporary file (64 GiB), tar headers.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
     pub max_scale: f64,
 
@@ -259,7 +282,8 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    pub fn options(&self, platforms: &[Platform]) -> SourceOptions {
+    /// The options for opening inputs; `scale` is `--max-scale` (see [`CompareArgs::scale`]).
+    pub fn options(&self, platforms: &[Platform], scale: f64) -> SourceOptions {
         let cache = match (&self.cache_dir, self.no_cache) {
             (_, true) => CacheSetting::Disabled,
             (Some(dir), false) => CacheSetting::Dir(dir.clone()),
@@ -281,6 +305,7 @@ impl SourceArgs {
                 timeout: self.network_timeout,
                 min_rate: self.network_min_rate,
             },
+            archive_limits: ArchiveLimits::scaled(scale),
         }
     }
 }
@@ -445,17 +470,31 @@ mod tests {
 
     #[test]
     fn network_limits_default_to_30_s_and_1_kib_s_and_take_fractions() {
-        let limits = parse(&["a", "b"]).compare.sources.options(&[]).network;
+        let limits = parse(&["a", "b"]).compare.sources.options(&[], 1.0).network;
         assert_eq!(limits, NetworkLimits::default());
         assert_eq!(limits.timeout, Duration::from_secs(30));
         assert_eq!(limits.min_rate, 1024);
         let set = parse(&["--network-timeout=0.5", "--network-min-rate=0", "a", "b"]);
-        let limits = set.compare.sources.options(&[]).network;
+        let limits = set.compare.sources.options(&[], 1.0).network;
         assert_eq!(limits.timeout, Duration::from_millis(500));
         assert_eq!(limits.min_rate, 0);
         for bad in ["0", "-1", "soon", "inf", "NaN"] {
             let arg = format!("--network-timeout={bad}");
             assert!(Cli::try_parse_from(["x", &arg, "a", "b"]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_input_form_of_the_table() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for form in INPUT_FORMS {
+            let line = help
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{} ", form.syntax)))
+                .unwrap_or_else(|| panic!("{} not in:\n{help}", form.syntax));
+            assert!(line.ends_with(form.description), "{line}");
+            assert!(help.contains(&format!("e.g. {}\n", form.example)), "{help}");
         }
     }
 

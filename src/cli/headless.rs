@@ -21,7 +21,7 @@ use ocidiff::source::{Image, SourceOptions, open_image_with};
 
 use super::args::CompareArgs;
 use super::debug::DebugLog;
-use super::progress::{ExportNote, ProgressLine};
+use super::progress::{OpeningNote, ProgressLine};
 
 pub const EXIT_EQUAL: u8 = 0;
 pub const EXIT_DIFFERENT: u8 = 1;
@@ -42,8 +42,8 @@ pub fn setup(args: &CompareArgs) -> Result<Setup> {
         args.image0.clone().unwrap_or_default(),
         args.image1.clone().unwrap_or_default(),
     ];
-    let sources = args.sources.options(&args.platform);
-    let note = ExportNote::show(!args.quiet, &specs);
+    let sources = args.sources.options(&args.platform, args.scale());
+    let note = OpeningNote::show(!args.quiet, &specs);
     // Side by side: opening may mean an engine export or a registry round trip per input.
     let (image0, image1) = std::thread::scope(|scope| {
         let image1 = scope.spawn(|| open(1, &specs[1], &sources));

@@ -13,6 +13,7 @@ use std::io::{self, Cursor, Read};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use crate::codec::{self, Codec};
 use crate::model::{
     Aspect, ContextId, Delta, DiffId, DiffKind, Difference, EntryKind, EntryMeta, NestedFormat,
     Sides, TarFormat, Timestamp, name_from_bytes,
@@ -22,9 +23,6 @@ use crate::oci::Digest;
 use super::entries::{LayerEntries, compare_layer_entries};
 use super::error::BlobError;
 use super::layer::{ContentVisitor, ReadLimits, scan_tar_stream, visit_tar_stream};
-
-/// The most memory an xz stream's dictionary may take (xz -9 needs 64 MiB).
-const XZ_MEMORY_KIB: u32 = 128 << 10;
 
 /// Bounds on comparing inside files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,19 +269,13 @@ impl Comparer<'_> {
             format: format.label(),
             message: error.to_string(),
         };
-        let decoder: Box<dyn Read + '_> = match format {
-            NestedFormat::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
-            NestedFormat::Zstd => {
-                Box::new(zstd::stream::read::Decoder::with_buffer(bytes).map_err(unreadable)?)
-            }
-            // The dictionary an xz header asks for is allocated: bounded too.
-            NestedFormat::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
-                bytes,
-                true,
-                XZ_MEMORY_KIB,
-            )),
+        let codec = match format {
+            NestedFormat::Gzip => Codec::Gzip,
+            NestedFormat::Zstd => Codec::Zstd,
+            NestedFormat::Xz => Codec::Xz,
             _ => return Ok(bytes.to_vec()),
         };
+        let decoder = codec::decoder(codec, bytes, codec::XZ_MEMORY).map_err(unreadable)?;
         let left = *self.budget.left.get(side(input));
         let mut payload = Vec::new();
         decoder

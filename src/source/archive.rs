@@ -7,7 +7,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{BlobSource, SourceError};
+use super::decompress::{ArchiveCompression, TemporaryCopy, copy_to_temporary, read_block};
+use super::{ArchiveLimits, BlobSource, SourceError};
 use crate::oci::Digest;
 use crate::tarball::{self, Seekable, TarError};
 
@@ -32,9 +33,14 @@ enum Member {
 /// The members of a tar file, located by one scan of its headers.
 #[derive(Debug)]
 pub(crate) struct TarFile {
+    /// The archive as the user named it, for messages.
     path: PathBuf,
+    /// Where its bytes are read: `path` itself, or its temporary copy.
+    data: PathBuf,
     len: u64,
     members: HashMap<String, Member>,
+    /// The temporary copy (decompressed, or of a pipe), kept while the archive is read.
+    _copy: Option<TemporaryCopy>,
 }
 
 /// Where a member's content lives in the archive.
@@ -45,13 +51,54 @@ pub(crate) struct Extent {
 }
 
 impl TarFile {
-    /// Walks the headers of the tar at `path`, seeking past member data.
+    /// Opens the archive at `path` with the default limits (see [`TarFile::open`]).
     pub(crate) fn scan(path: &Path) -> Result<TarFile, SourceError> {
+        TarFile::open(path, &ArchiveLimits::DEFAULT)
+    }
+
+    /// Opens the archive at `path`: a plain tar file is read in place; a gzip, zstd or xz one, or
+    /// a pipe, is first copied (decompressed) to a temporary file (see [`super::decompress`]).
+    pub(crate) fn open(path: &Path, limits: &ArchiveLimits) -> Result<TarFile, SourceError> {
+        if path.is_dir() {
+            let layout = super::InputKind::Layout.prefix().unwrap_or_default();
+            return Err(not_an_image(
+                path,
+                &format!(
+                    "a directory, not an archive file (a layout directory is read as {layout}DIR)"
+                ),
+            ));
+        }
         let mut file = open_file(path)?;
+        // The first block is read from the file opened once: a pipe can be read only once.
+        let magic = read_block(path, &mut file)?;
+        let in_place = file.metadata().map_err(|e| io_error(path, e))?.is_file();
+        let compression = ArchiveCompression::sniff(&magic);
+        match compression {
+            Some(compression) if !compression.is_read() => {
+                return Err(not_an_image(path, &compression.not_read_reason()));
+            }
+            None if in_place && !tarball::is_header(&magic) => {
+                return Err(not_an_image(path, "not a tar archive"));
+            }
+            None if in_place => return TarFile::scan_file(path, path, None, limits),
+            _ => {}
+        }
+        let input = Box::new(std::io::Cursor::new(magic).chain(file));
+        let copy = copy_to_temporary(path, compression, input, limits)?;
+        TarFile::scan_file(path, &copy.path(), Some(copy), limits)
+    }
+
+    /// Walks the headers of the tar at `data`, seeking past member data.
+    fn scan_file(
+        path: &Path,
+        data: &Path,
+        copy: Option<TemporaryCopy>,
+        limits: &ArchiveLimits,
+    ) -> Result<TarFile, SourceError> {
+        let file = open_file(data)?;
         let len = file.metadata().map_err(|e| io_error(path, e))?.len();
-        check_looks_like_tar(path, &mut file)?;
         let input = Seekable::new(file).map_err(|e| io_error(path, e))?;
-        let mut reader = tarball::Reader::new(input, tarball::Limits::DEFAULT);
+        let mut reader = tarball::Reader::new(input, limits.tar);
         let mut members = HashMap::new();
         loop {
             let entry = match reader.next_entry() {
@@ -79,8 +126,10 @@ impl TarFile {
         }
         Ok(TarFile {
             path: path.to_owned(),
+            data: data.to_owned(),
             len,
             members,
+            _copy: copy,
         })
     }
 
@@ -137,7 +186,7 @@ impl TarFile {
         let Some(extent) = self.extent(name)? else {
             return Ok(None);
         };
-        let mut file = open_file(&self.path)?;
+        let mut file = open_file(&self.data)?;
         file.seek(SeekFrom::Start(extent.offset))
             .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(Box::new(file.take(extent.size))))
@@ -169,35 +218,13 @@ impl TarFile {
         let Some(reader) = self.open_member(name)? else {
             return Ok(None);
         };
-        let mut magic = Vec::with_capacity(4);
+        let mut magic = Vec::with_capacity(8);
         reader
-            .take(4)
+            .take(8)
             .read_to_end(&mut magic)
             .map_err(|e| io_error(&self.path, e))?;
         Ok(Some(magic))
     }
-}
-
-/// Rejects at once files that are not tars, with a reason more useful than a checksum error.
-fn check_looks_like_tar(path: &Path, file: &mut File) -> Result<(), SourceError> {
-    let mut block = Vec::with_capacity(512);
-    file.by_ref()
-        .take(512)
-        .read_to_end(&mut block)
-        .map_err(|e| io_error(path, e))?;
-    if let Some(compression) = crate::oci::Compression::sniff(&block) {
-        let what = format!("{compression:?}").to_lowercase();
-        return Err(not_an_image(
-            path,
-            &format!(
-                "{what}-compressed file; compressed archives are not supported, decompress it first"
-            ),
-        ));
-    }
-    if !tarball::is_header(&block) {
-        return Err(not_an_image(path, "not a tar archive"));
-    }
-    Ok(())
 }
 
 /// What a member is; `data_offset` is where the reader stands after its header.
@@ -295,15 +322,15 @@ fn open_file(path: &Path) -> Result<File, SourceError> {
     File::open(path).map_err(|e| io_error(path, e))
 }
 
-pub(crate) fn io_error(path: &Path, source: std::io::Error) -> SourceError {
-    if source.kind() == std::io::ErrorKind::NotFound {
+pub(crate) fn io_error(path: &Path, cause: std::io::Error) -> SourceError {
+    if cause.kind() == std::io::ErrorKind::NotFound {
         return SourceError::NotFound {
             path: path.to_owned(),
         };
     }
     SourceError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 

@@ -9,21 +9,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::archive::{TarBlobs, TarFile, blob_member, io_error, not_an_image};
-use super::layout::familiar;
-use super::{MemoryBlobs, SourceError};
-use crate::oci::{Compression, Descriptor, Digest, ImageConfig, Manifest, annotation, media_type};
+use super::layout::{check_schema_version, familiar};
+use super::{ArchiveCompression, MemoryBlobs, SourceError};
+use crate::oci::{Descriptor, Digest, ImageConfig, Manifest, annotation, media_type};
 
-/// One image of `manifest.json`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// One image of `manifest.json`, decoded as `docker load` decodes it (see [`go_fields`]).
+#[derive(Debug, Clone)]
 pub(crate) struct SavedImage {
     pub config: String,
-    #[serde(default)]
     pub repo_tags: Option<Vec<String>>,
-    #[serde(default)]
     pub layers: Vec<String>,
 }
 
@@ -33,18 +31,89 @@ impl SavedImage {
     }
 }
 
+impl<'de> Deserialize<'de> for SavedImage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let members = deserializer.deserialize_map(KeyValues)?;
+        fn field<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+            members: &[(String, Value)],
+            name: &str,
+        ) -> Result<Option<T>, E> {
+            let value = go_fields(members, name).cloned().unwrap_or(Value::Null);
+            serde_json::from_value(value).map_err(|e| E::custom(format_args!("{name}: {e}")))
+        }
+        Ok(SavedImage {
+            config: field(&members, "Config")?.unwrap_or_default(),
+            repo_tags: field(&members, "RepoTags")?,
+            layers: field(&members, "Layers")?.unwrap_or_default(),
+        })
+    }
+}
+
+/// A JSON object's members in the order written, duplicates kept.
+struct KeyValues;
+
+impl<'de> serde::de::Visitor<'de> for KeyValues {
+    type Value = Vec<(String, Value)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = Vec::new();
+        while let Some(member) = map.next_entry::<String, Value>()? {
+            members.push(member);
+        }
+        Ok(members)
+    }
+}
+
+/// The value Go's encoding/json decodes into the struct field `name` (ASCII): every key that
+/// matches it, exactly or case-insensitively, overwrites the field, so the last one counts. Jib
+/// writes `config`, `repoTags` and `layers`, which `docker load` reads this way.
+fn go_fields<'a>(members: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    members
+        .iter()
+        .rev()
+        .find(|(key, _)| go_name_matches(key, name))
+        .map(|(_, value)| value)
+}
+
+/// Go's case folding of a key against an ASCII field name: ASCII letters either case, plus the two
+/// non-ASCII letters that fold to ASCII ones (ſ to s, the Kelvin sign to k).
+fn go_name_matches(key: &str, name: &str) -> bool {
+    let folds_to = |c: char, ascii: char| {
+        c.eq_ignore_ascii_case(&ascii)
+            || (c == '\u{17f}' && ascii.eq_ignore_ascii_case(&'s'))
+            || (c == '\u{212a}' && ascii.eq_ignore_ascii_case(&'k'))
+    };
+    key.chars().count() == name.len() && key.chars().zip(name.chars()).all(|(c, n)| folds_to(c, n))
+}
+
 /// Reads and parses `manifest.json`; `Ok(None)` if the archive has none.
 pub(crate) fn read_manifest_json(tar: &TarFile) -> Result<Option<Vec<SavedImage>>, SourceError> {
     let Some(bytes) = tar.read_member("manifest.json")? else {
         return Ok(None);
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|source| SourceError::BadJson {
-            path: tar.path().to_owned(),
-            what: "manifest.json".into(),
-            source,
-        })
+    let path = tar.path();
+    let images = match serde_json::from_slice::<Option<Vec<SavedImage>>>(&bytes) {
+        Ok(images) => images.unwrap_or_default(),
+        Err(cause) => {
+            check_schema_version(path, "manifest.json", &bytes)?;
+            return Err(SourceError::BadJson {
+                path: path.to_owned(),
+                what: "manifest.json".into(),
+                cause,
+            });
+        }
+    };
+    if images.iter().any(|image| image.config.is_empty()) {
+        return Err(not_an_image(
+            path,
+            "manifest.json lists an image without a Config",
+        ));
+    }
+    Ok(Some(images))
 }
 
 /// Picks the image tagged `repo_tag` (exactly, or by familiar name), or the only image.
@@ -66,7 +135,7 @@ pub(crate) fn select_saved<'a>(
         (None, several) => Err(SourceError::Ambiguous {
             path: path.to_owned(),
             count: several.len(),
-            hint: format!("docker-archive:{}:REPO:TAG", path.display()),
+            hint: super::naming_hint(super::InputKind::DockerArchive, path, "REPO:TAG"),
             available: super::layout::or_none(all_tags()),
         }),
         (Some(wanted), _) => {
@@ -164,10 +233,10 @@ pub(crate) fn open_legacy(
         )
     })?;
     let config: ImageConfig =
-        serde_json::from_slice(&config_bytes).map_err(|source| SourceError::BadJson {
+        serde_json::from_slice(&config_bytes).map_err(|cause| SourceError::BadJson {
             path: path.clone(),
             what: format!("config {}", saved.config),
-            source,
+            cause,
         })?;
     let config_descriptor = plain_descriptor(
         media_type::DOCKER_CONFIG,
@@ -219,7 +288,7 @@ fn legacy_layer(
     };
     let extent = tar.extent(member)?.ok_or_else(missing)?;
     let magic = tar.member_magic(member)?.ok_or_else(missing)?;
-    match Compression::sniff(&magic) {
+    let media = match ArchiveCompression::sniff(&magic) {
         None => {
             let diff_id = diff_id.ok_or_else(|| {
                 not_an_image(
@@ -227,25 +296,31 @@ fn legacy_layer(
                     &format!("the config has no diff_id for layer {member}"),
                 )
             })?;
-            Ok(plain_descriptor(
+            return Ok(plain_descriptor(
                 media_type::DOCKER_LAYER_TAR,
                 diff_id.clone(),
                 extent.size,
-            ))
+            ));
         }
-        Some(compression) => {
-            let media = match compression {
-                Compression::Zstd => media_type::DOCKER_LAYER_ZSTD,
-                _ => media_type::DOCKER_LAYER_GZIP,
-            };
-            let reader = tar.open_member(member)?.ok_or_else(missing)?;
-            Ok(plain_descriptor(
-                media,
-                hash_reader(path, reader)?,
-                extent.size,
-            ))
+        Some(ArchiveCompression::Gzip) => media_type::DOCKER_LAYER_GZIP,
+        Some(ArchiveCompression::Zstd) => media_type::DOCKER_LAYER_ZSTD,
+        // `docker load` also takes xz and bzip2 layers; no image manifest can say so.
+        Some(other) => {
+            return Err(not_an_image(
+                path,
+                &format!(
+                    "layer {member} is {}-compressed; layers are read when plain, gzip or zstd",
+                    other.name()
+                ),
+            ));
         }
-    }
+    };
+    let reader = tar.open_member(member)?.ok_or_else(missing)?;
+    Ok(plain_descriptor(
+        media,
+        hash_reader(path, reader)?,
+        extent.size,
+    ))
 }
 
 fn hash_reader(path: &Path, mut reader: impl Read) -> Result<Digest, SourceError> {
@@ -392,6 +467,27 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_member_compressed_in_a_way_no_manifest_can_say_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = image("a").docker_files(None, DockerStyle::Legacy);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(files.get("manifest.json").unwrap()).unwrap();
+        let first_layer = manifest[0]["Layers"][0].as_str().unwrap().to_owned();
+        let mut xz = Vec::new();
+        liblzma::read::XzEncoder::new(files.get(&first_layer).unwrap(), 1)
+            .read_to_end(&mut xz)
+            .unwrap();
+        files.insert_file(&first_layer, xz);
+        let error = open_image(&write(&dir, files)).unwrap_err();
+        assert!(
+            error.to_string().ends_with(&format!(
+                "layer {first_layer} is xz-compressed; layers are read when plain, gzip or zstd"
+            )),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn docker25_archive_is_selected_through_manifest_json() {
         let dir = tempfile::tempdir().unwrap();
         let built = image("a").build();
@@ -441,6 +537,35 @@ mod tests {
         let error = open_image(&format!("docker-archive:{spec}:x/c:1")).unwrap_err();
         assert!(
             matches!(error, SourceError::NoSuchReference { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn manifest_json_keys_match_as_go_matches_them() {
+        let parse = |json: &str| -> Vec<super::SavedImage> { serde_json::from_str(json).unwrap() };
+        let jib =
+            parse(r#"[{"config": "config.json", "repoTags": ["app:1"], "layers": ["a.tar.gz"]}]"#);
+        assert_eq!(jib[0].config, "config.json");
+        assert_eq!(jib[0].repo_tags.as_deref(), Some(&["app:1".to_owned()][..]));
+        assert_eq!(jib[0].layers, ["a.tar.gz"]);
+        // The last key that matches wins, exact or not, duplicates included; ſ folds to s.
+        let images = parse(
+            r#"[{"Config": "a", "CONFIG": "b", "Layers": ["x"], "layerſ": ["y"], "Layers": null, "RepoTags": null}]"#,
+        );
+        assert_eq!(images[0].config, "b");
+        assert!(images[0].layers.is_empty());
+        assert_eq!(images[0].repo_tags, None);
+        assert!(!super::go_name_matches("Configs", "Config"));
+        assert!(!super::go_name_matches("Cönfig", "Config"));
+        assert!(super::go_name_matches("REPOTAGS", "RepoTags"));
+        // A null list of images is no image; a wrong type is still an error.
+        let none: Option<Vec<super::SavedImage>> = serde_json::from_str("null").unwrap();
+        assert!(none.is_none());
+        let error =
+            serde_json::from_str::<Vec<super::SavedImage>>(r#"[{"layers": 3}]"#).unwrap_err();
+        assert!(
+            error.to_string().contains("Layers: invalid type"),
             "{error}"
         );
     }

@@ -67,7 +67,7 @@ impl LayoutDir {
         if !target.starts_with(&root) {
             return Err(SourceError::Io {
                 path: link.to_owned(),
-                source: io::Error::new(
+                cause: io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!(
                         "a symbolic link out of the layout (to {}), refused as a blob",
@@ -105,7 +105,7 @@ fn blob_io_error(digest: &Digest, path: &Path, error: io::Error) -> SourceError 
 fn not_a_blob(path: &Path, metadata: &Metadata) -> SourceError {
     SourceError::Io {
         path: path.to_owned(),
-        source: io::Error::new(
+        cause: io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
                 "{}, not a regular file: refused as a blob",
@@ -171,13 +171,7 @@ pub(crate) fn select(
     reference: Option<&str>,
     hint: &str,
 ) -> Result<Selected, SourceError> {
-    let index: Index =
-        serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
-            path: path.to_owned(),
-            what: "index.json".into(),
-            source,
-        })?;
-    let entries = index.manifests;
+    let entries = parse_index(path, &index_json)?.manifests;
     if entries.is_empty() {
         return Err(not_an_image(path, "index.json lists no images"));
     }
@@ -186,6 +180,41 @@ pub(crate) fn select(
             .cloned()
             .map(Selected::Entry),
         None => select_default(path, entries, index_json, hint),
+    }
+}
+
+/// Parses an `index.json`, whose `schemaVersion` must be 2 where it is given.
+pub(crate) fn parse_index(path: &Path, index_json: &[u8]) -> Result<Index, SourceError> {
+    let parsed = serde_json::from_slice(index_json);
+    check_schema_version(path, "index.json", index_json)?;
+    parsed.map_err(|cause| SourceError::BadJson {
+        path: path.to_owned(),
+        what: "index.json".into(),
+        cause,
+    })
+}
+
+/// Refuses a JSON object whose `schemaVersion` is given and is not 2 (the only one there is for
+/// indexes and manifests). Anything else passes: what is not JSON is said by the parser.
+pub(crate) fn check_schema_version(
+    path: &Path,
+    what: &str,
+    json: &[u8],
+) -> Result<(), SourceError> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return Ok(());
+    };
+    match value.get("schemaVersion") {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(2) => Ok(()),
+        Some(serde_json::Value::Number(n)) => Err(not_an_image(
+            path,
+            &format!("{what} has unsupported schemaVersion {n}"),
+        )),
+        Some(_) => Err(not_an_image(
+            path,
+            &format!("{what} has a schemaVersion that is not a number"),
+        )),
     }
 }
 

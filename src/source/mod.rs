@@ -1,18 +1,14 @@
 //! Image sources: where blobs come from. A source only hands out bytes by digest; the engine verifies
 //! every blob's size and digest as it reads it, whatever the source.
 //!
-//! Input forms (see [`open_image`]):
-//! - `oci:DIR[:REF]`: an OCI image layout directory;
-//! - `oci-archive:FILE[:REF]`: a tarred OCI layout, read in place (members are located once, then read
-//!   by offset; nothing is unpacked);
-//! - `docker-archive:FILE[:REPO:TAG]`: `docker save` output, legacy (`manifest.json`, `<id>/layer.tar`)
-//!   or Docker 25+ (an OCI layout inside);
-//! - a bare path: a directory is a layout, a file an archive whose kind is read from its content;
-//! - `docker://NAME`, `podman://NAME`, `containerd://NAME`: an image held by a local engine (see
-//!   [`engine`]);
-//! - anything else: a registry reference (see [`registry`]).
+//! The forms an input can take are one table, [`INPUT_FORMS`], which [`open_image`], the `--help`
+//! text and the progress line read. Archives (`oci-archive:`, `docker-archive:`, a bare file) are
+//! read in place: members are located once, then read by offset; nothing is unpacked. A gzip, zstd
+//! or xz compressed archive, or a pipe, is first copied (decompressed) to a temporary file (see
+//! `decompress`).
 
 mod archive;
+mod decompress;
 mod docker_archive;
 pub mod engine;
 mod layout;
@@ -26,10 +22,161 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::oci::{Descriptor, Digest, Platform};
+use crate::tarball;
 
 use archive::{TarBlobs, TarFile, not_an_image};
+pub use decompress::ArchiveCompression;
 use layout::{LayoutDir, Selected};
 pub use network::NetworkLimits;
+
+/// What an input is, as told by its prefix (or, without one, by what exists on disk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Layout,
+    OciArchive,
+    DockerArchive,
+    Engine(engine::Engine),
+    /// A path without a prefix: a directory is a layout, a file an archive told apart by content.
+    Path,
+    Registry,
+}
+
+/// One form an input can take.
+#[derive(Debug)]
+pub struct InputForm {
+    /// What the input starts with, or `None` for the forms told apart without a prefix.
+    pub prefix: Option<&'static str>,
+    /// The form with its placeholders, e.g. `oci:DIR[:REF]`.
+    pub syntax: &'static str,
+    pub description: &'static str,
+    pub example: &'static str,
+    pub kind: InputKind,
+}
+
+/// Every form of input, in the order prefixes are tried; the forms without a prefix come last: an
+/// existing path (or one that looks like a path) is a path, anything else a registry reference.
+pub const INPUT_FORMS: &[InputForm] = &[
+    InputForm {
+        prefix: Some("oci:"),
+        syntax: "oci:DIR[:REF]",
+        description: "an OCI layout directory; REF names an image",
+        example: "oci:./layout:app:1.0",
+        kind: InputKind::Layout,
+    },
+    InputForm {
+        prefix: Some("oci-archive:"),
+        syntax: "oci-archive:FILE[:REF]",
+        description: "a tarred OCI layout (plain, gzip, zstd or xz)",
+        example: "oci-archive:app.oci.tar",
+        kind: InputKind::OciArchive,
+    },
+    InputForm {
+        prefix: Some("docker-archive:"),
+        syntax: "docker-archive:FILE[:REPO:TAG]",
+        description: "`docker save` output (plain, gzip, zstd or xz)",
+        example: "docker-archive:app.tar.gz:app:1.0",
+        kind: InputKind::DockerArchive,
+    },
+    InputForm {
+        prefix: Some("docker://"),
+        syntax: "docker://NAME",
+        description: "an image in Docker ($DOCKER_HOST or context)",
+        example: "docker://app:1.0",
+        kind: InputKind::Engine(engine::Engine::Docker),
+    },
+    InputForm {
+        prefix: Some("podman://"),
+        syntax: "podman://NAME",
+        description: "an image in Podman (its API or `podman save`)",
+        example: "podman://localhost/app:1.0",
+        kind: InputKind::Engine(engine::Engine::Podman),
+    },
+    InputForm {
+        prefix: Some("containerd://"),
+        syntax: "containerd://NAME",
+        description: "an image in containerd (see --containerd-*)",
+        example: "containerd://docker.io/library/app:1.0",
+        kind: InputKind::Engine(engine::Engine::Containerd),
+    },
+    InputForm {
+        prefix: None,
+        syntax: "PATH",
+        description: "a layout dir or an archive, told by content",
+        example: "./app.tar",
+        kind: InputKind::Path,
+    },
+    InputForm {
+        prefix: None,
+        syntax: "REFERENCE",
+        description: "an image in a registry (as Docker names it)",
+        example: "alpine:3.18",
+        kind: InputKind::Registry,
+    },
+];
+
+impl InputKind {
+    /// Which form `spec` takes, and what follows its prefix.
+    pub fn of(spec: &str) -> (InputKind, &str) {
+        let prefixed = INPUT_FORMS.iter().find_map(|form| {
+            let rest = spec.strip_prefix(form.prefix?)?;
+            Some((form.kind, rest))
+        });
+        match prefixed {
+            Some(found) => found,
+            None if Path::new(spec).exists() || looks_like_path(spec) => (InputKind::Path, spec),
+            None => (InputKind::Registry, spec),
+        }
+    }
+
+    /// The prefix that names this kind of input, if one does.
+    pub fn prefix(self) -> Option<&'static str> {
+        INPUT_FORMS
+            .iter()
+            .find(|form| form.kind == self)
+            .and_then(|form| form.prefix)
+    }
+}
+
+/// What opening an input will spend time on before the comparison starts, for a progress note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preparation {
+    /// The engine exports the image into a temporary file.
+    Export,
+    /// The archive is decompressed into a temporary file.
+    Decompress(ArchiveCompression),
+    /// The archive is a pipe, copied into a temporary file.
+    Copy,
+}
+
+impl Preparation {
+    /// What opening `spec` will do first, if anything slow: an engine export, decompressing an
+    /// archive (told by the file's first bytes), or copying a pipe.
+    pub fn of(spec: &str) -> Option<Preparation> {
+        let (kind, rest) = InputKind::of(spec);
+        let path = match kind {
+            InputKind::Engine(engine::Engine::Docker | engine::Engine::Podman) => {
+                return Some(Preparation::Export);
+            }
+            InputKind::OciArchive | InputKind::DockerArchive => {
+                split_path_and_reference(rest).ok()?.0
+            }
+            InputKind::Path => PathBuf::from(rest),
+            InputKind::Layout | InputKind::Engine(_) | InputKind::Registry => return None,
+        };
+        let metadata = std::fs::metadata(&path).ok()?;
+        if metadata.is_dir() {
+            return None;
+        }
+        if !metadata.is_file() {
+            // Not read here: a pipe's bytes can be read only once.
+            return Some(Preparation::Copy);
+        }
+        let magic = decompress::read_magic(&path).ok()?;
+        ArchiveCompression::sniff(&magic)
+            .filter(|compression| compression.is_read())
+            .map(Preparation::Decompress)
+    }
+}
 
 /// Where an image's blobs are read from.
 pub trait BlobSource: Send + Sync {
@@ -70,6 +217,42 @@ pub struct SourceOptions {
     pub containerd_namespace: Option<String>,
     /// `--network-timeout`, `--network-min-rate`: how long registries and engines may keep us waiting.
     pub network: NetworkLimits,
+    /// Bounds on reading archives, scaled by `--max-scale`.
+    pub archive_limits: ArchiveLimits,
+}
+
+/// Bounds on reading an archive file: its tar headers, and decompressing it when it is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    pub tar: tarball::Limits,
+    /// The largest decompressed archive written to the temporary file (bytes).
+    pub decompressed_size: u64,
+    /// The most memory the xz decoder may take (its dictionary; `xz -9` needs 65 MiB), bytes.
+    pub xz_memory: u64,
+}
+
+impl ArchiveLimits {
+    pub const DEFAULT: ArchiveLimits = ArchiveLimits {
+        tar: tarball::Limits::DEFAULT,
+        decompressed_size: 64 << 30,
+        xz_memory: 256 << 20,
+    };
+
+    /// Every limit multiplied by `factor` (`--max-scale`).
+    pub fn scaled(factor: f64) -> ArchiveLimits {
+        let scale = |limit: u64| (limit as f64 * factor).clamp(1.0, u64::MAX as f64) as u64;
+        ArchiveLimits {
+            tar: tarball::Limits::scaled(factor),
+            decompressed_size: scale(Self::DEFAULT.decompressed_size),
+            xz_memory: scale(Self::DEFAULT.xz_memory),
+        }
+    }
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits::DEFAULT
+    }
 }
 
 /// `--pull`, with diffoci's names: when a registry is asked rather than the cache.
@@ -138,20 +321,20 @@ pub(crate) fn clean_message(error: &(dyn std::error::Error + 'static)) -> String
 pub enum SourceError {
     #[error("{path}: no such file or directory")]
     NotFound { path: PathBuf },
-    #[error("{path}: {source}")]
+    // The cause is said in the message, so it is not also the error's `source()`: a chain printed
+    // whole (anyhow's `{:#}`) would say it twice. Hence `cause`, which thiserror does not take for one.
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: not an image: {reason}")]
     NotAnImage { path: PathBuf, reason: String },
-    #[error("{path}: {what} is not valid JSON: {source}")]
+    #[error("{path}: {what} {}: {cause}", json_problem(cause))]
     BadJson {
         path: PathBuf,
         what: String,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error("{path}: no image named {reference:?} (it has: {available})")]
     NoSuchReference {
@@ -166,6 +349,9 @@ pub enum SourceError {
         hint: String,
         available: String,
     },
+    /// A compressed archive (or a pipe) that could not be copied to its temporary file.
+    #[error("{path}: {problem}")]
+    Decompress { path: PathBuf, problem: String },
     #[error("blob {digest} is missing")]
     BlobMissing { digest: Digest },
     #[error("{spec}: {reason}")]
@@ -202,6 +388,14 @@ pub enum SourceError {
     },
 }
 
+/// How a JSON document failed to parse: not JSON at all, or JSON of the wrong shape.
+fn json_problem(error: &serde_json::Error) -> &'static str {
+    match error.classify() {
+        serde_json::error::Category::Data => "is not in the expected form",
+        _ => "is not valid JSON",
+    }
+}
+
 /// A read that failed after a blob was opened because the source could not deliver the bytes (a
 /// download given up on), carried inside the `io::Error` the reader returns so that the engine tells
 /// it apart from bad content.
@@ -209,7 +403,7 @@ pub enum SourceError {
 #[error("{0}")]
 pub struct ReadFailure(pub String);
 
-/// Opens an input given as on the command line.
+/// Opens an input given as on the command line (see [`INPUT_FORMS`]).
 ///
 /// - `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`: REF is matched against the `org.opencontainers.image.ref.name`
 ///   and `io.containerd.image.name` annotations of `index.json` entries, then as a familiar name
@@ -217,8 +411,8 @@ pub struct ReadFailure(pub String);
 ///   single entry is the image; several unnamed entries make the index itself the image; several named
 ///   ones are [`SourceError::Ambiguous`].
 /// - `docker-archive:FILE[:REPO:TAG]`: selects by `manifest.json`'s RepoTags.
-/// - a bare existing path: a directory is a layout; a tar with `index.json` is an OCI archive, one with
-///   only `manifest.json` a docker archive.
+/// - a bare existing path: a directory is a layout; a tar with `index.json` listing images is an OCI
+///   archive, one with `manifest.json` a docker archive.
 ///
 /// Since FILE may contain `:` too, the path is the whole remainder if that exists, else the shortest
 /// prefix ending before a `:` that exists.
@@ -239,43 +433,30 @@ pub fn open_image_with(spec: &str, options: &SourceOptions) -> Result<Image, Sou
 type Opened = (Arc<dyn BlobSource>, Descriptor);
 
 fn open_parts(spec: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
-    if let Some(name) = spec.strip_prefix("docker://") {
-        return engine::open(engine::Engine::Docker, name, options);
+    let limits = &options.archive_limits;
+    match InputKind::of(spec) {
+        (InputKind::Engine(engine), name) => engine::open(engine, name, options),
+        (InputKind::Layout, rest) => {
+            let (path, reference) = split_path_and_reference(rest)?;
+            open_layout(&path, reference)
+        }
+        (InputKind::OciArchive, rest) => {
+            let (path, reference) = split_path_and_reference(rest)?;
+            open_oci_archive(Arc::new(TarFile::open(&path, limits)?), reference)
+        }
+        (InputKind::DockerArchive, rest) => {
+            let (path, repo_tag) = split_path_and_reference(rest)?;
+            open_docker_archive(Arc::new(TarFile::open(&path, limits)?), repo_tag)
+        }
+        (InputKind::Path, path) => open_bare_path(Path::new(path), limits),
+        (InputKind::Registry, reference) => registry::open(reference, options),
     }
-    if let Some(name) = spec.strip_prefix("podman://") {
-        return engine::open(engine::Engine::Podman, name, options);
-    }
-    if let Some(name) = spec.strip_prefix("containerd://") {
-        return engine::open(engine::Engine::Containerd, name, options);
-    }
-    if let Some(rest) = spec.strip_prefix("oci:") {
-        let (path, reference) = split_path_and_reference(rest)?;
-        return open_layout(&path, reference);
-    }
-    if let Some(rest) = spec.strip_prefix("oci-archive:") {
-        let (path, reference) = split_path_and_reference(rest)?;
-        return open_oci_archive(Arc::new(TarFile::scan(&path)?), reference);
-    }
-    if let Some(rest) = spec.strip_prefix("docker-archive:") {
-        let (path, repo_tag) = split_path_and_reference(rest)?;
-        return open_docker_archive(Arc::new(TarFile::scan(&path)?), repo_tag);
-    }
-    let path = Path::new(spec);
-    if path.exists() {
-        return open_bare_path(path);
-    }
-    if looks_like_path(spec) {
-        return Err(SourceError::NotFound {
-            path: path.to_owned(),
-        });
-    }
-    registry::open(spec, options)
 }
 
 /// Whether a string that names nothing on disk was meant as a path rather than an image reference.
 fn looks_like_path(spec: &str) -> bool {
     let path_like_start = ["/", "./", "../", "~"].iter().any(|p| spec.starts_with(p));
-    let archive_like_end = [".tar", ".tar.gz", ".tgz", ".tar.zst"]
+    let archive_like_end = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".txz"]
         .iter()
         .any(|e| spec.ends_with(e));
     !spec.contains("://") && (path_like_start || archive_like_end)
@@ -304,15 +485,24 @@ fn split_path_and_reference(rest: &str) -> Result<(PathBuf, Option<&str>), Sourc
     }
 }
 
-fn open_bare_path(path: &Path) -> Result<Opened, SourceError> {
+fn open_bare_path(path: &Path, limits: &ArchiveLimits) -> Result<Opened, SourceError> {
+    if !path.exists() {
+        return Err(SourceError::NotFound {
+            path: path.to_owned(),
+        });
+    }
     if path.is_dir() {
         return open_layout(path, None);
     }
-    let tar = Arc::new(TarFile::scan(path)?);
-    if tar.contains("index.json") || tar.contains("oci-layout") {
+    let tar = Arc::new(TarFile::open(path, limits)?);
+    let is_layout = tar.contains("index.json") || tar.contains("oci-layout");
+    let is_docker_save = tar.contains("manifest.json");
+    // Docker 25+ writes both; its index.json may list nothing (`"manifests": null`) while
+    // manifest.json names the image.
+    if is_layout && (!is_docker_save || index_lists_images(&tar)?) {
         return open_oci_archive(tar, None);
     }
-    if tar.contains("manifest.json") {
+    if is_docker_save {
         return open_docker_archive(tar, None);
     }
     Err(not_an_image(
@@ -321,12 +511,22 @@ fn open_bare_path(path: &Path) -> Result<Opened, SourceError> {
     ))
 }
 
+/// Whether the archive's index.json lists an image; one that does not parse counts as listing,
+/// so that reading it as a layout says what is wrong with it.
+fn index_lists_images(tar: &TarFile) -> Result<bool, SourceError> {
+    let Some(index_json) = tar.read_member("index.json")? else {
+        return Ok(false);
+    };
+    let parsed = layout::parse_index(tar.path(), &index_json);
+    Ok(!matches!(parsed, Ok(index) if index.manifests.is_empty()))
+}
+
 fn open_layout(dir: &Path, reference: Option<&str>) -> Result<Opened, SourceError> {
     if !dir.is_dir() {
         return Err(not_an_image(dir, "an OCI layout must be a directory"));
     }
     let index_json = layout::read_index_json(dir)?;
-    let hint = format!("oci:{}:REF", dir.display());
+    let hint = naming_hint(InputKind::Layout, dir, "REF");
     let blobs = Arc::new(LayoutDir {
         root: dir.to_owned(),
     });
@@ -346,7 +546,7 @@ fn open_oci_archive(tar: Arc<TarFile>, reference: Option<&str>) -> Result<Opened
         };
         not_an_image(&path, &format!("no index.json in the archive{also}"))
     })?;
-    let hint = format!("oci-archive:{}:REF", path.display());
+    let hint = naming_hint(InputKind::OciArchive, &path, "REF");
     let selected = layout::select(&path, index_json, reference, &hint)?;
     Ok(with_selection(
         Arc::new(TarBlobs {
@@ -369,39 +569,43 @@ fn open_docker_archive(tar: Arc<TarFile>, repo_tag: Option<&str>) -> Result<Open
     docker_archive::open_legacy(tar.clone(), image, tag)
 }
 
-/// A Docker 25+ archive: an OCI layout whose images are named by `manifest.json`'s RepoTags.
+/// A Docker 25+ archive: an OCI layout whose images are named by `manifest.json`'s RepoTags. The
+/// image manifest.json names is the index.json entry with its config; an image that index.json does
+/// not list (`"manifests": null`) is read through manifest.json alone, as a legacy archive is.
 fn open_docker25(
     tar: Arc<TarFile>,
     saved_images: Option<&[docker_archive::SavedImage]>,
     repo_tag: Option<&str>,
 ) -> Result<Opened, SourceError> {
-    let path = tar.path().to_owned();
-    let blobs = || {
-        Arc::new(TarBlobs {
-            tar: tar.clone(),
-            renamed: HashMap::new(),
-        })
+    let Some(images) = saved_images.filter(|images| !images.is_empty()) else {
+        return open_oci_archive(tar, repo_tag);
     };
-    if let Some(images) = saved_images.filter(|images| !images.is_empty()) {
-        let (image, tag) = docker_archive::select_saved(&path, images, repo_tag)?;
-        let index_json = tar.read_member("index.json")?.unwrap_or_default();
-        let index: crate::oci::Index =
-            serde_json::from_slice(&index_json).map_err(|source| SourceError::BadJson {
-                path: path.clone(),
-                what: "index.json".into(),
-                source,
-            })?;
-        if let Some(mut entry) = docker_archive::entry_for_saved(&tar, &index.manifests, image)? {
-            if let Some(tag) = tag {
-                entry
-                    .annotations
-                    .entry(crate::oci::annotation::CONTAINERD_IMAGE_NAME.into())
-                    .or_insert(tag);
-            }
-            return Ok((blobs(), entry));
-        }
+    let path = tar.path().to_owned();
+    let (image, tag) = docker_archive::select_saved(&path, images, repo_tag)?;
+    let entries = match tar.read_member("index.json")? {
+        Some(index_json) => layout::parse_index(&path, &index_json)?.manifests,
+        None => Vec::new(),
+    };
+    let Some(mut entry) = docker_archive::entry_for_saved(&tar, &entries, image)? else {
+        return docker_archive::open_legacy(tar.clone(), image, tag);
+    };
+    if let Some(tag) = tag {
+        entry
+            .annotations
+            .entry(crate::oci::annotation::CONTAINERD_IMAGE_NAME.into())
+            .or_insert(tag);
     }
-    open_oci_archive(tar.clone(), repo_tag)
+    let blobs = TarBlobs {
+        tar,
+        renamed: HashMap::new(),
+    };
+    Ok((Arc::new(blobs), entry))
+}
+
+/// How to name one image of the input at `path`, e.g. `oci:DIR:REF`, for messages.
+fn naming_hint(kind: InputKind, path: &Path, placeholder: &str) -> String {
+    let prefix = kind.prefix().unwrap_or_default();
+    format!("{prefix}{}:{placeholder}", path.display())
 }
 
 fn with_selection(blobs: Arc<dyn BlobSource>, selected: Selected) -> Opened {
@@ -498,6 +702,88 @@ mod tests {
         );
     }
 
+    /// Every variant with a cause, printed whole as the binary prints it (anyhow's `{:#}` walks
+    /// `source()`): the cause appears once.
+    #[test]
+    fn no_error_says_its_cause_twice() {
+        let path = PathBuf::from("/tmp");
+        let json_cause = || serde_json::from_slice::<Vec<u8>>(b"{").unwrap_err();
+        let errors = [
+            SourceError::Io {
+                path: path.clone(),
+                cause: std::io::Error::from_raw_os_error(21),
+            },
+            SourceError::BadJson {
+                path: path.clone(),
+                what: "index.json".into(),
+                cause: json_cause(),
+            },
+        ];
+        for error in errors {
+            let cause = match &error {
+                SourceError::Io { cause, .. } => cause.to_string(),
+                SourceError::BadJson { cause, .. } => cause.to_string(),
+                _ => unreachable!(),
+            };
+            let line = format!("{:#}", anyhow::Error::new(error).context("input 0 (x)"));
+            assert_eq!(line.matches(&cause).count(), 1, "{line}");
+        }
+    }
+
+    #[test]
+    fn json_errors_say_whether_it_is_json_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.json"), b"{\"manifests\": 3}").unwrap();
+        let error = open_image(dir.path().to_str().unwrap()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("index.json is not in the expected form: invalid type"),
+            "{error}"
+        );
+        std::fs::write(dir.path().join("index.json"), b"{\"manifests\": [").unwrap();
+        let error = open_image(dir.path().to_str().unwrap()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("index.json is not valid JSON: EOF"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn inputs_are_told_apart_by_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().display().to_string();
+        let cases = [
+            ("oci:x", InputKind::Layout, "x"),
+            ("oci-archive:a.tar:r", InputKind::OciArchive, "a.tar:r"),
+            ("docker-archive:a.tar", InputKind::DockerArchive, "a.tar"),
+            ("docker://a", InputKind::Engine(engine::Engine::Docker), "a"),
+            ("podman://a", InputKind::Engine(engine::Engine::Podman), "a"),
+            (
+                "containerd://a",
+                InputKind::Engine(engine::Engine::Containerd),
+                "a",
+            ),
+            (existing.as_str(), InputKind::Path, existing.as_str()),
+            ("./missing.tar", InputKind::Path, "./missing.tar"),
+            ("missing.tar.xz", InputKind::Path, "missing.tar.xz"),
+            ("alpine:3.18", InputKind::Registry, "alpine:3.18"),
+        ];
+        for (spec, kind, rest) in cases {
+            assert_eq!(InputKind::of(spec), (kind, rest), "{spec}");
+        }
+        for form in INPUT_FORMS {
+            if let Some(prefix) = form.prefix {
+                assert!(form.syntax.starts_with(prefix) && form.example.starts_with(prefix));
+                assert_eq!(form.kind.prefix(), Some(prefix));
+            }
+            assert_eq!(InputKind::of(form.example).0, form.kind, "{}", form.example);
+        }
+        assert_eq!(engine::Engine::Podman.scheme(), "podman://");
+    }
+
     #[test]
     fn files_that_are_not_tars_are_not_images() {
         let dir = tempfile::tempdir().unwrap();
@@ -509,10 +795,22 @@ mod tests {
             "{error}"
         );
         assert!(error.to_string().starts_with(&text.display().to_string()));
-        let gz = dir.path().join("layout.tar.gz");
-        std::fs::write(&gz, crate::fixture::gzip(&image().oci_files(None).to_tar())).unwrap();
-        let error = open_image(gz.to_str().unwrap()).unwrap_err();
-        assert!(error.to_string().contains("gzip-compressed"), "{error}");
+        // Compressions that are not read get the same words, whatever the kind.
+        for (magic, name) in [
+            (&b"BZh91AY&SY"[..], "bzip2"),
+            (b"\x04\x22\x4d\x18\x64", "lz4"),
+        ] {
+            let file = dir.path().join(format!("layout.tar.{name}"));
+            std::fs::write(&file, magic).unwrap();
+            let error = open_image(file.to_str().unwrap()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "{}: not an image: {name}-compressed file; compressed archives are read when gzip, zstd or xz, decompress it first",
+                    file.display()
+                )
+            );
+        }
         let empty = dir.path().join("empty.tar");
         std::fs::write(&empty, [0u8; 1024]).unwrap();
         assert!(matches!(

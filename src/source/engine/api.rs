@@ -219,9 +219,9 @@ async fn fetch(
     let platform = platform_json(endpoint, connection, spec, platforms).await?;
     let mut file = tokio::fs::File::create(archive)
         .await
-        .map_err(|source| SourceError::Io {
+        .map_err(|cause| SourceError::Io {
             path: archive.to_owned(),
-            source,
+            cause,
         })?;
     let query: Vec<(&str, String)> = platform
         .map(|json| ("platform", json))

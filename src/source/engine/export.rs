@@ -46,7 +46,10 @@ impl ExportDir {
 }
 
 fn io_error(path: PathBuf, source: std::io::Error) -> SourceError {
-    SourceError::Io { path, source }
+    SourceError::Io {
+        path,
+        cause: source,
+    }
 }
 
 /// Opens the exported archive, selecting the image named `wanted` (see [`names::tag_matches`]);
@@ -62,8 +65,8 @@ pub(super) fn open(
         SourceError::NotAnImage { reason, .. } => {
             failed(format!("its export is not an image: {reason}"))
         }
-        SourceError::BadJson { what, source, .. } => {
-            failed(format!("its export's {what} is not valid JSON: {source}"))
+        SourceError::BadJson { what, cause, .. } => {
+            failed(format!("its export's {what} is not valid JSON: {cause}"))
         }
         other => other,
     })?;

@@ -26,12 +26,9 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// `docker://` and the like, from the table of input forms.
     pub fn scheme(self) -> &'static str {
-        match self {
-            Engine::Docker => "docker://",
-            Engine::Podman => "podman://",
-            Engine::Containerd => "containerd://",
-        }
+        super::InputKind::Engine(self).prefix().unwrap_or_default()
     }
 
     /// The engine as messages name it.

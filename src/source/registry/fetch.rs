@@ -482,9 +482,9 @@ fn http_client(
         .registry_ca
         .iter()
         .map(|path| {
-            let pem = std::fs::read(path).map_err(|source| SourceError::Io {
+            let pem = std::fs::read(path).map_err(|cause| SourceError::Io {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             reqwest::Certificate::from_pem(&pem).map_err(|e| {
                 let problem = format!("{}: {}", path.display(), clean_message(&e));

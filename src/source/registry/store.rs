@@ -331,10 +331,10 @@ fn hash_file(mut file: &File) -> io::Result<Digest> {
     Ok(Digest::from_sha256(hasher.finalize().into()))
 }
 
-fn io_error(path: &Path, source: io::Error) -> SourceError {
+fn io_error(path: &Path, cause: io::Error) -> SourceError {
     SourceError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 
