@@ -6,6 +6,7 @@
 //! - [`tarball`]: the one tar reader (layers, archives, nested archives), bounded against bombs;
 //! - [`model`]: the comparison's results (contexts, differences, aspects, events);
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
+//! - [`packages`]: package databases (dpkg, apk, rpm, Python, npm): owners, checksums, package changes;
 //! - [`filter`]: ignore options, applied when results are presented;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
 //! - [`export`]: report directories for a set of differences (reads layers again);
@@ -18,6 +19,7 @@ pub mod filter;
 pub mod fixture;
 pub mod model;
 pub mod oci;
+pub mod packages;
 pub mod report;
 pub mod source;
 pub mod tarball;

@@ -1,0 +1,609 @@
+//! Two images' packages compared, and a differing file explained by them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use super::inventory::Records;
+use super::{
+    Algorithm, ContentDigests, Ecosystem, Inventory, Owner, Package, PackageKey, Recorded, apk,
+    compare_versions, dpkg, npm, rpm,
+};
+use crate::model::{Side, Sides};
+
+/// How a package differs between the two images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Upgraded,
+    Downgraded,
+    /// The same version, another build: other files or checksums, or another build identity.
+    Rebuilt,
+    /// Another version that the ecosystem's ordering cannot place.
+    VersionChanged,
+}
+
+/// One package that is not the same in both images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageChange {
+    pub key: PackageKey,
+    pub kind: ChangeKind,
+    /// The version on each side (`None` where the package is absent).
+    pub versions: Sides<Option<String>>,
+}
+
+impl fmt::Display for PackageChange {
+    /// `ncurses-base 6.4-4 → 6.5+20250216-2`, `curl 7.88.1-10 added`, `x 1.0 rebuilt`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (old, new) = (
+            self.versions.input0.as_deref(),
+            self.versions.input1.as_deref(),
+        );
+        match (self.kind, old, new) {
+            (ChangeKind::Added, _, Some(new)) => write!(f, "{} {new} added", self.key),
+            (ChangeKind::Removed, Some(old), _) => write!(f, "{} {old} removed", self.key),
+            (ChangeKind::Rebuilt, Some(old), Some(new)) if old == new => {
+                write!(f, "{} {old} rebuilt", self.key)
+            }
+            (_, old, new) => write!(
+                f,
+                "{} {} → {}",
+                self.key,
+                old.unwrap_or("-"),
+                new.unwrap_or("-")
+            ),
+        }
+    }
+}
+
+/// Which package changes separate inventory `a` (input 0) from `b` (input 1).
+pub fn compare(a: &Inventory, b: &Inventory) -> Vec<PackageChange> {
+    Comparison::new(a, b).changes
+}
+
+/// Two inventories, their package changes, and explanations of differing paths.
+pub struct Comparison<'a> {
+    inventories: Sides<&'a Inventory>,
+    changes: Vec<PackageChange>,
+    by_key: HashMap<PackageKey, usize>,
+}
+
+/// A path's content on one side, as the engine has it.
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    Absent,
+    /// A regular file, with the digests the engine computed.
+    File(&'a ContentDigests),
+    /// A symlink and its target.
+    Symlink(&'a [u8]),
+    Directory,
+    /// A device, a fifo...
+    Other,
+}
+
+/// How a path's content on one side stands against its owner's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Neither present nor owned.
+    Absent,
+    /// Present and no package owns it.
+    NotOwned,
+    Matches,
+    Differs,
+    /// Owned but not there (deleted after install).
+    Missing,
+    /// Owned, but the package records nothing to check it against.
+    NotRecorded,
+    /// The caller did not supply this digest of the content.
+    DigestMissing(Algorithm),
+}
+
+/// A package as one side has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRef {
+    pub key: PackageKey,
+    pub version: String,
+}
+
+impl fmt::Display for PackageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.key, self.version)
+    }
+}
+
+/// One side of a path: its owner and how the content stands against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideCheck {
+    pub owner: Option<PackageRef>,
+    pub check: Check,
+    /// The owner records the path as a configuration file.
+    pub config: bool,
+}
+
+/// The verdict on a differing path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A changed package owns the path, and its content matches that package wherever it is there.
+    ExplainedByChange,
+    /// The content matches its (unchanged) package on both sides: the difference is not in the content.
+    MatchesPackage,
+    /// The content matches its package on `matching` only; the other side was modified after install.
+    MatchesOneSide {
+        matching: Side,
+    },
+    /// Owned, and the content matches its package on neither side.
+    ModifiedAfterInstall,
+    /// The owning package is the same on both sides, and yet the content differs (and matches it on
+    /// `matching` at most): suspicious.
+    UnchangedPackageDiffers {
+        matching: Option<Side>,
+    },
+    /// A configuration file that differs from its package: a local change.
+    ConfigurationChanged {
+        matching: Option<Side>,
+    },
+    /// Owned, but there is no recorded checksum (or no digest supplied) to check the content against.
+    OwnedUnverified,
+    NotFromPackage,
+    /// The path is a package manager's own database.
+    Database(DatabaseVerdict),
+}
+
+/// The verdict on a package database file that differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseVerdict {
+    /// Every record that differs belongs to a package that changed.
+    Explained,
+    /// dpkg's `status-old` on one side is, byte for byte, the `status` of side `of`: the backup dpkg
+    /// wrote when it changed the packages.
+    BackupOf { of: Side },
+    /// These packages' records differ although the packages did not change.
+    Unexplained { packages: Vec<PackageKey> },
+    /// Package manager state that is not read (locks, logs, caches, unsupported formats).
+    NotChecked,
+}
+
+/// The explanation of one differing path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileExplanation {
+    pub path: String,
+    pub sides: Sides<SideCheck>,
+    /// The changes of the packages owning the path (on either side).
+    pub changes: Vec<PackageChange>,
+    pub verdict: Verdict,
+}
+
+impl<'a> Comparison<'a> {
+    pub fn new(a: &'a Inventory, b: &'a Inventory) -> Comparison<'a> {
+        let changes = package_changes(a, b);
+        let by_key = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.key.clone(), i))
+            .collect();
+        Comparison {
+            inventories: Sides::new(a, b),
+            changes,
+            by_key,
+        }
+    }
+
+    /// Every package change, ordered by ecosystem, name, architecture, location.
+    pub fn changes(&self) -> &[PackageChange] {
+        &self.changes
+    }
+
+    pub fn change_of(&self, key: &PackageKey) -> Option<&PackageChange> {
+        self.by_key.get(key).map(|&i| &self.changes[i])
+    }
+
+    /// Why `path` differs, given its content on each side.
+    pub fn explain(&self, path: &str, content: Sides<Content<'_>>) -> FileExplanation {
+        let sides =
+            Sides::from_fn(|side| side_check(self.inventories.get(side), path, content.get(side)));
+        let mut changes: Vec<PackageChange> = Vec::new();
+        for (_, check) in sides.iter() {
+            if let Some(change) = check.owner.as_ref().and_then(|o| self.change_of(&o.key))
+                && !changes.contains(change)
+            {
+                changes.push(change.clone());
+            }
+        }
+        let verdict = match self.database_verdict(path) {
+            Some(verdict) => Verdict::Database(verdict),
+            None => file_verdict(&sides, !changes.is_empty()),
+        };
+        FileExplanation {
+            path: path.to_owned(),
+            sides,
+            changes,
+            verdict,
+        }
+    }
+
+    fn is_changed(&self, key: &PackageKey) -> bool {
+        self.by_key.contains_key(key)
+    }
+
+    fn database_verdict(&self, path: &str) -> Option<DatabaseVerdict> {
+        let records = self
+            .inventories
+            .as_ref()
+            .map(|inventory| inventory.records(path));
+        if records.input0.is_some() || records.input1.is_some() {
+            if path == dpkg::STATUS_OLD
+                && let Some(of) = self.dpkg_backup_of()
+            {
+                return Some(DatabaseVerdict::BackupOf { of });
+            }
+            let empty = Records::default();
+            let unexplained = differing_records(
+                records.input0.unwrap_or(&empty),
+                records.input1.unwrap_or(&empty),
+            )
+            .into_iter()
+            .filter(|key| !self.is_changed(key))
+            .collect::<Vec<_>>();
+            return Some(if unexplained.is_empty() {
+                DatabaseVerdict::Explained
+            } else {
+                DatabaseVerdict::Unexplained {
+                    packages: unexplained,
+                }
+            });
+        }
+        if let Some((name, arch)) = dpkg::info_file_package(path) {
+            return Some(self.dpkg_info_verdict(name, arch));
+        }
+        let state = dpkg::is_state_path(path)
+            || apk::is_state_path(path)
+            || rpm::is_state_path(path)
+            || npm::is_state_path(path);
+        state.then_some(DatabaseVerdict::NotChecked)
+    }
+
+    /// The side whose `status` the other side's `status-old` is a copy of.
+    fn dpkg_backup_of(&self) -> Option<Side> {
+        let digest = |side: Side, path: &str| {
+            self.inventories
+                .get(side)
+                .records(path)
+                .map(|records| records.content)
+        };
+        Side::BOTH.into_iter().find(|&side| {
+            let status = digest(side, dpkg::STATUS);
+            status.is_some() && status == digest(other(side), dpkg::STATUS_OLD)
+        })
+    }
+
+    /// `info/<name>[:arch].<ext>` belongs to that package: explained when it changed.
+    fn dpkg_info_verdict(&self, name: &str, arch: Option<&str>) -> DatabaseVerdict {
+        let changed = self.changes.iter().any(|change| {
+            change.key.ecosystem == Ecosystem::Dpkg
+                && change.key.name == name
+                && arch.is_none_or(|arch| change.key.arch.as_deref() == Some(arch))
+        });
+        if changed {
+            DatabaseVerdict::Explained
+        } else {
+            DatabaseVerdict::Unexplained {
+                packages: vec![PackageKey {
+                    ecosystem: Ecosystem::Dpkg,
+                    name: name.to_owned(),
+                    arch: arch.map(str::to_owned),
+                    location: None,
+                }],
+            }
+        }
+    }
+}
+
+/// The keys whose records are not the same in both.
+fn differing_records(a: &Records, b: &Records) -> BTreeSet<PackageKey> {
+    let keys: BTreeSet<&PackageKey> = a.packages.keys().chain(b.packages.keys()).collect();
+    keys.into_iter()
+        .filter(|key| a.packages.get(*key) != b.packages.get(*key))
+        .cloned()
+        .collect()
+}
+
+/// The owner that best accounts for `content` (one it matches, else one it differs from, else the
+/// first), and how the content stands against it.
+fn side_check(inventory: &Inventory, path: &str, content: &Content<'_>) -> SideCheck {
+    let owners = inventory.owners(path);
+    let checks: Vec<(Owner<'_>, Check)> = owners
+        .into_iter()
+        .map(|owner| (owner, check(owner.record(), content)))
+        .collect();
+    let best = checks
+        .iter()
+        .find(|(_, c)| *c == Check::Matches)
+        .or_else(|| checks.iter().find(|(_, c)| *c == Check::Differs))
+        .or_else(|| checks.first());
+    match best {
+        Some(&(owner, check)) => SideCheck {
+            owner: Some(PackageRef {
+                key: owner.package.key.clone(),
+                version: owner.package.version.clone(),
+            }),
+            check,
+            config: owner.file.is_some_and(|f| f.config),
+        },
+        None => SideCheck {
+            owner: None,
+            check: match content {
+                Content::Absent => Check::Absent,
+                _ => Check::NotOwned,
+            },
+            config: false,
+        },
+    }
+}
+
+fn check(record: &Recorded, content: &Content<'_>) -> Check {
+    match (record, content) {
+        (_, Content::Absent) => Check::Missing,
+        (Recorded::Nothing, _) => Check::NotRecorded,
+        (Recorded::Checksum(checksum), Content::File(digests)) => match checksum.check(digests) {
+            Some(true) => Check::Matches,
+            Some(false) => Check::Differs,
+            None => Check::DigestMissing(checksum.algorithm()),
+        },
+        // apk records a symlink's digest as that of its target
+        (Recorded::Checksum(checksum), Content::Symlink(target)) => {
+            verdict(checksum.verify(target))
+        }
+        (Recorded::LinkTarget(expected), Content::Symlink(target)) => verdict(expected == target),
+        (Recorded::Directory, Content::Directory) => Check::Matches,
+        (Recorded::Checksum(_) | Recorded::LinkTarget(_) | Recorded::Directory, _) => {
+            Check::Differs
+        }
+    }
+}
+
+fn verdict(matches: bool) -> Check {
+    if matches {
+        Check::Matches
+    } else {
+        Check::Differs
+    }
+}
+
+fn file_verdict(sides: &Sides<SideCheck>, changed: bool) -> Verdict {
+    if sides.input0.owner.is_none() && sides.input1.owner.is_none() {
+        return Verdict::NotFromPackage;
+    }
+    let consistent = |s: &SideCheck| matches!(s.check, Check::Matches | Check::Absent);
+    if consistent(&sides.input0) && consistent(&sides.input1) {
+        return if changed {
+            Verdict::ExplainedByChange
+        } else {
+            Verdict::MatchesPackage
+        };
+    }
+    let failing =
+        |s: &SideCheck| matches!(s.check, Check::Differs | Check::Missing | Check::NotOwned);
+    let failures: Vec<&SideCheck> = [&sides.input0, &sides.input1]
+        .into_iter()
+        .filter(|s| failing(s))
+        .collect();
+    if failures.is_empty() {
+        return Verdict::OwnedUnverified;
+    }
+    let matching = sides
+        .iter()
+        .find(|(_, s)| s.check == Check::Matches)
+        .map(|(side, _)| side);
+    if failures.iter().all(|s| s.config) {
+        Verdict::ConfigurationChanged { matching }
+    } else if !changed {
+        Verdict::UnchangedPackageDiffers { matching }
+    } else if let Some(matching) = matching {
+        Verdict::MatchesOneSide { matching }
+    } else {
+        Verdict::ModifiedAfterInstall
+    }
+}
+
+/// Packages grouped by key on each side, paired: equal versions and builds drop out, the same version
+/// with another build is a rebuild, one version against one other is an up- or downgrade, and whatever
+/// is left is added or removed.
+fn package_changes(a: &Inventory, b: &Inventory) -> Vec<PackageChange> {
+    let (mut olds, mut news) = (by_key(a), by_key(b));
+    let keys: BTreeSet<PackageKey> = olds.keys().chain(news.keys()).cloned().collect();
+    let mut changes = Vec::new();
+    for key in keys {
+        let mut old = olds.remove(&key).unwrap_or_default();
+        let mut new = news.remove(&key).unwrap_or_default();
+        take_pairs(&mut old, &mut new, |x, y| {
+            x.version == y.version && x.fingerprint == y.fingerprint
+        });
+        for (x, y) in take_pairs(&mut old, &mut new, |x, y| x.version == y.version) {
+            changes.push(change(&key, ChangeKind::Rebuilt, Some(x), Some(y)));
+        }
+        if let ([x], [y]) = (old.as_slice(), new.as_slice()) {
+            let kind = match compare_versions(key.ecosystem, &x.version, &y.version) {
+                Some(std::cmp::Ordering::Less) => ChangeKind::Upgraded,
+                Some(std::cmp::Ordering::Greater) => ChangeKind::Downgraded,
+                Some(std::cmp::Ordering::Equal) => ChangeKind::Rebuilt,
+                None => ChangeKind::VersionChanged,
+            };
+            changes.push(change(&key, kind, Some(x), Some(y)));
+            continue;
+        }
+        changes.extend(
+            old.iter()
+                .map(|x| change(&key, ChangeKind::Removed, Some(x), None)),
+        );
+        changes.extend(
+            new.iter()
+                .map(|y| change(&key, ChangeKind::Added, None, Some(y))),
+        );
+    }
+    changes
+}
+
+fn by_key(inventory: &Inventory) -> BTreeMap<PackageKey, Vec<&Package>> {
+    let mut groups: BTreeMap<PackageKey, Vec<&Package>> = BTreeMap::new();
+    for package in inventory.packages() {
+        groups.entry(package.key.clone()).or_default().push(package);
+    }
+    groups
+}
+
+/// Removes and returns the pairs (one from each list) for which `same` holds.
+fn take_pairs<'p>(
+    old: &mut Vec<&'p Package>,
+    new: &mut Vec<&'p Package>,
+    same: impl Fn(&Package, &Package) -> bool,
+) -> Vec<(&'p Package, &'p Package)> {
+    let mut pairs = Vec::new();
+    old.retain(|x| match new.iter().position(|y| same(x, y)) {
+        Some(i) => {
+            pairs.push((*x, new.remove(i)));
+            false
+        }
+        None => true,
+    });
+    pairs
+}
+
+fn change(
+    key: &PackageKey,
+    kind: ChangeKind,
+    old: Option<&Package>,
+    new: Option<&Package>,
+) -> PackageChange {
+    PackageChange {
+        key: key.clone(),
+        kind,
+        versions: Sides::new(
+            old.map(|p| p.version.clone()),
+            new.map(|p| p.version.clone()),
+        ),
+    }
+}
+
+impl fmt::Display for FileExplanation {
+    /// One line, e.g. "explained by ncurses-base:all 6.4-4 → 6.5+20250216-2 (matches the package on
+    /// both sides)".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let changes = self
+            .changes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let owner = |side: Side| {
+            self.sides
+                .get(side)
+                .owner
+                .as_ref()
+                .map_or_else(|| "no package".to_owned(), ToString::to_string)
+        };
+        match &self.verdict {
+            Verdict::ExplainedByChange => {
+                let detail = if self.sides.iter().all(|(_, s)| s.check == Check::Matches) {
+                    "matches the package on both sides".to_owned()
+                } else {
+                    self.sides
+                        .iter()
+                        .map(|(side, s)| format!("{}: {}", side.name(), describe(s.check)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                write!(f, "explained by {changes} ({detail})")
+            }
+            Verdict::MatchesPackage => {
+                write!(f, "matches {} on both sides", owner(Side::Input0))
+            }
+            Verdict::MatchesOneSide { matching } => {
+                let other = other(*matching);
+                write!(
+                    f,
+                    "matches {} on {} only; {} on {}: modified after install ({changes})",
+                    owner(*matching),
+                    matching.name(),
+                    describe(self.sides.get(other).check),
+                    other.name(),
+                )
+            }
+            Verdict::ModifiedAfterInstall => {
+                write!(
+                    f,
+                    "modified after install: matches its package on neither side ({changes})"
+                )
+            }
+            Verdict::UnchangedPackageDiffers { .. } => write!(
+                f,
+                "differs although its package did not change ({}: {}; {}: {})",
+                owner(Side::Input0),
+                describe(self.sides.input0.check),
+                owner(Side::Input1),
+                describe(self.sides.input1.check)
+            ),
+            Verdict::ConfigurationChanged { .. } => {
+                write!(
+                    f,
+                    "configuration file of {} changed locally",
+                    owner(Side::Input0)
+                )
+            }
+            Verdict::OwnedUnverified => {
+                let owner = self
+                    .sides
+                    .iter()
+                    .find_map(|(_, s)| s.owner.as_ref())
+                    .map_or_else(String::new, ToString::to_string);
+                write!(
+                    f,
+                    "from {owner}, which records no checksum for it: not verified"
+                )?;
+                if !changes.is_empty() {
+                    write!(f, " ({changes})")?;
+                }
+                Ok(())
+            }
+            Verdict::NotFromPackage => f.write_str("not from a package"),
+            Verdict::Database(DatabaseVerdict::Explained) => {
+                f.write_str("package database: explained by the package changes")
+            }
+            Verdict::Database(DatabaseVerdict::BackupOf { of }) => write!(
+                f,
+                "package database backup: the same as {}'s status",
+                of.name()
+            ),
+            Verdict::Database(DatabaseVerdict::Unexplained { packages }) => write!(
+                f,
+                "package database differs beyond the package changes: {}",
+                packages
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Verdict::Database(DatabaseVerdict::NotChecked) => {
+                f.write_str("package manager state: not checked")
+            }
+        }
+    }
+}
+
+fn other(side: Side) -> Side {
+    match side {
+        Side::Input0 => Side::Input1,
+        Side::Input1 => Side::Input0,
+    }
+}
+
+fn describe(check: Check) -> &'static str {
+    match check {
+        Check::Absent => "absent",
+        Check::NotOwned => "not from a package",
+        Check::Matches => "matches the package",
+        Check::Differs => "differs from the package",
+        Check::Missing => "missing",
+        Check::NotRecorded => "no checksum recorded",
+        Check::DigestMissing(_) => "not checked",
+    }
+}
