@@ -77,6 +77,14 @@ impl Checksum {
         }
     }
 
+    /// The recorded bytes (a whole digest, or the 20 bytes of a truncated sha256).
+    pub fn digest(&self) -> &[u8] {
+        match self {
+            Checksum::Full { digest, .. } => digest,
+            Checksum::Sha256Prefix160(prefix) => prefix,
+        }
+    }
+
     /// Whether content with these digests matches; `None` when the digest this checksum needs is not
     /// among them.
     pub fn check(&self, digests: &ContentDigests) -> Option<bool> {

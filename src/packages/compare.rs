@@ -607,3 +607,387 @@ fn describe(check: Check) -> &'static str {
         Check::DigestMissing(_) => "not checked",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packages::{DatabaseFiles, read_inventory};
+    use enumset::EnumSet;
+    use md5::{Digest, Md5};
+
+    struct Deb<'a> {
+        name: &'a str,
+        version: &'a str,
+        files: &'a [(&'a str, &'a [u8])],
+        conffiles: &'a [(&'a str, &'a [u8])],
+    }
+
+    const fn deb<'a>(name: &'a str, version: &'a str, files: &'a [(&'a str, &'a [u8])]) -> Deb<'a> {
+        Deb {
+            name,
+            version,
+            files,
+            conffiles: &[],
+        }
+    }
+
+    fn status(debs: &[Deb<'_>]) -> String {
+        let mut status = String::new();
+        for deb in debs {
+            status.push_str(&format!(
+                "Package: {}\nStatus: install ok installed\nArchitecture: all\nVersion: {}\n",
+                deb.name, deb.version
+            ));
+            if !deb.conffiles.is_empty() {
+                status.push_str("Conffiles:\n");
+                for (path, content) in deb.conffiles {
+                    status.push_str(&format!(" /{path} {}\n", hex::encode(Md5::digest(content))));
+                }
+            }
+            status.push('\n');
+        }
+        status
+    }
+
+    fn dpkg_image(debs: &[Deb<'_>]) -> DatabaseFiles {
+        let mut files = DatabaseFiles::new();
+        files.insert_content(dpkg::STATUS, status(debs).into_bytes());
+        for deb in debs {
+            let all = deb.files.iter().chain(deb.conffiles);
+            let list: String = all.clone().map(|(path, _)| format!("/{path}\n")).collect();
+            let md5sums: String = deb
+                .files
+                .iter()
+                .map(|(path, content)| format!("{}  {path}\n", hex::encode(Md5::digest(content))))
+                .collect();
+            files.insert_content(
+                format!("var/lib/dpkg/info/{}.list", deb.name),
+                list.into_bytes(),
+            );
+            files.insert_content(
+                format!("var/lib/dpkg/info/{}.md5sums", deb.name),
+                md5sums.into_bytes(),
+            );
+        }
+        files
+    }
+
+    const A: &[Deb<'static>] = &[
+        deb(
+            "up",
+            "1.0",
+            &[("usr/bin/up", b"up1"), ("usr/share/up/doc", b"doc1")],
+        ),
+        deb("same", "2.0", &[("usr/bin/same", b"same")]),
+        Deb {
+            name: "cfg",
+            version: "1",
+            files: &[],
+            conffiles: &[("etc/cfg.conf", b"cfg")],
+        },
+        deb("down", "3.0", &[("usr/bin/down", b"d3")]),
+        deb("rebuilt", "1.0", &[("usr/bin/rb", b"rb-a")]),
+        deb("removed", "1", &[("usr/bin/rm", b"rm")]),
+    ];
+
+    const B: &[Deb<'static>] = &[
+        deb(
+            "up",
+            "1.1",
+            &[("usr/bin/up", b"up2"), ("usr/share/up/doc", b"doc2")],
+        ),
+        deb("same", "2.0", &[("usr/bin/same", b"same")]),
+        Deb {
+            name: "cfg",
+            version: "1",
+            files: &[],
+            conffiles: &[("etc/cfg.conf", b"cfg")],
+        },
+        deb("down", "2.9", &[("usr/bin/down", b"d2")]),
+        deb("rebuilt", "1.0", &[("usr/bin/rb", b"rb-b")]),
+        deb("added", "1", &[("usr/bin/add", b"add")]),
+    ];
+
+    fn md5_and_sha256(content: &[u8]) -> ContentDigests {
+        ContentDigests::of(content, Algorithm::Md5 | Algorithm::Sha256)
+    }
+
+    fn explain(
+        a: &Inventory,
+        b: &Inventory,
+        path: &str,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> FileExplanation {
+        let (old, new) = (old.map(md5_and_sha256), new.map(md5_and_sha256));
+        Comparison::new(a, b).explain(path, Sides::new(as_content(&old), as_content(&new)))
+    }
+
+    /// A file's content on input 0 and on input 1 (`None`: absent).
+    type Side0 = Option<&'static [u8]>;
+    type Side1 = Option<&'static [u8]>;
+
+    fn as_content(digests: &Option<ContentDigests>) -> Content<'_> {
+        digests.as_ref().map_or(Content::Absent, Content::File)
+    }
+
+    #[test]
+    fn package_changes_are_added_removed_upgraded_downgraded_and_rebuilt() {
+        let (a, b) = (
+            read_inventory(&dpkg_image(A)),
+            read_inventory(&dpkg_image(B)),
+        );
+        let changes: Vec<String> = compare(&a, &b).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            changes,
+            [
+                "added:all 1 added",
+                "down:all 3.0 → 2.9",
+                "rebuilt:all 1.0 rebuilt",
+                "removed:all 1 removed",
+                "up:all 1.0 → 1.1",
+            ]
+        );
+        let kinds: Vec<ChangeKind> = compare(&a, &b).iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::Added,
+                ChangeKind::Downgraded,
+                ChangeKind::Rebuilt,
+                ChangeKind::Removed,
+                ChangeKind::Upgraded
+            ]
+        );
+        assert!(compare(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_differing_file_gets_its_verdict() {
+        let (a, b) = (
+            read_inventory(&dpkg_image(A)),
+            read_inventory(&dpkg_image(B)),
+        );
+        let cases: &[(&str, Side0, Side1, Verdict)] = &[
+            (
+                "usr/bin/up",
+                Some(b"up1"),
+                Some(b"up2"),
+                Verdict::ExplainedByChange,
+            ),
+            ("usr/bin/rm", Some(b"rm"), None, Verdict::ExplainedByChange),
+            (
+                "usr/bin/add",
+                None,
+                Some(b"add"),
+                Verdict::ExplainedByChange,
+            ),
+            (
+                "usr/bin/rb",
+                Some(b"rb-a"),
+                Some(b"rb-b"),
+                Verdict::ExplainedByChange,
+            ),
+            (
+                "usr/share/up/doc",
+                Some(b"doc1"),
+                Some(b"edited"),
+                Verdict::MatchesOneSide {
+                    matching: Side::Input0,
+                },
+            ),
+            (
+                "usr/bin/up",
+                Some(b"x"),
+                Some(b"y"),
+                Verdict::ModifiedAfterInstall,
+            ),
+            (
+                "usr/bin/up",
+                Some(b"up1"),
+                None,
+                Verdict::MatchesOneSide {
+                    matching: Side::Input0,
+                },
+            ),
+            (
+                "usr/bin/same",
+                Some(b"same"),
+                Some(b"tampered"),
+                Verdict::UnchangedPackageDiffers {
+                    matching: Some(Side::Input0),
+                },
+            ),
+            (
+                "usr/bin/same",
+                Some(b"same"),
+                Some(b"same"),
+                Verdict::MatchesPackage,
+            ),
+            (
+                "etc/cfg.conf",
+                Some(b"cfg"),
+                Some(b"edited"),
+                Verdict::ConfigurationChanged {
+                    matching: Some(Side::Input0),
+                },
+            ),
+            (
+                "usr/local/bin/tool",
+                Some(b"1"),
+                Some(b"2"),
+                Verdict::NotFromPackage,
+            ),
+            (
+                "usr/local/bin/tool",
+                None,
+                Some(b"2"),
+                Verdict::NotFromPackage,
+            ),
+        ];
+        for (path, old, new, expected) in cases {
+            let explanation = explain(&a, &b, path, *old, *new);
+            assert_eq!(&explanation.verdict, expected, "{path}: {explanation}");
+        }
+        let up = explain(&a, &b, "usr/bin/up", Some(b"up1"), Some(b"up2"));
+        assert_eq!(
+            up.to_string(),
+            "explained by up:all 1.0 → 1.1 (matches the package on both sides)"
+        );
+        assert_eq!(
+            up.sides
+                .input0
+                .owner
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("up:all 1.0")
+        );
+        let removed = explain(&a, &b, "usr/bin/rm", Some(b"rm"), None);
+        assert_eq!(
+            removed.to_string(),
+            "explained by removed:all 1 removed (input0: matches the package; input1: absent)"
+        );
+        assert_eq!(
+            explain(&a, &b, "usr/local/bin/tool", Some(b"1"), Some(b"2")).to_string(),
+            "not from a package"
+        );
+    }
+
+    #[test]
+    fn without_the_digest_a_package_records_the_file_is_not_verified() {
+        let (a, b) = (
+            read_inventory(&dpkg_image(A)),
+            read_inventory(&dpkg_image(B)),
+        );
+        assert_eq!(
+            a.algorithms_for("usr/bin/same"),
+            EnumSet::only(Algorithm::Md5)
+        );
+        let sha_only = ContentDigests::of(b"same", EnumSet::only(Algorithm::Sha256));
+        let explanation = Comparison::new(&a, &b).explain(
+            "usr/bin/same",
+            Sides::new(Content::File(&sha_only), Content::File(&sha_only)),
+        );
+        assert_eq!(explanation.verdict, Verdict::OwnedUnverified);
+        assert_eq!(
+            explanation.sides.input0.check,
+            Check::DigestMissing(Algorithm::Md5)
+        );
+        // a directory from a .list has nothing recorded
+        let dir = Comparison::new(&a, &b).explain(
+            "usr/share/up",
+            Sides::new(Content::Directory, Content::Directory),
+        );
+        assert_eq!(
+            dir.verdict,
+            Verdict::NotFromPackage,
+            "not listed: only its file is"
+        );
+    }
+
+    #[test]
+    fn package_databases_are_explained_by_the_changes_of_their_packages_only() {
+        let (a, b) = (
+            read_inventory(&dpkg_image(A)),
+            read_inventory(&dpkg_image(B)),
+        );
+        let database = |a: &Inventory, b: &Inventory, path: &str| {
+            Comparison::new(a, b)
+                .explain(path, Sides::new(Content::Other, Content::Other))
+                .verdict
+        };
+        let explained = Verdict::Database(DatabaseVerdict::Explained);
+        assert_eq!(database(&a, &b, dpkg::STATUS), explained);
+        assert_eq!(database(&a, &b, "var/lib/dpkg/info/up.list"), explained);
+        assert_eq!(
+            database(&a, &b, "var/lib/dpkg/info/removed.md5sums"),
+            explained
+        );
+        assert_eq!(database(&a, &b, "var/lib/dpkg/info/up.postinst"), explained);
+        assert_eq!(
+            database(&a, &b, "var/lib/dpkg/info/same.list"),
+            Verdict::Database(DatabaseVerdict::Unexplained {
+                packages: vec![PackageKey {
+                    ecosystem: Ecosystem::Dpkg,
+                    name: "same".into(),
+                    arch: None,
+                    location: None
+                }]
+            })
+        );
+        assert_eq!(
+            database(&a, &b, "var/lib/dpkg/lock-frontend"),
+            Verdict::Database(DatabaseVerdict::NotChecked)
+        );
+
+        // An unchanged package's stanza edited (held, say): the status differs beyond the changes.
+        let mut held = dpkg_image(B);
+        let edited = status(B).replace(
+            "Package: same\nStatus: install ok installed",
+            "Package: same\nStatus: hold ok installed",
+        );
+        held.insert_content(dpkg::STATUS, edited.into_bytes());
+        let held = read_inventory(&held);
+        let verdict = Comparison::new(&a, &held)
+            .explain(dpkg::STATUS, Sides::new(Content::Other, Content::Other));
+        assert_eq!(
+            verdict.to_string(),
+            "package database differs beyond the package changes: same:all"
+        );
+
+        // dpkg's backup: side 1's status-old is side 0's status.
+        let mut upgraded = dpkg_image(B);
+        upgraded.insert_content(dpkg::STATUS_OLD, status(A).into_bytes());
+        let mut before = dpkg_image(A);
+        before.insert_content(dpkg::STATUS_OLD, b"Package: older\nVersion: 0\n".to_vec());
+        let (before, upgraded) = (read_inventory(&before), read_inventory(&upgraded));
+        assert_eq!(
+            database(&before, &upgraded, dpkg::STATUS_OLD),
+            Verdict::Database(DatabaseVerdict::BackupOf { of: Side::Input0 })
+        );
+        assert_eq!(
+            database(&upgraded, &before, dpkg::STATUS_OLD),
+            Verdict::Database(DatabaseVerdict::BackupOf { of: Side::Input1 })
+        );
+    }
+
+    #[test]
+    fn versions_a_scheme_cannot_order_and_several_versions_under_one_key() {
+        let mut a = DatabaseFiles::new();
+        let mut b = DatabaseFiles::new();
+        let json = |v: &str| format!(r#"{{"name":"x","version":"{v}"}}"#).into_bytes();
+        a.insert_content("node_modules/x/package.json", json("1.0"));
+        b.insert_content("node_modules/x/package.json", json("2.0"));
+        a.insert_content("node_modules/y/package.json", json("1.0.0"));
+        b.insert_content("node_modules/y/package.json", json("1.0.0"));
+        let changes = compare(&read_inventory(&a), &read_inventory(&b));
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].kind,
+            ChangeKind::VersionChanged,
+            "1.0 is not semver"
+        );
+        assert_eq!(changes[0].to_string(), "x at node_modules/x 1.0 → 2.0");
+    }
+}

@@ -147,19 +147,31 @@ impl Builder {
     }
 }
 
-/// A digest of a package's files, their records, and `identity`.
+/// A digest of a package's files (in path order), their records, and `identity`.
 fn fingerprint(files: &[PackageFile], identity: &[u8]) -> [u8; 32] {
-    let mut entries: Vec<String> = files
-        .iter()
-        .map(|f| format!("{}\0{:?}\0{}", f.path, f.record, f.config))
-        .collect();
-    entries.sort_unstable();
     let mut hasher = Sha256::new();
-    hasher.update((identity.len() as u64).to_be_bytes());
-    hasher.update(identity);
-    for entry in entries {
-        hasher.update(entry.as_bytes());
-        hasher.update(b"\n");
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(identity);
+    let mut sorted: Vec<&PackageFile> = files.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    for file in sorted {
+        field(file.path.as_bytes());
+        field(&[u8::from(file.config)]);
+        match &file.record {
+            Recorded::Nothing => field(b"-"),
+            Recorded::Directory => field(b"d"),
+            Recorded::LinkTarget(target) => {
+                field(b"l");
+                field(target);
+            }
+            Recorded::Checksum(checksum) => {
+                field(checksum.algorithm().name().as_bytes());
+                field(checksum.digest());
+            }
+        }
     }
     hasher.finalize().into()
 }

@@ -16,9 +16,9 @@
 //!    upgraded, downgraded, rebuilt (same version, different build), each versions ordered by
 //!    [`compare_versions`] under its ecosystem's rules.
 //! 4. For a path whose content differs, [`Inventory::algorithms_for`] on each side says which digests the
-//!    package records need (sha256 always does for Python, and is what the engine has anyway; dpkg needs
-//!    md5, apk sha1, rpm usually sha256); the engine hashes the content with a [`ContentHasher`] (or builds
-//!    [`ContentDigests::from_sha256`]) and [`Comparison::explain`] gives the verdict: explained by a
+//!    package records need (dpkg md5, apk sha1 or a truncated sha256, rpm usually sha256, Python sha256);
+//!    the engine hashes the content with a [`ContentHasher`] (or, for sha256 alone, which it has anyway,
+//!    builds [`ContentDigests::from_sha256`]) and [`Comparison::explain`] gives the verdict: explained by a
 //!    package change, matching on one side only, modified after install, configuration changed, differing
 //!    although its package did not change, not from a package, or (for the databases themselves) explained
 //!    by the package changes.
@@ -260,8 +260,8 @@ impl DatabaseFiles {
         Some(Ok(&file.content))
     }
 
-    /// The paths under `dir/` (not recursive: direct children only).
-    pub(crate) fn children<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The paths directly under `dir/`.
+    pub(crate) fn children(&self, dir: &str) -> Vec<&str> {
         let prefix = format!("{dir}/");
         self.files
             .range::<str, _>((
@@ -269,10 +269,9 @@ impl DatabaseFiles {
                 std::ops::Bound::Unbounded,
             ))
             .map(|(path, _)| path.as_str())
-            .take_while(move |path| path.starts_with(&prefix))
-            .filter(move |path| !path[dir.len() + 1..].contains('/'))
-            .collect::<Vec<_>>()
-            .into_iter()
+            .take_while(|path| path.starts_with(&prefix))
+            .filter(|path| !path[prefix.len()..].contains('/'))
+            .collect()
     }
 
     /// Every path.

@@ -54,8 +54,7 @@ pub(super) fn read(files: &DatabaseFiles, out: &mut Builder) {
     }
 }
 
-fn parse(files: &DatabaseFiles, path: &str, out: &mut Builder) -> Option<Value> {
-    let text = out.content(files, path)?;
+fn parse(path: &str, text: &[u8], out: &mut Builder) -> Option<Value> {
     match serde_json::from_slice(text) {
         Ok(value) => Some(value),
         Err(why) => {
@@ -70,7 +69,10 @@ fn string_field(value: &Value, name: &str) -> Option<String> {
 }
 
 fn read_package(files: &DatabaseFiles, path: &str, dir: &str, out: &mut Builder) {
-    let Some(manifest) = parse(files, path, out) else {
+    let Some(manifest) = out
+        .content(files, path)
+        .and_then(|text| parse(path, text, out))
+    else {
         return;
     };
     let name = string_field(&manifest, "name").unwrap_or_else(|| dir_package_name(dir));
@@ -118,14 +120,13 @@ fn read_lockfile(files: &DatabaseFiles, path: &str, out: &mut Builder) {
     };
     let mut records = Records::new(text);
     let project = parent(parent(path));
-    if let Some(Value::Object(packages)) =
-        parse(files, path, out).and_then(|v| v.get("packages").cloned())
-    {
+    let lockfile = parse(path, text, out);
+    if let Some(Value::Object(packages)) = lockfile.as_ref().and_then(|v| v.get("packages")) {
         for (relative, entry) in packages {
-            let Some(dir) = join(project, &relative).filter(|_| !relative.is_empty()) else {
+            let Some(dir) = join(project, relative).filter(|_| !relative.is_empty()) else {
                 continue;
             };
-            let name = string_field(&entry, "name").unwrap_or_else(|| dir_package_name(&dir));
+            let name = string_field(entry, "name").unwrap_or_else(|| dir_package_name(&dir));
             records.add(key(name, &dir), entry.to_string().as_bytes());
         }
     }

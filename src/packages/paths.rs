@@ -7,6 +7,14 @@ use std::collections::BTreeMap;
 /// canonical image path: relative, no `.` or `..` components. `None` for the root itself and for a path
 /// that climbs above it.
 pub(super) fn clean(raw: &str) -> Option<String> {
+    let relative = raw.trim_start_matches('/');
+    let canonical = !relative.is_empty()
+        && relative
+            .split('/')
+            .all(|part| !matches!(part, "" | "." | ".."));
+    if canonical {
+        return Some(relative.to_owned());
+    }
     join("", raw)
 }
 

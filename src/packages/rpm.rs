@@ -2,7 +2,7 @@
 //! `usr/lib/sysimage/rpm` or `var/lib/rpm`, whose `Packages` table holds one header blob per package.
 //! The older Berkeley DB (`Packages`) and ndb (`Packages.db`) formats are named in a note, not read.
 
-use rusqlite::{Connection, MAIN_DB, OpenFlags};
+use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension};
 
 use super::inventory::{Builder, Records};
 use super::paths::clean;
@@ -131,7 +131,7 @@ fn for_each_header(bytes: &[u8], mut each: impl FnMut(&[u8])) -> Result<(), RpmE
             [],
             |row| row.get(0),
         )
-        .ok();
+        .optional()?;
     if kind.as_deref() != Some("table") {
         return Err(RpmError::NoPackagesTable);
     }
@@ -561,6 +561,165 @@ pub(super) mod tests {
             ),
             int32s(tag::FILEDIGESTALGO, &[8]),
         ])
+    }
+
+    /// An rpm-shaped sqlite database holding `blobs`, as bytes, marked WAL like rpm's.
+    pub(crate) fn sqlite_database(schema: &str, blobs: &[Vec<u8>]) -> Vec<u8> {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch(schema).unwrap();
+        for blob in blobs {
+            db.execute("INSERT INTO Packages (blob) VALUES (?1)", [blob])
+                .unwrap();
+        }
+        let mut bytes = db.serialize(MAIN_DB).unwrap().to_vec();
+        bytes[18] = 2;
+        bytes[19] = 2;
+        bytes
+    }
+
+    pub(crate) const RPM_SCHEMA: &str =
+        "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);";
+
+    fn read_database(bytes: Vec<u8>) -> crate::packages::Inventory {
+        let mut files = DatabaseFiles::new();
+        files.insert_content("var/lib/rpm/rpmdb.sqlite", bytes);
+        crate::packages::read_inventory(&files)
+    }
+
+    fn notes(inventory: &crate::packages::Inventory) -> Vec<String> {
+        inventory.notes().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn an_sqlite_database_in_wal_mode_is_read_from_memory() {
+        let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        let kernel = |v: &str| {
+            header_blob(&[
+                string(tag::NAME, "kernel"),
+                string(tag::VERSION, v),
+                string(tag::RELEASE, "1"),
+                string(tag::ARCH, "x86_64"),
+            ])
+        };
+        let bytes = sqlite_database(
+            RPM_SCHEMA,
+            &[hello_header("1.0", sha), kernel("6.1"), kernel("6.2")],
+        );
+        let inventory = read_database(bytes);
+        let packages: Vec<_> = inventory
+            .packages()
+            .iter()
+            .map(|p| (p.name(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            packages,
+            [
+                ("hello", "2:1.0-1.fc40"),
+                ("kernel", "6.1-1"),
+                ("kernel", "6.2-1")
+            ]
+        );
+        assert!(inventory.notes().is_empty(), "{:?}", inventory.notes());
+        assert_eq!(
+            inventory.owners("usr/share/hello/greeting")[0]
+                .package
+                .name(),
+            "hello"
+        );
+    }
+
+    #[test]
+    fn damaged_or_hostile_databases_are_notes() {
+        let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        let hostile = vec![
+            vec![0xff; 8],
+            header_blob(&[(tag::NAME, kind::STRING_ARRAY, u32::MAX, b"x\0".to_vec())]),
+            Vec::new(),
+        ];
+        let mut blobs = hostile.clone();
+        blobs.push(hello_header("1.0", sha));
+        let inventory = read_database(sqlite_database(RPM_SCHEMA, &blobs));
+        assert_eq!(
+            inventory.packages().len(),
+            1,
+            "the good header is still read"
+        );
+        assert_eq!(
+            notes(&inventory),
+            [
+                "var/lib/rpm/rpmdb.sqlite: 3 package header(s) not read (first: header claims 4294967295 entries)"
+            ]
+        );
+
+        let good = sqlite_database(RPM_SCHEMA, &[hello_header("1.0", sha)]);
+        let mut garbage = good.clone();
+        for byte in &mut garbage[100..] {
+            *byte = 0xa5;
+        }
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"not a database at all".to_vec(), "not an sqlite database"),
+            (good[..200].to_vec(), "sqlite: "),
+            (garbage, "sqlite: "),
+            (
+                sqlite_database(
+                    "CREATE TABLE t (blob BLOB); CREATE VIEW Packages AS WITH RECURSIVE n(blob) AS \
+                     (SELECT x'00' UNION ALL SELECT blob FROM n) SELECT blob FROM n;",
+                    &[],
+                ),
+                "no Packages table",
+            ),
+            (
+                sqlite_database(
+                    "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, raw BLOB, \
+                     blob BLOB AS (zeroblob(100)) STORED);",
+                    &[],
+                ),
+                "no Packages table",
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let inventory = read_database(bytes);
+            assert!(inventory.packages().is_empty());
+            let notes = notes(&inventory);
+            assert!(
+                notes.len() == 1
+                    && notes[0].starts_with(&format!("var/lib/rpm/rpmdb.sqlite: {expected}")),
+                "{expected}: {notes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_database_formats_and_a_pending_log_are_named() {
+        let mut files = DatabaseFiles::new();
+        files.insert("var/lib/rpm/Packages", Vec::new(), 50 << 20);
+        files.insert("usr/lib/sysimage/rpm/Packages.db", Vec::new(), 1 << 20);
+        let inventory = crate::packages::read_inventory(&files);
+        assert_eq!(
+            notes(&inventory),
+            [
+                "usr/lib/sysimage/rpm/Packages.db: rpm database format ndb not read: packages unknown",
+                "var/lib/rpm/Packages: rpm database format Berkeley DB not read: packages unknown",
+            ]
+        );
+        assert_eq!(wanted("var/lib/rpm/Packages"), Some(Wanted::Presence));
+        assert_eq!(
+            wanted("usr/lib/sysimage/rpm/rpmdb.sqlite"),
+            Some(Wanted::Content {
+                limit: MAX_DATABASE_BYTES
+            })
+        );
+        assert_eq!(wanted("var/lib/rpm/rpmdb.sqlite-shm"), None);
+
+        let mut files = DatabaseFiles::new();
+        files.insert_content("var/lib/rpm/rpmdb.sqlite", sqlite_database(RPM_SCHEMA, &[]));
+        files.insert_content("var/lib/rpm/rpmdb.sqlite-wal", vec![0; 4096]);
+        assert_eq!(
+            notes(&crate::packages::read_inventory(&files)),
+            [
+                "var/lib/rpm/rpmdb.sqlite-wal: 4096 bytes of write-ahead log not applied: the last transactions may be missing"
+            ]
+        );
     }
 
     #[test]
