@@ -973,6 +973,80 @@ mod tests {
     }
 
     #[test]
+    fn npm_lockfile_and_python_record_differ_only_for_changed_packages() {
+        let lock = |x: &str, y: &str| {
+            format!(
+                r#"{{"lockfileVersion": 3, "packages": {{"": {{"name": "app"}},
+                    "node_modules/x": {{"version": "{x}"}}, "node_modules/y": {{"version": "{y}"}}}}}}"#
+            )
+            .into_bytes()
+        };
+        let json =
+            |name: &str, v: &str| format!(r#"{{"name":"{name}","version":"{v}"}}"#).into_bytes();
+        let image = |x: &str, lock_y: &str| {
+            let mut files = DatabaseFiles::new();
+            files.insert_content("app/node_modules/x/package.json", json("x", x));
+            files.insert_content("app/node_modules/y/package.json", json("y", "1.0.0"));
+            files.insert_content("app/node_modules/.package-lock.json", lock(x, lock_y));
+            let site = "usr/lib/python3/dist-packages";
+            files.insert_content(
+                format!("{site}/p-{x}.dist-info/METADATA"),
+                format!("Name: p\nVersion: {x}\n").into_bytes(),
+            );
+            files.insert_content(
+                format!("{site}/p-{x}.dist-info/RECORD"),
+                format!("p/__init__.py,,\np-{x}.dist-info/RECORD,,\n").into_bytes(),
+            );
+            read_inventory(&files)
+        };
+        let verdict = |a: &Inventory, b: &Inventory, path: &str| {
+            Comparison::new(a, b)
+                .explain(path, Sides::new(Content::Other, Content::Other))
+                .verdict
+        };
+        let (a, b) = (image("1.0.0", "1.0.0"), image("1.1.0", "1.0.0"));
+        assert_eq!(compare(&a, &b).len(), 2, "{:?}", compare(&a, &b));
+        let lockfile = "app/node_modules/.package-lock.json";
+        assert_eq!(
+            verdict(&a, &b, lockfile),
+            Verdict::Database(DatabaseVerdict::Explained)
+        );
+        // y's lock entry changed although y did not
+        let tampered = image("1.1.0", "9.9.9");
+        assert_eq!(
+            verdict(&a, &tampered, lockfile).clone(),
+            Verdict::Database(DatabaseVerdict::Unexplained {
+                packages: vec![PackageKey {
+                    ecosystem: Ecosystem::Npm,
+                    name: "y".into(),
+                    arch: None,
+                    location: Some("app/node_modules/y".into()),
+                }]
+            })
+        );
+        // a RECORD is the database of its own package: there on one side only, explained by the upgrade
+        assert_eq!(
+            verdict(
+                &a,
+                &b,
+                "usr/lib/python3/dist-packages/p-1.0.0.dist-info/RECORD"
+            ),
+            Verdict::Database(DatabaseVerdict::Explained)
+        );
+        // files inside an npm package have no checksum: owned, not verified
+        let inside = Comparison::new(&a, &b).explain(
+            "app/node_modules/x/index.js",
+            Sides::new(Content::Other, Content::Other),
+        );
+        assert_eq!(inside.verdict, Verdict::OwnedUnverified);
+        assert_eq!(
+            inside.to_string(),
+            "from x at app/node_modules/x 1.0.0, which records no checksum for it: not verified \
+             (x at app/node_modules/x 1.0.0 → 1.1.0)"
+        );
+    }
+
+    #[test]
     fn versions_a_scheme_cannot_order_and_several_versions_under_one_key() {
         let mut a = DatabaseFiles::new();
         let mut b = DatabaseFiles::new();
@@ -989,5 +1063,35 @@ mod tests {
             "1.0 is not semver"
         );
         assert_eq!(changes[0].to_string(), "x at node_modules/x 1.0 → 2.0");
+
+        // rpm keeps several kernels: the one on both sides drops out, the others pair up
+        use super::super::rpm::tests::{RPM_SCHEMA, bare_header, sqlite_database};
+        let rpmdb = |versions: &[&str]| {
+            let blobs: Vec<_> = versions.iter().map(|v| bare_header("kernel", v)).collect();
+            let mut files = DatabaseFiles::new();
+            files.insert_content(
+                "var/lib/rpm/rpmdb.sqlite",
+                sqlite_database(RPM_SCHEMA, &blobs),
+            );
+            read_inventory(&files)
+        };
+        let changes = |a: &[&str], b: &[&str]| -> Vec<String> {
+            compare(&rpmdb(a), &rpmdb(b))
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            changes(&["6.1", "6.2"], &["6.2", "6.3"]),
+            ["kernel:x86_64 6.1-1 → 6.3-1"]
+        );
+        assert_eq!(
+            changes(&["6.1", "6.2"], &["6.3", "6.4", "6.2"]),
+            [
+                "kernel:x86_64 6.1-1 removed",
+                "kernel:x86_64 6.3-1 added",
+                "kernel:x86_64 6.4-1 added"
+            ]
+        );
     }
 }

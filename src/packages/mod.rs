@@ -178,8 +178,8 @@ pub const MAX_DATABASE_BYTES: u64 = 256 << 20;
 /// The biggest per-package file read (dpkg `.list`/`.md5sums`, Python `RECORD`, npm `package.json`).
 pub const MAX_PACKAGE_FILE_BYTES: u64 = 32 << 20;
 
-/// Which paths the engine must hand over, and how much of them. Called for every entry of every layer, so
-/// it only looks at the path's ends.
+/// Which regular files the engine must hand over, and how much of them. Called for every entry of every
+/// layer, so it only looks at the path's ends (no allocation).
 pub fn wanted(path: &str) -> Option<Wanted> {
     dpkg::wanted(path)
         .or_else(|| apk::wanted(path))

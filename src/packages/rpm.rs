@@ -37,11 +37,18 @@ pub(super) fn wanted(path: &str) -> Option<Wanted> {
 }
 
 pub(super) fn read(files: &DatabaseFiles, out: &mut Builder) {
+    let mut read_from: Option<String> = None;
     for dir in DIRS {
         let sqlite = format!("{dir}/{SQLITE}");
         if files.contains(&sqlite) {
-            if let Some(bytes) = out.content(files, &sqlite) {
+            if let Some(first) = &read_from {
+                out.note(
+                    &sqlite,
+                    format!("a second rpm database: {first} is the one read"),
+                );
+            } else if let Some(bytes) = out.content(files, &sqlite) {
                 read_sqlite(&sqlite, bytes, files, out);
+                read_from = Some(sqlite);
             }
             continue;
         }
@@ -531,6 +538,16 @@ pub(super) mod tests {
         (tag, kind::INT16, items.len() as u32, bytes)
     }
 
+    /// A header with only a name, a version and release 1, for x86_64.
+    pub(crate) fn bare_header(name: &str, version: &str) -> Vec<u8> {
+        header_blob(&[
+            string(tag::NAME, name),
+            string(tag::VERSION, version),
+            string(tag::RELEASE, "1"),
+            string(tag::ARCH, "x86_64"),
+        ])
+    }
+
     pub(crate) fn hello_header(version: &str, content_sha256: &str) -> Vec<u8> {
         header_blob(&[
             string(tag::NAME, "hello"),
@@ -593,14 +610,7 @@ pub(super) mod tests {
     #[test]
     fn an_sqlite_database_in_wal_mode_is_read_from_memory() {
         let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
-        let kernel = |v: &str| {
-            header_blob(&[
-                string(tag::NAME, "kernel"),
-                string(tag::VERSION, v),
-                string(tag::RELEASE, "1"),
-                string(tag::ARCH, "x86_64"),
-            ])
-        };
+        let kernel = |v: &str| bare_header("kernel", v);
         let bytes = sqlite_database(
             RPM_SCHEMA,
             &[hello_header("1.0", sha), kernel("6.1"), kernel("6.2")],
@@ -625,6 +635,20 @@ pub(super) mod tests {
                 .package
                 .name(),
             "hello"
+        );
+
+        // Fedora's location first; a leftover copy at the old one is named, not read twice.
+        let mut files = DatabaseFiles::new();
+        let one = sqlite_database(RPM_SCHEMA, &[kernel("6.1")]);
+        files.insert_content("usr/lib/sysimage/rpm/rpmdb.sqlite", one.clone());
+        files.insert_content("var/lib/rpm/rpmdb.sqlite", one);
+        let inventory = crate::packages::read_inventory(&files);
+        assert_eq!(inventory.packages().len(), 1);
+        assert_eq!(
+            notes(&inventory),
+            [
+                "var/lib/rpm/rpmdb.sqlite: a second rpm database: usr/lib/sysimage/rpm/rpmdb.sqlite is the one read"
+            ]
         );
     }
 
