@@ -8,7 +8,7 @@ use super::{
     Algorithm, ContentDigests, Ecosystem, Inventory, Owner, Package, PackageKey, Recorded, apk,
     compare_versions, dpkg, npm, rpm,
 };
-use crate::model::{Side, Sides};
+use crate::model::{Side, Sides, escape_control};
 
 /// How a package differs between the two images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,10 +35,9 @@ pub struct PackageChange {
 impl fmt::Display for PackageChange {
     /// `ncurses-base 6.4-4 → 6.5+20250216-2`, `curl 7.88.1-10 added`, `x 1.0 rebuilt`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (old, new) = (
-            self.versions.input0.as_deref(),
-            self.versions.input1.as_deref(),
-        );
+        let old = self.versions.input0.as_deref().map(escape_control);
+        let new = self.versions.input1.as_deref().map(escape_control);
+        let (old, new) = (old.as_deref(), new.as_deref());
         match (self.kind, old, new) {
             (ChangeKind::Added, _, Some(new)) => write!(f, "{} {new} added", self.key),
             (ChangeKind::Removed, Some(old), _) => write!(f, "{} {old} removed", self.key),
@@ -107,7 +106,7 @@ pub struct PackageRef {
 
 impl fmt::Display for PackageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.key, self.version)
+        write!(f, "{} {}", self.key, escape_control(&self.version))
     }
 }
 
@@ -197,7 +196,8 @@ impl<'a> Comparison<'a> {
         self.by_key.get(key).map(|&i| &self.changes[i])
     }
 
-    /// Why `path` differs, given its content on each side.
+    /// Why `path` differs, given its content on each side. Meant for paths whose content differs: a
+    /// database file that differs only in metadata gets a verdict about content it does not have.
     pub fn explain(&self, path: &str, content: Sides<Content<'_>>) -> FileExplanation {
         let sides =
             Sides::from_fn(|side| side_check(self.inventories.get(side), path, content.get(side)));
@@ -1044,6 +1044,23 @@ mod tests {
             "from x at app/node_modules/x 1.0.0, which records no checksum for it: not verified \
              (x at app/node_modules/x 1.0.0 → 1.1.0)"
         );
+    }
+
+    #[test]
+    fn hostile_names_and_versions_display_inert() {
+        let evil = [deb(
+            "evil\u{1b}[2J",
+            "1\u{1b}]0;x\u{7}",
+            &[("usr/bin/evil", b"e")],
+        )];
+        let (a, b) = (
+            read_inventory(&dpkg_image(&[])),
+            read_inventory(&dpkg_image(&evil)),
+        );
+        let shown = compare(&a, &b)[0].to_string();
+        assert_eq!(shown, "evil\\u{1b}[2J:all 1\\u{1b}]0;x\\u{7} added");
+        let explained = explain(&a, &b, "usr/bin/evil", None, Some(b"e")).to_string();
+        assert!(!explained.contains('\u{1b}'), "{explained}");
     }
 
     #[test]

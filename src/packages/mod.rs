@@ -42,6 +42,8 @@ mod version;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::model::escape_control;
+
 pub use checksum::{Algorithm, Checksum, ContentDigests, ContentHasher};
 pub use compare::{
     ChangeKind, Check, Comparison, Content, DatabaseVerdict, FileExplanation, PackageChange,
@@ -91,14 +93,15 @@ pub struct PackageKey {
 
 impl fmt::Display for PackageKey {
     /// `name`, `name:arch` (dpkg's spelling, for every ecosystem with an architecture) or `name at
-    /// location`.
+    /// location`; control characters escaped, as in every `Display` of this module (databases are
+    /// hostile input).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)?;
+        f.write_str(&escape_control(&self.name))?;
         if let Some(arch) = &self.arch {
-            write!(f, ":{arch}")?;
+            write!(f, ":{}", escape_control(arch))?;
         }
         if let Some(location) = &self.location {
-            write!(f, " at {location}")?;
+            write!(f, " at {}", escape_control(location))?;
         }
         Ok(())
     }
@@ -160,7 +163,12 @@ pub struct Note {
 
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        write!(
+            f,
+            "{}: {}",
+            escape_control(&self.path),
+            escape_control(&self.message)
+        )
     }
 }
 
