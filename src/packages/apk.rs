@@ -183,7 +183,7 @@ pub(super) fn is_state_path(path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::packages::{ContentDigests, read_inventory};
     use sha1::Digest;
@@ -192,7 +192,7 @@ mod tests {
         format!("Q1{}", STANDARD.encode(digest))
     }
 
-    fn installed() -> Vec<u8> {
+    pub(crate) fn installed() -> Vec<u8> {
         let sha1 = |b: &[u8]| sha1::Sha1::digest(b).to_vec();
         let sha256 = |b: &[u8]| sha2::Sha256::digest(b).to_vec();
         format!(

@@ -292,7 +292,7 @@ pub(super) fn is_state_path(path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::packages::{ContentDigests, read_inventory};
     use md5::{Digest, Md5};
@@ -301,7 +301,7 @@ mod tests {
         hex::encode(Md5::digest(content))
     }
 
-    fn image() -> DatabaseFiles {
+    pub(crate) fn image() -> DatabaseFiles {
         let mut files = DatabaseFiles::new();
         let status = format!(
             "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: same\n\

@@ -291,3 +291,101 @@ impl DatabaseFiles {
         &self.symlinks
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Sides;
+
+    /// Every database kind, valid, in one image.
+    fn every_kind() -> DatabaseFiles {
+        let mut files = dpkg::tests::image();
+        files.insert_content(apk::INSTALLED, apk::tests::installed());
+        let sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        files.insert_content(
+            "usr/lib/sysimage/rpm/rpmdb.sqlite",
+            rpm::tests::sqlite_database(
+                rpm::tests::RPM_SCHEMA,
+                &[rpm::tests::hello_header("1.0", sha)],
+            ),
+        );
+        for path in python::tests::site_packages().paths() {
+            if let Some(Ok(content)) = python::tests::site_packages().content(path) {
+                files.insert_content(path, content.to_vec());
+            }
+        }
+        files.insert_content(
+            "app/node_modules/a/package.json",
+            br#"{"name":"a","version":"1.0.0"}"#.to_vec(),
+        );
+        files.insert_content(
+            "app/node_modules/.package-lock.json",
+            br#"{"packages":{"node_modules/a":{"version":"1.0.0"}}}"#.to_vec(),
+        );
+        files
+    }
+
+    /// A deterministic generator (xorshift64), so a failure can be replayed.
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_databases_of_every_kind_read_compare_and_explain_without_panicking() {
+        let valid = every_kind();
+        let inventory = read_inventory(&valid);
+        assert_eq!(
+            inventory
+                .packages()
+                .iter()
+                .map(|p| p.ecosystem())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            5,
+            "every ecosystem is read: {:?}",
+            inventory.notes()
+        );
+        let paths: Vec<String> = valid.paths().map(str::to_owned).collect();
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        for round in 0..400 {
+            let mut files = valid.clone();
+            let path = &paths[random.below(paths.len())];
+            let Some(Ok(content)) = files.content(path) else {
+                continue;
+            };
+            let mut content = content.to_vec();
+            match random.below(4) {
+                0 => content.truncate(random.below(content.len())),
+                1 => {
+                    for _ in 0..=random.below(8) {
+                        let at = random.below(content.len());
+                        if let Some(byte) = content.get_mut(at) {
+                            *byte = random.below(256) as u8;
+                        }
+                    }
+                }
+                2 => {
+                    let at = random.below(content.len());
+                    let junk = [b'\n', b':', b'\0', b'/', b'.', b'"', 0xff, b' '];
+                    content.insert(at.min(content.len()), junk[random.below(junk.len())]);
+                }
+                _ => content = content.repeat(2),
+            }
+            files.insert_content(path.clone(), content);
+            let mutated = read_inventory(&files);
+            let comparison = Comparison::new(&inventory, &mutated);
+            for path in &paths {
+                let explanation =
+                    comparison.explain(path, Sides::new(Content::Other, Content::Other));
+                assert!(!explanation.to_string().is_empty(), "round {round}");
+            }
+        }
+    }
+}

@@ -230,7 +230,7 @@ fn read_egg_info(files: &DatabaseFiles, egg_info: &str, pkg_info: &str, out: &mu
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::packages::{ContentDigests, read_inventory};
     use sha2::Digest;
@@ -244,7 +244,7 @@ mod tests {
         )
     }
 
-    fn site_packages() -> DatabaseFiles {
+    pub(crate) fn site_packages() -> DatabaseFiles {
         let mut files = DatabaseFiles::new();
         files.insert_content(
             format!("{SITE}/My_Pkg-1.0.dist-info/METADATA"),
