@@ -488,3 +488,79 @@ fn the_packages_module_does_no_io_and_knows_no_images_or_presentation() {
     assert!(read >= 10, "src/packages moved?");
     assert!(offences.is_empty(), "{}", offences.join("\n"));
 }
+
+/// A minimal rpm header blob (as the database stores it, without magic): name, version, release 1.
+fn rpm_header(name: &str, version: &str) -> Vec<u8> {
+    let (mut index, mut data) = (Vec::new(), Vec::new());
+    let tags = [
+        (1000u32, name),
+        (1001, version),
+        (1002, "1"),
+        (1022, "noarch"),
+    ];
+    for (tag, value) in tags {
+        for word in [tag, 6, data.len() as u32, 1] {
+            index.extend_from_slice(&word.to_be_bytes());
+        }
+        data.extend_from_slice(value.as_bytes());
+        data.push(0);
+    }
+    let mut blob = (tags.len() as u32).to_be_bytes().to_vec();
+    blob.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    blob.extend_from_slice(&index);
+    blob.extend_from_slice(&data);
+    blob
+}
+
+#[test]
+fn an_rpm_database_is_read_with_the_transactions_still_in_its_write_ahead_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("rpmdb.sqlite");
+    let db = rusqlite::Connection::open(&path).expect("create database");
+    let mode: String = db
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .expect("WAL mode");
+    assert_eq!(mode, "wal");
+    db.execute_batch(
+        "PRAGMA wal_autocheckpoint = 0;
+         CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);",
+    )
+    .expect("schema");
+    let insert = |name: &str| {
+        db.execute(
+            "INSERT INTO Packages (blob) VALUES (?1)",
+            [rpm_header(name, "1.0")],
+        )
+        .expect("insert");
+    };
+    insert("checkpointed");
+    db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+    insert("in-the-log");
+    insert("also-in-the-log");
+    // Read while the connection is open: closing would checkpoint the log into the database.
+    let database = std::fs::read(&path).expect("database");
+    let log = std::fs::read(dir.path().join("rpmdb.sqlite-wal")).expect("log");
+    assert!(!log.is_empty());
+
+    let names = |with_log: bool| {
+        let mut files = DatabaseFiles::new();
+        files.insert_content("var/lib/rpm/rpmdb.sqlite", database.clone());
+        if with_log {
+            files.insert_content("var/lib/rpm/rpmdb.sqlite-wal", log.clone());
+        }
+        let inventory = read_inventory(&files);
+        assert!(inventory.notes().is_empty(), "{:?}", inventory.notes());
+        inventory
+            .packages()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(false), ["checkpointed"]);
+    assert_eq!(
+        names(true),
+        ["checkpointed", "in-the-log", "also-in-the-log"]
+    );
+    drop(db);
+}

@@ -38,6 +38,7 @@ mod python;
 mod rpm;
 mod stanza;
 mod version;
+mod wal;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,11 +1,13 @@
 //! rpm (Fedora, RHEL/UBI 9, Amazon Linux 2023...): the sqlite database `rpmdb.sqlite` in
 //! `usr/lib/sysimage/rpm` or `var/lib/rpm`, whose `Packages` table holds one header blob per package.
-//! The older Berkeley DB (`Packages`) and ndb (`Packages.db`) formats are named in a note, not read.
+//! A non-empty write-ahead log (`rpmdb.sqlite-wal`) is applied first, as sqlite would. The older
+//! Berkeley DB (`Packages`) and ndb (`Packages.db`) formats are named in a note, not read.
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension};
 
 use super::inventory::{Builder, Records};
 use super::paths::clean;
+use super::wal;
 use super::{
     Algorithm, Checksum, DatabaseFiles, Ecosystem, MAX_DATABASE_BYTES, Package, PackageFile,
     PackageKey, Recorded, Wanted,
@@ -78,18 +80,8 @@ enum RpmError {
 }
 
 fn read_sqlite(path: &str, bytes: &[u8], files: &DatabaseFiles, out: &mut Builder) {
-    let wal = format!("{path}-wal");
-    if let Some(Ok(log)) = files.content(&wal)
-        && !log.is_empty()
-    {
-        out.note(
-            &wal,
-            format!(
-                "{} bytes of write-ahead log not applied: the last transactions may be missing",
-                log.len()
-            ),
-        );
-    }
+    let with_log = with_write_ahead_log(path, bytes, files, out);
+    let bytes = with_log.as_deref().unwrap_or(bytes);
     let mut records = Records::new(bytes);
     let mut bad_headers = Vec::new();
     let result = for_each_header(bytes, |blob| match Header::parse(blob) {
@@ -115,6 +107,32 @@ fn read_sqlite(path: &str, bytes: &[u8], files: &DatabaseFiles, out: &mut Builde
         );
     }
     out.records(path, records);
+}
+
+/// The database with its write-ahead log (`rpmdb.sqlite-wal`, when the image has a non-empty one)
+/// applied; `None` to read the database as it is.
+fn with_write_ahead_log(
+    path: &str,
+    bytes: &[u8],
+    files: &DatabaseFiles,
+    out: &mut Builder,
+) -> Option<Vec<u8>> {
+    let wal = format!("{path}-wal");
+    let log = out.content(files, &wal).filter(|log| !log.is_empty())?;
+    let page_size = match bytes.get(16..18)? {
+        [0, 1] => 65536,
+        size => usize::from(u16::from_be_bytes([size[0], size[1]])),
+    };
+    match wal::apply(bytes, log, page_size) {
+        Ok(image) => Some(image),
+        Err(why) => {
+            out.note(
+                &wal,
+                format!("not applied ({why}): the last transactions may be missing"),
+            );
+            None
+        }
+    }
 }
 
 /// Calls `each` with every blob of the `Packages` table, read from an in-memory copy of the database.
@@ -741,7 +759,7 @@ pub(super) mod tests {
         assert_eq!(
             notes(&crate::packages::read_inventory(&files)),
             [
-                "var/lib/rpm/rpmdb.sqlite-wal: 4096 bytes of write-ahead log not applied: the last transactions may be missing"
+                "var/lib/rpm/rpmdb.sqlite-wal: not applied (not a write-ahead log): the last transactions may be missing"
             ]
         );
     }
