@@ -7,6 +7,7 @@
 //! - [`tarball`]: the one tar reader (layers, archives, nested archives), bounded against bombs;
 //! - [`model`]: the comparison's results (contexts, differences, aspects, events);
 //! - [`engine`]: walks two images and streams [`model::Event`]s;
+//! - [`packages`]: package databases (dpkg, apk, rpm, Python, npm): owners, checksums, package changes;
 //! - [`filter`]: ignore options, applied when results are presented;
 //! - [`explain`]: known causes of non-reproducibility (a rule catalogue) and which explain a difference;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
@@ -21,6 +22,7 @@ pub mod filter;
 pub mod fixture;
 pub mod model;
 pub mod oci;
+pub mod packages;
 pub mod report;
 pub mod report_dir_export;
 pub mod source;
