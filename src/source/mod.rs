@@ -8,9 +8,9 @@
 //! `decompress`).
 
 mod archive;
+pub mod daemon;
 mod decompress;
 mod docker_archive;
-pub mod engine;
 mod layout;
 mod network;
 pub mod registry;
@@ -35,7 +35,7 @@ pub enum InputKind {
     Layout,
     OciArchive,
     DockerArchive,
-    Engine(engine::Engine),
+    Engine(daemon::Engine),
     /// A path without a prefix: a directory is a layout, a file an archive told apart by content.
     Path,
     Registry,
@@ -82,21 +82,21 @@ pub const INPUT_FORMS: &[InputForm] = &[
         syntax: "docker://NAME",
         description: "an image in Docker ($DOCKER_HOST or context)",
         example: "docker://app:1.0",
-        kind: InputKind::Engine(engine::Engine::Docker),
+        kind: InputKind::Engine(daemon::Engine::Docker),
     },
     InputForm {
         prefix: Some("podman://"),
         syntax: "podman://NAME",
         description: "an image in Podman (its API or `podman save`)",
         example: "podman://localhost/app:1.0",
-        kind: InputKind::Engine(engine::Engine::Podman),
+        kind: InputKind::Engine(daemon::Engine::Podman),
     },
     InputForm {
         prefix: Some("containerd://"),
         syntax: "containerd://NAME",
         description: "an image in containerd (see --containerd-*)",
         example: "containerd://docker.io/library/app:1.0",
-        kind: InputKind::Engine(engine::Engine::Containerd),
+        kind: InputKind::Engine(daemon::Engine::Containerd),
     },
     InputForm {
         prefix: None,
@@ -154,7 +154,7 @@ impl Preparation {
     pub fn of(spec: &str) -> Option<Preparation> {
         let (kind, rest) = InputKind::of(spec);
         let path = match kind {
-            InputKind::Engine(engine::Engine::Docker | engine::Engine::Podman) => {
+            InputKind::Engine(daemon::Engine::Docker | daemon::Engine::Podman) => {
                 return Some(Preparation::Export);
             }
             InputKind::OciArchive | InputKind::DockerArchive => {
@@ -435,7 +435,7 @@ type Opened = (Arc<dyn BlobSource>, Descriptor);
 fn open_parts(spec: &str, options: &SourceOptions) -> Result<Opened, SourceError> {
     let limits = &options.archive_limits;
     match InputKind::of(spec) {
-        (InputKind::Engine(engine), name) => engine::open(engine, name, options),
+        (InputKind::Engine(engine), name) => daemon::open(engine, name, options),
         (InputKind::Layout, rest) => {
             let (path, reference) = split_path_and_reference(rest)?;
             open_layout(&path, reference)
@@ -759,11 +759,11 @@ mod tests {
             ("oci:x", InputKind::Layout, "x"),
             ("oci-archive:a.tar:r", InputKind::OciArchive, "a.tar:r"),
             ("docker-archive:a.tar", InputKind::DockerArchive, "a.tar"),
-            ("docker://a", InputKind::Engine(engine::Engine::Docker), "a"),
-            ("podman://a", InputKind::Engine(engine::Engine::Podman), "a"),
+            ("docker://a", InputKind::Engine(daemon::Engine::Docker), "a"),
+            ("podman://a", InputKind::Engine(daemon::Engine::Podman), "a"),
             (
                 "containerd://a",
-                InputKind::Engine(engine::Engine::Containerd),
+                InputKind::Engine(daemon::Engine::Containerd),
                 "a",
             ),
             (existing.as_str(), InputKind::Path, existing.as_str()),
@@ -781,7 +781,7 @@ mod tests {
             }
             assert_eq!(InputKind::of(form.example).0, form.kind, "{}", form.example);
         }
-        assert_eq!(engine::Engine::Podman.scheme(), "podman://");
+        assert_eq!(daemon::Engine::Podman.scheme(), "podman://");
     }
 
     #[test]
