@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::model::{
     Aspect, AspectSet, Context, ContextId, ContextKind, Delta, DiffKind, Difference, Report,
+    Severity,
 };
 
 /// One user-facing ignore option, with the aspects it hides.
@@ -106,6 +107,8 @@ pub struct Filter {
     ignored: AspectSet,
     patterns: Vec<String>,
     paths: GlobSet,
+    /// `--ignore-noise`: hide what the noise rules explain as noise.
+    ignore_noise: bool,
 }
 
 impl Filter {
@@ -136,7 +139,18 @@ impl Filter {
             ignored,
             patterns: patterns.to_vec(),
             paths,
+            ignore_noise: false,
         })
+    }
+
+    /// The same filter, hiding (or not) what the noise rules explain as noise.
+    pub fn with_ignore_noise(mut self, ignore_noise: bool) -> Filter {
+        self.ignore_noise = ignore_noise;
+        self
+    }
+
+    pub fn ignores_noise(&self) -> bool {
+        self.ignore_noise
     }
 
     pub fn options(&self) -> &[IgnoreOption] {
@@ -153,7 +167,7 @@ impl Filter {
 
     /// Strict mode: nothing is ignored (diffoci without flags).
     pub fn is_strict(&self) -> bool {
-        self.options.is_empty() && self.patterns.is_empty()
+        self.options.is_empty() && self.patterns.is_empty() && !self.ignore_noise
     }
 
     /// The same filter with one option toggled, as the explorer's keys do.
@@ -165,7 +179,9 @@ impl Filter {
             }
             None => options.push(option),
         }
-        Filter::new(&options, &self.patterns).unwrap_or_else(|_| self.clone())
+        Filter::new(&options, &self.patterns)
+            .map(|f| f.with_ignore_noise(self.ignore_noise))
+            .unwrap_or_else(|_| self.clone())
     }
 
     pub fn ignores_path(&self, path: &str) -> bool {
@@ -219,6 +235,8 @@ pub struct Presentation<'r> {
     /// Per difference: the aspects of its non-derived deltas, and of its derived ones. With these, a
     /// filter pass is bitset tests and does not touch the deltas.
     aspects: Vec<(AspectSet, AspectSet)>,
+    /// Per difference: the aspects its noise explanations account for (`--ignore-noise` hides them).
+    noise: Vec<AspectSet>,
 }
 
 /// A context's place in the tree, as the views need it.
@@ -238,14 +256,13 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .map(|d| {
-                let (derived, primary): (Vec<Aspect>, Vec<Aspect>) = d
-                    .deltas
-                    .iter()
-                    .map(|x| x.aspect)
-                    .partition(|a| a.is_derived());
-                (primary.into_iter().collect(), derived.into_iter().collect())
+                let (derived, primary): (Vec<&Delta>, Vec<&Delta>) =
+                    d.deltas.iter().partition(|x| is_derived(d, x));
+                let set = |deltas: Vec<&Delta>| deltas.iter().map(|x| x.aspect).collect();
+                (set(primary), set(derived))
             })
             .collect();
+        let noise = report.differences.iter().map(noise_aspects).collect();
         let mut presentation = Presentation {
             report,
             filter,
@@ -253,6 +270,7 @@ impl<'r> Presentation<'r> {
             view,
             in_view: Vec::new(),
             aspects,
+            noise,
         };
         presentation.in_view = report
             .differences
@@ -294,15 +312,22 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .zip(flags)
-            .filter(|(_, shown)| *shown)
-            .map(|(d, _)| {
-                let derived_allowed = self.filter.is_strict() || lit.contains(&d.context);
+            .zip(&self.noise)
+            .filter(|((_, shown), _)| *shown)
+            .map(|((d, _), noise)| {
+                let derived_allowed = self.filter.is_strict() || lit.contains(&lit_by(d));
+                let hidden_noise = if self.filter.ignore_noise {
+                    *noise
+                } else {
+                    AspectSet::empty()
+                };
                 let deltas = d
                     .deltas
                     .iter()
                     .filter(|x| {
                         self.filter.shows_aspect(x.aspect)
-                            && (!x.aspect.is_derived() || derived_allowed)
+                            && !hidden_noise.contains(x.aspect)
+                            && (!is_derived(d, x) || derived_allowed)
                     })
                     .collect();
                 Shown {
@@ -351,6 +376,20 @@ impl<'r> Presentation<'r> {
             .collect()
     }
 
+    /// How many differences `--ignore-noise` alone hides (0 when it is off).
+    pub fn hidden_by_noise(&self) -> usize {
+        if !self.filter.ignore_noise {
+            return 0;
+        }
+        let shown = self.flags(self.filter).0;
+        let without = self.flags(&self.filter.clone().with_ignore_noise(false)).0;
+        without
+            .iter()
+            .zip(&shown)
+            .filter(|(w, s)| **w && !**s)
+            .count()
+    }
+
     /// How many differences the path patterns hide.
     pub fn hidden_by_paths(&self) -> usize {
         if self.filter.patterns().is_empty() {
@@ -384,8 +423,14 @@ impl<'r> Presentation<'r> {
             .iter()
             .zip(&candidate)
             .zip(&self.aspects)
-            .map(|((d, candidate), (primary, _))| {
-                let shown = *candidate && !(*primary & visible).is_empty();
+            .zip(&self.noise)
+            .map(|(((d, candidate), (primary, _)), noise)| {
+                let primary = if filter.ignore_noise {
+                    *primary - *noise
+                } else {
+                    *primary
+                };
+                let shown = *candidate && !(primary & visible).is_empty();
                 if shown && !lit.contains(&d.context) {
                     // Once a context is lit, so are all its ancestors: no need to walk up again.
                     for c in self.report.ancestry(d.context) {
@@ -399,12 +444,33 @@ impl<'r> Presentation<'r> {
             .collect();
         let derived_candidates = differences.iter().zip(&candidate).zip(&self.aspects);
         for (((d, candidate), (_, derived)), flag) in derived_candidates.zip(flags.iter_mut()) {
-            if !*flag && *candidate && (filter.is_strict() || lit.contains(&d.context)) {
+            if !*flag && *candidate && (filter.is_strict() || lit.contains(&lit_by(d))) {
                 *flag = !(*derived & visible).is_empty();
             }
         }
         (flags, lit)
     }
+}
+
+/// The aspects a difference's noise explanations account for.
+fn noise_aspects(difference: &Difference) -> AspectSet {
+    difference
+        .explanations
+        .iter()
+        .filter(|e| e.severity == Severity::Noise)
+        .fold(AspectSet::empty(), |all, e| all | e.aspects)
+}
+
+/// Whether a delta only restates others: a digest, an entry count, or the content of a file whose
+/// inside was compared (its members' differences say what differs).
+pub fn is_derived(difference: &Difference, delta: &Delta) -> bool {
+    delta.aspect.is_derived() || (difference.nested.is_some() && delta.aspect == Aspect::Content)
+}
+
+/// The context whose shown differences show a difference's derived deltas: its nested context for a
+/// file compared inside, else its own.
+fn lit_by(difference: &Difference) -> ContextId {
+    difference.nested.unwrap_or(difference.context)
 }
 
 /// Manifest contexts whose layer counts differ: there the per-layer view is noise (diffoci #77).

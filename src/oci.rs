@@ -184,6 +184,14 @@ impl Digest {
         &self.hex
     }
 
+    /// The 32 bytes of the digest.
+    pub fn bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // Validated at construction: 64 lowercase hex digits.
+        let _ = hex::decode_to_slice(&self.hex, &mut out);
+        out
+    }
+
     /// A short form for labels: the first 12 hex digits.
     pub fn short(&self) -> &str {
         &self.hex[..12]

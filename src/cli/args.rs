@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use ocidiff::engine::blob::MAX_JSON_BLOB;
+use ocidiff::engine::nested::NestedLimits;
+use ocidiff::explain::Catalogue;
 use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::model::Sides;
 use ocidiff::oci::Platform;
@@ -128,6 +130,9 @@ pub struct CompareArgs {
     /// only those the comparison needs: an audit of local copies.
     #[arg(long)]
     pub verify: bool,
+
+    #[command(flatten)]
+    pub explain: ExplainArgs,
     /// Multiply the safety limits by FACTOR (0 means 1): index, manifest and config blobs (16 MiB),
     /// compressed archives decompressed to a temporary file (64 GiB), tar headers.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
@@ -240,6 +245,56 @@ impl IgnoreArgs {
             );
         }
         Ok(patterns)
+    }
+}
+
+/// What explains differences, and what the verdict and exit status rest on.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Compare the insides of differing files (tar, zip/jar/whl, gzip/zstd/xz, pyc) this many levels
+    /// deep; 0 compares them by content digest only, as diffoci does.
+    #[arg(long, value_name = "N", default_value_t = NestedLimits::DEFAULT.depth)]
+    pub deep: u32,
+    /// Same as --deep=0.
+    #[arg(long, conflicts_with = "deep")]
+    pub no_deep: bool,
+    /// Do not read the images' package databases (dpkg, apk, rpm, Python, npm).
+    #[arg(long)]
+    pub no_packages: bool,
+    /// More noise rules (assets/NOISE-RULES.md); a file can also turn built-in rules off. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub noise_file: Vec<PathBuf>,
+    /// Hide what the noise rules explain as noise (not part of --semantic).
+    #[arg(long)]
+    pub ignore_noise: bool,
+    /// Exit 1 for any shown difference (as diffoci), or only when an unexplained one remains.
+    #[arg(long, value_enum, default_value = "any", value_name = "WHAT")]
+    pub fail_on: FailOn,
+    /// Table: each row's explanations after it (on with --verbose).
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Any,
+    Unexplained,
+}
+
+impl ExplainArgs {
+    pub fn depth(&self) -> u32 {
+        if self.no_deep { 0 } else { self.deep }
+    }
+
+    /// The built-in noise rules with the user's files applied.
+    pub fn catalogue(&self) -> anyhow::Result<Catalogue> {
+        let mut catalogue = Catalogue::builtin();
+        for file in &self.noise_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("--noise-file {}: {e}", file.display()))?;
+            catalogue.add_user_rules(&file.display().to_string(), &text)?;
+        }
+        Ok(catalogue)
     }
 }
 

@@ -4,22 +4,24 @@
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use anyhow::{Context as _, Result, anyhow};
 
 use ocidiff::engine::layer::ReadLimits;
+use ocidiff::engine::nested::NestedLimits;
 use ocidiff::engine::{self, MergedView, Options};
+use ocidiff::explain::{Catalogue, Verdict};
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
 use ocidiff::report::{
-    Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, Summary, WriteLimits, json_report,
-    write_json, write_table, write_verbose_table,
+    Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails, Summary, WriteLimits,
+    json_report, write_detailed_table, write_json, write_table,
 };
 use ocidiff::report_dir_export::export_differences;
 use ocidiff::source::{Image, SourceOptions, open_image_with};
 
-use super::args::CompareArgs;
+use super::args::{CompareArgs, FailOn};
 use super::debug::DebugLog;
 use super::progress::{OpeningNote, ProgressLine};
 
@@ -30,6 +32,8 @@ pub const EXIT_ERROR: u8 = 2;
 /// What both modes need: the filter, the inputs as given and opened, the view.
 pub struct Setup {
     pub filter: Filter,
+    /// The noise rules in force.
+    pub catalogue: Arc<Catalogue>,
     pub specs: [String; 2],
     pub images: Sides<Image>,
     pub view: View,
@@ -37,7 +41,9 @@ pub struct Setup {
 
 pub fn setup(args: &CompareArgs) -> Result<Setup> {
     let patterns = args.ignore.path_patterns()?;
-    let filter = Filter::new(&args.ignore.options(), &patterns)?;
+    let filter = Filter::new(&args.ignore.options(), &patterns)?
+        .with_ignore_noise(args.explain.ignore_noise);
+    let catalogue = Arc::new(args.explain.catalogue()?);
     let specs = [
         args.image0.clone().unwrap_or_default(),
         args.image1.clone().unwrap_or_default(),
@@ -57,13 +63,19 @@ pub fn setup(args: &CompareArgs) -> Result<Setup> {
     let images = Sides::new(image0?, image1?);
     Ok(Setup {
         filter,
+        catalogue,
         specs,
         images,
         view: View::from(args.view),
     })
 }
 
-pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged: bool) -> Options {
+pub fn engine_options(
+    args: &CompareArgs,
+    merged: MergedView,
+    include_unchanged: bool,
+    catalogue: Arc<Catalogue>,
+) -> Options {
     Options {
         platforms: args.platform.clone(),
         all_platforms: args.all_platforms,
@@ -74,6 +86,9 @@ pub fn engine_options(args: &CompareArgs, merged: MergedView, include_unchanged:
         json_limit: args.json_limit(),
         read_limits: ReadLimits::scaled(args.scale()),
         verify: args.verify,
+        nested: NestedLimits::scaled(args.scale(), args.explain.depth()),
+        catalogue: Some(catalogue),
+        packages: !args.explain.no_packages,
     }
 }
 
@@ -95,6 +110,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     }
     let Setup {
         filter,
+        catalogue,
         specs,
         images,
         view,
@@ -112,14 +128,18 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         View::Merged => MergedView::Always,
         View::Auto => MergedView::WhenLayerCountsDiffer,
     };
-    let options = engine_options(args, merged, false);
+    let options = engine_options(args, merged, false, catalogue);
     let report = compare(&images, &options, format, args.quiet, &mut debug)?;
     let presentation = Presentation::new(&report, &filter, view);
     let shown = presentation.shown();
     let inputs = [specs[0].as_str(), specs[1].as_str()];
     let written = match format {
-        Format::Table if args.verbose => {
-            write_verbose_table(&mut io::stdout().lock(), &report, &shown)
+        Format::Table if args.verbose || args.explain.explain => {
+            let details = RowDetails {
+                deltas: args.verbose,
+                explanations: true,
+            };
+            write_detailed_table(&mut io::stdout().lock(), &report, &shown, details)
         }
         Format::Table => write_table(&mut io::stdout().lock(), &report, &shown),
         Format::Json => write_json(&mut io::stdout().lock(), inputs, &report, &filter, view)
@@ -148,10 +168,19 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         report.differences.len(),
         shown.len()
     ));
+    let verdict = Verdict::new(&report, &shown);
     if !args.quiet {
         eprintln!("{}", Summary::new(&report, &presentation));
+        // A partial comparison has no verdict; no difference needs none.
+        if report.errors.is_empty() && verdict.differences > 0 {
+            eprintln!("verdict: {verdict}");
+        }
     }
-    Ok(exit_code(usize::from(failed), shown.len()))
+    let failing = match args.explain.fail_on {
+        FailOn::Any => shown.len(),
+        FailOn::Unexplained => verdict.unexplained,
+    };
+    Ok(exit_code(usize::from(failed), failing))
 }
 
 fn open(input: usize, spec: &str, options: &SourceOptions) -> Result<Image> {

@@ -143,6 +143,8 @@ pub struct LayerEntries {
     pub entries: Vec<EntryMeta>,
     paths: Vec<String>,
     sorted: Vec<u32>,
+    /// The contents the scan kept (see [`super::layer::Capture`]), by entry index, in index order.
+    captured: Vec<(u32, Vec<u8>)>,
 }
 
 impl LayerEntries {
@@ -154,7 +156,31 @@ impl LayerEntries {
             entries,
             paths,
             sorted,
+            captured: Vec::new(),
         }
+    }
+
+    /// With the contents the scan kept, by entry index.
+    pub fn with_captured(mut self, mut captured: Vec<(u32, Vec<u8>)>) -> Self {
+        captured.sort_by_key(|(index, _)| *index);
+        self.captured = captured;
+        self
+    }
+
+    /// The kept contents, by entry index.
+    pub fn captured(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.captured.iter().map(|(i, c)| (*i, c.as_slice()))
+    }
+
+    /// The whole content of entry `index`, if the scan kept all of it.
+    pub fn captured_whole(&self, index: u32) -> Option<&[u8]> {
+        let at = self
+            .captured
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()?;
+        let content = self.captured[at].1.as_slice();
+        let entry = self.entries.get(index as usize)?;
+        (content.len() as u64 == entry.size).then_some(content)
     }
 
     pub fn len(&self) -> usize {

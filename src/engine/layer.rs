@@ -27,8 +27,7 @@ const READ_BUFFER: usize = 256 * 1024;
 pub struct ReadLimits {
     pub tar: tarball::Limits,
     pub layer_entries: u64,
-    /// The largest file whose content a [`Capture`] keeps, and the most kept per layer.
-    pub capture_file: u64,
+    /// The most content a [`Capture`] keeps of one layer's files.
     pub capture_layer: u64,
 }
 
@@ -36,8 +35,7 @@ impl ReadLimits {
     pub const DEFAULT: ReadLimits = ReadLimits {
         tar: tarball::Limits::DEFAULT,
         layer_entries: 1 << 20,
-        capture_file: 8 << 20,
-        capture_layer: 64 << 20,
+        capture_layer: 256 << 20,
     };
 
     /// Every limit multiplied by `factor` (`--max-scale`).
@@ -46,7 +44,6 @@ impl ReadLimits {
         ReadLimits {
             tar: tarball::Limits::scaled(factor),
             layer_entries: scale(Self::DEFAULT.layer_entries),
-            capture_file: scale(Self::DEFAULT.capture_file),
             capture_layer: scale(Self::DEFAULT.capture_layer),
         }
     }
@@ -75,11 +72,12 @@ pub trait ContentVisitor {
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()>;
 }
 
-/// Which files' contents a scan keeps (within [`ReadLimits::capture_file`] and
-/// [`ReadLimits::capture_layer`]): small files whose content explains differences, such as package
-/// databases and the logs a noise rule reads.
+/// Which files' contents a scan keeps (within [`ReadLimits::capture_layer`] per layer): files whose
+/// content explains differences, such as package databases and the logs a noise rule reads. `wants`
+/// gives, for a canonical path, the most bytes to keep of it: a longer file is kept cut (its size says
+/// so), 0 keeps only its presence.
 pub struct Capture<'c> {
-    pub wants: &'c (dyn Fn(&str) -> bool + Sync),
+    pub wants: &'c (dyn Fn(&str) -> Option<u64> + Sync),
 }
 
 /// How a layer's tar is read: what it is checked against and who wants which contents.
@@ -326,10 +324,11 @@ fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), Bl
         let wanted = if wants { how.visitor.as_mut() } else { None };
         let mut keep = how
             .capture
-            .filter(|_| entry.size <= limits.capture_file)
-            .filter(|_| captured_bytes + entry.size <= limits.capture_layer)
-            .filter(|c| (c.wants)(&canonical_path(&name_from_bytes(&entry.name))))
-            .map(|_| Vec::with_capacity(entry.size as usize));
+            .filter(|_| EntryKind::from_typeflag(entry.typeflag) == EntryKind::File)
+            .and_then(|c| (c.wants)(&canonical_path(&name_from_bytes(&entry.name))))
+            .map(|limit| limit.min(entry.size))
+            .filter(|&kept| captured_bytes + kept <= limits.capture_layer)
+            .map(Kept::new);
         let meta = read_entry(
             index,
             &entry,
@@ -339,9 +338,9 @@ fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), Bl
             &hasher,
             keep.as_mut(),
         )?;
-        if let Some(content) = keep.filter(|_| meta.kind == EntryKind::File) {
-            captured_bytes += content.len() as u64;
-            walked.captured.push((index, content));
+        if let Some(kept) = keep.filter(|_| meta.kind == EntryKind::File) {
+            captured_bytes += kept.bytes.len() as u64;
+            walked.captured.push((index, kept.bytes));
         }
         walked.entries.push(meta);
     }
@@ -366,7 +365,7 @@ fn read_entry<R: Read>(
     buffer: &mut [u8],
     visitor: Option<&mut &mut dyn ContentVisitor>,
     stream: &RefCell<StreamHasher>,
-    keep: Option<&mut Vec<u8>>,
+    keep: Option<&mut Kept>,
 ) -> Result<EntryMeta, BlobError> {
     let kind = EntryKind::from_typeflag(entry.typeflag);
     let mut meta = EntryMeta {
@@ -403,6 +402,28 @@ fn read_entry<R: Read>(
     Ok(meta)
 }
 
+/// The content kept of a captured file: its first `limit` bytes.
+struct Kept {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl Kept {
+    fn new(limit: u64) -> Kept {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Kept {
+            bytes: Vec::with_capacity(limit.min(1 << 20)),
+            limit,
+        }
+    }
+
+    fn add(&mut self, chunk: &[u8]) {
+        let room = self.limit - self.bytes.len();
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+}
+
 /// The first bytes of a file's content, enough to recognise its format.
 struct Start {
     bytes: [u8; 512],
@@ -436,7 +457,7 @@ fn content_digest<R: Read>(
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
     stream: &RefCell<StreamHasher>,
-    mut keep: Option<&mut Vec<u8>>,
+    mut keep: Option<&mut Kept>,
 ) -> Result<(Option<Digest>, Start), BlobError> {
     let mut own = (entry.is_sparse() || !stream.borrow_mut().begin_section()).then(Sha256::new);
     let mut start = Start::new();
@@ -448,7 +469,7 @@ fn content_digest<R: Read>(
         }
         start.keep(&buffer[..n]);
         if let Some(kept) = keep.as_mut() {
-            kept.extend_from_slice(&buffer[..n]);
+            kept.add(&buffer[..n]);
         }
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);

@@ -10,14 +10,17 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::model::{Event, LayerProof, Progress, Side, Sides};
+use crate::model::{Difference, Event, LayerProof, Progress, Side, Sides};
 use crate::oci::{BlobKind, Descriptor, Digest};
 
 use super::MergedView;
 use super::blob::{check_stored, verify_blob};
 use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_layers};
 use super::error::BlobError;
-use super::layer::{LayerScan, scan_layer, verify_layer};
+use super::findings::{self, Candidate, Candidates, EntryAt, ReadLayers};
+use super::layer::{
+    Capture, ContentVisitor, LayerScan, extract_from_layer, scan_layer, verify_layer,
+};
 use super::presence::UnreadBlob;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 
@@ -145,6 +148,10 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
     let jobs = jobs.all;
     announce_reads(walker, &jobs);
     let results: Vec<OnceLock<Outcome>> = jobs.iter().map(|_| OnceLock::new()).collect();
+    let options = walker.options;
+    let wants = findings::capture_wants(options.catalogue.as_deref(), options.packages);
+    let capture = Capture { wants: &wants };
+    let capturing = options.catalogue.is_some() || options.packages;
     let work = Work {
         walker,
         plans,
@@ -154,8 +161,12 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         bytes_done: Arc::new(AtomicU64::new(0)),
         state: Mutex::new(Schedule::new(jobs.len())),
         wakeup: Condvar::new(),
+        capture: capturing.then_some(&capture),
+        candidates: Candidates::default(),
+        unlisted: Mutex::new(HashMap::new()),
     };
     work.execute();
+    findings::run(walker, &work, &work.candidates);
 }
 
 /// How each layer pair of a manifest pair is settled, adding the jobs that reads need; the blobs of
@@ -324,6 +335,12 @@ struct Work<'w, 'a> {
     bytes_done: Arc<AtomicU64>,
     state: Mutex<Schedule>,
     wakeup: Condvar,
+    /// The contents scans keep (package databases, texts the rules read), if any.
+    capture: Option<&'w Capture<'w>>,
+    /// File differences whose packages and insides are looked at once every layer is read.
+    candidates: Candidates,
+    /// Layers equal on both sides that the comparison did not list, listed for the findings.
+    unlisted: Mutex<HashMap<Digest, Option<Entries>>>,
 }
 
 impl Work<'_, '_> {
@@ -383,7 +400,12 @@ impl Work<'_, '_> {
     fn run(&self, task: Task) {
         match task {
             Task::Read(job) => {
-                let outcome = read_job(self.walker, &self.jobs[job], Arc::clone(&self.bytes_done));
+                let outcome = read_job(
+                    self.walker,
+                    &self.jobs[job],
+                    Arc::clone(&self.bytes_done),
+                    self.capture,
+                );
                 let _ = self.results[job].set(outcome);
             }
             Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
@@ -467,7 +489,7 @@ impl Work<'_, '_> {
     fn compare_pair(&self, plan: usize, layer_index: usize) {
         let layer = &self.plans[plan].layers[layer_index];
         match self.needs[plan][layer_index] {
-            Need::Pair(a, b) => self.compare_entries(layer, a, b),
+            Need::Pair(a, b) => self.compare_entries(plan, layer, a, b),
             Need::ClaimedEqual(a, b) if self.succeeded(a) && self.succeeded(b) => {
                 self.walker.sink.emit(Event::LayerEqual {
                     context: layer.context,
@@ -478,7 +500,7 @@ impl Work<'_, '_> {
         }
     }
 
-    fn compare_entries(&self, layer: &LayerPlan, a: Option<usize>, b: Option<usize>) {
+    fn compare_entries(&self, plan: usize, layer: &LayerPlan, a: Option<usize>, b: Option<usize>) {
         let (Some(x), Some(y)) = (self.entries(a), self.entries(b)) else {
             return;
         };
@@ -489,13 +511,77 @@ impl Work<'_, '_> {
         );
         let include_unchanged = self.walker.options.include_unchanged;
         for difference in compare_layer_entries(layer.context, xs, ys, include_unchanged) {
-            self.walker.emit_difference(difference);
+            let layers = Sides::new((a, xs), (b, ys));
+            self.found(plan, difference, |side| {
+                let (job, entries) = *layers.get(side);
+                Some((job?, entries))
+            });
         }
         let counts = Sides::new(x.map(|e| e.len()), y.map(|e| e.len()));
         self.walker.sink.emit(Event::LayerCompared {
             context: layer.context,
             entries: counts,
         });
+    }
+
+    /// A difference found: explained by the catalogue's rules (reading the texts the scans kept),
+    /// emitted, and kept for the findings if it is a file that came, went or changed content.
+    /// `layer` gives each side's read job and entries.
+    fn found<'l>(
+        &self,
+        plan: usize,
+        mut difference: Difference,
+        layer: impl Fn(Side) -> Option<(usize, &'l LayerEntries)>,
+    ) {
+        let at = Sides::from_fn(|side| {
+            let (job, entries) = layer(side)?;
+            let entry = difference.entries.as_deref()?.get(side).as_ref()?;
+            Some((job, entries, entry.index))
+        });
+        if let Some(catalogue) = &self.walker.options.catalogue {
+            let texts = at.map(|a| a.and_then(|(_, entries, index)| entries.captured_whole(index)));
+            findings::explain_by_rules(catalogue, &mut difference, texts);
+        }
+        let at = at.map(|a| a.map(|(job, _, index)| EntryAt { job, index }));
+        let candidate = Candidate::of(&difference, plan, at);
+        let id = self.walker.emit_difference(difference);
+        if let Some(mut candidate) = candidate {
+            candidate.id = id;
+            self.candidates.push(candidate);
+        }
+    }
+
+    /// A layer equal on both sides that was not listed, listed now (once per blob).
+    fn list_unlisted(&self, side: Side, layer: &LayerPlan) -> Option<Entries> {
+        let descriptor = layer.descriptors.get(side).as_ref()?;
+        let mut unlisted = self.unlisted.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(done) = unlisted.get(&descriptor.digest) {
+            return done.clone();
+        }
+        let source = self.walker.images.get(side).source.as_ref();
+        // A layer both images share is read for its package databases when that is a local read;
+        // it is not downloaded for them (the merged view, which lists every layer, has them).
+        if !matches!(source.stat(&descriptor.digest), Ok(Some(_))) {
+            unlisted.insert(descriptor.digest.clone(), None);
+            return None;
+        }
+        let limits = &self.walker.options.read_limits;
+        let diff_id = layer.diff_ids.get(side).as_ref();
+        let entries = match scan_layer(source, descriptor, diff_id, None, limits, self.capture) {
+            Ok(scan) => Some(Arc::new(
+                LayerEntries::new(scan.entries).with_captured(scan.captured),
+            )),
+            Err(error) => {
+                let error = self
+                    .walker
+                    .blob_error(side, "layer", descriptor, &layer.path, error);
+                self.walker
+                    .warn(None, format!("packages not read: {error}"));
+                None
+            }
+        };
+        unlisted.insert(descriptor.digest.clone(), entries.clone());
+        entries
     }
 
     fn merged_ready(&self, p: usize) -> bool {
@@ -507,7 +593,7 @@ impl Work<'_, '_> {
     }
 
     fn compare_merged(&self, p: usize) {
-        let mut layers: Sides<Vec<Entries>> = Sides::default();
+        let mut layers: Sides<Vec<(usize, Entries)>> = Sides::default();
         for need in &self.needs[p] {
             let jobs = match *need {
                 Need::SameBlob { shared: None } => return, // no layer differs: nothing to merge
@@ -518,28 +604,37 @@ impl Work<'_, '_> {
                 Need::Pair(a, b) => Sides::new(a, b),
             };
             for side in Side::BOTH {
-                match self.entries(*jobs.get(side)) {
-                    Some(Some(entries)) => layers.get_mut(side).push(entries),
-                    Some(None) => {}
-                    None => return, // a layer failed to read; its error was reported
+                match (self.entries(*jobs.get(side)), *jobs.get(side)) {
+                    (Some(Some(entries)), Some(job)) => layers.get_mut(side).push((job, entries)),
+                    (Some(_), _) => {}
+                    (None, _) => return, // a layer failed to read; its error was reported
                 }
             }
         }
         let merged = layers
             .as_ref()
-            .map(|l| merge_layers(l.iter().map(|e| e.as_ref())));
+            .map(|l| merge_layers(l.iter().map(|(_, e)| e.as_ref())));
         let context = self.plans[p].merged_context;
         let include_unchanged = self.walker.options.include_unchanged;
         for difference in compare_merged(context, &merged.input0, &merged.input1, include_unchanged)
         {
-            self.walker.emit_difference(difference);
+            let origin = difference.origin.unwrap_or_default();
+            self.found(p, difference, |side| {
+                let (job, entries) = layers.get(side).get((*origin.get(side))?)?;
+                Some((*job, entries.as_ref()))
+            });
         }
     }
 }
 
-fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Outcome {
+fn read_job(
+    walker: &Walker<'_>,
+    job: &Job,
+    bytes_done: Arc<AtomicU64>,
+    capture: Option<&Capture<'_>>,
+) -> Outcome {
     let image = walker.images.get(job.side);
-    match read_blob(walker, job, bytes_done) {
+    match read_blob(walker, job, bytes_done, capture) {
         Ok(scan) => {
             for warning in scan.warnings {
                 let spec = &image.spec;
@@ -549,7 +644,9 @@ fn read_job(walker: &Walker<'_>, job: &Job, bytes_done: Arc<AtomicU64>) -> Outco
                 );
             }
             match job.read {
-                ReadKind::List => Outcome::Listed(Arc::new(LayerEntries::new(scan.entries))),
+                ReadKind::List => Outcome::Listed(Arc::new(
+                    LayerEntries::new(scan.entries).with_captured(scan.captured),
+                )),
                 ReadKind::Verify => Outcome::Verified,
             }
         }
@@ -575,19 +672,64 @@ fn read_blob(
     walker: &Walker<'_>,
     job: &Job,
     bytes_done: Arc<AtomicU64>,
+    capture: Option<&Capture<'_>>,
 ) -> Result<LayerScan, BlobError> {
     let source = walker.images.get(job.side).source.as_ref();
     let (desc, limits) = (&job.descriptor, &walker.options.read_limits);
     let progress = Some(bytes_done);
     match (job.read, desc.kind(), &job.diff_id) {
-        (ReadKind::List, ..) => {
-            scan_layer(source, desc, job.diff_id.as_ref(), progress, limits, None)
-        }
+        (ReadKind::List, ..) => scan_layer(
+            source,
+            desc,
+            job.diff_id.as_ref(),
+            progress,
+            limits,
+            capture,
+        ),
         (ReadKind::Verify, BlobKind::Layer(_), Some(diff_id)) => {
             verify_layer(source, desc, diff_id, progress, limits)
         }
         (ReadKind::Verify, ..) => {
             verify_blob(source, desc, progress).map(|()| LayerScan::default())
         }
+    }
+}
+
+impl ReadLayers for Work<'_, '_> {
+    fn plans(&self) -> &[ManifestPlan] {
+        self.plans
+    }
+
+    fn side_layers(&self, plan: usize, side: Side) -> Vec<Option<Entries>> {
+        let layers = &self.plans[plan].layers;
+        self.needs[plan]
+            .iter()
+            .zip(layers)
+            .map(|(need, layer)| {
+                let job = match *need {
+                    Need::Pair(a, b) => *Sides::new(a, b).get(side),
+                    Need::ClaimedEqual(a, _) => Some(a),
+                    Need::SameBlob { shared } => shared,
+                };
+                match (need, job.map(|j| self.entries(Some(j)))) {
+                    (_, Some(Some(Some(entries)))) => Some(entries),
+                    // Absent on this side (a layer count that differs), or failed.
+                    (Need::Pair(..), _) => None,
+                    // Equal on both sides, or proven equal without a listing: list it now.
+                    _ => self.list_unlisted(side, layer),
+                }
+            })
+            .collect()
+    }
+
+    fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String> {
+        let job = &self.jobs[job];
+        let source = self.walker.images.get(job.side).source.as_ref();
+        let limits = &self.walker.options.read_limits;
+        extract_from_layer(source, &job.descriptor, visitor, limits).map_err(|error| {
+            self.walker
+                .blob_error(job.side, "layer", &job.descriptor, &job.path, error)
+                .to_string()
+        })
     }
 }

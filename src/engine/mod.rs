@@ -10,6 +10,7 @@ mod blobs;
 pub mod entries;
 mod error;
 pub mod extract;
+mod findings;
 pub mod json_diff;
 pub mod layer;
 mod layers;
@@ -24,6 +25,9 @@ pub(crate) mod testing;
 
 pub use error::{BlobError, EngineError, Integrity};
 
+use std::sync::Arc;
+
+use crate::explain::Catalogue;
 use crate::model::{Event, Sides};
 use crate::oci::Platform;
 use crate::source::Image;
@@ -51,6 +55,13 @@ pub struct Options {
     /// Read and verify every blob of both inputs, equal digests included (`--verify`). Without it,
     /// blobs with equal digests are only checked to be there with the right size.
     pub verify: bool,
+    /// How deep the insides of differing files (archives, compressed files) are compared; depth 0
+    /// compares nothing inside (diffoci's content digest row).
+    pub nested: nested::NestedLimits,
+    /// The rules that explain differences (known rebuild noise); `None` explains nothing by rule.
+    pub catalogue: Option<Arc<Catalogue>>,
+    /// Read the images' package databases: package changes, and the package of each differing file.
+    pub packages: bool,
 }
 
 impl Default for Options {
@@ -67,6 +78,9 @@ impl Default for Options {
             json_limit: blob::MAX_JSON_BLOB,
             read_limits: layer::ReadLimits::DEFAULT,
             verify: false,
+            nested: nested::NestedLimits::DEFAULT,
+            catalogue: None,
+            packages: true,
         }
     }
 }

@@ -23,6 +23,9 @@ use super::{EventSink, Options};
 /// What the layer phase needs to know about one manifest pair.
 #[derive(Debug)]
 pub struct ManifestPlan {
+    /// The manifest pair's context and path (`""` for single-manifest images).
+    pub context: ContextId,
+    pub path: String,
     pub merged_context: ContextId,
     pub layers: Vec<LayerPlan>,
 }
@@ -592,6 +595,8 @@ impl<'a> Walker<'a> {
             Sides::default(),
         );
         Some(ManifestPlan {
+            context: pair.context,
+            path: pair.path.to_owned(),
             merged_context,
             layers,
         })

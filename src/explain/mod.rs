@@ -12,6 +12,7 @@
 mod rules;
 mod text;
 mod timestamp;
+mod verdict;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ pub use crate::model::{Category, Explanation, Severity};
 pub use rules::{Condition, MAX_RULES_FILE_BYTES, Rule, RuleError};
 pub use text::{ChangeKind, Classification, MAX_TEXT_BYTES, Recognise, TextChange};
 pub use timestamp::timestamp_ranges;
+pub use verdict::Verdict;
 
 use crate::model::{Aspect, AspectSet};
 

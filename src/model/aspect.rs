@@ -51,6 +51,8 @@ pub enum Aspect {
     Platform,
     /// Other structural fields (schema version, layer count, artifact type, subject, urls).
     Structure,
+    /// An installed package (dpkg, apk, rpm, Python, npm) added, removed or of another version.
+    Package,
     /// Blob digests and sizes: a consequence of other differences, see [`Aspect::is_derived`].
     Digest,
     /// Number of entries in a layer or of entries with one name: a consequence of presence differences.
@@ -91,6 +93,7 @@ impl Aspect {
             Aspect::Config => "config",
             Aspect::Platform => "platform",
             Aspect::Structure => "structure",
+            Aspect::Package => "package",
             Aspect::Digest => "digest",
             Aspect::EntryCount => "entry-count",
         }

@@ -39,6 +39,11 @@ pub enum Severity {
     Noise,
     /// Known to differ between builds, but a person should look at the difference.
     Review,
+    /// Not an explanation but a finding that needs attention: a file that matches its package on
+    /// neither side (modified after install), or differs although its package did not change.
+    Alert,
+    /// A fact that explains nothing by itself: who owns the file, that nothing does.
+    Info,
 }
 
 /// A cause that explains (part of) a difference.

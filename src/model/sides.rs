@@ -17,6 +17,14 @@ impl Side {
         }
     }
 
+    /// The other input.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Input0 => Side::Input1,
+            Side::Input1 => Side::Input0,
+        }
+    }
+
     /// `input0` / `input1`, as messages name the inputs.
     pub fn name(self) -> &'static str {
         match self {

@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::{Map, Value, json};
 
 use super::{ReportError, Summary};
+use crate::explain::Verdict;
 use crate::filter::{Filter, Presentation, Shown, View};
 use crate::model::{Delta, Difference, LayerProof, Report};
 
@@ -38,7 +39,16 @@ pub fn json_report(inputs: [&str; 2], report: &Report, filter: &Filter, view: Vi
         "errors": report.errors,
         "warnings": report.warnings,
         "summary": summary_json(report, &shown),
+        "verdict": verdict_json(report, &shown),
     })
+}
+
+/// The verdict, its counts and its one-line form.
+fn verdict_json(report: &Report, shown: &[Shown<'_>]) -> Value {
+    let verdict = Verdict::new(report, shown);
+    let mut value = json!(verdict);
+    value["line"] = json!(verdict.to_string());
+    value
 }
 
 /// Writes the report as one pretty-printed JSON document followed by a newline.
@@ -82,7 +92,11 @@ fn hidden_json(presentation: &Presentation<'_>) -> Value {
         .into_iter()
         .map(|(option, n)| (option.flag().to_owned(), json!(n)))
         .collect();
-    json!({ "by-option": by_option, "by-path": presentation.hidden_by_paths() })
+    json!({
+        "by-option": by_option,
+        "by-path": presentation.hidden_by_paths(),
+        "by-noise": presentation.hidden_by_noise(),
+    })
 }
 
 fn summary_json(report: &Report, shown: &[Shown<'_>]) -> Value {
@@ -130,6 +144,12 @@ fn difference_json(report: &Report, d: &Difference, shown_deltas: &HashSet<*cons
     }
     if let Some(origin) = &d.origin {
         object.insert("origin".into(), json!(origin));
+    }
+    if let Some(nested) = d.nested {
+        object.insert("nested".into(), json!(nested));
+    }
+    if !d.explanations.is_empty() {
+        object.insert("explanations".into(), json!(d.explanations));
     }
     Value::Object(object)
 }

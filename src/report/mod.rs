@@ -17,7 +17,10 @@ pub use dir::{
 pub use json::{JSON_FORMAT_VERSION, json_report, write_json};
 pub use ndjson::NdjsonWriter;
 pub use summary::Summary;
-pub use table::{Row, table_rows, write_rows, write_table, write_verbose_table};
+pub use table::{
+    Row, RowDetails, explanation_line, table_rows, write_detailed_table, write_rows, write_table,
+    write_verbose_table,
+};
 
 /// The output format of the headless mode (`--format`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]

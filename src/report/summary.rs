@@ -23,6 +23,9 @@ pub struct Summary {
     /// How many file differences the `--ignore-path` patterns hide.
     #[serde(skip)]
     pub hidden_by_paths: usize,
+    /// How many differences `--ignore-noise` hides.
+    #[serde(skip)]
+    pub hidden_by_noise: usize,
     pub errors: usize,
     pub warnings: usize,
     /// Whether the comparison ran to its end.
@@ -34,6 +37,7 @@ impl Summary {
         let mut summary = Summary::of_shown(report, &presentation.shown());
         summary.hidden_by_option = presentation.hidden_by_option();
         summary.hidden_by_paths = presentation.hidden_by_paths();
+        summary.hidden_by_noise = presentation.hidden_by_noise();
         summary
     }
 
@@ -52,6 +56,7 @@ impl Summary {
             by_aspect,
             hidden_by_option: BTreeMap::new(),
             hidden_by_paths: 0,
+            hidden_by_noise: 0,
             errors: report.errors.len(),
             warnings: report.warnings.len(),
             finished: report.finished,
@@ -76,6 +81,9 @@ impl Summary {
             .collect();
         if self.hidden_by_paths > 0 {
             parts.push(format!("--ignore-path {}", self.hidden_by_paths));
+        }
+        if self.hidden_by_noise > 0 {
+            parts.push(format!("--ignore-noise {}", self.hidden_by_noise));
         }
         parts
     }

@@ -7,7 +7,10 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::filter::Shown;
-use crate::model::{Context, Delta, DiffKind, EntryKind, EntryMeta, Report, Sides, escape_control};
+use crate::model::{
+    Context, Delta, DiffKind, EntryKind, EntryMeta, Explanation, Report, Severity, Sides,
+    escape_control,
+};
 
 const HEADER: [&str; 4] = ["TYPE", "NAME", "INPUT-0", "INPUT-1"];
 const MIN_WIDTH: usize = 4;
@@ -40,12 +43,36 @@ pub fn write_rows(out: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
     Ok(())
 }
 
+/// What is written under each row of the table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowDetails {
+    /// Every field that differs about it, with both values (`--verbose`).
+    pub deltas: bool,
+    /// What explains it (`--explain`, and `--verbose`).
+    pub explanations: bool,
+}
+
 /// `--verbose`: the table, each row followed by every field that differs about it with both values,
-/// marked `(ignored)` where the filters hide it. (diffoci's `--verbose` prints every event instead.)
+/// marked `(ignored)` where the filters hide it, then what explains it. (diffoci's `--verbose` prints
+/// every event instead.)
 pub fn write_verbose_table(
     out: &mut dyn Write,
     report: &Report,
     shown: &[Shown<'_>],
+) -> io::Result<()> {
+    let details = RowDetails {
+        deltas: true,
+        explanations: true,
+    };
+    write_detailed_table(out, report, shown, details)
+}
+
+/// The table, each row followed by the details asked for.
+pub fn write_detailed_table(
+    out: &mut dyn Write,
+    report: &Report,
+    shown: &[Shown<'_>],
+    details: RowDetails,
 ) -> io::Result<()> {
     let mut lines = aligned_lines(&table_rows(report, shown)).into_iter();
     let Some(header) = lines.next() else {
@@ -54,19 +81,59 @@ pub fn write_verbose_table(
     writeln!(out, "{header}")?;
     for (line, shown) in lines.zip(shown) {
         writeln!(out, "{line}")?;
-        for delta in &shown.difference.deltas {
-            let hidden = !shown.deltas.iter().any(|d| std::ptr::eq(*d, delta));
-            let detail = format!(
-                "{}: {} -> {}",
-                delta.field,
-                plain(&delta.values.input0),
-                plain(&delta.values.input1)
-            );
-            let mark = if hidden { "  (ignored)" } else { "" };
-            writeln!(out, "    {}{mark}", escape_control(&detail))?;
+        if details.deltas {
+            write_deltas(out, shown)?;
+        }
+        if details.explanations {
+            for explanation in &shown.difference.explanations {
+                writeln!(
+                    out,
+                    "    {}",
+                    escape_control(&explanation_line(explanation))
+                )?;
+            }
         }
     }
     Ok(())
+}
+
+fn write_deltas(out: &mut dyn Write, shown: &Shown<'_>) -> io::Result<()> {
+    for delta in &shown.difference.deltas {
+        let hidden = !shown.deltas.iter().any(|d| std::ptr::eq(*d, delta));
+        let detail = format!(
+            "{}: {} -> {}",
+            delta.field,
+            plain(&delta.values.input0),
+            plain(&delta.values.input1)
+        );
+        let mark = if hidden { "  (ignored)" } else { "" };
+        writeln!(out, "    {}{mark}", escape_control(&detail))?;
+    }
+    Ok(())
+}
+
+/// `= noise [common.var-log] Log files record… (678 changed lines differ only in timestamps)`: `=` for
+/// an explanation, `!` for an alert, `·` for a fact.
+pub fn explanation_line(explanation: &Explanation) -> String {
+    let mark = match explanation.severity {
+        Severity::Noise | Severity::Review => "=",
+        Severity::Alert => "!",
+        Severity::Info => "·",
+    };
+    let severity = match explanation.severity {
+        Severity::Noise => "noise",
+        Severity::Review => "explained, review",
+        Severity::Alert => "attention",
+        Severity::Info => "fact",
+    };
+    let evidence = explanation
+        .evidence
+        .as_ref()
+        .map_or(String::new(), |e| format!(" ({e})"));
+    format!(
+        "{mark} {severity} [{}] {}{evidence}",
+        explanation.rule, explanation.text
+    )
 }
 
 /// The header and the rows, aligned; nothing at all when there is no row.

@@ -1,0 +1,819 @@
+//! What the comparison finds out about differing files beyond their metadata, once every layer has
+//! been read:
+//! - which packages each image has (read from the package databases the scan kept), which changed,
+//!   and whether each differing file is explained by a package change, matches its package, was
+//!   modified after install, or comes from no package;
+//! - what differs inside files whose contents differ and that are archives or compressed files
+//!   (compared by [`super::nested`]).
+//!
+//! Both need more than the scan kept only for a few files (the md5 dpkg records, the bytes of a nested
+//! archive): those are read again, each layer once, only for the files that need it.
+//! Rule explanations (the noise catalogue) need only the texts the scan kept: they are given when a
+//! difference is found (see [`explain_by_rules`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use enumset::EnumSet;
+use serde_json::json;
+
+use crate::explain::{Catalogue, FileFacts, TextChange};
+use crate::model::{
+    Aspect, AspectSet, Category, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference,
+    EntryKind, EntryMeta, Event, Explanation, NestedFormat, Severity, Side, Sides, Whiteout,
+};
+use crate::packages::{
+    self, Algorithm, ChangeKind, Comparison, Content, ContentDigests, ContentHasher, DatabaseFiles,
+    DatabaseVerdict, FileExplanation, Inventory, PackageChange, Verdict,
+};
+
+use super::entries::LayerEntries;
+use super::layer::ContentVisitor;
+use super::nested::{NestedComparison, compare_files};
+use super::walk::{ManifestPlan, Walker};
+
+/// Where one side of a differing file was read: the layer's read job and the entry's index in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct EntryAt {
+    pub job: usize,
+    pub index: u32,
+}
+
+/// A file difference whose package and inside are looked at once every layer is read.
+#[derive(Debug)]
+pub(super) struct Candidate {
+    pub id: DiffId,
+    /// The manifest pair it belongs to (index into the plans).
+    pub plan: usize,
+    pub context: ContextId,
+    pub path: String,
+    pub entries: Sides<Option<(EntryAt, EntryMeta)>>,
+    /// Whether its content differs (else only presence: an added or removed file).
+    pub content_differs: bool,
+}
+
+impl Candidate {
+    /// A candidate for a file difference with a presence or content change; `None` otherwise.
+    pub fn of(
+        difference: &Difference,
+        plan: usize,
+        at: Sides<Option<EntryAt>>,
+    ) -> Option<Candidate> {
+        if difference.kind != DiffKind::File {
+            return None;
+        }
+        let content_differs = difference.deltas.iter().any(|d| d.field == "content");
+        let presence = difference
+            .deltas
+            .iter()
+            .any(|d| d.aspect == Aspect::Presence);
+        if !content_differs && !presence {
+            return None;
+        }
+        let entries = difference.entries.as_deref()?;
+        let sides = Sides::from_fn(|side| {
+            let entry = entries.get(side).as_ref()?;
+            Some((*at.get(side).as_ref()?, entry.clone()))
+        });
+        Some(Candidate {
+            id: difference.id,
+            plan,
+            context: difference.context,
+            path: difference.key.clone(),
+            entries: sides,
+            content_differs,
+        })
+    }
+
+    fn nested_formats(&self) -> Option<Sides<NestedFormat>> {
+        if !self.content_differs {
+            return None;
+        }
+        Some(Sides::new(
+            self.entries.input0.as_ref()?.1.nested?,
+            self.entries.input1.as_ref()?.1.nested?,
+        ))
+    }
+}
+
+/// The candidates found while comparing, collected from the comparing threads.
+#[derive(Debug, Default)]
+pub(super) struct Candidates(Mutex<Vec<Candidate>>);
+
+impl Candidates {
+    pub fn push(&self, candidate: Candidate) {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(candidate);
+    }
+
+    fn take(&self) -> Vec<Candidate> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The rules that explain `difference` (a log, a cache…), reading the two sides' texts when the scan
+/// kept both whole.
+pub(super) fn explain_by_rules(
+    catalogue: &Catalogue,
+    difference: &mut Difference,
+    texts: Sides<Option<&[u8]>>,
+) {
+    if difference.kind != DiffKind::File {
+        return;
+    }
+    let mut facts = FileFacts::new(difference.aspects());
+    if let (Some(a), Some(b)) = (texts.input0, texts.input1) {
+        facts = facts.with_text(TextChange::new(a, b));
+    }
+    difference
+        .explanations
+        .extend(catalogue.explain(&difference.key, &facts));
+}
+
+/// What a scan keeps: the package databases' files, and the texts the catalogue's content conditions
+/// read. The limit returned is the most kept of one file (0: only note that it is there).
+pub(super) fn capture_wants(
+    catalogue: Option<&Catalogue>,
+    packages: bool,
+) -> impl Fn(&str) -> Option<u64> + Sync + '_ {
+    move |path: &str| {
+        let database =
+            packages
+                .then(|| packages::wanted(path))
+                .flatten()
+                .map(|wanted| match wanted {
+                    packages::Wanted::Content { limit } => limit,
+                    packages::Wanted::Presence => 0,
+                });
+        let text = catalogue
+            .filter(|c| c.wants_text(path))
+            .map(|_| crate::explain::MAX_TEXT_BYTES as u64);
+        database.max(text)
+    }
+}
+
+/// The layers a manifest pair's findings are drawn from, as the layer phase read them.
+pub(super) trait ReadLayers: Sync {
+    fn plans(&self) -> &[ManifestPlan];
+    /// Each layer of plan `plan` as `side` has it, in order: its entries and kept files. A layer the
+    /// comparison did not list (equal on both sides) is read now; `None` for one that failed.
+    fn side_layers(&self, plan: usize, side: Side) -> Vec<Option<Arc<LayerEntries>>>;
+    /// Reads a job's layer again, handing the wanted entries' contents to `visitor`.
+    fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String>;
+}
+
+/// The findings phase, run once every layer pair is compared.
+pub(super) fn run(walker: &Walker<'_>, layers: &dyn ReadLayers, candidates: &Candidates) {
+    let mut candidates = candidates.take();
+    if candidates.is_empty() {
+        return;
+    }
+    // Found by several threads in any order; what is emitted from them must not depend on it.
+    candidates.sort_by(|a, b| {
+        let indexes = |c: &Candidate| {
+            let index = |e: &Option<(EntryAt, EntryMeta)>| e.as_ref().map(|(at, _)| at.index);
+            (index(&c.entries.input0), index(&c.entries.input1))
+        };
+        (a.plan, a.context, &a.path, indexes(a)).cmp(&(b.plan, b.context, &b.path, indexes(b)))
+    });
+    let mut by_plan: BTreeMap<usize, Vec<Candidate>> = BTreeMap::new();
+    for candidate in candidates {
+        by_plan.entry(candidate.plan).or_default().push(candidate);
+    }
+    for (plan, candidates) in by_plan {
+        Findings::new(walker, layers, plan).run(candidates);
+    }
+}
+
+/// The findings of one manifest pair.
+struct Findings<'f, 'w> {
+    walker: &'f Walker<'w>,
+    layers: &'f dyn ReadLayers,
+    plan: usize,
+}
+
+/// What the second reading gives of one entry.
+#[derive(Debug, Default)]
+struct Read2 {
+    digests: Option<ContentDigests>,
+    bytes: Option<Vec<u8>>,
+    /// Why the bytes were not kept (larger than the limit).
+    not_kept: Option<String>,
+}
+
+impl<'f, 'w> Findings<'f, 'w> {
+    fn new(walker: &'f Walker<'w>, layers: &'f dyn ReadLayers, plan: usize) -> Self {
+        Findings {
+            walker,
+            layers,
+            plan,
+        }
+    }
+
+    fn run(&self, candidates: Vec<Candidate>) {
+        let packages = self.walker.options.packages;
+        // Images without any package database have nothing to say about packages.
+        let inventories = packages
+            .then(|| Sides::from_fn(|side| packages::read_inventory(&self.database_files(side))))
+            .filter(|i| !(i.input0.is_empty() && i.input1.is_empty()));
+        if packages && inventories.is_none() && self.missed_layers() {
+            let plan = &self.layers.plans()[self.plan];
+            self.walker.warn(
+                Some(plan.context),
+                "packages: none found in the layers read; a layer both images share was not \
+                 downloaded to look (--view merged reads it)"
+                    .into(),
+            );
+        }
+        let comparison = inventories
+            .as_ref()
+            .map(|i| Comparison::new(&i.input0, &i.input1));
+        if let Some(comparison) = &comparison {
+            self.emit_package_changes(comparison, inventories.as_ref());
+        }
+        let wanted = self.wanted(&candidates, inventories.as_ref());
+        let read = self.read_again(wanted);
+        for candidate in &candidates {
+            if let Some(comparison) = &comparison {
+                self.explain_by_packages(candidate, comparison, &read);
+            }
+            self.compare_inside(candidate, &read);
+        }
+    }
+
+    /// Whether a layer of this manifest pair could not be listed for its package databases.
+    fn missed_layers(&self) -> bool {
+        Side::BOTH.iter().any(|side| {
+            self.layers
+                .side_layers(self.plan, *side)
+                .iter()
+                .any(Option::is_none)
+        })
+    }
+
+    /// One side's package database files, as its final filesystem has them: each layer's kept files
+    /// in order, less what later layers delete, plus the top-level symlinks (`bin` → `usr/bin`).
+    fn database_files(&self, side: Side) -> DatabaseFiles {
+        let mut files: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
+        let mut symlinks: BTreeMap<String, String> = BTreeMap::new();
+        for layer in self
+            .layers
+            .side_layers(self.plan, side)
+            .into_iter()
+            .flatten()
+        {
+            for entry in &layer.entries {
+                let path = entry.path();
+                match Whiteout::of_path(&path) {
+                    Some(Whiteout::Removes { path: gone }) => {
+                        files.retain(|p, _| p != &gone && !p.starts_with(&format!("{gone}/")));
+                    }
+                    Some(Whiteout::Opaque { dir }) => {
+                        files.retain(|p, _| !p.starts_with(&format!("{dir}/")));
+                    }
+                    None if entry.kind == EntryKind::Symlink && !path.contains('/') => {
+                        symlinks.insert(path, entry.link.clone().unwrap_or_default());
+                    }
+                    None => {}
+                }
+            }
+            for (index, content) in layer.captured() {
+                let Some(entry) = layer.entries.get(index as usize) else {
+                    continue;
+                };
+                let path = entry.path();
+                if packages::is_database_path(&path) {
+                    files.insert(path, (content.to_vec(), entry.size));
+                }
+            }
+        }
+        let mut out = DatabaseFiles::new();
+        for (path, (content, size)) in files {
+            out.insert(path, content, size);
+        }
+        for (path, target) in symlinks {
+            out.insert_symlink(path, target);
+        }
+        out
+    }
+
+    fn emit_package_changes(
+        &self,
+        comparison: &Comparison<'_>,
+        inventories: Option<&Sides<Inventory>>,
+    ) {
+        let changes = comparison.changes();
+        let notes: Vec<String> = inventories
+            .into_iter()
+            .flat_map(|i| {
+                i.iter()
+                    .flat_map(|(side, inv)| inv.notes().iter().map(move |n| (side, n)))
+            })
+            .map(|(side, note)| format!("input {}: packages: {note}", side.index()))
+            .collect();
+        if changes.is_empty() && notes.is_empty() {
+            return;
+        }
+        let plan = &self.layers.plans()[self.plan];
+        let context = self.walker.context(
+            Some(plan.context),
+            ContextKind::Packages,
+            &format!("{}/packages", plan.path),
+            "packages",
+            Sides::default(),
+        );
+        for note in notes {
+            self.walker.warn(Some(context), note);
+        }
+        for change in changes {
+            self.walker
+                .emit_difference(package_difference(context, change));
+        }
+    }
+
+    /// What must be read again, per entry: the digests the packages record that the scan did not
+    /// compute, and the bytes of nested files.
+    fn wanted(
+        &self,
+        candidates: &[Candidate],
+        inventories: Option<&Sides<Inventory>>,
+    ) -> BTreeMap<EntryAt, Wanted> {
+        let nested = self.walker.options.nested;
+        let mut wanted: BTreeMap<EntryAt, Wanted> = BTreeMap::new();
+        for candidate in candidates.iter().filter(|c| c.content_differs) {
+            let opened = nested.depth > 0 && candidate.nested_formats().is_some();
+            for side in Side::BOTH {
+                let Some((at, entry)) = candidate.entries.get(side) else {
+                    continue;
+                };
+                if entry.kind != EntryKind::File {
+                    continue;
+                }
+                let algorithms = inventories
+                    .map(|i| i.get(side).algorithms_for(&candidate.path))
+                    .unwrap_or_default()
+                    - Algorithm::Sha256;
+                let slot = wanted.entry(*at).or_default();
+                slot.algorithms |= algorithms;
+                if opened {
+                    slot.bytes_limit = nested.bytes;
+                }
+            }
+        }
+        wanted.retain(|_, w| !w.algorithms.is_empty() || w.bytes_limit > 0);
+        wanted
+    }
+
+    /// Reads each layer holding wanted entries once, on the engine's threads.
+    fn read_again(&self, wanted: BTreeMap<EntryAt, Wanted>) -> HashMap<EntryAt, Read2> {
+        let mut by_job: BTreeMap<usize, HashMap<u32, Wanted>> = BTreeMap::new();
+        for (at, w) in wanted {
+            by_job.entry(at.job).or_default().insert(at.index, w);
+        }
+        let jobs: Vec<(usize, HashMap<u32, Wanted>)> = by_job.into_iter().collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Mutex<HashMap<EntryAt, Read2>> = Mutex::new(HashMap::new());
+        let workers = self.walker.options.jobs.clamp(1, jobs.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((job, wanted)) = jobs.get(i) else {
+                            break;
+                        };
+                        let mut visitor = Rereader {
+                            wanted,
+                            found: HashMap::new(),
+                        };
+                        if let Err(error) = self.layers.read_again(*job, &mut visitor) {
+                            self.walker
+                                .warn(None, format!("files not checked: {error}"));
+                        }
+                        let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
+                        for (index, read) in visitor.found {
+                            results.insert(EntryAt { job: *job, index }, read);
+                        }
+                    }
+                });
+            }
+        });
+        results.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn explain_by_packages(
+        &self,
+        candidate: &Candidate,
+        comparison: &Comparison<'_>,
+        read: &HashMap<EntryAt, Read2>,
+    ) {
+        let digests: Sides<Option<ContentDigests>> = Sides::from_fn(|side| {
+            let (at, entry) = candidate.entries.get(side).as_ref()?;
+            let sha256 = entry.content.as_ref()?.bytes();
+            let mut digests = ContentDigests::from_sha256(sha256);
+            if let Some(more) = read.get(at).and_then(|r| r.digests.as_ref()) {
+                for algorithm in more.algorithms() {
+                    if let Some(digest) = more.get(algorithm) {
+                        digests = digests.with(algorithm, digest);
+                    }
+                }
+            }
+            Some(digests)
+        });
+        let content = Sides::from_fn(|side| match candidate.entries.get(side) {
+            None => Content::Absent,
+            Some((_, entry)) => match entry.kind {
+                EntryKind::File => match digests.get(side) {
+                    Some(d) => Content::File(d),
+                    None => Content::Other,
+                },
+                EntryKind::Symlink => {
+                    Content::Symlink(entry.link.as_deref().unwrap_or_default().as_bytes())
+                }
+                EntryKind::Directory => Content::Directory,
+                _ => Content::Other,
+            },
+        });
+        let explanation = comparison.explain(&candidate.path, content);
+        let explanations = package_explanations(&explanation, candidate.content_differs);
+        if !explanations.is_empty() {
+            self.walker.sink.emit(Event::Explained {
+                difference: candidate.id,
+                explanations,
+            });
+        }
+    }
+
+    /// Compares the inside of a candidate whose sides are nested files, and emits what differs there.
+    fn compare_inside(&self, candidate: &Candidate, read: &HashMap<EntryAt, Read2>) {
+        let limits = self.walker.options.nested;
+        let Some(formats) = candidate.nested_formats().filter(|_| limits.depth > 0) else {
+            return;
+        };
+        let bytes = Sides::from_fn(|side| {
+            let (at, _) = candidate.entries.get(side).as_ref()?;
+            read.get(at)
+        });
+        let (Some(a), Some(b)) = (bytes.input0, bytes.input1) else {
+            return;
+        };
+        let (Some(x), Some(y)) = (&a.bytes, &b.bytes) else {
+            let why = a.not_kept.as_ref().or(b.not_kept.as_ref());
+            let message = format!(
+                "{}: compared by digest only: {}",
+                candidate.path,
+                why.map_or("its content could not be read again", String::as_str)
+            );
+            self.walker.warn(Some(candidate.context), message);
+            return;
+        };
+        match compare_files(&candidate.path, Sides::new(x, y), formats, &limits) {
+            Ok(comparison) => {
+                let path = format!(
+                    "{}/{}",
+                    candidate_context_path(self, candidate),
+                    candidate.path
+                );
+                let context =
+                    self.emit_nested(candidate.context, &path, &candidate.path, comparison);
+                self.walker.sink.emit(Event::Nested {
+                    difference: candidate.id,
+                    context,
+                });
+            }
+            Err(error) => self.walker.warn(
+                Some(candidate.context),
+                format!("{}: compared by digest only: {error}", candidate.path),
+            ),
+        }
+    }
+
+    /// Emits a nested comparison under `parent`: its context, differences and, recursively, those of
+    /// the members compared in turn. Returns the context.
+    fn emit_nested(
+        &self,
+        parent: ContextId,
+        path: &str,
+        file: &str,
+        comparison: NestedComparison,
+    ) -> ContextId {
+        let format = if comparison.formats.differ() {
+            format!(
+                "{} vs {}",
+                comparison.formats.input0.label(),
+                comparison.formats.input1.label()
+            )
+        } else {
+            comparison.formats.input0.label().to_owned()
+        };
+        let label = format!("{} ({format})", file.rsplit('/').next().unwrap_or(file));
+        let context = self.walker.context(
+            Some(parent),
+            ContextKind::Nested {
+                file: file.to_owned(),
+                format,
+            },
+            &format!("{path}!"),
+            &label,
+            Sides::default(),
+        );
+        for note in comparison.notes {
+            self.walker.warn(Some(context), note);
+        }
+        let mut ids = Vec::with_capacity(comparison.differences.len());
+        let mut keys = Vec::with_capacity(comparison.differences.len());
+        for mut difference in comparison.differences {
+            difference.context = context;
+            keys.push(difference.key.clone());
+            ids.push(self.walker.emit_difference(difference));
+        }
+        for (index, child) in comparison.children {
+            let (Some(&id), Some(key)) = (ids.get(index), keys.get(index)) else {
+                continue;
+            };
+            let child_context = self.emit_nested(context, &format!("{path}!/{key}"), key, child);
+            self.walker.sink.emit(Event::Nested {
+                difference: id,
+                context: child_context,
+            });
+        }
+        context
+    }
+}
+
+/// The path of the candidate's context (for the nested context's path).
+fn candidate_context_path(findings: &Findings<'_, '_>, candidate: &Candidate) -> String {
+    let plan = &findings.layers.plans()[findings.plan];
+    if candidate.context == plan.merged_context {
+        return format!("{}/merged", plan.path);
+    }
+    plan.layers
+        .iter()
+        .find(|l| l.context == candidate.context)
+        .map_or_else(|| plan.path.clone(), |l| l.path.clone())
+}
+
+/// What to read again of one entry.
+#[derive(Debug, Default, Clone, Copy)]
+struct Wanted {
+    algorithms: EnumSet<Algorithm>,
+    /// Keep the bytes, up to this many (0: do not keep them).
+    bytes_limit: u64,
+}
+
+/// The visitor of a second reading: hashes and keeps what is wanted of each entry.
+struct Rereader<'w> {
+    wanted: &'w HashMap<u32, Wanted>,
+    found: HashMap<u32, Read2>,
+}
+
+impl ContentVisitor for Rereader<'_> {
+    fn wants(&mut self, index: u32) -> bool {
+        self.wanted.contains_key(&index)
+    }
+
+    fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> std::io::Result<()> {
+        let Some(wanted) = self.wanted.get(&entry.index) else {
+            return Ok(());
+        };
+        let keep = wanted.bytes_limit > 0 && entry.size <= wanted.bytes_limit;
+        let mut hasher = ContentHasher::new(wanted.algorithms);
+        let mut bytes = Vec::new();
+        let mut buffer = vec![0u8; 64 << 10];
+        loop {
+            let n = content.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            if keep {
+                bytes.extend_from_slice(&buffer[..n]);
+            }
+        }
+        let not_kept = (wanted.bytes_limit > 0 && !keep).then(|| {
+            format!(
+                "{} bytes, more than the limit of {} for comparing inside files (--max-scale raises it)",
+                entry.size, wanted.bytes_limit
+            )
+        });
+        self.found.insert(
+            entry.index,
+            Read2 {
+                digests: (!wanted.algorithms.is_empty()).then(|| hasher.finish()),
+                bytes: keep.then_some(bytes),
+                not_kept,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// A package change as a `Pkg` difference.
+fn package_difference(context: ContextId, change: &PackageChange) -> Difference {
+    let ecosystem = change.key.ecosystem.name();
+    let version = |v: &Option<String>| json!(v);
+    let deltas = vec![Delta::new(
+        Aspect::Package,
+        match change.kind {
+            ChangeKind::Added | ChangeKind::Removed => "presence",
+            _ => "version",
+        },
+        version(&change.versions.input0),
+        version(&change.versions.input1),
+    )];
+    Difference {
+        id: DiffId::default(),
+        context,
+        kind: DiffKind::Pkg,
+        key: format!("{ecosystem} {}", change.key),
+        deltas,
+        entries: None,
+        origin: None,
+        nested: None,
+        explanations: vec![Explanation {
+            rule: "package".into(),
+            category: Category::Package,
+            severity: Severity::Review,
+            text: format!("{} ({})", change, change_word(change.kind)),
+            aspects: AspectSet::only(Aspect::Package),
+            evidence: None,
+        }],
+    }
+}
+
+fn change_word(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Added => "added",
+        ChangeKind::Removed => "removed",
+        ChangeKind::Upgraded => "upgraded",
+        ChangeKind::Downgraded => "downgraded",
+        ChangeKind::Rebuilt => "rebuilt",
+        ChangeKind::VersionChanged => "version changed",
+    }
+}
+
+/// The aspects a package change accounts for in one of its files: the file is there or not, and its
+/// content, as the package delivers it; its times and metadata come with the new package too.
+fn package_aspects() -> AspectSet {
+    Aspect::Presence
+        | Aspect::Content
+        | Aspect::Kind
+        | Aspect::LinkTarget
+        | Aspect::Mode
+        | Aspect::Owner
+        | Aspect::FileTime
+}
+
+/// The explanations a package verdict gives a file difference.
+fn package_explanations(explanation: &FileExplanation, content_differs: bool) -> Vec<Explanation> {
+    let owners = owners_text(explanation);
+    let changes: Vec<String> = explanation.changes.iter().map(|c| c.to_string()).collect();
+    let one = |rule: &str, category, severity, text: String, aspects| Explanation {
+        rule: rule.into(),
+        category,
+        severity,
+        text,
+        aspects,
+        evidence: None,
+    };
+    let explained = |text: String| {
+        one(
+            "package",
+            Category::Package,
+            Severity::Review,
+            text,
+            package_aspects(),
+        )
+    };
+    match &explanation.verdict {
+        Verdict::ExplainedByChange => {
+            let proof = if content_differs {
+                " (matches the package on both sides)"
+            } else {
+                ""
+            };
+            vec![explained(format!(
+                "explained by {}{proof}",
+                changes.join(", ")
+            ))]
+        }
+        Verdict::MatchesPackage => vec![one(
+            "package",
+            Category::Package,
+            Severity::Info,
+            format!("matches its package on both sides ({owners})"),
+            AspectSet::empty(),
+        )],
+        Verdict::MatchesOneSide { matching } => vec![one(
+            "package-modified",
+            Category::Package,
+            Severity::Alert,
+            format!(
+                "modified after install on input {} ({owners}; matches the package on input {} only)",
+                matching.other().index(),
+                matching.index()
+            ),
+            AspectSet::empty(),
+        )],
+        Verdict::ModifiedAfterInstall => vec![one(
+            "package-modified",
+            Category::Package,
+            Severity::Alert,
+            format!("modified after install: matches its package on neither side ({owners})"),
+            AspectSet::empty(),
+        )],
+        Verdict::UnchangedPackageDiffers { .. } => vec![one(
+            "package-unchanged",
+            Category::Package,
+            Severity::Alert,
+            format!("differs although its package did not change ({owners})"),
+            AspectSet::empty(),
+        )],
+        Verdict::ConfigurationChanged { .. } => vec![one(
+            "package-configuration",
+            Category::Package,
+            Severity::Review,
+            format!("configuration file changed locally ({owners})"),
+            AspectSet::only(Aspect::Content),
+        )],
+        Verdict::OwnedUnverified if !changes.is_empty() => vec![explained(format!(
+            "explained by {} (not verified: the package records no checksum for it)",
+            changes.join(", ")
+        ))],
+        Verdict::OwnedUnverified => vec![one(
+            "package",
+            Category::Package,
+            Severity::Info,
+            format!("{owners}; no recorded checksum to check it against"),
+            AspectSet::empty(),
+        )],
+        Verdict::NotFromPackage => vec![one(
+            "package",
+            Category::Package,
+            Severity::Info,
+            "not from a package".into(),
+            AspectSet::empty(),
+        )],
+        Verdict::Database(DatabaseVerdict::Explained) => {
+            let text = match changes.is_empty() {
+                true => {
+                    "package database: its records differ only for packages that changed".into()
+                }
+                false => format!("package database: explained by {}", changes.join(", ")),
+            };
+            vec![one(
+                "package-db",
+                Category::PackageDb,
+                Severity::Review,
+                text,
+                AspectSet::only(Aspect::Content) | Aspect::Presence,
+            )]
+        }
+        Verdict::Database(DatabaseVerdict::BackupOf { of }) => vec![one(
+            "package-db",
+            Category::PackageDb,
+            Severity::Noise,
+            format!("the backup dpkg keeps of input {}'s status", of.index()),
+            AspectSet::only(Aspect::Content) | Aspect::Presence,
+        )],
+        Verdict::Database(DatabaseVerdict::Unexplained { packages }) => {
+            let names: Vec<String> = packages.iter().map(|p| p.to_string()).collect();
+            // A backup (`status-old`) holds an earlier state, not the installed one: a fact, not an
+            // alarm.
+            let backup = explanation.path.ends_with("-old");
+            vec![one(
+                "package-db",
+                Category::PackageDb,
+                if backup {
+                    Severity::Info
+                } else {
+                    Severity::Alert
+                },
+                format!(
+                    "package database: the records of {} differ although they did not change",
+                    names.join(", ")
+                ),
+                AspectSet::empty(),
+            )]
+        }
+        Verdict::Database(DatabaseVerdict::NotChecked) => Vec::new(),
+    }
+}
+
+/// `owned by x 1.0 on input 0, y 2.0 on input 1`, or by one package on both.
+fn owners_text(explanation: &FileExplanation) -> String {
+    let owners = explanation
+        .sides
+        .as_ref()
+        .map(|side| side.owner.as_ref().map(|o| o.to_string()));
+    match (&owners.input0, &owners.input1) {
+        (Some(a), Some(b)) if a == b => format!("owned by {a}"),
+        (Some(a), Some(b)) => format!("owned by {a} on input 0, {b} on input 1"),
+        (Some(a), None) => format!("owned by {a} on input 0"),
+        (None, Some(b)) => format!("owned by {b} on input 1"),
+        (None, None) => "not owned".into(),
+    }
+}
