@@ -2,6 +2,7 @@
 //!
 //! Nothing here reads an image: changing a filter only re-evaluates these predicates over a [`Report`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -231,12 +232,34 @@ pub struct Presentation<'r> {
     places: HashMap<ContextId, Place>,
     view: View,
     /// Per difference: whether it belongs to the view (independent of the filter, so computed once).
-    in_view: Vec<bool>,
+    in_view: Cow<'r, [bool]>,
     /// Per difference: the aspects of its non-derived deltas, and of its derived ones. With these, a
     /// filter pass is bitset tests and does not touch the deltas.
-    aspects: Vec<(AspectSet, AspectSet)>,
+    aspects: Cow<'r, [(AspectSet, AspectSet)]>,
     /// Per difference: the aspects its noise explanations account for (`--ignore-noise` hides them).
+    noise: Cow<'r, [AspectSet]>,
+}
+
+/// What a [`Presentation`] works out from the report and the view alone (which differences belong to
+/// the view, the aspects of each), for a caller that changes filters often and keeps it: the
+/// explorer, on every filter key ([`Presentation::with_basis`]).
+#[derive(Debug, Clone, Default)]
+pub struct Basis {
+    in_view: Vec<bool>,
+    aspects: Vec<(AspectSet, AspectSet)>,
     noise: Vec<AspectSet>,
+}
+
+impl Basis {
+    pub fn new(report: &Report, view: View) -> Basis {
+        let filter = Filter::default();
+        let presentation = Presentation::new(report, &filter, view);
+        Basis {
+            in_view: presentation.in_view.into_owned(),
+            aspects: presentation.aspects.into_owned(),
+            noise: presentation.noise.into_owned(),
+        }
+    }
 }
 
 /// A context's place in the tree, as the views need it.
@@ -256,21 +279,28 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .map(|d| {
-                let (derived, primary): (Vec<&Delta>, Vec<&Delta>) =
-                    d.deltas.iter().partition(|x| is_derived(d, x));
-                let set = |deltas: Vec<&Delta>| deltas.iter().map(|x| x.aspect).collect();
-                (set(primary), set(derived))
+                // Folded into two sets without allocating: this runs for every difference each
+                // time the explorer's filter changes.
+                d.deltas.iter().fold(
+                    (AspectSet::empty(), AspectSet::empty()),
+                    |(primary, derived), x| {
+                        if is_derived(d, x) {
+                            (primary, derived | x.aspect)
+                        } else {
+                            (primary | x.aspect, derived)
+                        }
+                    },
+                )
             })
             .collect();
-        let noise = report.differences.iter().map(noise_aspects).collect();
         let mut presentation = Presentation {
             report,
             filter,
             places: places(report),
             view,
-            in_view: Vec::new(),
-            aspects,
-            noise,
+            in_view: Cow::Owned(Vec::new()),
+            aspects: Cow::Owned(aspects),
+            noise: Cow::Owned(report.differences.iter().map(noise_aspects).collect()),
         };
         presentation.in_view = report
             .differences
@@ -278,6 +308,24 @@ impl<'r> Presentation<'r> {
             .map(|d| presentation.in_view(d))
             .collect();
         presentation
+    }
+
+    /// [`new`](Self::new) from a [`Basis`] made from this report, as it is now, and this view.
+    pub fn with_basis(
+        report: &'r Report,
+        filter: &'r Filter,
+        view: View,
+        basis: &'r Basis,
+    ) -> Self {
+        Presentation {
+            report,
+            filter,
+            places: places(report),
+            view,
+            in_view: Cow::Borrowed(&basis.in_view),
+            aspects: Cow::Borrowed(&basis.aspects),
+            noise: Cow::Borrowed(&basis.noise),
+        }
     }
 
     fn place(&self, id: ContextId) -> Place {
@@ -312,7 +360,7 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .zip(flags)
-            .zip(&self.noise)
+            .zip(self.noise.iter())
             .filter(|((_, shown), _)| *shown)
             .map(|((d, _), noise)| {
                 let derived_allowed = self.filter.is_strict() || lit.contains(&lit_by(d));
@@ -398,7 +446,7 @@ impl<'r> Presentation<'r> {
         self.report
             .differences
             .iter()
-            .zip(&self.in_view)
+            .zip(self.in_view.iter())
             .filter(|(d, in_view)| {
                 **in_view && d.kind == DiffKind::File && self.filter.ignores_path(&d.key)
             })
@@ -412,7 +460,7 @@ impl<'r> Presentation<'r> {
         let differences = &self.report.differences;
         let candidate: Vec<bool> = differences
             .iter()
-            .zip(&self.in_view)
+            .zip(self.in_view.iter())
             .map(|(d, in_view)| {
                 *in_view && !(d.kind == DiffKind::File && filter.ignores_path(&d.key))
             })
@@ -422,8 +470,8 @@ impl<'r> Presentation<'r> {
         let mut flags: Vec<bool> = differences
             .iter()
             .zip(&candidate)
-            .zip(&self.aspects)
-            .zip(&self.noise)
+            .zip(self.aspects.iter())
+            .zip(self.noise.iter())
             .map(|(((d, candidate), (primary, _)), noise)| {
                 let primary = if filter.ignore_noise {
                     *primary - *noise
@@ -442,7 +490,7 @@ impl<'r> Presentation<'r> {
                 shown
             })
             .collect();
-        let derived_candidates = differences.iter().zip(&candidate).zip(&self.aspects);
+        let derived_candidates = differences.iter().zip(&candidate).zip(self.aspects.iter());
         for (((d, candidate), (_, derived)), flag) in derived_candidates.zip(flags.iter_mut()) {
             if !*flag && *candidate && (filter.is_strict() || lit.contains(&lit_by(d))) {
                 *flag = !(*derived & visible).is_empty();
@@ -452,10 +500,14 @@ impl<'r> Presentation<'r> {
     }
 }
 
-/// The aspects a difference's noise explanations account for.
+/// The aspects a difference's noise explanations account for; none when it has an alert (modified
+/// after install…), which no noise rule explains away.
 fn noise_aspects(difference: &Difference) -> AspectSet {
-    difference
-        .explanations
+    let explanations = &difference.explanations;
+    if explanations.iter().any(|e| e.severity == Severity::Alert) {
+        return AspectSet::empty();
+    }
+    explanations
         .iter()
         .filter(|e| e.severity == Severity::Noise)
         .fold(AspectSet::empty(), |all, e| all | e.aspects)

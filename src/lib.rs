@@ -11,6 +11,7 @@
 //! - [`filter`]: ignore options, applied when results are presented;
 //! - [`explain`]: known causes of non-reproducibility (a rule catalogue) and which explain a difference;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
+//! - [`rules`]: CI rules (`--rules`) evaluated on a comparison's result;
 //! - [`report_dir_export`]: writes a report directory for a set of differences (reads layers again);
 //! - [`cleanup`]: what a signal must not leave behind (temporary directories, a raw terminal).
 
@@ -25,6 +26,7 @@ pub mod oci;
 pub mod packages;
 pub mod report;
 pub mod report_dir_export;
+pub mod rules;
 pub mod source;
 pub mod tarball;
 pub mod tui;

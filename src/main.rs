@@ -5,14 +5,18 @@ mod cli;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::args::{Cli, Command};
 use cli::headless::EXIT_ERROR;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             // Usage errors are errors (2), as every other failure; help and version are not.
@@ -30,10 +34,18 @@ fn main() -> ExitCode {
             unused_for,
             cache_dir,
         }) => cli::prune::run(*unused_for, cache_dir.as_deref()),
-        None if cli.compare.format.is_none() && std::io::stdout().is_terminal() => {
-            cli::explore::run(&cli.compare)
+        Some(Command::Completions { shell }) => cli::manual::completions(*shell),
+        Some(Command::Man) => cli::manual::man(),
+        None => {
+            let view_given = matches.value_source("view") == Some(ValueSource::CommandLine);
+            cli::config::apply(&mut cli.compare, view_given).and_then(|()| {
+                if cli.compare.format.is_none() && std::io::stdout().is_terminal() {
+                    cli::explore::run(&cli.compare)
+                } else {
+                    cli::headless::run(&cli.compare)
+                }
+            })
         }
-        None => cli::headless::run(&cli.compare),
     };
     result.unwrap_or_else(|error| {
         eprintln!(

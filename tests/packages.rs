@@ -4,6 +4,7 @@
 
 #[path = "packages/rootfs.rs"]
 mod rootfs;
+mod rpm_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -290,43 +291,6 @@ fn testbed_curl_pair_adds_its_sixteen_packages() {
 
 // ---- rpm, written by the real tools
 
-fn have(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn run(program: &str, args: &[&str]) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-const SPEC: &str = r#"Name: hello
-Version: %{ver}
-Release: 1
-Summary: tiny
-License: MIT
-BuildArch: noarch
-%description
-tiny
-%install
-mkdir -p %{buildroot}/usr/share/hello %{buildroot}/etc
-echo "hello %{ver}" > %{buildroot}/usr/share/hello/greeting
-echo "conf" > %{buildroot}/etc/hello.conf
-ln -s greeting %{buildroot}/usr/share/hello/link
-%files
-/usr/share/hello
-%config(noreplace) /etc/hello.conf
-"#;
-
 /// The database files of an rpm database directory, as an image at `var/lib/rpm` would hold them.
 fn rpm_database(dir: &Path) -> DatabaseFiles {
     let mut files = DatabaseFiles::new();
@@ -340,59 +304,14 @@ fn rpm_database(dir: &Path) -> DatabaseFiles {
 
 #[test]
 fn rpm_sqlite_databases_written_by_rpm_show_the_upgrade_and_file_digests() {
-    if !have("rpm") || !have("rpmbuild") {
+    if !rpm_support::have("rpm") || !rpm_support::have("rpmbuild") {
         eprintln!("skipping: rpm or rpmbuild not installed (Debian package: rpm)");
         return;
     }
     let work = tempfile::tempdir().expect("temp dir");
-    let path = |p: &str| work.path().join(p).to_string_lossy().into_owned();
-    std::fs::write(work.path().join("hello.spec"), SPEC).expect("write spec");
-    for version in ["1.0", "1.1"] {
-        run(
-            "rpmbuild",
-            &[
-                "--quiet",
-                "-bb",
-                "--define",
-                &format!("_topdir {}", path("top")),
-                "--define",
-                &format!("ver {version}"),
-                "--define",
-                "_build_id_links none",
-                &path("hello.spec"),
-            ],
-        );
-    }
-    let rpm_file = |v: &str| path(&format!("top/RPMS/noarch/hello-{v}-1.noarch.rpm"));
-    let (old_db, new_db) = (path("old"), path("new"));
-    for db in [&old_db, &new_db] {
-        run("rpm", &["--dbpath", db, "--initdb"]);
-        run(
-            "rpm",
-            &[
-                "--dbpath",
-                db,
-                "-i",
-                "--nodeps",
-                "--justdb",
-                &rpm_file("1.0"),
-            ],
-        );
-    }
-    run(
-        "rpm",
-        &[
-            "--dbpath",
-            &new_db,
-            "-U",
-            "--nodeps",
-            "--justdb",
-            &rpm_file("1.1"),
-        ],
-    );
-
-    let old = read_inventory(&rpm_database(Path::new(&old_db)));
-    let new = read_inventory(&rpm_database(Path::new(&new_db)));
+    let (old_db, new_db) = rpm_support::write_databases(work.path());
+    let old = read_inventory(&rpm_database(&old_db));
+    let new = read_inventory(&rpm_database(&new_db));
     assert!(
         old.notes().is_empty() && new.notes().is_empty(),
         "{:?}",

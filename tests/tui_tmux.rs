@@ -8,7 +8,7 @@ mod tui_support;
 
 use tui_support::{
     Images, Tmux, detail_title, differences_shown, example_images, files_below, foreground_colours,
-    has_reverse_video, hostile_images, sh_quote, status_bar, tmux_or_skip,
+    has_reverse_video, hostile_images, long_line_images, sh_quote, status_bar, tmux_or_skip,
 };
 
 /// The explorer on the make-example pair, 100x30, first frame drawn and comparison done.
@@ -35,19 +35,20 @@ fn opens_on_the_tree_and_the_status_bar_says_done() {
     assert_eq!(tmux.display("#{alternate_on}"), "1", "{screen}");
     assert!(screen.contains("┌ a ↔ b "), "tree pane title:\n{screen}");
     for row in [
-        "▾ images",
+        "▾ ~ images (19)",
         "linux/amd64",
-        "config",
+        "~ config (2)",
+        "~ config fields",
         "layer 0",
         "layer 1",
-        "bin/",
+        "~ bin/ (3) [T]",
         "app/",
     ] {
         assert!(screen.contains(row), "{row:?} missing:\n{screen}");
     }
     assert_eq!(detail_title(&screen).as_deref(), Some("images"), "{screen}");
     let bar = status_bar(&screen);
-    assert!(bar.contains("view auto"), "{bar}");
+    assert!(bar.contains("view: auto"), "{bar}");
     assert!(bar.contains("filters: none (strict)"), "{bar}");
     assert_eq!(differences_shown(&screen), Some(19), "{bar}");
     // Closed directories: their entries are not listed yet.
@@ -60,22 +61,23 @@ fn j_k_arrows_space_and_l_move_and_open_and_the_detail_pane_follows() {
     let images = example_images();
     let tmux = explorer(&images, "");
     tmux.keys(&["j"]);
-    tmux.wait_for_title("linux/amd64");
+    tmux.wait_for_title("image descriptor");
     tmux.keys(&["Down"]);
-    tmux.wait_for_title("config");
-    tmux.keys(&["k"]);
     tmux.wait_for_title("linux/amd64");
+    tmux.keys(&["k"]);
+    tmux.wait_for_title("image descriptor");
     tmux.keys(&["Up"]);
     tmux.wait_for_title("images");
-    tmux.keys(&["j", "j", "j", "j"]);
+    // images, image descriptor, linux/amd64, config, its 2 rows, layer 0, its descriptor, bin/.
+    tmux.key_times("j", 8);
     let screen = tmux.wait_for_title("bin");
     assert!(
-        screen.contains("▸ ~ bin/"),
+        screen.contains("▸ ~ bin/ (3)"),
         "closed before Space:\n{screen}"
     );
     assert!(!screen.contains("entrypoint.sh"), "{screen}");
     // A directory's detail pane counts what differs below it (itself and its 2 entries).
-    assert!(screen.contains("Modified 3"), "{screen}");
+    assert!(screen.contains("modified 3"), "{screen}");
     tmux.keys(&["Space"]);
     let screen = tmux.wait_for("entrypoint.sh");
     assert!(screen.contains("▾ ~ bin/"), "open after Space:\n{screen}");
@@ -102,32 +104,49 @@ fn j_k_arrows_space_and_l_move_and_open_and_the_detail_pane_follows() {
     tmux.wait_until("etc/ closed again", |s| !s.contains("os-release"));
 }
 
+/// Presses `]` from the top until it says it wrapped; the detail titles it stopped at.
+fn bracket_stops(tmux: &Tmux) -> Vec<String> {
+    tmux.keys(&["g"]);
+    tmux.wait_for_title("images");
+    let mut stops = Vec::new();
+    for _ in 0..40 {
+        let before = tmux.screen();
+        tmux.keys(&["]"]);
+        let screen = tmux.wait_until("] to move or to wrap", |s| {
+            s != before || status_bar(s).contains("wrapped around")
+        });
+        if status_bar(&screen).contains("wrapped around to the first difference") {
+            return stops;
+        }
+        stops.push(detail_title(&screen).unwrap_or_default());
+    }
+    panic!("] never wrapped: {stops:?}");
+}
+
 #[test]
-fn brackets_jump_between_differences_and_a_layer_counts_its_own() {
+fn brackets_reach_every_shown_difference_the_config_included_and_say_when_they_wrap() {
     require_tmux!();
     let images = example_images();
     let tmux = explorer(&images, "");
-    tmux.keys(&["j", "j", "j"]);
-    let screen = tmux.wait_for_title("layer 0");
-    // Every entry of layer 0 moved in time: 7 modified.
-    assert!(screen.contains("Modified 7"), "{screen}");
-    tmux.keys(&["]"]);
-    tmux.wait_for_title("bin");
-    tmux.keys(&["]"]);
-    let screen = tmux.wait_for_title("bin/entrypoint.sh");
-    assert!(screen.contains("▾ ~ bin/"), "opened to show it:\n{screen}");
-    tmux.keys(&["["]);
-    tmux.wait_for_title("bin");
-    // The last row is layer 1's closed etc/: `]` opens it for its first entry.
-    tmux.keys(&["G"]);
-    tmux.wait_for_title("etc");
-    tmux.keys(&["]"]);
-    tmux.wait_for_title("etc/.wh.issue.net");
-    // From the very last difference, `]` wraps around to the first.
-    tmux.keys(&["G"]);
-    tmux.wait_for_title("etc/app.toml");
-    tmux.keys(&["]"]);
-    tmux.wait_for_title("bin");
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("filters: --semantic");
+    let shown = differences_shown(&screen).expect("a count");
+    let stops = bracket_stops(&tmux);
+    assert_eq!(stops.len(), shown, "{stops:?}");
+    // The only config change (Env[2]: missing → APP_DEBUG=1) is one of them.
+    assert!(stops.contains(&"config fields".to_owned()), "{stops:?}");
+    tmux.keys(&["g", "]", "]", "]"]);
+    let screen = tmux.wait_for_title("config fields");
+    assert!(
+        screen.contains("config.Env[2]: missing → APP_DEBUG=1"),
+        "{screen}"
+    );
+    assert!(stops.contains(&"etc/app.toml".to_owned()), "{stops:?}");
+    // A status key: what ] reaches and what is counted follow it.
+    tmux.keys(&["M"]);
+    let screen = tmux.wait_for("M hides");
+    assert_eq!(differences_shown(&screen), Some(1), "{screen}");
+    assert_eq!(bracket_stops(&tmux), ["app/CHANGELOG.md"]);
 }
 
 #[test]
@@ -138,17 +157,21 @@ fn search_opens_a_closed_directory_and_n_goes_to_the_next_match() {
     assert!(!tmux.screen().contains("app.toml"));
     tmux.keys(&["/"]);
     tmux.type_text("toml");
-    tmux.wait_for(" /toml");
+    tmux.wait_for(" /toml▏  1 match(es)");
     // Incremental: the match is selected while typing.
     tmux.wait_for_title("etc/app.toml");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_until("the search prompt closed", |s| {
-        !status_bar(s).contains("/toml")
+        !status_bar(s).contains("/toml▏")
     });
     assert_eq!(detail_title(&screen).as_deref(), Some("etc/app.toml"));
     assert!(
         screen.contains("app.toml [CT]"),
         "revealed in the tree:\n{screen}"
+    );
+    assert!(
+        status_bar(&screen).contains("1 match(es) for toml"),
+        "{screen}"
     );
 
     tmux.keys(&["/"]);
@@ -166,8 +189,34 @@ fn search_opens_a_closed_directory_and_n_goes_to_the_next_match() {
 
     tmux.keys(&["/"]);
     tmux.type_text("no-such-path");
-    tmux.keys(&["Enter", "n"]);
-    tmux.wait_for("no match");
+    tmux.wait_for("/no-such-path▏  not found");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("not found: no-such-path");
+}
+
+#[test]
+fn f_lists_only_matching_paths_and_counts_them() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["f"]);
+    tmux.type_text("toml");
+    tmux.wait_for("list only paths with: toml▏  1 difference(s) listed");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("paths with toml");
+    assert_eq!(differences_shown(&screen), Some(1), "{screen}");
+    assert!(
+        !screen.contains("bin/") && !screen.contains("config fields"),
+        "{screen}"
+    );
+    tmux.keys(&["]"]);
+    tmux.wait_for_title("etc/app.toml");
+    // Esc on the prompt lists everything again.
+    tmux.keys(&["f", "Escape"]);
+    let screen = tmux.wait_until("the tree filter cleared", |s| {
+        differences_shown(s) == Some(19)
+    });
+    assert!(screen.contains("bin/"), "{screen}");
 }
 
 #[test]
@@ -176,13 +225,20 @@ fn filter_keys_hide_mtime_only_entries_and_the_status_bar_names_them() {
     let images = example_images();
     let tmux = explorer(&images, "");
     let strict = differences_shown(&tmux.screen()).expect("a count");
-    assert!(tmux.screen().contains("~ bin/ [T]"));
+    // Strict, the first screen says where the answer is (counted right after the first frame).
+    tmux.wait_for("10 of 19 differences are file timestamps only — press s for --semantic");
 
     tmux.keys(&["1"]);
-    let screen = tmux.wait_for("[1]file-timestamps −");
+    // What the option hides is counted after the frame that shows the new listing.
+    let screen = tmux.wait_until("the count of what 1 hides", |s| {
+        status_bar(s)
+            .split("[1]file timestamps −")
+            .nth(1)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    });
     let bar = status_bar(&screen);
     let hidden: usize = bar
-        .split("[1]file-timestamps −")
+        .split("[1]file timestamps −")
         .nth(1)
         .and_then(|s| s.split(' ').next())
         .and_then(|n| n.parse().ok())
@@ -190,7 +246,10 @@ fn filter_keys_hide_mtime_only_entries_and_the_status_bar_names_them() {
     assert!(hidden > 0, "{bar}");
     let shown = differences_shown(&screen).expect("a count");
     assert!(shown < strict, "{shown} vs {strict}:\n{bar}");
-    assert!(bar.contains("filters: 1 on"), "{bar}");
+    assert!(
+        !screen.contains("press s for"),
+        "the hint is done:\n{screen}"
+    );
     // Layer 0 changed only in mtimes: its directories are gone; the real change stays.
     assert!(!screen.contains("bin/"), "{screen}");
     assert!(screen.contains("app/"), "{screen}");
@@ -200,45 +259,183 @@ fn filter_keys_hide_mtime_only_entries_and_the_status_bar_names_them() {
     assert_eq!(differences_shown(&screen), Some(strict), "{screen}");
 
     tmux.keys(&["s"]);
-    let screen = tmux.wait_until("semantic filters on", |s| {
-        status_bar(s).contains(" on ") && !s.contains("bin/")
+    let screen = tmux.wait_until("semantic filters on, counted", |s| {
+        status_bar(s).contains("filters: --semantic [1]") && !s.contains("bin/")
     });
     let bar = status_bar(&screen);
-    let on: usize = bar
-        .split("filters: ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no option count:\n{bar}"));
-    assert!(on >= 5, "--semantic turns several options on:\n{bar}");
-    assert!(
-        differences_shown(&screen).expect("a count") < strict,
-        "{bar}"
-    );
+    // Named, with what they hide; the others said to hide nothing.
+    assert!(bar.contains("[1]file timestamps −11"), "{bar}");
+    assert!(bar.contains("more hide nothing"), "{bar}");
+    assert_eq!(differences_shown(&screen), Some(8), "{bar}");
     tmux.keys(&["s"]);
     tmux.wait_for("filters: none (strict)");
 }
 
 #[test]
-fn v_cycles_auto_per_layer_and_merged_views() {
+fn v_cycles_auto_per_layer_and_merged_views_and_keeps_the_selected_path() {
     require_tmux!();
     let images = example_images();
     let tmux = explorer(&images, "");
     assert!(!tmux.screen().contains("merged filesystem"));
+    tmux.keys(&["/"]);
+    tmux.type_text("app.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_title("etc/app.toml");
     tmux.keys(&["v"]);
-    let screen = tmux.wait_for("view perlayer");
+    let screen = tmux.wait_for("view: per layer");
     assert!(screen.contains("layer 0"), "{screen}");
     tmux.keys(&["v"]);
-    let screen = tmux.wait_for("view merged");
+    let screen = tmux.wait_for("view: merged");
     assert!(screen.contains("merged filesystem"), "{screen}");
     assert!(!screen.contains("layer 0"), "{screen}");
+    assert_eq!(
+        detail_title(&screen).as_deref(),
+        Some("etc/app.toml"),
+        "{screen}"
+    );
     tmux.keys(&["v"]);
-    let screen = tmux.wait_for("view auto");
+    let screen = tmux.wait_for("view: auto");
     assert!(screen.contains("layer 0"), "{screen}");
+    assert_eq!(
+        detail_title(&screen).as_deref(),
+        Some("etc/app.toml"),
+        "{screen}"
+    );
 }
 
 #[test]
-fn export_writes_both_versions_of_the_selected_file_and_a_report() {
+fn a_long_line_is_marked_can_be_wrapped_scrolled_and_shown_full_width() {
+    require_tmux!();
+    let images = long_line_images();
+    let tmux = Tmux::start(&Images::explorer_command(""), images.path(), 80, 24);
+    tmux.wait_for_done();
+    tmux.keys(&["/"]);
+    tmux.type_text("build.log");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_title("var/log/build.log");
+    // The explanations and the metadata table come first: the hunk is at the end of the pane.
+    tmux.keys(&["Tab", "G", "Tab"]);
+    let screen = tmux.wait_for("+fetched xxx");
+    // The part that differs lies past the edge: the line says it goes on.
+    assert!(!screen.contains("b.tmp"), "{screen}");
+    assert!(screen.contains("xx›"), "the cut is marked:\n{screen}");
+    // Wrapped, the line takes several rows: its end is further down the detail pane.
+    tmux.keys(&["W", "Tab", "G"]);
+    let screen = tmux.wait_for("b.tmp");
+    assert!(screen.contains('↪'), "{screen}");
+    // Unwrapped again, the end of the pane (the hunk) stays in view.
+    tmux.keys(&["Tab", "W"]);
+    tmux.wait_until("unwrapped", |s| !s.contains("b.tmp"));
+    tmux.key_times(">", 25);
+    let screen = tmux.wait_for("b.tmp/cache/END");
+    assert!(screen.contains("‹"), "scrolled, and marked:\n{screen}");
+    assert!(screen.contains("scrolled 200 columns right"), "{screen}");
+    tmux.key_times("<", 25);
+    tmux.keys(&["z", "}"]);
+    // z gave the detail pane the whole width; } then moved the split back, the tree wider.
+    tmux.wait_until("the tree back, wider", |s| {
+        s.lines()
+            .next()
+            .and_then(|l| l.find("┐┌"))
+            .is_some_and(|c| c > 36)
+    });
+    tmux.keys(&["z"]);
+    let screen = tmux.wait_until("the detail on the whole width", |s| !s.contains("┐┌"));
+    assert!(screen.starts_with("┌ var/log/build.log"), "{screen}");
+}
+
+#[test]
+fn x_swaps_the_sides() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["/"]);
+    tmux.type_text("CHANGELOG");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for_title("app/CHANGELOG.md");
+    assert!(screen.contains("+ CHANGELOG.md"), "{screen}");
+    tmux.keys(&["x"]);
+    let screen = tmux.wait_for("┌ b ↔ a ");
+    assert!(
+        screen.contains("- CHANGELOG.md"),
+        "added became removed:\n{screen}"
+    );
+    assert!(
+        status_bar(&screen).contains("sides swapped: input 0 is now b"),
+        "{screen}"
+    );
+    tmux.keys(&["x"]);
+    let screen = tmux.wait_for("┌ a ↔ b ");
+    assert!(screen.contains("+ CHANGELOG.md"), "{screen}");
+}
+
+#[test]
+fn t_shows_a_files_history_across_layers_with_created_by() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["/"]);
+    tmux.type_text("app.toml");
+    tmux.keys(&["Enter", "t"]);
+    let screen = tmux.wait_for("history of etc/app.toml");
+    assert!(
+        screen.contains("layer 1: input 0 added, input 1 added"),
+        "{screen}"
+    );
+    assert!(screen.contains("created by: COPY app /app"), "{screen}");
+    // A layer's detail says what created it too.
+    tmux.keys(&["t", "g"]);
+    tmux.key_times("j", 6);
+    let screen = tmux.wait_for_title("layer 0");
+    assert!(screen.contains("created by: ADD rootfs.tar /"), "{screen}");
+}
+
+#[test]
+fn y_copies_the_command_with_osc_52_and_i_ignores_a_path_in_it() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = explorer(&images, "");
+    tmux.command(&["set-option", "-g", "set-clipboard", "on"]);
+    tmux.keys(&["s", "/"]);
+    tmux.type_text("CHANGELOG");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_title("app/CHANGELOG.md");
+    tmux.keys(&["i"]);
+    tmux.wait_for("ignoring app/CHANGELOG.md in this session");
+    assert!(!tmux.screen().contains("+ CHANGELOG.md"));
+    tmux.keys(&["/"]);
+    tmux.type_text("app.toml");
+    tmux.keys(&["Enter", "y"]);
+    let expected =
+        "ocidiff-tui --semantic --ignore-path app/CHANGELOG.md --select etc/app.toml a b";
+    tmux.wait_for(&format!("copied (OSC 52): {expected}"));
+    // tmux took the sequence off the terminal into its paste buffer.
+    let deadline = std::time::Instant::now() + tui_support::TIMEOUT;
+    loop {
+        let buffer = tmux.command(&["show-buffer"]);
+        if buffer == expected {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "buffer: {buffer:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_select_flag_opens_on_a_path() {
+    require_tmux!();
+    let images = example_images();
+    let command = format!(
+        "{} --select etc/app.toml a b; exec sleep 600",
+        sh_quote(tui_support::binary())
+    );
+    let tmux = Tmux::start(&command, images.path(), 100, 30);
+    tmux.wait_for_done();
+    tmux.wait_for_title("etc/app.toml");
+}
+
+#[test]
+fn export_writes_both_versions_of_the_selected_file_and_asks_before_a_non_empty_dir() {
     require_tmux!();
     let images = example_images();
     let tmux = explorer(&images, "");
@@ -254,13 +451,27 @@ fn export_writes_both_versions_of_the_selected_file_and_a_report() {
     tmux.wait_for("exported 1 difference(s) to ./ocidiff-etc_app.toml");
     let default = images.path().join("ocidiff-etc_app.toml");
     assert!(default.join("report.json").is_file(), "{default:?}");
+    let mine = default.join("my-notes.txt");
+    std::fs::write(&mine, "mine").expect("writing a file of my own");
 
-    // The same path again: not empty, so refused, the first export kept.
+    // The same path again: not empty, so asked about; anything but y leaves it as it was.
     tmux.keys(&["e"]);
     tmux.wait_for("export the selected subtree to: ./ocidiff-etc_app.toml");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("export refused: ./ocidiff-etc_app.toml is not empty");
+    tmux.wait_for("./ocidiff-etc_app.toml is not empty: write into it");
+    std::fs::remove_file(default.join("report.json")).expect("removing report.json");
+    tmux.keys(&["n"]);
+    tmux.wait_for("export cancelled: ./ocidiff-etc_app.toml left as it was");
+    assert!(!default.join("report.json").exists(), "nothing written");
+    // y writes the report again; what was not a report's is kept.
+    tmux.keys(&["e"]);
+    tmux.wait_for("export the selected subtree to: ./ocidiff-etc_app.toml");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("is not empty: write into it");
+    tmux.keys(&["y"]);
+    tmux.wait_for("exported 1 difference(s) to ./ocidiff-etc_app.toml");
     assert!(default.join("report.json").is_file(), "{default:?}");
+    assert_eq!(std::fs::read_to_string(&mine).ok().as_deref(), Some("mine"));
 
     // A path typed over the default.
     let target = images.path().join("typed export");
@@ -296,35 +507,58 @@ fn export_writes_both_versions_of_the_selected_file_and_a_report() {
 }
 
 #[test]
-fn help_lists_the_keys_and_any_key_closes_it() {
+fn help_and_legend_list_keys_markers_and_badges_and_other_keys_close_them() {
     require_tmux!();
     let images = example_images();
     let tmux = explorer(&images, "");
     tmux.keys(&["?"]);
-    let screen = tmux.wait_for("keys (any key closes)");
-    for what in [
+    let wanted = [
+        "keys (b legend, any other key closes)",
         "quit",
         "search paths",
         "export selected subtree",
         "--ignore-file-timestamps",
-    ] {
-        assert!(screen.contains(what), "{what:?} missing:\n{screen}");
-    }
-    // A key with no binding closes it too.
-    tmux.keys(&["x"]);
-    tmux.wait_until("help closed by x", |s| !s.contains("keys (any key closes)"));
-    // A bound key closes it without doing its job.
-    tmux.keys(&["?"]);
-    tmux.wait_for("keys (any key closes)");
-    tmux.keys(&["j"]);
-    let screen = tmux.wait_until("help closed by j", |s| !s.contains("keys (any key closes)"));
-    assert_eq!(detail_title(&screen).as_deref(), Some("images"), "{screen}");
-    tmux.keys(&["?"]);
-    tmux.wait_for("keys (any key closes)");
-    tmux.keys(&["Escape"]);
-    tmux.wait_until("help closed by Esc", |s| {
-        !s.contains("keys (any key closes)")
+        "! type changed",
+        "T time (mtime, atime, ctime)",
+    ];
+    tmux.wait_until("the help with keys, options and legend", |s| {
+        wanted.iter().all(|w| s.contains(w))
     });
+    // A move scrolls it; a key with no binding closes it.
+    tmux.keys(&["j"]);
+    tmux.keys(&["x"]);
+    let screen = tmux.wait_until("help closed by x", |s| !s.contains("any other key closes"));
+    assert!(
+        screen.contains("┌ a ↔ b "),
+        "x closed it without swapping:\n{screen}"
+    );
+    // b: the legend.
+    tmux.keys(&["b"]);
+    let screen = tmux.wait_for("legend (? keys, any other key closes)");
+    assert!(screen.contains("+ added: only in input 1"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("legend closed by Esc", |s| {
+        !s.contains("any other key closes")
+    });
+}
+
+#[test]
+fn help_at_50x12_stays_in_its_frame() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = Tmux::start(&Images::explorer_command(""), images.path(), 50, 12);
+    tmux.wait_for_done();
+    tmux.keys(&["?"]);
+    let screen = tmux.wait_for("↓ more");
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines[0].starts_with('┌'), "{screen}");
+    for line in &lines[1..11] {
+        assert!(
+            line.starts_with('│') && line.ends_with('│'),
+            "{line:?}\n{screen}"
+        );
+    }
+    assert!(lines[11].starts_with('└'), "{screen}");
 }
 
 fn assert_quits_and_restores(key: &str) {
@@ -414,11 +648,12 @@ fn resizing_redraws_with_the_status_bar_at_the_bottom() {
         tmux.resize(width, height);
         let screen = tmux.wait_until(&format!("a {width}x{height} frame"), |s| {
             let lines: Vec<&str> = s.lines().collect();
+            let border = tui_support::bottom_border_row(s);
             lines.len() == height as usize
                 && lines[height as usize - 2].contains(" done ")
-                && lines[height as usize - 3].starts_with('└')
-                && lines[height as usize - 3].ends_with('┘')
-                && lines[height as usize - 3].chars().count() == width as usize
+                && border.is_some_and(|b| {
+                    lines[b].ends_with('┘') && lines[b].chars().count() == width as usize
+                })
         });
         assert_eq!(
             tmux.display("#{pane_width}x#{pane_height}"),
@@ -431,7 +666,36 @@ fn resizing_redraws_with_the_status_bar_at_the_bottom() {
     }
     // Still responsive after the resizes.
     tmux.keys(&["j"]);
-    tmux.wait_for_title("linux/amd64");
+    tmux.wait_for_title("image descriptor");
+}
+
+#[test]
+fn a_tree_shrunk_to_nothing_and_grown_again_starts_at_its_top() {
+    require_tmux!();
+    let images = example_images();
+    let tmux = Tmux::start(&Images::explorer_command(""), images.path(), 160, 45);
+    tmux.wait_for_done();
+    tmux.keys(&["G"]);
+    tmux.wait_for_title("etc");
+    for (width, height) in [(50u16, 12u16), (20, 5)] {
+        tmux.resize(width, height);
+        tmux.wait_until(&format!("a {width}x{height} frame"), |s| {
+            s.lines().count() == height as usize
+        });
+    }
+    tmux.resize(160, 45);
+    let screen = tmux.wait_until("a whole 160x45 frame", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.len() == 45
+            && lines[0].starts_with('┌')
+            && lines[0].chars().count() == 160
+            && lines[43].contains(" done ")
+    });
+    let second = screen.lines().nth(1).unwrap_or_default();
+    assert!(
+        second.contains("▾ ~ images (19)"),
+        "the tree from its top:\n{screen}"
+    );
 }
 
 #[test]
@@ -477,7 +741,8 @@ fn hostile_names_are_shown_escaped_and_do_not_clear_the_screen() {
     // Nothing was cleared: both borders, the tree and the status bar are all there.
     let lines: Vec<&str> = screen.lines().collect();
     assert!(lines[0].starts_with('┌'), "{screen}");
-    assert!(lines[27].starts_with('└'), "{screen}");
+    // The panes' bottom border, above the verdict and the two status lines.
+    assert!(lines[26].starts_with('└'), "{screen}");
     assert!(screen.contains("layer 0"), "{screen}");
     assert!(status_bar(&screen).contains(" done "), "{screen}");
 }
@@ -691,4 +956,281 @@ fn demo_tape_is_well_formed() {
         tape.contains("Wait+Screen@20s /done/"),
         "waits for the comparison"
     );
+}
+
+// Explanations, packages, nested archives and the verdict in the explorer (issue 10).
+
+/// The md5 of a text, as dpkg's `md5sums` record it.
+fn md5_hex(text: &str) -> String {
+    use md5::Digest as _;
+    hex::encode(md5::Md5::digest(text.as_bytes()))
+}
+
+/// A dpkg root of one layer: package `foo` (owning `usr/bin/foo`) at `version`, package `bar`
+/// (owning `usr/bin/bar`, unchanged), a `var/log/dpkg.log` stamped at `day`, a tar
+/// `usr/share/doc/foo/changes.tar` whose `NEWS` member says `news`, and `etc/app.conf`.
+fn dpkg_layer(
+    day: u32,
+    version: &str,
+    foo_bin: &str,
+    bar_bin: &str,
+    news: &str,
+    conf: &str,
+) -> Vec<u8> {
+    let mtime = 1_700_000_000 + u64::from(day) * 86_400;
+    let status = format!(
+        "Package: bar\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.0-1\n\n\
+         Package: foo\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n"
+    );
+    let bar_recorded = "bar 2.0-1\n";
+    let log: String = (0..3)
+        .map(|i| format!("2026-11-{day:02} 10:0{i}:00 status installed foo:amd64 {version}\n"))
+        .collect();
+    let inner = ocidiff::fixture::LayerBuilder::new()
+        .file("NEWS", news)
+        .mtime(mtime)
+        .file("README", "foo\n")
+        .mtime(mtime)
+        .build();
+    ocidiff::fixture::LayerBuilder::new()
+        .file("var/lib/dpkg/status", status)
+        .mtime(mtime)
+        .file("var/lib/dpkg/info/foo.list", "/usr/bin/foo\n")
+        .mtime(mtime)
+        .file(
+            "var/lib/dpkg/info/foo.md5sums",
+            format!("{}  usr/bin/foo\n", md5_hex(foo_bin)),
+        )
+        .mtime(mtime)
+        .file("var/lib/dpkg/info/bar.list", "/usr/bin/bar\n")
+        .mtime(mtime)
+        .file(
+            "var/lib/dpkg/info/bar.md5sums",
+            format!("{}  usr/bin/bar\n", md5_hex(bar_recorded)),
+        )
+        .mtime(1_700_000_000)
+        .file("usr/bin/foo", foo_bin)
+        .mtime(mtime)
+        .file("usr/bin/bar", bar_bin)
+        .mtime(1_700_000_000)
+        .file("var/log/dpkg.log", log)
+        .mtime(mtime)
+        .file("usr/share/doc/foo/changes.tar", inner)
+        .mtime(mtime)
+        .file("etc/app.conf", conf)
+        .mtime(mtime)
+        .build()
+}
+
+/// A rebuild with one package upgraded (`foo` 1.0-1 → 1.1-1, its binary matching its md5sums on
+/// both sides), one file modified after install (`usr/bin/bar`), a log differing only in its
+/// timestamps, a tar whose `NEWS` member changed, and one unexplained change (`etc/app.conf`).
+fn explain_images() -> Images {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sides = [
+        (1, "1.0-1", "foo 1.0\n", "bar 2.0-1\n", "1.0\n", "port=80\n"),
+        (
+            2,
+            "1.1-1",
+            "foo 1.1\n",
+            "bar patched\n",
+            "1.1\n",
+            "port=8080\n",
+        ),
+    ];
+    for ((day, version, foo_bin, bar_bin, news, conf), side) in sides.into_iter().zip(["a", "b"]) {
+        ocidiff::fixture::ImageBuilder::new()
+            .layer(
+                dpkg_layer(day, version, foo_bin, bar_bin, news, conf),
+                ocidiff::fixture::LayerCompression::Gzip,
+            )
+            .write_oci_layout(&dir.path().join(side), Some("explain"))
+            .expect("writing an OCI layout");
+    }
+    Images { dir }
+}
+
+#[test]
+fn nested_members_are_rows_below_their_file_and_brackets_reach_them() {
+    require_tmux!();
+    let images = explain_images();
+    let tmux = explorer(&images, "");
+    let stops = bracket_stops(&tmux);
+    let at = |title: &str| stops.iter().position(|s| s == title);
+    assert!(at("NEWS").is_some(), "{stops:?}");
+    assert!(
+        at("usr/share/doc/foo/changes.tar") < at("NEWS"),
+        "{stops:?}"
+    );
+    let screen = tmux.screen();
+    assert_eq!(differences_shown(&screen), Some(stops.len()), "{screen}");
+    tmux.keys(&["/"]);
+    tmux.type_text("NEWS");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for_title("NEWS");
+    for row in [
+        "changes.tar (3) [CT]",
+        "inside (tar) (2)",
+        "NEWS [CT]",
+        "README [T]",
+    ] {
+        assert!(screen.contains(row), "{row:?} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn the_packages_node_lists_the_upgrade_and_its_detail_the_files_it_explains() {
+    require_tmux!();
+    let images = explain_images();
+    let tmux = explorer(&images, "");
+    let screen = tmux.screen();
+    assert!(screen.contains("~ packages (1)"), "{screen}");
+    assert!(screen.contains("~ foo:amd64 1.0-1 → 1.1-1"), "{screen}");
+    tmux.keys(&["/"]);
+    tmux.type_text("foo:amd64");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for_title("foo:amd64 (dpkg)");
+    for text in [
+        "version: 1.0-1 → 1.1-1",
+        "differing file(s) it explains:",
+        "  ~ usr/bin/foo",
+    ] {
+        assert!(screen.contains(text), "{text:?} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn an_alert_badge_marks_the_row_and_the_explanation_heads_the_detail() {
+    require_tmux!();
+    let images = explain_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["/"]);
+    tmux.type_text("usr/bin/bar");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for_title("usr/bin/bar");
+    assert!(screen.contains("bar [C] !! +2B"), "{screen}");
+    assert!(screen.contains("foo [CT] pkg"), "{screen}");
+    assert!(
+        screen.contains("│attention differs although its package did not change"),
+        "the first line of the detail:\n{screen}"
+    );
+    tmux.keys(&["b"]);
+    tmux.wait_for("After a row (why it differs)");
+    let legend = tmux.wait_for("fails its package check");
+    assert!(legend.contains("explained by a package change"), "{legend}");
+}
+
+#[test]
+fn m_masks_the_timestamps_of_a_text_diff_and_leaves_the_other_changes() {
+    require_tmux!();
+    let images = explain_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["/"]);
+    tmux.type_text("dpkg.log");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_title("var/log/dpkg.log");
+    tmux.wait_for("-2026-11-01 10:00:00 status installed foo:amd64 1.0-1");
+    tmux.keys(&["m"]);
+    let screen = tmux.wait_for("-‹time› status installed foo:amd64 1.0-1");
+    assert!(
+        screen.contains("+‹time› status installed foo:amd64 1.1-1"),
+        "{screen}"
+    );
+    assert!(!screen.contains("2026-11-0"), "{screen}");
+    tmux.keys(&["m"]);
+    tmux.wait_for("-2026-11-01 10:00:00 status installed foo:amd64 1.0-1");
+}
+
+#[test]
+fn u_lists_counts_and_reaches_only_the_unexplained_differences() {
+    require_tmux!();
+    let images = explain_images();
+    let tmux = explorer(&images, "");
+    // Without file timestamps, as the noise rules and package checks are meant to be read.
+    tmux.keys(&["1"]);
+    tmux.wait_for("[1]file timestamps −");
+    let all = bracket_stops(&tmux);
+    assert!(all.contains(&"usr/bin/foo".to_owned()), "{all:?}");
+    tmux.keys(&["u"]);
+    let screen = tmux.wait_for("(u: unexplained only)");
+    let left = bracket_stops(&tmux);
+    assert_eq!(differences_shown(&screen), Some(left.len()), "{screen}");
+    for explained in ["usr/bin/foo", "var/lib/dpkg/status", "foo:amd64 (dpkg)"] {
+        assert!(
+            !left.iter().any(|s| s == explained),
+            "{explained}: {left:?}"
+        );
+    }
+    for unexplained in ["usr/bin/bar", "etc/app.conf", "NEWS"] {
+        assert!(
+            left.iter().any(|s| s == unexplained),
+            "{unexplained}: {left:?}"
+        );
+    }
+}
+
+#[test]
+fn the_status_bar_says_the_same_verdict_as_the_headless_run() {
+    require_tmux!();
+    let images = explain_images();
+    let headless = std::process::Command::new(tui_support::binary())
+        .args(["a", "b"])
+        .current_dir(images.path())
+        .output()
+        .expect("running the headless comparison");
+    let stdout = format!(
+        "{}{}",
+        String::from_utf8_lossy(&headless.stdout),
+        String::from_utf8_lossy(&headless.stderr)
+    );
+    let verdict = stdout
+        .lines()
+        .find(|l| l.starts_with("verdict: "))
+        .unwrap_or_else(|| panic!("no verdict line:\n{stdout}"))
+        .to_owned();
+    assert!(verdict.contains("1 upgraded"), "{verdict}");
+    let tmux = Tmux::start(&Images::explorer_command(""), images.path(), 250, 30);
+    let screen = tmux.wait_for_done();
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.trim_end() == format!(" {verdict}")),
+        "{verdict:?} not a line of:\n{screen}"
+    );
+}
+
+#[test]
+fn contents_come_from_the_spool_which_leaves_nothing_in_tmpdir_and_can_be_turned_off() {
+    require_tmux!();
+    let images = example_images();
+    let tmpdir = images.path().join("tmp");
+    std::fs::create_dir(&tmpdir).expect("creating TMPDIR");
+    let command = |flags: &str| {
+        format!(
+            "TMPDIR={} {} {flags} --select etc/app.toml a b; echo EXIT=$?; exec sleep 600",
+            sh_quote(tmpdir.display().to_string()),
+            sh_quote(tui_support::binary())
+        )
+    };
+    let tmux = Tmux::start(&command(""), images.path(), 160, 40);
+    tmux.wait_for_done();
+    tmux.wait_for_title("etc/app.toml");
+    let screen = tmux.wait_for("@@ -");
+    assert!(!screen.contains("read again"), "{screen}");
+    // The spool's files are unlinked as soon as they are made: nothing to leave behind.
+    assert_eq!(files_below(&tmpdir), Vec::<std::path::PathBuf>::new());
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=");
+    assert_eq!(files_below(&tmpdir), Vec::<std::path::PathBuf>::new());
+
+    // Quit in the middle of the scan: still nothing.
+    let quick = Tmux::start(&command(""), images.path(), 160, 40);
+    quick.keys(&["q"]);
+    quick.wait_for("EXIT=");
+    assert_eq!(files_below(&tmpdir), Vec::<std::path::PathBuf>::new());
+
+    let off = Tmux::start(&command("--content-cache 0"), images.path(), 160, 40);
+    off.wait_for_done();
+    off.wait_for_title("etc/app.toml");
+    off.wait_for("read again from the layer (the content cache is off)");
 }

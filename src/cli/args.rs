@@ -11,7 +11,7 @@ use ocidiff::explain::Catalogue;
 use ocidiff::filter::{IgnoreOption, View};
 use ocidiff::model::Sides;
 use ocidiff::oci::Platform;
-use ocidiff::report::Format;
+use ocidiff::report::{DEFAULT_MARKDOWN_ROWS, Format};
 use ocidiff::source::{
     ArchiveLimits, CacheSetting, INPUT_FORMS, NetworkLimits, PullPolicy, SourceOptions,
 };
@@ -23,7 +23,8 @@ use ocidiff::source::{
     about = "Compare two container images: a diffoci-compatible report (table, JSON, NDJSON) with semantic filters",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = after_help()
+    after_help = after_help(),
+    after_long_help = after_long_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -56,8 +57,41 @@ fn after_help() -> String {
     )
 }
 
+/// `--help`: examples by task, then what `-h` says after the options.
+fn after_long_help() -> String {
+    format!(
+        "Examples:\n\
+         \n  Explore two images on a terminal:\n\
+         \x20   ocidiff-tui oci:./rebuilt docker.io/library/debian:bookworm\n\
+         \n  Only what matters for a rebuild (timestamps, history, tar format... hidden):\n\
+         \x20   ocidiff-tui --semantic rebuilt.tar official.tar\n\
+         \n  CI: fail on rules, keep an HTML report and a Markdown summary:\n\
+         \x20   ocidiff-tui --semantic --rules ci-rules.toml --html report.html \\\n\
+         \x20     --markdown \"$GITHUB_STEP_SUMMARY\" docker://app:rebuilt registry.example/app:1.2\n\
+         \n  CI: fail only on differences nothing explains:\n\
+         \x20   ocidiff-tui --semantic --fail-on unexplained IMG0 IMG1\n\
+         \n  Scripts: the whole result as JSON, or every file's two versions in a directory:\n\
+         \x20   ocidiff-tui --format json IMG0 IMG1 > report.json\n\
+         \x20   ocidiff-tui --report-dir out/ IMG0 IMG1\n\
+         \n  Set up: shell completions, the man page, try it on example images:\n\
+         \x20   ocidiff-tui completions bash > ~/.local/share/bash-completion/completions/ocidiff-tui\n\
+         \x20   ocidiff-tui man > ~/.local/share/man/man1/ocidiff-tui.1\n\
+         \x20   ocidiff-tui make-example /tmp/ex && ocidiff-tui /tmp/ex/a /tmp/ex/b\n\
+         \nDefaults come from $XDG_CONFIG_HOME/ocidiff-tui/config.toml (--config, $OCIDIFF_CONFIG);\n\
+         flags win over environment variables, which win over the file.\n\n{}",
+        after_help()
+    )
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a completion script for SHELL on stdout (see the README for where to put it).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
     /// Write two small OCI image layouts that differ (DIR/a and DIR/b), to try the tool on.
     MakeExample { dir: PathBuf },
     /// Remove the registry blobs no run has used for a while (they are downloaded again when needed).
@@ -116,6 +150,30 @@ pub struct CompareArgs {
     /// Also write the JSON report to FILE.
     #[arg(long, value_name = "FILE")]
     pub report_file: Option<PathBuf>,
+    /// Also write the HTML report (one self-contained page) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the Markdown report to FILE (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Markdown: list at most N differences (the rest are counted).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MARKDOWN_ROWS)]
+    pub markdown_rows: usize,
+    /// CI rules (TOML, see the README): one PASS/FAIL/SKIP line per rule on stderr, also in the
+    /// JSON, HTML and Markdown reports; the exit status is then 1 when a rule fails, else 0.
+    #[arg(long, value_name = "FILE", env = "OCIDIFF_RULES")]
+    pub rules: Option<PathBuf>,
+    /// The config file [default: $XDG_CONFIG_HOME/ocidiff-tui/config.toml, if there is one].
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "OCIDIFF_CONFIG",
+        conflicts_with = "no_config"
+    )]
+    pub config: Option<PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    pub no_config: bool,
     /// Layers read at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -137,6 +195,15 @@ pub struct CompareArgs {
     /// compressed archives decompressed to a temporary file (64 GiB), tar headers.
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_scale)]
     pub max_scale: f64,
+    /// Explorer: the most disk space (in $TMPDIR) for file contents kept aside while layers are read,
+    /// so any file's content shows at once; beyond it, a file's layer is read again. Less if the disk
+    /// has less room; 0 turns it off. SIZE in bytes or with K, M, G (binary: 4G = 4 GiB).
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
+    pub content_cache: u64,
+    /// The explorer opens with PATH selected (in the first layer or filesystem that lists it); the
+    /// headless reports ignore it.
+    #[arg(long, value_name = "PATH")]
+    pub select: Option<String>,
 
     #[command(flatten)]
     pub sources: SourceArgs,
@@ -424,6 +491,26 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A size in bytes, or with a binary unit: `4G`, `512M`, `64KiB`, `0`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let text = s.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = text[digits.len()..].to_ascii_uppercase();
+    let shift = match unit.trim_end_matches('B').trim_end_matches('I') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("expected a size such as 4G, 512M or 0, got {s:?}")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("expected a size such as 4G, 512M or 0, got {s:?}"))
+}
+
 /// Seconds, whole or not (`30`, `0.5`); more than 0.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>().map(Duration::try_from_secs_f64) {
@@ -466,6 +553,27 @@ mod tests {
             o,
             [IgnoreOption::FileTimestamps, IgnoreOption::ImageTimestamps]
         );
+    }
+
+    #[test]
+    fn content_cache_takes_sizes_with_binary_units_and_defaults_to_4_gib() {
+        assert_eq!(parse(&["a", "b"]).compare.content_cache, 4 << 30);
+        let size = |s: &str| {
+            parse(&["--content-cache", s, "a", "b"])
+                .compare
+                .content_cache
+        };
+        assert_eq!(size("0"), 0);
+        assert_eq!(size("512M"), 512 << 20);
+        assert_eq!(size("64KiB"), 64 << 10);
+        assert_eq!(size("1gb"), 1 << 30);
+        assert_eq!(size("1000"), 1000);
+        for bad in ["", "G", "4X", "-1", "99999999999T"] {
+            assert!(
+                Cli::try_parse_from(["x", "--content-cache", bad, "a", "b"]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,8 @@ impl DebugLog {
             Event::Finished => self.line("comparison finished"),
             Event::Explained { .. }
             | Event::Difference(_)
+            | Event::Provisional(_)
+            | Event::Withdrawn { .. }
             | Event::Progress(_)
             | Event::Warning { .. }
             | Event::Error { .. } => {}

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow};
 
@@ -15,10 +15,12 @@ use ocidiff::explain::{Catalogue, Verdict};
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
 use ocidiff::report::{
-    Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails, Summary, WriteLimits,
-    json_report, write_detailed_table, write_json, write_table,
+    Contents, Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails, Summary,
+    WriteLimits, json_report, write_detailed_table, write_html, write_json, write_markdown,
+    write_table,
 };
 use ocidiff::report_dir_export::export_differences;
+use ocidiff::rules::{Rules, RulesReport};
 use ocidiff::source::{Image, SourceOptions, open_image_with};
 
 use super::args::{CompareArgs, FailOn};
@@ -89,6 +91,8 @@ pub fn engine_options(
         nested: NestedLimits::scaled(args.scale(), args.explain.depth()),
         catalogue: Some(catalogue),
         packages: !args.explain.no_packages,
+        provisional: false,
+        content_spool: None,
     }
 }
 
@@ -108,6 +112,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.report_dir {
         ReportDir::check(dir, non_empty(args)).map_err(|error| report_dir_error(dir, error))?;
     }
+    let rules = args.rules.as_deref().map(load_rules).transpose()?;
     let Setup {
         filter,
         catalogue,
@@ -133,6 +138,17 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     let presentation = Presentation::new(&report, &filter, view);
     let shown = presentation.shown();
     let inputs = [specs[0].as_str(), specs[1].as_str()];
+    let rules = rules.map(|rules| rules.evaluate(&report, &presentation, &shown));
+    let contents = (format == Format::Html || args.html.is_some()).then(|| {
+        let files: Vec<&Difference> = shown.iter().map(|s| s.difference).collect();
+        read_contents(&images, &report, &files, &options.read_limits)
+    });
+    let with_rules = |mut json: serde_json::Value| {
+        if let Some(rules) = &rules {
+            json["rules"] = rules.to_json();
+        }
+        json
+    };
     let written = match format {
         Format::Table if args.verbose || args.explain.explain => {
             let details = RowDetails {
@@ -142,15 +158,54 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             write_detailed_table(&mut io::stdout().lock(), &report, &shown, details)
         }
         Format::Table => write_table(&mut io::stdout().lock(), &report, &shown),
+        Format::Json if rules.is_some() => {
+            let json = with_rules(json_report(inputs, &report, &filter, view));
+            write_pretty_json(&mut io::stdout().lock(), &json)
+        }
         Format::Json => write_json(&mut io::stdout().lock(), inputs, &report, &filter, view)
             .map_err(io::Error::other),
         Format::Ndjson => Ok(()),
+        Format::Html => write_html(
+            &mut io::stdout().lock(),
+            inputs,
+            &report,
+            &presentation,
+            rules.as_ref(),
+            contents.as_ref(),
+        ),
+        Format::Markdown => write_markdown(
+            &mut io::stdout().lock(),
+            inputs,
+            &report,
+            &presentation,
+            rules.as_ref(),
+            args.markdown_rows,
+        ),
     };
     ignore_broken_pipe(written)?;
     if let Some(file) = &args.report_file {
-        let json = json_report(inputs, &report, &filter, view);
+        let json = with_rules(json_report(inputs, &report, &filter, view));
         std::fs::write(file, serde_json::to_vec_pretty(&json)?)
             .with_context(|| file.display().to_string())?;
+    }
+    if let Some(file) = &args.html {
+        write_file(file, |out| {
+            let contents = contents.as_ref();
+            write_html(
+                out,
+                inputs,
+                &report,
+                &presentation,
+                rules.as_ref(),
+                contents,
+            )
+        })?;
+    }
+    if let Some(file) = &args.markdown {
+        write_file(file, |out| {
+            let rows = args.markdown_rows;
+            write_markdown(out, inputs, &report, &presentation, rules.as_ref(), rows)
+        })?;
     }
     let mut failed = !report.errors.is_empty();
     if let (Some(out), Some(dir)) = (report_dir, &args.report_dir) {
@@ -176,19 +231,76 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             eprintln!("verdict: {verdict}");
         }
     }
-    let failing = match args.explain.fail_on {
-        FailOn::Any => shown.len(),
-        FailOn::Unexplained => verdict.unexplained,
+    if let Some(rules) = &rules {
+        print_rules(rules);
+    }
+    let failing = match (&rules, args.explain.fail_on) {
+        (Some(rules), _) => usize::from(rules.failed()),
+        (None, FailOn::Any) => shown.len(),
+        (None, FailOn::Unexplained) => verdict.unexplained,
     };
     Ok(exit_code(usize::from(failed), failing))
+}
+
+/// The HTML page's file contents; a layer that cannot be read again is a warning (the page says
+/// what it has).
+fn read_contents(
+    images: &Sides<Image>,
+    report: &Report,
+    files: &[&Difference],
+    limits: &ReadLimits,
+) -> Contents {
+    let contents = Contents::read(images, report, files, limits);
+    for error in &contents.errors {
+        eprintln!("ocidiff-tui: warning: html: {}", escape_control(error));
+    }
+    contents
+}
+
+/// `--rules FILE`, read and checked before any image is opened.
+fn load_rules(file: &Path) -> Result<Rules> {
+    let name = file.display().to_string();
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("--rules {name}"))?
+        .len();
+    if size > ocidiff::rules::MAX_RULES_FILE_BYTES as u64 {
+        return Err(anyhow!(
+            "--rules {name}: too large for a rules file ({size} bytes)"
+        ));
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("--rules {name}"))?;
+    Ok(Rules::parse(&name, &text)?)
+}
+
+/// One `PASS:`/`FAIL:`/`SKIP:` line per rule on stderr (stdout holds the report), offending items
+/// indented below.
+fn print_rules(rules: &RulesReport) {
+    for result in &rules.results {
+        eprintln!("{result}");
+    }
+}
+
+/// `--html FILE`, `--markdown FILE`: written whole, the file named on error.
+fn write_file(file: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    let mut out = io::BufWriter::new(
+        std::fs::File::create(file).with_context(|| file.display().to_string())?,
+    );
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| file.display().to_string())
+}
+
+fn write_pretty_json(out: &mut dyn Write, json: &serde_json::Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, json)?;
+    out.write_all(b"\n")
 }
 
 fn open(input: usize, spec: &str, options: &SourceOptions) -> Result<Image> {
     open_image_with(spec, options).with_context(|| format!("input {input} ({spec})"))
 }
 
-/// Runs the engine on its own threads and collects its events; errors are printed as they come, and
-/// NDJSON is streamed as it comes.
+/// Runs the engine on its own threads ([`engine::spawn`]) and collects its events; errors are printed
+/// as they come, and NDJSON is streamed as it comes.
 fn compare(
     images: &Sides<Image>,
     options: &Options,
@@ -196,43 +308,34 @@ fn compare(
     quiet: bool,
     debug: &mut DebugLog,
 ) -> Result<Report> {
-    let (tx, rx) = mpsc::channel::<Event>();
+    let events = engine::spawn(Arc::new(images.clone()), options.clone());
     let mut report = Report::default();
     // Debug lines would break into the progress line.
     let mut progress = ProgressLine::new(!quiet && !debug.enabled());
     let mut ndjson = (format == Format::Ndjson).then(|| NdjsonWriter::new(io::stdout().lock()));
     let mut stdout_closed = false;
-    std::thread::scope(|scope| -> Result<()> {
-        scope.spawn(move || {
-            let sink = move |event| {
-                let _ = tx.send(event);
-            };
-            engine::compare(images, options, &sink);
-        });
-        for event in rx {
-            debug.event(&event);
-            match &event {
-                Event::Progress(p) => progress.update(p),
-                Event::Error { message, .. } => {
-                    progress.clear();
-                    eprintln!("ocidiff-tui: {}", escape_control(message));
-                }
-                Event::Warning { message, .. } if !quiet => {
-                    progress.clear();
-                    eprintln!("ocidiff-tui: warning: {}", escape_control(message));
-                }
-                _ => {}
+    for event in events {
+        debug.event(&event);
+        match &event {
+            Event::Progress(p) => progress.update(p),
+            Event::Error { message, .. } => {
+                progress.clear();
+                eprintln!("ocidiff-tui: {}", escape_control(message));
             }
-            if let Some(writer) = ndjson.as_mut().filter(|_| !stdout_closed) {
-                match writer.write_event(&event) {
-                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => stdout_closed = true,
-                    other => other?,
-                }
+            Event::Warning { message, .. } if !quiet => {
+                progress.clear();
+                eprintln!("ocidiff-tui: warning: {}", escape_control(message));
             }
-            report.apply(event);
+            _ => {}
         }
-        Ok(())
-    })?;
+        if let Some(writer) = ndjson.as_mut().filter(|_| !stdout_closed) {
+            match writer.write_event(&event) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => stdout_closed = true,
+                other => other?,
+            }
+        }
+        report.apply(event);
+    }
     progress.clear();
     Ok(report)
 }

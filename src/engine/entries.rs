@@ -108,7 +108,7 @@ fn map_deltas(
     }
 }
 
-fn presence_delta(present: Sides<bool>) -> Delta {
+pub(super) fn presence_delta(present: Sides<bool>) -> Delta {
     Delta::new(
         Aspect::Presence,
         "presence",
@@ -117,7 +117,7 @@ fn presence_delta(present: Sides<bool>) -> Delta {
     )
 }
 
-fn file_difference(
+pub(super) fn file_difference(
     context: ContextId,
     key: String,
     entries: Sides<Option<&EntryMeta>>,

@@ -83,6 +83,9 @@ pub enum BlobError {
     TooManyEntries { limit: u64 },
     #[error("unsupported media type {0:?}")]
     UnsupportedMediaType(String),
+    /// The reader was asked to stop (a content load the explorer no longer wants).
+    #[error("stopped before the end of the blob")]
+    Stopped,
     #[error("{0}")]
     Io(io::Error),
     /// The source could not deliver the bytes (e.g. a download given up on): not the blob's fault,

@@ -79,6 +79,18 @@ pub fn extract(
     images: &Sides<Image>,
     wanted: &[Wanted],
     limits: &ReadLimits,
+    write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
+) -> Vec<EngineError> {
+    extract_until(images, wanted, limits, &|| false, write)
+}
+
+/// [`extract`], giving up as soon as `stop` says so (checked at each entry of a layer): what is left
+/// is not handed over, and no error is returned for it.
+pub fn extract_until(
+    images: &Sides<Image>,
+    wanted: &[Wanted],
+    limits: &ReadLimits,
+    stop: &dyn Fn() -> bool,
     mut write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
 ) -> Vec<EngineError> {
     let mut errors = Vec::new();
@@ -99,13 +111,21 @@ pub fn extract(
         }
     }
     for ((side, _), (layer, by_index)) in by_layer {
+        if stop() {
+            break;
+        }
         let mut visitor = Visitor {
             by_index: &by_index,
             write: &mut write,
             failures: Vec::new(),
+            stop,
         };
         let source = images.get(side).source.as_ref();
-        if let Err(source_error) = extract_from_layer(source, &layer, &mut visitor, limits) {
+        let read = extract_from_layer(source, &layer, &mut visitor, limits);
+        if stop() {
+            break;
+        }
+        if let Err(source_error) = read {
             let path = by_index
                 .values()
                 .flatten()
@@ -140,6 +160,7 @@ struct Visitor<'w, 'f, F> {
     by_index: &'w HashMap<u32, Vec<&'w Wanted>>,
     write: &'f mut F,
     failures: Vec<(&'w Wanted, io::Error)>,
+    stop: &'f dyn Fn() -> bool,
 }
 
 impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
@@ -147,6 +168,10 @@ impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
 {
     fn wants(&mut self, index: u32) -> bool {
         self.by_index.contains_key(&index)
+    }
+
+    fn stopped(&mut self) -> bool {
+        (self.stop)()
     }
 
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {

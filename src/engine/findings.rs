@@ -24,8 +24,8 @@ use crate::model::{
     EntryKind, EntryMeta, Event, Explanation, NestedFormat, Severity, Side, Sides, Whiteout,
 };
 use crate::packages::{
-    self, Algorithm, ChangeKind, Comparison, Content, ContentDigests, ContentHasher, DatabaseFiles,
-    DatabaseVerdict, FileExplanation, Inventory, PackageChange, Verdict,
+    self, Algorithm, ChangeKind, Check, Comparison, Content, ContentDigests, ContentHasher,
+    DatabaseFiles, DatabaseVerdict, FileExplanation, Inventory, PackageChange, Verdict,
 };
 
 use super::entries::LayerEntries;
@@ -217,7 +217,7 @@ impl<'f, 'w> Findings<'f, 'w> {
         let packages = self.walker.options.packages;
         // Images without any package database have nothing to say about packages.
         let inventories = packages
-            .then(|| Sides::from_fn(|side| packages::read_inventory(&self.database_files(side))))
+            .then(|| self.inventories())
             .filter(|i| !(i.input0.is_empty() && i.input1.is_empty()));
         if packages && inventories.is_none() && self.missed_layers() {
             let plan = &self.layers.plans()[self.plan];
@@ -256,6 +256,20 @@ impl<'f, 'w> Findings<'f, 'w> {
 
     /// One side's package database files, as its final filesystem has them: each layer's kept files
     /// in order, less what later layers delete, plus the top-level symlinks (`bin` → `usr/bin`).
+    /// Both images' packages, read side by side: this runs after the last layer is read, so it is time
+    /// the whole comparison waits for.
+    fn inventories(&self) -> Sides<Inventory> {
+        let read = |side| packages::read_inventory(&self.database_files(side));
+        std::thread::scope(|scope| {
+            let input1 = scope.spawn(|| read(Side::Input1));
+            let input0 = read(Side::Input0);
+            let input1 = input1
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Sides::new(input0, input1)
+        })
+    }
+
     fn database_files(&self, side: Side) -> DatabaseFiles {
         let mut files: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
         let mut symlinks: BTreeMap<String, String> = BTreeMap::new();
@@ -343,7 +357,8 @@ impl<'f, 'w> Findings<'f, 'w> {
     ) -> BTreeMap<EntryAt, Wanted> {
         let nested = self.walker.options.nested;
         let mut wanted: BTreeMap<EntryAt, Wanted> = BTreeMap::new();
-        for candidate in candidates.iter().filter(|c| c.content_differs) {
+        // Added and removed files too: their package's record is checked on the side that has them.
+        for candidate in candidates {
             let opened = nested.depth > 0 && candidate.nested_formats().is_some();
             for side in Side::BOTH {
                 let Some((at, entry)) = candidate.entries.get(side) else {
@@ -438,7 +453,7 @@ impl<'f, 'w> Findings<'f, 'w> {
             },
         });
         let explanation = comparison.explain(&candidate.path, content);
-        let explanations = package_explanations(&explanation, candidate.content_differs);
+        let explanations = package_explanations(&explanation);
         if !explanations.is_empty() {
             self.walker.sink.emit(Event::Explained {
                 difference: candidate.id,
@@ -667,8 +682,18 @@ fn package_aspects() -> AspectSet {
         | Aspect::FileTime
 }
 
+/// The sides whose content was checked against their package's record and matches it.
+fn matching_sides(explanation: &FileExplanation) -> Vec<Side> {
+    explanation
+        .sides
+        .iter()
+        .filter(|(_, check)| check.check == Check::Matches)
+        .map(|(side, _)| side)
+        .collect()
+}
+
 /// The explanations a package verdict gives a file difference.
-fn package_explanations(explanation: &FileExplanation, content_differs: bool) -> Vec<Explanation> {
+fn package_explanations(explanation: &FileExplanation) -> Vec<Explanation> {
     let owners = owners_text(explanation);
     let changes: Vec<String> = explanation.changes.iter().map(|c| c.to_string()).collect();
     let one = |rule: &str, category, severity, text: String, aspects| Explanation {
@@ -690,10 +715,10 @@ fn package_explanations(explanation: &FileExplanation, content_differs: bool) ->
     };
     match &explanation.verdict {
         Verdict::ExplainedByChange => {
-            let proof = if content_differs {
-                " (matches the package on both sides)"
-            } else {
-                ""
+            let proof = match matching_sides(explanation).as_slice() {
+                [_, _] => " (matches the package on both sides)".to_owned(),
+                [side] => format!(" (matches the package on input {})", side.index()),
+                _ => String::new(),
             };
             vec![explained(format!(
                 "explained by {}{proof}",

@@ -86,9 +86,21 @@ impl Walk {
     }
 
     /// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
-    /// delta, not a shift of every later element.
+    /// delta, not a shift of every later element. Elements are aligned on everything but their times
+    /// (history steps rebuilt later are the same steps), then paired elements are compared in full.
     fn compare_arrays(&mut self, path: &mut Vec<Segment>, x: &[Value], y: &[Value]) {
-        let keys = |v: &[Value]| v.iter().map(Value::to_string).collect::<Vec<_>>();
+        let mut keys = |v: &[Value]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, element)| {
+                    let mut key = String::new();
+                    path.push(Segment::Index(i));
+                    self.alignment_key(path, element, &mut key);
+                    path.pop();
+                    key
+                })
+                .collect::<Vec<_>>()
+        };
         let (kx, ky) = (keys(x), keys(y));
         let ops = similar::capture_diff_slices_deadline(
             similar::Algorithm::Myers,
@@ -98,9 +110,6 @@ impl Walk {
         );
         for op in ops {
             let (old, new) = (op.old_range(), op.new_range());
-            if matches!(op, similar::DiffOp::Equal { .. }) {
-                continue;
-            }
             let paired = old.len().min(new.len());
             for k in 0..old.len().max(new.len()) {
                 let (i, j) = (old.start + k, new.start + k);
@@ -113,6 +122,39 @@ impl Walk {
                 self.compare(path, left, right);
                 path.pop();
             }
+        }
+    }
+}
+
+impl Walk {
+    /// The element as JSON text without the fields its document calls times.
+    fn alignment_key(&self, path: &mut Vec<Segment>, value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                out.push('{');
+                for (key, field) in map {
+                    path.push(Segment::Key(key.clone()));
+                    if (self.classify)(path) != Some(Aspect::ImageTime) {
+                        out.push_str(&Value::String(key.clone()).to_string());
+                        out.push(':');
+                        self.alignment_key(path, field, out);
+                        out.push(',');
+                    }
+                    path.pop();
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Segment::Index(i));
+                    self.alignment_key(path, item, out);
+                    path.pop();
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            leaf => out.push_str(&leaf.to_string()),
         }
     }
 }
@@ -291,6 +333,40 @@ mod tests {
         assert_eq!(deltas.len(), 1);
         assert_eq!(deltas[0].values.input0, Value::Null);
         assert_eq!(deltas[0].values.input1, json!("X"));
+    }
+
+    #[test]
+    fn history_steps_align_on_their_commands_when_every_time_changed() {
+        let step = |created: &str, by: &str| json!({"created": created, "created_by": by});
+        let a = json!({"history": [step("1", "FROM x"), step("1", "RUN a"), step("1", "RUN b")]});
+        let b = json!({"history": [step("2", "FROM x"), step("2", "RUN new"), step("2", "RUN a"),
+            step("2", "RUN b")]});
+        assert_eq!(
+            summary(&json_deltas(&a, &b, config_aspect)),
+            [
+                (Aspect::ImageTime, "history[0].created".into()),
+                // The inserted step, field by field; then the steps paired, named by input 0's index.
+                (Aspect::ImageTime, "history[1].created".into()),
+                (Aspect::History, "history[1].created_by".into()),
+                (Aspect::ImageTime, "history[1].created".into()),
+                (Aspect::ImageTime, "history[2].created".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hundred_thousand_history_steps_with_new_times_are_one_time_delta_each() {
+        let history = |time: &str| -> Vec<Value> {
+            (0..100_000)
+                .map(|i| json!({"created": time, "created_by": format!("RUN step {i}")}))
+                .collect()
+        };
+        let a = json!({"history": history("2024-01-01T00:00:00Z")});
+        let b = json!({"history": history("2024-01-02T00:00:00Z")});
+        let deltas = json_deltas(&a, &b, config_aspect);
+        assert_eq!(deltas.len(), 100_000);
+        assert!(deltas.iter().all(|d| d.aspect == Aspect::ImageTime));
+        assert_eq!(deltas[99_999].field, "history[99999].created");
     }
 
     #[test]

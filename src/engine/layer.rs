@@ -17,6 +17,7 @@ use crate::tarball::{self, Streamed};
 
 use super::blob::VerifyingReader;
 use super::error::BlobError;
+use super::spool::{ContentSpool, SpoolWriter};
 use super::stream_hash::StreamHasher;
 
 const READ_BUFFER: usize = 256 * 1024;
@@ -70,14 +71,25 @@ pub struct LayerScan {
 pub trait ContentVisitor {
     fn wants(&mut self, index: u32) -> bool;
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()>;
+    /// Whether the read should end now (nobody waits for it any more); asked at each entry.
+    fn stopped(&mut self) -> bool {
+        false
+    }
+}
+
+/// Is told of each entry as the scan reads it, on the reading thread (before the layer is verified).
+pub trait EntryObserver: Sync {
+    fn entry(&self, entry: &EntryMeta);
 }
 
 /// Which files' contents a scan keeps (within [`ReadLimits::capture_layer`] per layer): files whose
 /// content explains differences, such as package databases and the logs a noise rule reads. `wants`
 /// gives, for a canonical path, the most bytes to keep of it: a longer file is kept cut (its size says
-/// so), 0 keeps only its presence.
+/// so), 0 keeps only its presence. With a `spool` (the explorer), every regular file's content is
+/// also copied there, within its budget.
 pub struct Capture<'c> {
     pub wants: &'c (dyn Fn(&str) -> Option<u64> + Sync),
+    pub spool: Option<&'c ContentSpool>,
 }
 
 /// How a layer's tar is read: what it is checked against and who wants which contents.
@@ -88,6 +100,9 @@ struct TarRead<'v> {
     list_entries: bool,
     visitor: Option<&'v mut dyn ContentVisitor>,
     capture: Option<&'v Capture<'v>>,
+    observer: Option<&'v dyn EntryObserver>,
+    /// Where this layer's file contents are copied, if they are.
+    spool: Option<SpoolWriter<'v>>,
     limits: &'v ReadLimits,
 }
 
@@ -98,6 +113,8 @@ impl<'v> TarRead<'v> {
             list_entries: true,
             visitor: None,
             capture: None,
+            observer: None,
+            spool: None,
             limits,
         }
     }
@@ -105,13 +122,15 @@ impl<'v> TarRead<'v> {
 
 /// A tar walked: its entries and the contents captured.
 #[derive(Default)]
-struct Walked {
+struct Walked<'s> {
     entries: Vec<EntryMeta>,
     captured: Vec<(u32, Vec<u8>)>,
+    /// To commit once the blob is verified.
+    spooled: Option<SpoolWriter<'s>>,
 }
 
 /// Reads and verifies one layer blob. `diff_id` is the config's digest of the uncompressed tar; the
-/// contents `capture` asks for are kept.
+/// contents `capture` asks for are kept; `observer` is told of each entry as it is read.
 pub fn scan_layer(
     source: &dyn BlobSource,
     desc: &Descriptor,
@@ -119,10 +138,15 @@ pub fn scan_layer(
     progress: Option<Arc<AtomicU64>>,
     limits: &ReadLimits,
     capture: Option<&Capture<'_>>,
+    observer: Option<&dyn EntryObserver>,
 ) -> Result<LayerScan, BlobError> {
     let how = TarRead {
         diff_id,
         capture,
+        observer,
+        spool: capture
+            .and_then(|c| c.spool)
+            .and_then(|spool| spool.writer(&desc.digest)),
         ..TarRead::new(limits)
     };
     read_layer(source, desc, progress, how)
@@ -195,9 +219,10 @@ fn read_layer(
 /// checked against the blob once more: if its bytes are not the descriptor's, that is the error.
 fn blame_blob(source: &dyn BlobSource, desc: &Descriptor, error: BlobError) -> BlobError {
     match error {
-        BlobError::Integrity(_) | BlobError::Source(_) | BlobError::UnsupportedMediaType(_) => {
-            error
-        }
+        BlobError::Integrity(_)
+        | BlobError::Source(_)
+        | BlobError::UnsupportedMediaType(_)
+        | BlobError::Stopped => error,
         other => {
             let Ok(raw) = source.open(&desc.digest) else {
                 return other;
@@ -252,6 +277,9 @@ fn read_layer_stream(
     let mut verifier = buffered.into_inner();
     io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io)?;
     verifier.finish().map_err(BlobError::from_io)?;
+    if let Some(spooled) = walked.spooled {
+        spooled.commit();
+    }
     Ok(LayerScan {
         entries: walked.entries,
         captured: walked.captured,
@@ -300,7 +328,7 @@ type TarReader<R> = tarball::Reader<Streamed<Tapped<BufReader<R>>>>;
 ///
 /// The tar reader asks for 512-byte headers; a buffer between it and the decoder keeps the decoder
 /// working on large blocks (its fast path).
-fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), BlobError> {
+fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>, R), BlobError> {
     let hasher = Rc::new(RefCell::new(StreamHasher::new()));
     let stream = Tapped {
         inner: BufReader::with_capacity(READ_BUFFER, decoded),
@@ -319,6 +347,9 @@ fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), Bl
                 limit: limits.layer_entries,
             });
         }
+        if how.visitor.as_mut().is_some_and(|v| v.stopped()) {
+            return Err(BlobError::Stopped);
+        }
         let index = walked.entries.len() as u32;
         let wants = how.visitor.as_mut().is_some_and(|v| v.wants(index));
         let wanted = if wants { how.visitor.as_mut() } else { None };
@@ -336,11 +367,17 @@ fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), Bl
             &mut content_buffer,
             wanted,
             &hasher,
-            keep.as_mut(),
+            Keep {
+                kept: keep.as_mut(),
+                spool: how.spool.as_mut(),
+            },
         )?;
         if let Some(kept) = keep.filter(|_| meta.kind == EntryKind::File) {
             captured_bytes += kept.bytes.len() as u64;
             walked.captured.push((index, kept.bytes));
+        }
+        if let Some(observer) = how.observer {
+            observer.entry(&meta);
         }
         walked.entries.push(meta);
     }
@@ -355,6 +392,7 @@ fn scan_tar<R: Read>(decoded: R, mut how: TarRead<'_>) -> Result<(Walked, R), Bl
             actual,
         });
     }
+    walked.spooled = how.spool;
     Ok((walked, stream.inner.into_inner()))
 }
 
@@ -365,7 +403,7 @@ fn read_entry<R: Read>(
     buffer: &mut [u8],
     visitor: Option<&mut &mut dyn ContentVisitor>,
     stream: &RefCell<StreamHasher>,
-    keep: Option<&mut Kept>,
+    keep: Keep<'_, '_>,
 ) -> Result<EntryMeta, BlobError> {
     let kind = EntryKind::from_typeflag(entry.typeflag);
     let mut meta = EntryMeta {
@@ -395,11 +433,17 @@ fn read_entry<R: Read>(
             .visit(&meta, &mut reader.content(entry))
             .map_err(BlobError::from_io)?;
     } else if kind == EntryKind::File {
-        let (digest, start) = content_digest(entry, reader, buffer, stream, keep)?;
+        let (digest, start) = content_digest(index, entry, reader, buffer, stream, keep)?;
         meta.content = digest;
         meta.nested = NestedFormat::sniff(&meta.name, start.bytes());
     }
     Ok(meta)
+}
+
+/// Where a file's content is kept besides being hashed: in memory (captured) and in the spool.
+struct Keep<'k, 's> {
+    kept: Option<&'k mut Kept>,
+    spool: Option<&'k mut SpoolWriter<'s>>,
 }
 
 /// The content kept of a captured file: its first `limit` bytes.
@@ -453,14 +497,18 @@ impl Start {
 /// tar reader reads it; a sparse file's content is not the stream (its holes are not stored), nor is a
 /// content that does not start on a block boundary (never seen in a tar): those are hashed here.
 fn content_digest<R: Read>(
+    index: u32,
     entry: &tarball::Entry,
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
     stream: &RefCell<StreamHasher>,
-    mut keep: Option<&mut Kept>,
+    mut keep: Keep<'_, '_>,
 ) -> Result<(Option<Digest>, Start), BlobError> {
     let mut own = (entry.is_sparse() || !stream.borrow_mut().begin_section()).then(Sha256::new);
     let mut start = Start::new();
+    if let Some(spool) = keep.spool.as_mut() {
+        spool.begin(index, entry.size);
+    }
     let mut content = reader.content(entry);
     loop {
         let n = content.read(buffer).map_err(BlobError::from_io)?;
@@ -468,12 +516,18 @@ fn content_digest<R: Read>(
             break;
         }
         start.keep(&buffer[..n]);
-        if let Some(kept) = keep.as_mut() {
+        if let Some(kept) = keep.kept.as_mut() {
             kept.add(&buffer[..n]);
+        }
+        if let Some(spool) = keep.spool.as_mut() {
+            spool.write(&buffer[..n]);
         }
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);
         }
+    }
+    if let Some(spool) = keep.spool {
+        spool.end();
     }
     let section = stream.borrow_mut().end_section();
     let digest = own
@@ -509,6 +563,7 @@ mod tests {
             Some(&Digest::sha256_of(diff_id)),
             None,
             &ReadLimits::DEFAULT,
+            None,
             None,
         )
     }

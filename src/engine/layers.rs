@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::model::{Difference, Event, LayerProof, Progress, Side, Sides};
+use crate::model::{DiffId, Difference, EntryMeta, Event, LayerProof, Progress, Side, Sides};
 use crate::oci::{BlobKind, Descriptor, Digest};
 
 use super::MergedView;
@@ -19,8 +19,9 @@ use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_
 use super::error::BlobError;
 use super::findings::{self, Candidate, Candidates, EntryAt, ReadLayers};
 use super::layer::{
-    Capture, ContentVisitor, LayerScan, extract_from_layer, scan_layer, verify_layer,
+    Capture, ContentVisitor, EntryObserver, LayerScan, extract_from_layer, scan_layer, verify_layer,
 };
+use super::live::{LivePair, Pairing, pairing_of};
 use super::presence::UnreadBlob;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 
@@ -150,8 +151,12 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
     let results: Vec<OnceLock<Outcome>> = jobs.iter().map(|_| OnceLock::new()).collect();
     let options = walker.options;
     let wants = findings::capture_wants(options.catalogue.as_deref(), options.packages);
-    let capture = Capture { wants: &wants };
-    let capturing = options.catalogue.is_some() || options.packages;
+    let spool = options.content_spool.as_deref();
+    let capture = Capture {
+        wants: &wants,
+        spool,
+    };
+    let capturing = options.catalogue.is_some() || options.packages || spool.is_some();
     let work = Work {
         walker,
         plans,
@@ -164,6 +169,7 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         capture: capturing.then_some(&capture),
         candidates: Candidates::default(),
         unlisted: Mutex::new(HashMap::new()),
+        live: LivePairs::plan(walker, plans, &needs, jobs.len()),
     };
     work.execute();
     findings::run(walker, &work, &work.candidates);
@@ -341,6 +347,60 @@ struct Work<'w, 'a> {
     candidates: Candidates,
     /// Layers equal on both sides that the comparison did not list, listed for the findings.
     unlisted: Mutex<HashMap<Digest, Option<Entries>>>,
+    live: LivePairs,
+}
+
+/// The layer pairs whose differences are reported while they are read ([`super::Options::provisional`]).
+#[derive(Default)]
+struct LivePairs {
+    pairs: Vec<LivePair>,
+    /// By (plan, layer).
+    of_layer: HashMap<(usize, usize), usize>,
+    /// Per read job: the pairs it is a side of.
+    of_job: Vec<Vec<(usize, Side)>>,
+}
+
+impl LivePairs {
+    fn plan(walker: &Walker<'_>, plans: &[ManifestPlan], needs: &[Vec<Need>], jobs: usize) -> Self {
+        let mut live = LivePairs {
+            of_job: vec![Vec::new(); jobs],
+            ..LivePairs::default()
+        };
+        if !walker.options.provisional {
+            return live;
+        }
+        let include_unchanged = walker.options.include_unchanged;
+        for (p, (plan, plan_needs)) in plans.iter().zip(needs).enumerate() {
+            for (l, (layer, need)) in plan.layers.iter().zip(plan_needs).enumerate() {
+                let Need::Pair(a, b) = *need else { continue };
+                let at = live.pairs.len();
+                let present = Sides::new(a.is_some(), b.is_some());
+                live.pairs
+                    .push(LivePair::new(layer.context, include_unchanged, present));
+                live.of_layer.insert((p, l), at);
+                for (job, side) in [(a, Side::Input0), (b, Side::Input1)] {
+                    if let Some(job) = job {
+                        live.of_job[job].push((at, side));
+                    }
+                }
+            }
+        }
+        live
+    }
+}
+
+/// Hands the entries a read job reads to the layer pairs it is a side of.
+struct JobObserver<'o, 'w, 'a> {
+    work: &'o Work<'w, 'a>,
+    job: usize,
+}
+
+impl EntryObserver for JobObserver<'_, '_, '_> {
+    fn entry(&self, entry: &EntryMeta) {
+        for &(pair, side) in &self.work.live.of_job[self.job] {
+            self.work.live.pairs[pair].entry(side, entry, |d| self.work.provisional(d));
+        }
+    }
 }
 
 impl Work<'_, '_> {
@@ -400,12 +460,20 @@ impl Work<'_, '_> {
     fn run(&self, task: Task) {
         match task {
             Task::Read(job) => {
+                let observer = JobObserver { work: self, job };
+                let live = !self.live.of_job[job].is_empty();
                 let outcome = read_job(
                     self.walker,
                     &self.jobs[job],
                     Arc::clone(&self.bytes_done),
                     self.capture,
+                    live.then_some(&observer as &dyn EntryObserver),
                 );
+                if let Outcome::Listed(_) = outcome {
+                    for &(pair, side) in &self.live.of_job[job] {
+                        self.live.pairs[pair].side_complete(side, |d| self.provisional(d));
+                    }
+                }
                 let _ = self.results[job].set(outcome);
             }
             Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
@@ -489,7 +557,7 @@ impl Work<'_, '_> {
     fn compare_pair(&self, plan: usize, layer_index: usize) {
         let layer = &self.plans[plan].layers[layer_index];
         match self.needs[plan][layer_index] {
-            Need::Pair(a, b) => self.compare_entries(plan, layer, a, b),
+            Need::Pair(a, b) => self.compare_entries(plan, layer_index, a, b),
             Need::ClaimedEqual(a, b) if self.succeeded(a) && self.succeeded(b) => {
                 self.walker.sink.emit(Event::LayerEqual {
                     context: layer.context,
@@ -500,8 +568,28 @@ impl Work<'_, '_> {
         }
     }
 
-    fn compare_entries(&self, plan: usize, layer: &LayerPlan, a: Option<usize>, b: Option<usize>) {
+    /// A provisional difference found while its layer pair is read, explained by the rules that need
+    /// no content (the layer's end explains it again with the texts kept).
+    fn provisional(&self, mut difference: Difference) -> DiffId {
+        if let Some(catalogue) = &self.walker.options.catalogue {
+            findings::explain_by_rules(catalogue, &mut difference, Sides::default());
+        }
+        self.walker.emit_provisional(difference)
+    }
+
+    /// The layer pair's end: the provisional differences found while it was read, by the entries
+    /// they pair, to be settled.
+    fn settle_live(&self, plan: usize, layer: usize) -> HashMap<Pairing, DiffId> {
+        let live = self.live.of_layer.get(&(plan, layer));
+        live.map(|&at| self.live.pairs[at].settle())
+            .unwrap_or_default()
+    }
+
+    fn compare_entries(&self, plan: usize, layer_index: usize, a: Option<usize>, b: Option<usize>) {
+        let layer = &self.plans[plan].layers[layer_index];
+        let mut provisional = self.settle_live(plan, layer_index);
         let (Some(x), Some(y)) = (self.entries(a), self.entries(b)) else {
+            self.withdraw(provisional.into_values().collect());
             return;
         };
         let empty = LayerEntries::default();
@@ -512,11 +600,16 @@ impl Work<'_, '_> {
         let include_unchanged = self.walker.options.include_unchanged;
         for difference in compare_layer_entries(layer.context, xs, ys, include_unchanged) {
             let layers = Sides::new((a, xs), (b, ys));
-            self.found(plan, difference, |side| {
+            let settles = (difference.entries.as_deref()).and_then(|entries| {
+                provisional.remove(&pairing_of(entries.as_ref().map(Option::as_ref)))
+            });
+            self.found(plan, difference, settles, |side| {
                 let (job, entries) = *layers.get(side);
                 Some((job?, entries))
             });
         }
+        // A provisional difference the whole layer does not confirm (none is expected).
+        self.withdraw(provisional.into_values().collect());
         let counts = Sides::new(x.map(|e| e.len()), y.map(|e| e.len()));
         self.walker.sink.emit(Event::LayerCompared {
             context: layer.context,
@@ -524,13 +617,22 @@ impl Work<'_, '_> {
         });
     }
 
+    fn withdraw(&self, mut differences: Vec<DiffId>) {
+        if !differences.is_empty() {
+            differences.sort();
+            self.walker.sink.emit(Event::Withdrawn { differences });
+        }
+    }
+
     /// A difference found: explained by the catalogue's rules (reading the texts the scans kept),
-    /// emitted, and kept for the findings if it is a file that came, went or changed content.
-    /// `layer` gives each side's read job and entries.
+    /// emitted (settling the provisional difference `settles`, if any), and kept for the findings if
+    /// it is a file that came, went or changed content. `layer` gives each side's read job and
+    /// entries.
     fn found<'l>(
         &self,
         plan: usize,
         mut difference: Difference,
+        settles: Option<DiffId>,
         layer: impl Fn(Side) -> Option<(usize, &'l LayerEntries)>,
     ) {
         let at = Sides::from_fn(|side| {
@@ -544,7 +646,7 @@ impl Work<'_, '_> {
         }
         let at = at.map(|a| a.map(|(job, _, index)| EntryAt { job, index }));
         let candidate = Candidate::of(&difference, plan, at);
-        let id = self.walker.emit_difference(difference);
+        let id = self.walker.settle_difference(difference, settles);
         if let Some(mut candidate) = candidate {
             candidate.id = id;
             self.candidates.push(candidate);
@@ -567,7 +669,16 @@ impl Work<'_, '_> {
         }
         let limits = &self.walker.options.read_limits;
         let diff_id = layer.diff_ids.get(side).as_ref();
-        let entries = match scan_layer(source, descriptor, diff_id, None, limits, self.capture) {
+        let scan = scan_layer(
+            source,
+            descriptor,
+            diff_id,
+            None,
+            limits,
+            self.capture,
+            None,
+        );
+        let entries = match scan {
             Ok(scan) => Some(Arc::new(
                 LayerEntries::new(scan.entries).with_captured(scan.captured),
             )),
@@ -619,7 +730,7 @@ impl Work<'_, '_> {
         for difference in compare_merged(context, &merged.input0, &merged.input1, include_unchanged)
         {
             let origin = difference.origin.unwrap_or_default();
-            self.found(p, difference, |side| {
+            self.found(p, difference, None, |side| {
                 let (job, entries) = layers.get(side).get((*origin.get(side))?)?;
                 Some((*job, entries.as_ref()))
             });
@@ -632,9 +743,10 @@ fn read_job(
     job: &Job,
     bytes_done: Arc<AtomicU64>,
     capture: Option<&Capture<'_>>,
+    observer: Option<&dyn EntryObserver>,
 ) -> Outcome {
     let image = walker.images.get(job.side);
-    match read_blob(walker, job, bytes_done, capture) {
+    match read_blob(walker, job, bytes_done, capture, observer) {
         Ok(scan) => {
             for warning in scan.warnings {
                 let spec = &image.spec;
@@ -673,6 +785,7 @@ fn read_blob(
     job: &Job,
     bytes_done: Arc<AtomicU64>,
     capture: Option<&Capture<'_>>,
+    observer: Option<&dyn EntryObserver>,
 ) -> Result<LayerScan, BlobError> {
     let source = walker.images.get(job.side).source.as_ref();
     let (desc, limits) = (&job.descriptor, &walker.options.read_limits);
@@ -685,6 +798,7 @@ fn read_blob(
             progress,
             limits,
             capture,
+            observer,
         ),
         (ReadKind::Verify, BlobKind::Layer(_), Some(diff_id)) => {
             verify_layer(source, desc, diff_id, progress, limits)

@@ -14,9 +14,11 @@ mod findings;
 pub mod json_diff;
 pub mod layer;
 mod layers;
+mod live;
 pub mod nested;
 mod platforms;
 mod presence;
+pub mod spool;
 mod stream_hash;
 mod walk;
 
@@ -26,6 +28,7 @@ pub(crate) mod testing;
 pub use error::{BlobError, EngineError, Integrity};
 
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
 
 use crate::explain::Catalogue;
 use crate::model::{Event, Sides};
@@ -62,6 +65,11 @@ pub struct Options {
     pub catalogue: Option<Arc<Catalogue>>,
     /// Read the images' package databases: package changes, and the package of each differing file.
     pub packages: bool,
+    /// Also report the file differences of a layer pair while it is read, as
+    /// [`Event::Provisional`]s its end settles (the explorer shows them at once).
+    pub provisional: bool,
+    /// Where the explorer keeps file contents aside while layers are read (see [`spool`]).
+    pub content_spool: Option<Arc<spool::ContentSpool>>,
 }
 
 impl Default for Options {
@@ -81,6 +89,8 @@ impl Default for Options {
             nested: nested::NestedLimits::DEFAULT,
             catalogue: None,
             packages: true,
+            provisional: false,
+            content_spool: None,
         }
     }
 }
@@ -112,6 +122,37 @@ pub fn compare(images: &Sides<Image>, options: &Options, sink: &dyn EventSink) {
     let plans = walker.plan();
     layers::run(&walker, &plans);
     sink.emit(Event::Finished);
+}
+
+/// Runs [`compare`] on a thread of its own and hands its events over a channel: the one way the
+/// explorer and the headless reports start a comparison. A panic in the engine ends the stream with
+/// an [`Event::Error`] and [`Event::Finished`] instead of a silent stop.
+pub fn spawn(images: Arc<Sides<Image>>, options: Options) -> Receiver<Event> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let sink = |event| {
+            let _ = tx.send(event);
+        };
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compare(&images, &options, &sink)
+        }));
+        // Before the stream closes: a caller that exits when it ends must find the inputs' temporary
+        // copies (decompressed archives) already released, or they would outlive the process.
+        drop(images);
+        if let Err(panic) = run {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            sink(Event::Error {
+                context: None,
+                message: format!("internal error: the comparison stopped: {why}"),
+            });
+            sink(Event::Finished);
+        }
+    });
+    rx
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! through the manifest they describe), restricted by `--platform`, or one platform of each input
 //! with `--platform0`/`--platform1`.
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::model::{Side, Sides};
@@ -100,7 +101,7 @@ impl Walker<'_> {
         desc: &Descriptor,
     ) -> Result<Vec<Entry>, EngineError> {
         let descriptors: Vec<Descriptor> = match index.get("manifests") {
-            Some(list) => serde_json::from_value(list.clone())
+            Some(list) => Vec::<Descriptor>::deserialize(list)
                 .map_err(|e| self.blob_error(side, "index", desc, "/", BlobError::Shape(e)))?,
             None => Vec::new(),
         };

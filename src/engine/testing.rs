@@ -155,7 +155,9 @@ pub fn run(
         root,
     });
     let report = Mutex::new(crate::model::Report::default());
-    let sink = |event| report.lock().unwrap().apply(event);
+    let sink = |event| {
+        report.lock().unwrap().apply(event);
+    };
     crate::engine::compare(&images, options, &sink);
     report.into_inner().unwrap()
 }

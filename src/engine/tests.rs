@@ -637,7 +637,9 @@ fn identical_remote_images_are_not_downloaded_unless_verify() {
             ..Options::default()
         };
         let report = std::sync::Mutex::new(Report::default());
-        let sink = |event| report.lock().unwrap().apply(event);
+        let sink = |event| {
+            report.lock().unwrap().apply(event);
+        };
         crate::engine::compare(&images, &options, &sink);
         let report = report.into_inner().unwrap();
         assert!(report.errors.is_empty(), "{:?}", report.errors);

@@ -706,9 +706,19 @@ impl<'a> Walker<'a> {
         desc: &Descriptor,
         path: &str,
     ) -> Result<T, EngineError> {
-        let doc = self.read_json(side, what, desc, path)?;
-        serde_json::from_value(doc)
-            .map_err(|e| self.blob_error(side, what, desc, path, BlobError::Shape(e)))
+        let shape = |e| self.blob_error(side, what, desc, path, BlobError::Shape(e));
+        if matches!(desc.kind(), BlobKind::Index | BlobKind::Manifest) {
+            let doc = self.read_json(side, what, desc, path)?;
+            return T::deserialize(&doc).map_err(shape);
+        }
+        // Straight into the few fields wanted: a config may hold megabytes of history.
+        let image = self.images.get(side);
+        let bytes = read_small_blob(image.source.as_ref(), desc, self.options.json_limit)
+            .map_err(|e| self.blob_error(side, what, desc, path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e: serde_json::Error| match e.classify() {
+            serde_json::error::Category::Data => shape(e),
+            _ => self.blob_error(side, what, desc, path, BlobError::Json(e)),
+        })
     }
 
     fn read_both_json(
@@ -731,7 +741,7 @@ impl<'a> Walker<'a> {
         path: &str,
     ) -> Result<Sides<T>, EngineError> {
         let parse = |side: Side| {
-            serde_json::from_value::<T>(docs.get(side).clone()).map_err(|e| {
+            T::deserialize(docs.get(side)).map_err(|e| {
                 self.blob_error(side, what, descs.get(side), path, BlobError::Shape(e))
             })
         };
@@ -832,11 +842,33 @@ impl<'a> Walker<'a> {
     }
 
     /// Emits a difference under a new id, which it returns.
-    pub fn emit_difference(&self, mut difference: Difference) -> DiffId {
-        difference.id = DiffId(self.next_difference.fetch_add(1, Ordering::Relaxed));
+    pub fn emit_difference(&self, difference: Difference) -> DiffId {
+        self.settle_difference(difference, None)
+    }
+
+    /// Emits a settled difference under the id of the provisional one it settles, if any, else under
+    /// a new id; returns the id.
+    pub fn settle_difference(
+        &self,
+        mut difference: Difference,
+        provisional: Option<DiffId>,
+    ) -> DiffId {
+        difference.id = provisional.unwrap_or_else(|| self.new_difference_id());
         let id = difference.id;
         self.sink.emit(Event::Difference(difference));
         id
+    }
+
+    /// Emits a provisional difference (see [`Event::Provisional`]) under a new id, which it returns.
+    pub fn emit_provisional(&self, mut difference: Difference) -> DiffId {
+        difference.id = self.new_difference_id();
+        let id = difference.id;
+        self.sink.emit(Event::Provisional(difference));
+        id
+    }
+
+    fn new_difference_id(&self) -> DiffId {
+        DiffId(self.next_difference.fetch_add(1, Ordering::Relaxed))
     }
 
     pub fn warn(&self, context: Option<ContextId>, message: String) {

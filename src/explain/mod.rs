@@ -20,10 +20,10 @@ mod tests;
 use globset::{GlobSet, GlobSetBuilder};
 
 pub use crate::model::{Category, Explanation, Severity};
-pub use rules::{Condition, MAX_RULES_FILE_BYTES, Rule, RuleError};
+pub use rules::{Condition, MAX_RULES_FILE_BYTES, Rule, RuleError, located_error, toml_error};
 pub use text::{ChangeKind, Classification, MAX_TEXT_BYTES, Recognise, TextChange};
 pub use timestamp::timestamp_ranges;
-pub use verdict::Verdict;
+pub use verdict::{Standing, Verdict, has_alert, package_change_kind};
 
 use crate::model::{Aspect, AspectSet};
 

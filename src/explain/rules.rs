@@ -349,6 +349,22 @@ fn condition(content: Spanned<RawContent>, located: &Locator<'_>) -> Result<Cond
     }
 }
 
+/// A TOML file's parse error as one line naming the file and the line (for the other TOML files the
+/// binary reads: CI rules, the config file).
+pub fn toml_error(file: &str, text: &str, error: &toml::de::Error) -> RuleError {
+    located_error(file, text, error.span(), error.message())
+}
+
+/// An error about bytes `span` of a TOML file `file` whose content is `text`, naming the line.
+pub fn located_error(
+    file: &str,
+    text: &str,
+    span: Option<Range<usize>>,
+    message: &str,
+) -> RuleError {
+    Locator { file, text }.error(span, message)
+}
+
 /// Turns byte offsets of a rules file into line numbers for errors.
 struct Locator<'t> {
     file: &'t str,

@@ -85,40 +85,29 @@ impl Verdict {
                     .push(format!("{}: {}", d.key, alerts[0].text));
             }
         }
-        let explaining: Vec<&Explanation> = d
-            .explanations
-            .iter()
-            .filter(|e| matches!(e.severity, Severity::Noise | Severity::Review))
-            .collect();
-        let covered = explaining
-            .iter()
-            .fold(AspectSet::empty(), |all, e| all | e.aspects);
-        if !alerts.is_empty() || !(aspects - covered).is_empty() || explaining.is_empty() {
-            self.unexplained += 1;
-        } else if explaining
-            .iter()
-            .any(|e| matches!(e.category, Category::Package) || e.rule == "package-db")
-        {
-            self.by_packages += 1;
-        } else if explaining.iter().all(|e| e.severity == Severity::Noise) {
-            self.noise += 1;
-            // The path rule names the kind of file (a log); a content rule, what changed in it.
-            let named = explaining
-                .iter()
-                .find(|e| e.evidence.is_none())
-                .unwrap_or(&explaining[0]);
-            let kinds = self
-                .noise_by_category
-                .entry(category_name(named.category).to_owned())
-                .or_default();
-            let seen = explaining
-                .iter()
-                .find_map(|e| e.evidence.as_deref())
-                .and_then(evidence_kind)
-                .unwrap_or("");
-            *kinds.entry(seen.to_owned()).or_default() += 1;
-        } else {
-            self.review += 1;
+        match Standing::of(d, aspects) {
+            Standing::Unexplained => self.unexplained += 1,
+            Standing::ByPackages => self.by_packages += 1,
+            Standing::Review => self.review += 1,
+            Standing::Noise => {
+                self.noise += 1;
+                let explaining = explaining(d);
+                // The path rule names the kind of file (a log); a content rule, what changed in it.
+                let named = explaining
+                    .iter()
+                    .find(|e| e.evidence.is_none())
+                    .unwrap_or(&explaining[0]);
+                let kinds = self
+                    .noise_by_category
+                    .entry(category_name(named.category).to_owned())
+                    .or_default();
+                let seen = explaining
+                    .iter()
+                    .find_map(|e| e.evidence.as_deref())
+                    .and_then(evidence_kind)
+                    .unwrap_or("");
+                *kinds.entry(seen.to_owned()).or_default() += 1;
+            }
         }
     }
 
@@ -128,6 +117,55 @@ impl Verdict {
     }
 }
 
+/// How the verdict counts one difference, given the aspects it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Something it shows is accounted for by no explanation, or it carries an alert.
+    Unexplained,
+    /// Explained by package changes (a changed package's file, its database, the change itself).
+    ByPackages,
+    /// Explained, every explanation being noise.
+    Noise,
+    /// Explained, by a rule that asks a person to look.
+    Review,
+}
+
+impl Standing {
+    /// Explained when every aspect shown is accounted for by explanations that explain (noise or
+    /// review), not by facts (who owns it) or alerts (modified after install).
+    pub fn of(d: &Difference, aspects: AspectSet) -> Standing {
+        let explaining = explaining(d);
+        let covered = explaining
+            .iter()
+            .fold(AspectSet::empty(), |all, e| all | e.aspects);
+        if has_alert(d) || !(aspects - covered).is_empty() || explaining.is_empty() {
+            Standing::Unexplained
+        } else if explaining
+            .iter()
+            .any(|e| matches!(e.category, Category::Package) || e.rule == "package-db")
+        {
+            Standing::ByPackages
+        } else if explaining.iter().all(|e| e.severity == Severity::Noise) {
+            Standing::Noise
+        } else {
+            Standing::Review
+        }
+    }
+}
+
+/// Whether a difference carries a finding that needs attention (modified after install…).
+pub fn has_alert(d: &Difference) -> bool {
+    d.explanations.iter().any(|e| e.severity == Severity::Alert)
+}
+
+/// The explanations that explain (noise or review), not facts or alerts.
+fn explaining(d: &Difference) -> Vec<&Explanation> {
+    d.explanations
+        .iter()
+        .filter(|e| matches!(e.severity, Severity::Noise | Severity::Review))
+        .collect()
+}
+
 /// Differences inside a file (members of an archive) count with the file.
 fn inside_a_file(report: &Report, d: &Difference) -> bool {
     report
@@ -135,7 +173,8 @@ fn inside_a_file(report: &Report, d: &Difference) -> bool {
         .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }))
 }
 
-fn package_change_kind(d: &Difference) -> String {
+/// A package difference's kind of change: `added`, `removed`, `upgraded`, `downgraded`...
+pub fn package_change_kind(d: &Difference) -> String {
     d.explanations
         .iter()
         .find(|e| e.rule == "package")
@@ -218,10 +257,14 @@ impl fmt::Display for Verdict {
         }
         parts.push(format!("{} unexplained", self.unexplained));
         if self.alerts > 0 {
+            let need = if self.alerts == 1 {
+                "file needs"
+            } else {
+                "files need"
+            };
             parts.push(format!(
-                "{} {} need attention (modified after install or unexplained by their package)",
-                self.alerts,
-                plural(self.alerts, "file")
+                "{} {need} attention (modified after install or unexplained by their package)",
+                self.alerts
             ));
         }
         write!(f, " {}", parts.join(" · "))

@@ -183,7 +183,17 @@ pub struct Progress {
 #[serde(rename_all = "kebab-case", tag = "event")]
 pub enum Event {
     Context(Box<Context>),
+    /// A difference, settled. One with the id of an earlier [`Event::Provisional`] replaces it.
     Difference(Difference),
+    /// A file difference of a layer pair found while the pair is still being read (only when
+    /// [`crate::engine::Options::provisional`] asks for them). The layer's end settles it: a
+    /// [`Event::Difference`] with the same id replaces it (an order change is known only then), or
+    /// [`Event::Withdrawn`] takes it back (the layer failed to read or verify).
+    Provisional(Difference),
+    /// Provisional differences taken back.
+    Withdrawn {
+        differences: Vec<DiffId>,
+    },
     /// A layer pair proven equal without comparing its entries.
     LayerEqual {
         context: ContextId,

@@ -21,6 +21,6 @@ pub use event::{
     Progress,
 };
 pub use explanation::{Category, Explanation, Severity};
-pub use report::Report;
+pub use report::{Applied, Report};
 pub use sides::{Side, Sides};
 pub use text::{escape_control, name_from_bytes};

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -23,6 +23,29 @@ pub struct Report {
     /// Where each difference is in `differences`, kept by [`Report::apply`].
     #[serde(skip)]
     pub positions: Positions,
+    #[serde(skip)]
+    pub settling: Settling,
+}
+
+/// Which differences are still provisional, and the order the others were settled in: the finished
+/// report lists each context's differences in that order, as the engine settled them.
+#[derive(Debug, Clone, Default)]
+pub struct Settling {
+    provisional: HashSet<DiffId>,
+    settled: HashMap<DiffId, u64>,
+}
+
+/// What applying an event did to [`Report::differences`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A difference was added at this index.
+    Added(usize),
+    /// The difference at this index was replaced by its settled form (same id, same key).
+    Replaced(usize),
+    /// The differences moved or some were taken back: each old index's new index, `None` if gone.
+    Moved(Vec<Option<usize>>),
+    /// The differences did not change.
+    Unchanged,
 }
 
 /// Differences by id. A position found stale (the list was changed directly) is looked up again.
@@ -30,12 +53,20 @@ pub struct Report {
 pub struct Positions(HashMap<DiffId, usize>);
 
 impl Report {
-    pub fn apply(&mut self, event: Event) {
+    pub fn apply(&mut self, event: Event) -> Applied {
         match event {
             Event::Context(c) => self.contexts.push(*c),
-            Event::Difference(d) => {
-                self.positions.0.insert(d.id, self.differences.len());
-                self.differences.push(d);
+            Event::Difference(d) => return self.settle(d),
+            Event::Provisional(d) => {
+                self.settling.provisional.insert(d.id);
+                return self.push(d);
+            }
+            Event::Withdrawn { differences } => {
+                let withdrawn: HashSet<DiffId> = differences.into_iter().collect();
+                for id in &withdrawn {
+                    self.settling.provisional.remove(id);
+                }
+                return self.reorder(|_, d| (!withdrawn.contains(&d.id)).then_some((0, 0)));
             }
             Event::Nested {
                 difference,
@@ -61,19 +92,71 @@ impl Report {
             Event::Warning { message, .. } => self.warnings.push(message),
             Event::Error { message, .. } => self.errors.push(message),
             Event::Finished => {
-                // Layers finish in any order; a finished report lists differences in tree order
-                // (contexts are numbered as the tree is built), each context's as the engine gave them.
-                self.differences.sort_by_key(|d| d.context);
-                self.positions = Positions(
-                    self.differences
-                        .iter()
-                        .enumerate()
-                        .map(|(position, d)| (d.id, position))
-                        .collect(),
-                );
                 self.finished = true;
+                // Layers finish in any order; a finished report lists differences in tree order
+                // (contexts are numbered as the tree is built), each context's as the engine settled
+                // them. What was never settled (the engine stopped) is not a finding.
+                let Settling {
+                    provisional,
+                    settled,
+                } = std::mem::take(&mut self.settling);
+                return self.reorder(|_, d| {
+                    let order = settled.get(&d.id).copied().unwrap_or(u64::MAX);
+                    (!provisional.contains(&d.id)).then_some((d.context.0, order))
+                });
             }
         }
+        Applied::Unchanged
+    }
+
+    fn push(&mut self, difference: Difference) -> Applied {
+        let at = self.differences.len();
+        self.positions.0.insert(difference.id, at);
+        self.differences.push(difference);
+        Applied::Added(at)
+    }
+
+    /// A settled difference: new, or the settled form of a provisional one, which it replaces.
+    fn settle(&mut self, difference: Difference) -> Applied {
+        let id = difference.id;
+        let order = self.settling.settled.len() as u64;
+        self.settling.settled.insert(id, order);
+        if self.settling.provisional.remove(&id)
+            && let Some(at) = self.position(id)
+        {
+            self.differences[at] = difference;
+            return Applied::Replaced(at);
+        }
+        self.push(difference)
+    }
+
+    /// Keeps the differences `sort_key` gives a key, ordered by it (stable).
+    fn reorder(&mut self, sort_key: impl Fn(usize, &Difference) -> Option<(u32, u64)>) -> Applied {
+        let mut keyed: Vec<((u32, u64), usize)> = (self.differences.iter().enumerate())
+            .filter_map(|(i, d)| Some((sort_key(i, d)?, i)))
+            .collect();
+        keyed.sort_by_key(|(key, _)| *key);
+        let kept: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        if kept.iter().copied().eq(0..self.differences.len()) {
+            return Applied::Unchanged;
+        }
+        let mut moved = vec![None; self.differences.len()];
+        let mut old: Vec<Option<Difference>> = std::mem::take(&mut self.differences)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (new, &at) in kept.iter().enumerate() {
+            moved[at] = Some(new);
+        }
+        self.differences = kept.iter().filter_map(|&at| old[at].take()).collect();
+        self.positions = Positions(
+            self.differences
+                .iter()
+                .enumerate()
+                .map(|(position, d)| (d.id, position))
+                .collect(),
+        );
+        Applied::Moved(moved)
     }
 
     pub fn difference(&self, id: DiffId) -> Option<&Difference> {

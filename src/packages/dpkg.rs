@@ -15,6 +15,9 @@ use crate::model::name_from_bytes;
 pub(super) const DIR: &str = "var/lib/dpkg";
 pub(super) const STATUS: &str = "var/lib/dpkg/status";
 pub(super) const STATUS_OLD: &str = "var/lib/dpkg/status-old";
+/// The packages apt last told dpkg about (`dpkg --update-avail`): records like the status file's, so a
+/// difference in it is explained when only changed packages' paragraphs differ.
+const AVAILABLE: &str = "var/lib/dpkg/available";
 const STATUS_D: &str = "var/lib/dpkg/status.d";
 const INFO: &str = "var/lib/dpkg/info";
 
@@ -29,7 +32,7 @@ const STATES_WITH_FILES: [&str; 5] = [
 
 pub(super) fn wanted(path: &str) -> Option<Wanted> {
     let rest = path.strip_prefix("var/lib/dpkg/")?;
-    if rest == "status" || rest == "status-old" {
+    if matches!(rest, "status" | "status-old" | "available") {
         return Some(Wanted::Content {
             limit: MAX_DATABASE_BYTES,
         });
@@ -60,8 +63,10 @@ pub(super) fn read(files: &DatabaseFiles, out: &mut Builder) {
             }
         }
     }
-    if let Some(text) = out.content(files, STATUS_OLD) {
-        status_records(STATUS_OLD, text, out);
+    for path in [STATUS_OLD, AVAILABLE] {
+        if let Some(text) = out.content(files, path) {
+            status_records(path, text, out);
+        }
     }
     read_status_d(files, out);
 }
@@ -499,13 +504,14 @@ pub(super) mod tests {
             "var/lib/dpkg/status.d/base.md5sums",
             "var/lib/dpkg/info/libc6:amd64.list",
             "var/lib/dpkg/info/bash.md5sums",
+            "var/lib/dpkg/available",
         ] {
             assert!(wanted(path).is_some(), "{path}");
         }
         for path in [
             "var/lib/dpkg/info/bash.postinst",
             "var/lib/dpkg/info/x/y.list",
-            "var/lib/dpkg/available",
+            "var/lib/dpkg/available-old",
             "var/lib/dpkg/status.d/a/b",
             "usr/var/lib/dpkg/status",
         ] {

@@ -1,8 +1,11 @@
 //! Headless report writers: diffoci's text table, a versioned JSON document, an NDJSON event stream, a
-//! one-line summary for stderr and the `--report-dir` directory writer.
+//! self-contained HTML page, a Markdown summary, a one-line summary for stderr and the `--report-dir`
+//! directory writer.
 
 mod dir;
+mod html;
 mod json;
+mod markdown;
 mod ndjson;
 mod summary;
 mod table;
@@ -14,7 +17,9 @@ pub use dir::{
     Cause, EntryRef, Finished, NonEmpty, NotWritten, Notes, Renamed, ReportDir, WriteLimits,
     Written,
 };
+pub use html::{Contents, MAX_HTML_FILES, write_html};
 pub use json::{JSON_FORMAT_VERSION, json_report, write_json};
+pub use markdown::{DEFAULT_MARKDOWN_ROWS, write_markdown};
 pub use ndjson::NdjsonWriter;
 pub use summary::Summary;
 pub use table::{
@@ -32,6 +37,10 @@ pub enum Format {
     Json,
     /// One event per line, as the comparison streams.
     Ndjson,
+    /// One self-contained HTML page: verdict, summary, the comparison tree as collapsible sections.
+    Html,
+    /// A short Markdown report for merge requests and $GITHUB_STEP_SUMMARY.
+    Markdown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +83,7 @@ impl ReportError {
 }
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {
@@ -89,7 +98,7 @@ mod tests {
             .filter_map(|f| f.to_possible_value())
             .map(|v| v.get_name().to_owned())
             .collect();
-        assert_eq!(names, ["table", "json", "ndjson"]);
+        assert_eq!(names, ["table", "json", "ndjson", "html", "markdown"]);
         assert_eq!(Format::from_str("ndjson", false), Ok(Format::Ndjson));
         assert_eq!(Format::default(), Format::Table);
     }

@@ -71,21 +71,28 @@ impl Summary {
         aspects
     }
 
-    /// Filters that hid something, as `--flag count`; filters that hid nothing are left out.
-    fn hidden_parts(&self) -> Vec<String> {
-        let mut parts: Vec<String> = self
+    /// Filters that hid something, with what each alone hid (`--ignore-file-timestamps`, 6538);
+    /// filters that hid nothing are left out.
+    pub fn hidden(&self) -> Vec<(String, usize)> {
+        let mut hidden: Vec<(String, usize)> = self
             .hidden_by_option
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(option, n)| format!("--{} {n}", option.flag()))
+            .map(|(option, n)| (format!("--{}", option.flag()), *n))
             .collect();
         if self.hidden_by_paths > 0 {
-            parts.push(format!("--ignore-path {}", self.hidden_by_paths));
+            hidden.push(("--ignore-path".into(), self.hidden_by_paths));
         }
         if self.hidden_by_noise > 0 {
-            parts.push(format!("--ignore-noise {}", self.hidden_by_noise));
+            hidden.push(("--ignore-noise".into(), self.hidden_by_noise));
         }
-        parts
+        hidden
+    }
+
+    /// [`hidden`](Self::hidden) as `--flag count`.
+    fn hidden_parts(&self) -> Vec<String> {
+        let hidden = self.hidden().into_iter();
+        hidden.map(|(flag, n)| format!("{flag} {n}")).collect()
     }
 }
 

@@ -267,6 +267,11 @@ impl Copying<'_> {
     }
 }
 
+/// Bytes that may still be written in `dir` while keeping [`reserve`] free, if that can be asked.
+pub(crate) fn room_left(dir: &Path) -> Option<u64> {
+    free_space(dir).map(|(free, total)| free.saturating_sub(reserve(total)))
+}
+
 /// What is kept free on the file system of the temporary file: 5%, at most 1 GiB.
 fn reserve(total: u64) -> u64 {
     (total / 20).min(1 << 30)

@@ -10,6 +10,7 @@
 mod archive;
 pub mod daemon;
 mod decompress;
+pub(crate) use decompress::room_left;
 mod docker_archive;
 mod layout;
 mod network;

@@ -1,11 +1,13 @@
-//! Key bindings: one table drives both the key handling and the help overlay, so they cannot drift.
-//! No key means different things in different panes (a lesson from dive).
+//! Key bindings: one table drives the key handling, the help overlay and assets/keys.md, so they
+//! cannot drift. No key means different things in different panes (a lesson from dive): the moves
+//! act on the focused pane, everything else on the same thing wherever the focus is.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use crate::filter::IgnoreOption;
 
 use super::app::{Action, StatusKind};
+use super::view::Areas;
 
 /// One binding as the help overlay lists it.
 pub struct Binding {
@@ -51,6 +53,12 @@ pub const BINDINGS: &[Binding] = &[
         "this help",
         Action::ToggleHelp,
         (KeyCode::Char('?'), false)
+    ),
+    binding!(
+        "b",
+        "legend: markers, badges",
+        Action::ShowLegend,
+        (KeyCode::Char('b'), false)
     ),
     binding!(
         "↑ k",
@@ -121,7 +129,7 @@ pub const BINDINGS: &[Binding] = &[
     ),
     binding!(
         "/",
-        "search paths",
+        "search paths (jump)",
         Action::StartSearch,
         (KeyCode::Char('/'), false)
     ),
@@ -132,6 +140,12 @@ pub const BINDINGS: &[Binding] = &[
         (KeyCode::Char('n'), false)
     ),
     binding!("", "", Action::PreviousMatch, (KeyCode::Char('N'), false)),
+    binding!(
+        "f  Ctrl-F",
+        "list only matching paths",
+        Action::StartTreeFilter,
+        (KeyCode::Char('f'), false) | (KeyCode::Char('f'), true)
+    ),
     binding!(
         "v",
         "view auto/layer/merged",
@@ -145,10 +159,83 @@ pub const BINDINGS: &[Binding] = &[
         (KeyCode::Char('w'), false)
     ),
     binding!(
+        "W",
+        "wrap long lines",
+        Action::ToggleWrap,
+        (KeyCode::Char('W'), false)
+    ),
+    binding!(
+        "m",
+        "mask timestamps in diffs",
+        Action::ToggleMaskTimestamps,
+        (KeyCode::Char('m'), false)
+    ),
+    binding!(
+        "u",
+        "list only unexplained",
+        Action::ToggleUnexplainedOnly,
+        (KeyCode::Char('u'), false)
+    ),
+    binding!(
+        "< >",
+        "scroll detail sideways",
+        Action::ScrollSideways(-1),
+        (KeyCode::Char('<'), false)
+    ),
+    binding!(
+        "",
+        "",
+        Action::ScrollSideways(1),
+        (KeyCode::Char('>'), false)
+    ),
+    binding!(
+        "{ }",
+        "narrower / wider tree",
+        Action::MoveSplit(-1),
+        (KeyCode::Char('{'), false)
+    ),
+    binding!("", "", Action::MoveSplit(1), (KeyCode::Char('}'), false)),
+    binding!(
+        "z",
+        "detail on the whole width",
+        Action::ToggleZoom,
+        (KeyCode::Char('z'), false)
+    ),
+    binding!(
+        "t",
+        "history across layers",
+        Action::ToggleHistory,
+        (KeyCode::Char('t'), false)
+    ),
+    binding!(
+        "x",
+        "swap the two sides",
+        Action::SwapSides,
+        (KeyCode::Char('x'), false)
+    ),
+    binding!(
         "e",
         "export selected subtree",
         Action::StartExport,
         (KeyCode::Char('e'), false)
+    ),
+    binding!(
+        "y",
+        "copy the command (OSC 52)",
+        Action::CopyCommand,
+        (KeyCode::Char('y'), false)
+    ),
+    binding!(
+        "i",
+        "ignore path (session)",
+        Action::IgnorePath,
+        (KeyCode::Char('i'), false)
+    ),
+    binding!(
+        "I",
+        "list ignored paths again",
+        Action::ForgetIgnoredPaths,
+        (KeyCode::Char('I'), false)
     ),
     binding!(
         "A R M U",
@@ -278,10 +365,26 @@ pub fn prompt_action(key: &KeyEvent) -> Option<Action> {
     }
 }
 
-/// Mouse: the wheel scrolls the pane under the pointer, a click in the tree selects a row.
-pub fn mouse_action(event: &MouseEvent, tree_area: ratatui::layout::Rect) -> Option<Action> {
+/// Mouse: the wheel scrolls the pane under the pointer, a click in the tree selects a row, the
+/// border between the panes can be dragged (`dragging` says a drag is under way).
+pub fn mouse_action(event: &MouseEvent, areas: &Areas, dragging: &mut bool) -> Option<Action> {
+    let tree_area = areas.tree;
     let in_tree = event.column >= tree_area.x && event.column < tree_area.x + tree_area.width;
+    let on_border = areas
+        .split_column()
+        .is_some_and(|c| event.column == c || event.column == c + 1);
     match event.kind {
+        MouseEventKind::Down(MouseButton::Left) if on_border => {
+            *dragging = true;
+            None
+        }
+        MouseEventKind::Drag(MouseButton::Left) if *dragging => {
+            Some(Action::DragSplit(event.column))
+        }
+        MouseEventKind::Up(_) => {
+            *dragging = false;
+            None
+        }
         MouseEventKind::ScrollDown if in_tree => Some(Action::Down),
         MouseEventKind::ScrollUp if in_tree => Some(Action::Up),
         MouseEventKind::ScrollDown => Some(Action::ScrollDetail(3)),
@@ -310,8 +413,9 @@ mod tests {
             assert!(!option_key(option).is_empty(), "{option:?} has no key");
         }
         let probes = [
-            'q', '?', 'k', 'j', 'g', 'G', ' ', 'h', 'l', ']', '[', '/', 'n', 'N', 'v', 'w', 'e',
-            'A', 'R', 'M', 'U', 's', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-',
+            'q', '?', 'b', 'k', 'j', 'g', 'G', ' ', 'h', 'l', ']', '[', '/', 'n', 'N', 'f', 'v',
+            'w', 'W', 'm', 'u', '<', '>', '{', '}', 'z', 't', 'x', 'e', 'y', 'i', 'I', 'A', 'R',
+            'M', 'U', 's', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-',
         ];
         for c in probes {
             let hits = BINDINGS
@@ -320,6 +424,38 @@ mod tests {
                 .count();
             assert_eq!(hits, 1, "{c:?} is bound {hits} times");
         }
+    }
+
+    #[test]
+    fn a_drag_on_the_border_moves_the_split_and_ends_with_the_button() {
+        use ratatui::layout::Rect;
+        let areas = Areas {
+            tree: Rect::new(0, 0, 40, 20),
+            detail: Rect::new(40, 0, 60, 20),
+        };
+        let mouse = |kind, column| MouseEvent {
+            kind,
+            column,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        };
+        let mut dragging = false;
+        let down = mouse(MouseEventKind::Down(MouseButton::Left), 39);
+        assert_eq!(mouse_action(&down, &areas, &mut dragging), None);
+        assert!(dragging);
+        let drag = mouse(MouseEventKind::Drag(MouseButton::Left), 30);
+        assert_eq!(
+            mouse_action(&drag, &areas, &mut dragging),
+            Some(Action::DragSplit(30))
+        );
+        let up = mouse(MouseEventKind::Up(MouseButton::Left), 30);
+        assert_eq!(mouse_action(&up, &areas, &mut dragging), None);
+        assert!(!dragging);
+        let click = mouse(MouseEventKind::Down(MouseButton::Left), 10);
+        assert_eq!(
+            mouse_action(&click, &areas, &mut dragging),
+            Some(Action::ClickRow(4))
+        );
     }
 
     #[test]

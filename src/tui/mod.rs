@@ -1,18 +1,25 @@
 //! The interactive explorer: `ocidiff-tui IMG0 IMG1` on a terminal.
 //!
-//! The engine runs on its own threads and streams events over a channel; content is loaded and diffed
-//! on a worker; exports run on a thread of their own. The loop below only takes events in, turns keys
-//! into actions and draws, so the UI never waits on I/O.
+//! The engine runs on its own threads ([`engine::spawn`]) and streams events over a channel; content
+//! is loaded and diffed on a worker, configs (for `created_by`) and exports on threads of their own.
+//! The loop below only takes events in, turns keys into actions and draws, so the UI never waits on
+//! I/O.
 
 pub mod app;
+pub mod command;
 pub mod content;
+pub mod export;
+pub mod fit;
+pub mod history;
 pub mod keys;
+pub mod labels;
+pub mod session;
+pub mod swap;
 pub mod theme;
 pub mod tree;
 pub mod view;
 
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -21,16 +28,17 @@ use crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind,
 };
 
-use crate::engine::layer::ReadLimits;
+use crate::engine::spool::ContentSpool;
 use crate::engine::{self, Options};
 use crate::filter::{Filter, View};
-use crate::model::{Event, Report, Sides};
-use crate::report::{NonEmpty, ReportDir, ReportError, WriteLimits, json_report};
-use crate::report_dir_export::export_differences;
+use crate::model::{Event, Sides};
+use crate::report::WriteLimits;
 use crate::source::Image;
 
 use app::{Action, App, Effect};
 use content::ContentLoader;
+use export::ExportSetup;
+use session::Changed;
 use theme::Theme;
 
 /// What the session ended with, for the exit status.
@@ -40,50 +48,83 @@ pub struct Outcome {
     pub errors: usize,
 }
 
+/// How the explorer starts, besides the images and the engine's options.
+pub struct Launch {
+    /// The inputs as the user wrote them.
+    pub specs: [String; 2],
+    pub filter: Filter,
+    pub view: View,
+    /// `--select`: the path selected once it is listed.
+    pub select: Option<String>,
+    /// Arguments that chose what is compared (`--platform`...), for the copied command.
+    pub extra_args: Vec<String>,
+    pub export_limits: WriteLimits,
+    /// `--content-cache`: the most bytes of file contents kept aside while layers are read (0: none).
+    pub content_cache: u64,
+}
+
 const FRAME: Duration = Duration::from_millis(33);
 
-pub fn run(
-    images: Sides<Image>,
-    options: Options,
-    export_limits: WriteLimits,
-    filter: Filter,
-    view: View,
-    specs: [String; 2],
-) -> io::Result<Outcome> {
-    let images = Arc::new(images);
+/// The spool for file contents: `budget` bytes, or less if the temporary directory has less room
+/// (keeping what [`crate::source::room_left`] keeps free); None if that leaves nothing.
+fn content_spool(budget: u64) -> Option<Arc<ContentSpool>> {
+    let room = crate::source::room_left(&std::env::temp_dir()).unwrap_or(u64::MAX);
+    let budget = budget.min(room);
+    (budget > 0).then(|| Arc::new(ContentSpool::new(budget, content::MAX_READ)))
+}
+
+pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Result<Outcome> {
+    let mut images = Arc::new(images);
+    let spool = content_spool(launch.content_cache);
+    options.content_spool = spool.clone();
     let read_limits = options.read_limits;
-    let events = start_engine(Arc::clone(&images), options);
-    let mut app = App::new(specs, filter, view);
+    let json_limit = options.json_limit;
+    let events = engine::spawn(Arc::clone(&images), options);
+    let mut app = App::new(launch.specs, launch.filter, launch.view);
+    app.select_when_listed(launch.select);
+    app.set_extra_args(launch.extra_args);
     let theme = Theme::from_env();
-    app.no_color = theme.plain;
-    let mut content = ContentLoader::new(Some(Arc::clone(&images)), read_limits);
+    let mut content = ContentLoader::new(Some(Arc::clone(&images)), read_limits, spool);
     let mut terminal = TerminalGuard::enter()?;
     let (export_tx, export_rx) = mpsc::channel::<String>();
+    let mut export = ExportSetup {
+        images: Arc::clone(&images),
+        read_limits,
+        write_limits: launch.export_limits,
+        done: export_tx,
+    };
     let mut areas = view::Areas::default();
+    let mut dragging = false;
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     loop {
-        let was_finished = app.report.finished;
-        dirty |= take_events(&mut app, &events);
-        if app.report.finished && !was_finished {
+        let changed = take_events(&mut app, &events);
+        if changed.indexes {
             // The report reorders its differences when it finishes; cached contents are keyed by index.
             content.clear();
         }
-        dirty |= content.poll();
+        dirty |= changed != Changed::default() || content.poll();
+        app.session.read_created_by(&images, json_limit);
+        dirty |= app.session.created_by.poll();
         while let Ok(message) = export_rx.try_recv() {
-            app.message = Some(message);
+            app.bar.say(view::status::Message::result(message));
             dirty = true;
         }
         if dirty && last_draw.elapsed() >= FRAME {
             app.refresh();
-            if let Some((index, _)) = app.selected_difference() {
-                content.want(&app.report, index);
+            // A member of an archive has no layer entry of its own to read.
+            if let Some((index, d)) = app.selected_difference()
+                && !is_inside_a_file(app.session.report(), d)
+            {
+                content.want(app.session.report(), index);
             }
             terminal
                 .terminal
                 .draw(|frame| areas = view::draw(frame, &mut app, &content, &theme))?;
             dirty = false;
             last_draw = Instant::now();
+            // The new listing is on screen; what each option hides follows in the next frame.
+            dirty |= app.refresh_counts();
         }
         if !event::poll(if dirty {
             FRAME
@@ -94,16 +135,16 @@ pub fn run(
         }
         let action = match event::read()? {
             TermEvent::Key(key) if key.kind == KeyEventKind::Press => {
-                if app.prompt.is_some() {
+                if app.bar.prompt().is_some() {
                     keys::prompt_action(&key)
-                } else if app.help {
-                    // The overlay says "any key closes": unbound keys (Esc, x...) too.
-                    keys::action_for(&key).or(Some(Action::ToggleHelp))
+                } else if app.help.is_open() {
+                    // The overlay says "any other key closes": unbound keys (Esc, x...) too.
+                    keys::action_for(&key).or(Some(Action::PromptCancel))
                 } else {
                     keys::action_for(&key)
                 }
             }
-            TermEvent::Mouse(mouse) => keys::mouse_action(&mouse, areas.tree),
+            TermEvent::Mouse(mouse) => keys::mouse_action(&mouse, &areas, &mut dragging),
             TermEvent::Resize(..) => Some(Action::Resize),
             _ => None,
         };
@@ -112,118 +153,51 @@ pub fn run(
         match app.update(action) {
             Effect::None => {}
             Effect::Quit => break,
-            Effect::Export { dir, differences } => {
-                app.message = Some(format!(
+            Effect::Export {
+                dir,
+                differences,
+                overwrite,
+            } => {
+                app.bar.say(view::status::Message::result(format!(
                     "exporting {} difference(s) to {}…",
                     differences.len(),
                     dir.display()
-                ));
-                start_export(
-                    &images,
-                    &app,
-                    dir,
-                    differences,
-                    read_limits,
-                    export_limits,
-                    export_tx.clone(),
-                );
+                )));
+                export::start(&export, &app.session, dir, &differences, overwrite);
+            }
+            Effect::Copy(text) => {
+                // Between frames: the sequence does not break into ratatui's output.
+                command::copy_to_clipboard(&text, &mut io::stdout())?;
+            }
+            Effect::Swapped => {
+                images = Arc::new(swap::swapped(Sides::clone(&images)));
+                content.set_images(Arc::clone(&images));
+                export.images = Arc::clone(&images);
             }
         }
     }
     drop(terminal);
     Ok(Outcome {
-        shown: app.shown.iter().filter(|s| **s).count(),
-        errors: app.report.errors.len(),
+        shown: app.session.shown_total(),
+        errors: app.session.report().errors.len(),
     })
 }
 
-fn start_engine(images: Arc<Sides<Image>>, options: Options) -> Receiver<Event> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let sink = move |event| {
-            let _ = tx.send(event);
-        };
-        engine::compare(&images, &options, &sink);
-    });
-    rx
-}
-
 /// Takes in what the engine sent since the last frame (bounded, so input stays responsive).
-fn take_events(app: &mut App, events: &Receiver<Event>) -> bool {
+fn take_events(app: &mut App, events: &Receiver<Event>) -> Changed {
     let started = Instant::now();
-    let mut any = false;
+    let mut changed = Changed::default();
     while let Ok(event) = events.try_recv() {
-        app.on_event(event);
-        any = true;
+        let now = app.on_event(event);
+        changed.tree |= now.tree;
+        changed.indexes |= now.indexes;
+        // Progress alone redraws too (the status bar counts layers and bytes).
+        changed.progress = true;
         if started.elapsed() > Duration::from_millis(20) {
             break;
         }
     }
-    any
-}
-
-/// Writes the report directory for the selected subtree on a thread; the result comes back as a message.
-fn start_export(
-    images: &Arc<Sides<Image>>,
-    app: &App,
-    dir: PathBuf,
-    indexes: Vec<usize>,
-    read_limits: ReadLimits,
-    write_limits: WriteLimits,
-    done: mpsc::Sender<String>,
-) {
-    let images = Arc::clone(images);
-    let mut subtree = Report {
-        contexts: app.report.contexts.clone(),
-        ..Report::default()
-    };
-    subtree.differences = indexes
-        .iter()
-        .filter_map(|i| app.report.differences.get(*i).cloned())
-        .collect();
-    subtree.finished = true;
-    let json = json_report(
-        [&app.specs[0], &app.specs[1]],
-        &subtree,
-        &app.filter,
-        app.view,
-    );
-    std::thread::spawn(move || {
-        let differences: Vec<&crate::model::Difference> = subtree.differences.iter().collect();
-        let exported = ReportDir::create(&dir, NonEmpty::Refuse, write_limits).and_then(|out| {
-            export_differences(out, &images, &subtree, &differences, json, &read_limits)
-        });
-        let message = match exported {
-            Ok(done) => {
-                let mut message = if done.errors.is_empty() && done.refused.is_empty() {
-                    format!(
-                        "exported {} difference(s) to {}",
-                        differences.len(),
-                        dir.display()
-                    )
-                } else {
-                    format!(
-                        "exported to {} with {} refused entr(ies) and {} error(s)",
-                        dir.display(),
-                        done.refused.len(),
-                        done.errors.len()
-                    )
-                };
-                for line in done.notes.summary_lines() {
-                    message.push_str("; ");
-                    message.push_str(&line);
-                }
-                message
-            }
-            // The explorer will ask before writing into it (issue 11); until then it is refused.
-            Err(ReportError::NotEmpty { .. }) => format!(
-                "export refused: {} is not empty; give a new or empty directory",
-                dir.display()
-            ),
-            Err(error) => format!("export failed: {error}"),
-        };
-        let _ = done.send(message);
-    });
+    changed
 }
 
 /// Raw mode, the alternate screen and mouse capture, undone on drop, on error, on panic and on a
@@ -264,3 +238,10 @@ fn restore_terminal() {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether a difference is about a member of a file compared inside (an archive's member).
+pub fn is_inside_a_file(report: &crate::model::Report, d: &crate::model::Difference) -> bool {
+    report
+        .context(d.context)
+        .is_some_and(|c| matches!(c.kind, crate::model::ContextKind::Nested { .. }))
+}

@@ -1,15 +1,33 @@
-//! The explorer's tree: contexts (images → platform manifests → config, layers, merged filesystem) and,
-//! below layers and merged filesystems, directories and entries. Built incrementally from the report as
-//! events arrive; what is visible is computed separately (filters, view, collapsed nodes) as a flat list
-//! of rows, so a frame only draws the rows on screen whatever the tree's size.
+//! The explorer's tree: contexts (images → platform manifests → config, layers, merged filesystem), one
+//! row per difference of a context itself (a descriptor, the config's fields, a layer's entry count),
+//! and, below layers and merged filesystems, directories and entries. Built incrementally from the
+//! report as events arrive; what is listed is computed separately (filters, view, status keys, the
+//! tree filter) as a [`Listing`], and what is drawn as a flat list of rows below open nodes, so a frame
+//! only draws the rows on screen whatever the tree's size.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Aspect, ContextId, Delta, DiffKind, Difference, EntryKind, Report};
+use crate::model::{Aspect, ContextId, ContextKind, DiffKind, Difference, EntryKind, Report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub u32);
 
+/// Marks a node that stands for no difference.
+const NO_DIFFERENCE: u32 = u32::MAX;
+
+impl NodeId {
+    fn at(index: usize) -> NodeId {
+        NodeId(index as u32)
+    }
+
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a node stands for. A new kind of context (nested archives, packages) is a new
+/// [`ContextKind`](crate::model::ContextKind) below [`NodeKind::Context`]; its rows are labelled in
+/// `labels.rs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
     Context(ContextId),
@@ -19,6 +37,12 @@ pub enum NodeKind {
     /// A file difference: its index in `Report::differences`.
     Entry {
         difference: usize,
+    },
+    /// A difference of the context itself (descriptor, index, manifest, config, layer entry count);
+    /// the node's name is the difference's key.
+    Property {
+        difference: usize,
+        kind: DiffKind,
     },
 }
 
@@ -34,11 +58,22 @@ pub struct Node {
     pub context: ContextId,
 }
 
-/// A stable name for a node, kept across tree rebuilds (for collapsed state and selection).
+/// A stable name for a node, kept across tree rebuilds (for open nodes and the selection).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NodeKey {
-    pub context: ContextId,
-    pub path: String,
+pub enum NodeKey {
+    Context(ContextId),
+    /// A directory or an entry, by its path in its layer or filesystem.
+    Path(ContextId, String),
+    /// A difference of a context itself, by its kind and key.
+    Property(ContextId, DiffKind, String),
+}
+
+impl NodeKey {
+    pub fn context(&self) -> ContextId {
+        match self {
+            NodeKey::Context(c) | NodeKey::Path(c, _) | NodeKey::Property(c, ..) => *c,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -47,10 +82,17 @@ pub struct Tree {
     roots: Vec<NodeId>,
     context_nodes: HashMap<ContextId, NodeId>,
     dirs: HashMap<(ContextId, String), NodeId>,
-    /// Directory nodes whose own tar entry differs: the difference's index.
-    dir_entries: HashMap<NodeId, usize>,
+    /// Per node: the difference it stands for ([`NO_DIFFERENCE`] if none), for lookups in O(1).
+    differences: Vec<u32>,
     /// How many differences of the report the tree has taken in.
     seen: usize,
+    /// Nested contexts waiting for the row of the file they are the inside of.
+    pending_nested: Vec<ContextId>,
+    /// Every node in depth-first order, and each node's place in it; redone when nodes are added
+    /// or moved.
+    order: Vec<NodeId>,
+    rank: Vec<u32>,
+    order_stale: bool,
 }
 
 impl Tree {
@@ -58,27 +100,125 @@ impl Tree {
     pub fn build(report: &Report) -> Tree {
         let mut tree = Tree::default();
         tree.sync(report);
+        tree.refresh_order();
         tree
     }
 
-    /// Takes in what the report gained since the last call. Differences only ever get appended while
-    /// the comparison runs; when it finishes they are reordered, and the tree is rebuilt.
+    /// Takes in what the report gained since the last call: each row goes in its place (a context's
+    /// own differences first, then its contexts, then directories and entries in path order), so
+    /// rows arriving in any order give the same tree. Differences only ever get appended between
+    /// two reorders of the report ([`remap`](Self::remap)). The order of the nodes is redone by
+    /// [`refresh_order`](Self::refresh_order), not here: once per listing, not once per event.
     pub fn sync(&mut self, report: &Report) {
         for context in &report.contexts {
-            if !self.context_nodes.contains_key(&context.id) {
-                self.add_context(context.id, context.parent, &context.label);
+            if self.context_nodes.contains_key(&context.id)
+                || self.pending_nested.contains(&context.id)
+            {
+                continue;
             }
+            if matches!(context.kind, ContextKind::Nested { .. }) {
+                self.pending_nested.push(context.id);
+                self.attach_nested(report);
+                continue;
+            }
+            self.add_context(context.id, context.parent, &context.label);
         }
         for (index, difference) in report.differences.iter().enumerate().skip(self.seen) {
+            if !self.pending_nested.is_empty() && self.pending_nested.contains(&difference.context)
+            {
+                // Its file's row came before it (a nested context is numbered after its file).
+                self.attach_nested(report);
+                if self.pending_nested.contains(&difference.context) {
+                    self.place_nested_anyway(difference.context, report);
+                }
+            }
             if difference.kind == DiffKind::File {
                 self.add_entry(index, difference);
+            } else {
+                self.add_property(index, difference);
             }
         }
         self.seen = report.differences.len();
+        self.attach_nested(report);
+    }
+
+    /// Puts the nested contexts waiting for their file's row below it, as children of the file.
+    fn attach_nested(&mut self, report: &Report) {
+        // Nested inside nested: the outer one must be placed first, so go round until none moves.
+        loop {
+            let mut placed = false;
+            for id in std::mem::take(&mut self.pending_nested) {
+                let anchor = report.context(id).and_then(|c| match &c.kind {
+                    ContextKind::Nested { file, .. } => self.find_path(c.parent?, file),
+                    _ => None,
+                });
+                match (anchor, report.context(id)) {
+                    (Some(anchor), Some(context)) => {
+                        self.add_context_below(id, Some(anchor), &context.label);
+                        placed = true;
+                    }
+                    _ => self.pending_nested.push(id),
+                }
+            }
+            if !placed {
+                break;
+            }
+        }
+    }
+
+    /// A nested context whose file has no row goes below its parent context: its members must
+    /// have a place.
+    fn place_nested_anyway(&mut self, id: ContextId, report: &Report) {
+        self.pending_nested.retain(|p| *p != id);
+        if let Some(context) = report.context(id) {
+            self.add_context(id, context.parent, &context.label);
+        }
+    }
+
+    /// Follows the report's differences to their new places (the finished report sorts them; a
+    /// withdrawn difference leaves): `moved` gives each old index's new one. Nodes keep their ids,
+    /// so the selection and what is open stay as they are. The tree must have taken in every
+    /// difference before the move.
+    pub fn remap(&mut self, moved: &[Option<usize>]) {
+        for index in 0..self.nodes.len() {
+            let old = self.differences[index];
+            if old == NO_DIFFERENCE {
+                continue;
+            }
+            match moved.get(old as usize).copied().flatten() {
+                Some(new) => {
+                    self.differences[index] = new as u32;
+                    if let NodeKind::Entry { difference } | NodeKind::Property { difference, .. } =
+                        &mut self.nodes[index].kind
+                    {
+                        *difference = new;
+                    }
+                }
+                None => self.forget_difference(NodeId::at(index)),
+            }
+        }
+        self.seen = moved.iter().flatten().count();
+    }
+
+    /// A node's difference is gone: an entry or property leaves the tree, a directory stays (its
+    /// children may not be gone).
+    fn forget_difference(&mut self, id: NodeId) {
+        self.differences[id.index()] = NO_DIFFERENCE;
+        if matches!(self.node(id).kind, NodeKind::Dir { .. }) {
+            return;
+        }
+        self.detach(id);
+    }
+
+    /// Redoes the depth-first order if nodes were added or moved since.
+    pub fn refresh_order(&mut self) {
+        if self.order_stale || self.order.len() != self.nodes.len() {
+            self.order_nodes();
+        }
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id.0 as usize]
+        &self.nodes[id.index()]
     }
 
     pub fn len(&self) -> usize {
@@ -93,43 +233,69 @@ impl Tree {
         &self.roots
     }
 
+    /// Every node, depth first (children in order), whatever is open; as of the last
+    /// [`refresh_order`](Self::refresh_order).
+    pub fn in_order(&self) -> &[NodeId] {
+        &self.order
+    }
+
+    /// A node's place in [`in_order`](Self::in_order).
+    pub fn rank(&self, id: NodeId) -> usize {
+        self.rank.get(id.index()).map_or(0, |r| *r as usize)
+    }
+
     pub fn key(&self, id: NodeId) -> NodeKey {
         let node = self.node(id);
-        let path = match &node.kind {
-            NodeKind::Context(_) => String::new(),
-            NodeKind::Dir { path } => path.clone(),
-            NodeKind::Entry { .. } => self.path_of(id),
-        };
-        NodeKey {
-            context: node.context,
-            path,
+        match &node.kind {
+            NodeKind::Context(c) => NodeKey::Context(*c),
+            NodeKind::Dir { path } => NodeKey::Path(node.context, path.clone()),
+            NodeKind::Entry { .. } => NodeKey::Path(node.context, self.path_of(id)),
+            NodeKind::Property { kind, .. } => {
+                NodeKey::Property(node.context, *kind, node.name.clone())
+            }
         }
     }
 
     pub fn find(&self, key: &NodeKey) -> Option<NodeId> {
-        if key.path.is_empty() {
-            return self.context_nodes.get(&key.context).copied();
+        match key {
+            NodeKey::Context(c) => self.context_nodes.get(c).copied(),
+            NodeKey::Path(context, path) => self.find_path(*context, path),
+            NodeKey::Property(context, kind, key) => {
+                let parent = self.context_nodes.get(context)?;
+                self.node(*parent).children.iter().copied().find(|c| {
+                    let node = self.node(*c);
+                    matches!(node.kind, NodeKind::Property { kind: k, .. } if k == *kind)
+                        && node.name == *key
+                })
+            }
         }
-        if let Some(dir) = self.dirs.get(&(key.context, key.path.clone())) {
-            return Some(*dir);
-        }
-        let (parent_path, _) = key.path.rsplit_once('/').unwrap_or(("", &key.path));
-        let parent = if parent_path.is_empty() {
-            self.context_nodes.get(&key.context)?
-        } else {
-            self.dirs.get(&(key.context, parent_path.to_owned()))?
-        };
-        self.node(*parent)
-            .children
-            .iter()
-            .copied()
-            .find(|c| self.path_of(*c) == key.path)
     }
 
-    /// The path of a directory or entry within its layer or filesystem.
+    /// The directory or entry at `path` in a context.
+    pub fn find_path(&self, context: ContextId, path: &str) -> Option<NodeId> {
+        if let Some(dir) = self.dirs.get(&(context, path.to_owned())) {
+            return Some(*dir);
+        }
+        let (parent_path, _) = path.rsplit_once('/').unwrap_or(("", path));
+        let parent = if parent_path.is_empty() {
+            self.context_nodes.get(&context)?
+        } else {
+            self.dirs.get(&(context, parent_path.to_owned()))?
+        };
+        self.node(*parent).children.iter().copied().find(|c| {
+            matches!(self.node(*c).kind, NodeKind::Entry { .. }) && self.path_of(*c) == path
+        })
+    }
+
+    /// The context node of a context.
+    pub fn context_node(&self, context: ContextId) -> Option<NodeId> {
+        self.context_nodes.get(&context).copied()
+    }
+
+    /// The path of a directory or entry within its layer or filesystem (empty for other nodes).
     pub fn path_of(&self, id: NodeId) -> String {
         match &self.node(id).kind {
-            NodeKind::Context(_) => String::new(),
+            NodeKind::Context(_) | NodeKind::Property { .. } => String::new(),
             NodeKind::Dir { path } => path.clone(),
             NodeKind::Entry { .. } => {
                 let node = self.node(id);
@@ -141,45 +307,92 @@ impl Tree {
         }
     }
 
-    /// The file difference a node stands for: an entry's, or a directory's own entry's.
+    /// The difference a node stands for: an entry's, a directory's own entry's, a property's.
     pub fn difference_of(&self, id: NodeId) -> Option<usize> {
-        match self.node(id).kind {
-            NodeKind::Entry { difference } => Some(difference),
-            NodeKind::Dir { .. } => self.dir_entries.get(&id).copied(),
-            NodeKind::Context(_) => None,
+        match self.differences.get(id.index()) {
+            Some(&d) if d != NO_DIFFERENCE => Some(d as usize),
+            _ => None,
         }
     }
 
-    /// Which nodes are visible, ignoring collapsed directories: entries by their status, directories
-    /// when they or something below them is, contexts when the view includes them.
-    pub fn visibility(&self, report: &Report, rules: &Visibility<'_>) -> Vec<bool> {
-        let mut visible = vec![false; self.nodes.len()];
-        // Children always come after their parent, so a reverse walk sees every child first.
-        for index in (0..self.nodes.len()).rev() {
-            let id = NodeId(index as u32);
-            let node = self.node(id);
-            visible[index] = match &node.kind {
-                NodeKind::Context(c) => !rules.hidden_contexts.contains(c),
+    /// Per node: whether its path contains `query` (lower case), in any case. Only directories and
+    /// entries have paths. One pass, parents first: without a `/` in the query, a path contains it
+    /// if a component does, so a node matches if its name does or its directory matches.
+    pub fn matching(&self, query: &str) -> Vec<bool> {
+        let mut hits = vec![false; self.nodes.len()];
+        for (index, node) in self.nodes.iter().enumerate() {
+            let id = NodeId::at(index);
+            hits[index] = match node.kind {
+                NodeKind::Context(_) | NodeKind::Property { .. } => false,
+                _ if query.contains('/') => self.path_of(id).to_lowercase().contains(query),
                 _ => {
-                    self.difference_of(id)
-                        .is_some_and(|d| rules.shows(report, d))
-                        || node.children.iter().any(|c| visible[c.0 as usize])
+                    contains_folded(&node.name, query)
+                        || node.parent.is_some_and(|p| {
+                            matches!(self.node(p).kind, NodeKind::Dir { .. }) && hits[p.index()]
+                        })
                 }
             };
         }
-        visible
+        hits
     }
 
-    /// The rows to draw: visible nodes, depth first, below expanded nodes only.
+    /// What is listed under the rules: per node, whether it is visible (open parents aside) and
+    /// what it counts; one pass, children first.
+    pub fn listing(&self, rules: &Visibility<'_>) -> Listing {
+        let len = self.nodes.len();
+        let mut listing = Listing {
+            visible: vec![false; len],
+            own: vec![false; len],
+            counts: vec![StatusCounts::default(); len],
+        };
+        // Children always come after their parent, so a reverse walk sees every child first.
+        for index in (0..len).rev() {
+            let id = NodeId::at(index);
+            let node = self.node(id);
+            let mut counts = StatusCounts::default();
+            let mut child_visible = false;
+            for child in &node.children {
+                if listing.visible[child.index()] {
+                    child_visible = true;
+                    counts.merge(&listing.counts[child.index()]);
+                }
+            }
+            let visible = match &node.kind {
+                // The inside of a file is listed when something in it is, like a directory.
+                NodeKind::Context(_) if self.is_inside_a_file(id) => child_visible,
+                NodeKind::Context(c) => !rules.hidden_contexts.contains(c),
+                _ => {
+                    let status = self
+                        .difference_of(id)
+                        .filter(|_| rules.matches(id))
+                        .and_then(|d| rules.status(d));
+                    if let Some(status) = status
+                        && status != Status::Unchanged
+                    {
+                        counts.add(status);
+                        listing.own[index] = true;
+                    }
+                    status.is_some() || child_visible
+                }
+            };
+            listing.visible[index] = visible;
+            listing.counts[index] = counts;
+        }
+        listing
+    }
+
+    /// The rows to draw: visible nodes, depth first, below expanded nodes only. Nodes added since
+    /// `visible` was computed (while the comparison streams) wait for the next listing.
     pub fn rows(&self, visible: &[bool], expansion: &Expansion) -> Vec<Row> {
+        let is_visible = |id: &NodeId| visible.get(id.index()).copied().unwrap_or(false);
         let mut rows = Vec::new();
         let mut stack: Vec<NodeId> = self.roots.iter().rev().copied().collect();
         while let Some(id) = stack.pop() {
-            if !visible[id.0 as usize] {
+            if !is_visible(&id) {
                 continue;
             }
             let node = self.node(id);
-            let has_children = node.children.iter().any(|c| visible[c.0 as usize]);
+            let has_children = node.children.iter().any(is_visible);
             let expanded = has_children && expansion.is_expanded(self, id);
             rows.push(Row {
                 node: id,
@@ -194,32 +407,6 @@ impl Tree {
         rows
     }
 
-    /// Per node: the statuses of the file differences at or below it (one pass, children first), so
-    /// the detail pane can summarise a layer or a directory without walking it on every frame.
-    pub fn status_counts(&self, report: &Report, shown: &[bool]) -> Vec<StatusCounts> {
-        let mut counts = vec![StatusCounts::default(); self.nodes.len()];
-        // Children always come after their parent: a reverse walk has every child done first.
-        for index in (0..self.nodes.len()).rev() {
-            let id = NodeId(index as u32);
-            if let Some(d) = self.difference_of(id)
-                && let Some(difference) = report.differences.get(d)
-            {
-                counts[index].add(Status::of(
-                    difference,
-                    shown.get(d).copied().unwrap_or(false),
-                ));
-            }
-            // Differences of a layer do not count in the manifest above it.
-            if let Some(parent) = self.node(id).parent
-                && !matches!(self.node(id).kind, NodeKind::Context(_))
-            {
-                let own = counts[index];
-                counts[parent.0 as usize].merge(&own);
-            }
-        }
-        counts
-    }
-
     pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         std::iter::successors(self.node(id).parent, |p| self.node(*p).parent)
     }
@@ -231,8 +418,14 @@ impl Tree {
         kind: NodeKind,
         context: ContextId,
     ) -> NodeId {
-        let id = NodeId(self.nodes.len() as u32);
+        let id = NodeId::at(self.nodes.len());
         let depth = parent.map_or(0, |p| self.node(p).depth + 1);
+        self.differences.push(match kind {
+            NodeKind::Entry { difference } | NodeKind::Property { difference, .. } => {
+                difference as u32
+            }
+            NodeKind::Context(_) | NodeKind::Dir { .. } => NO_DIFFERENCE,
+        });
         self.nodes.push(Node {
             parent,
             children: Vec::new(),
@@ -241,17 +434,98 @@ impl Tree {
             kind,
             context,
         });
-        match parent {
-            Some(p) => self.nodes[p.0 as usize].children.push(id),
-            None => self.roots.push(id),
-        }
+        self.attach(id);
         id
+    }
+
+    /// Puts a node among its parent's children, in its place: properties first (in the order they
+    /// came), then contexts, then directories and entries by [`sibling_key`](Self::sibling_key).
+    fn attach(&mut self, id: NodeId) {
+        self.order_stale = true;
+        let Some(parent) = self.node(id).parent else {
+            self.roots.push(id);
+            return;
+        };
+        let group = |tree: &Tree, node: NodeId| match tree.node(node).kind {
+            NodeKind::Property { .. } => 0,
+            NodeKind::Context(_) => 1,
+            NodeKind::Dir { .. } | NodeKind::Entry { .. } => 2,
+        };
+        let mine = group(self, id);
+        let children = &self.node(parent).children;
+        let group_end = children.partition_point(|c| group(self, *c) <= mine);
+        let place = if mine < 2 {
+            group_end
+        } else {
+            // Rows mostly arrive in path order: look at the last one first.
+            let key = self.sibling_key(id);
+            let after_last = children
+                .last()
+                .is_none_or(|last| group(self, *last) < 2 || self.sibling_key(*last) <= key);
+            if after_last {
+                children.len()
+            } else {
+                let start = children.partition_point(|c| group(self, *c) < 2);
+                start + children[start..].partition_point(|c| self.sibling_key(*c) <= key)
+            }
+        };
+        self.nodes[parent.index()].children.insert(place, id);
+    }
+
+    /// Takes a node out of its parent's children (it stays in `nodes`, unreachable).
+    fn detach(&mut self, id: NodeId) {
+        self.order_stale = true;
+        let siblings = match self.node(id).parent {
+            Some(parent) => &mut self.nodes[parent.index()].children,
+            None => &mut self.roots,
+        };
+        siblings.retain(|c| *c != id);
+    }
+
+    /// Where a directory or entry sorts among its siblings: as the first path at or below it, which
+    /// is an entry's path, a directory's own path if it differs itself, or else its path and a `/`.
+    fn sibling_key(&self, id: NodeId) -> String {
+        match &self.node(id).kind {
+            NodeKind::Dir { path } if self.differences[id.index()] == NO_DIFFERENCE => {
+                format!("{path}/")
+            }
+            _ => self.path_of(id),
+        }
     }
 
     fn add_context(&mut self, id: ContextId, parent: Option<ContextId>, label: &str) {
         let parent_node = parent.and_then(|p| self.context_nodes.get(&p).copied());
-        let node = self.push(parent_node, label.to_owned(), NodeKind::Context(id), id);
+        self.add_context_below(id, parent_node, label);
+    }
+
+    fn add_context_below(&mut self, id: ContextId, parent: Option<NodeId>, label: &str) {
+        let node = self.push(parent, label.to_owned(), NodeKind::Context(id), id);
         self.context_nodes.insert(id, node);
+    }
+
+    /// Whether a node is the inside of a file (a nested context below the file's row).
+    pub fn is_inside_a_file(&self, id: NodeId) -> bool {
+        matches!(self.node(id).kind, NodeKind::Context(_))
+            && self
+                .node(id)
+                .parent
+                .is_some_and(|p| matches!(self.node(p).kind, NodeKind::Entry { .. }))
+    }
+
+    /// A context's own differences come first among its children, in the order they came.
+    fn add_property(&mut self, index: usize, difference: &Difference) {
+        let Some(&parent) = self.context_nodes.get(&difference.context) else {
+            return;
+        };
+        self.push(
+            Some(parent),
+            difference.key.clone(),
+            NodeKind::Property {
+                difference: index,
+                kind: difference.kind,
+            },
+            difference.context,
+        );
     }
 
     fn add_entry(&mut self, index: usize, difference: &Difference) {
@@ -274,10 +548,10 @@ impl Tree {
         });
         if is_dir && !path.is_empty() {
             let node = self.dir_node(difference.context, context_node, path);
-            self.nodes[node.0 as usize].kind = NodeKind::Dir {
-                path: path.to_owned(),
-            };
-            self.dir_entries.insert(node, index);
+            self.differences[node.index()] = index as u32;
+            // It now sorts as its own path, before what is below it.
+            self.detach(node);
+            self.attach(node);
             return;
         }
         let name = if name.is_empty() {
@@ -316,6 +590,54 @@ impl Tree {
         self.dirs.insert((context, dir.to_owned()), node);
         node
     }
+
+    fn order_nodes(&mut self) {
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut stack: Vec<NodeId> = self.roots.iter().rev().copied().collect();
+        while let Some(id) = stack.pop() {
+            order.push(id);
+            stack.extend(self.node(id).children.iter().rev().copied());
+        }
+        let mut rank = vec![0u32; self.nodes.len()];
+        for (place, id) in order.iter().enumerate() {
+            rank[id.index()] = place as u32;
+        }
+        self.order = order;
+        self.rank = rank;
+        self.order_stale = false;
+    }
+}
+
+/// What the current rules list, per node of the tree.
+#[derive(Debug, Default, Clone)]
+pub struct Listing {
+    /// Listed (open parents aside): its own difference passes the rules, or something below it does.
+    pub visible: Vec<bool>,
+    /// Its own difference is a listed difference: a stop for `]` and `[`.
+    pub own: Vec<bool>,
+    /// The listed differences at or below it, by status.
+    pub counts: Vec<StatusCounts>,
+}
+
+impl Listing {
+    /// The listed differences in the whole tree.
+    pub fn total(&self, tree: &Tree) -> StatusCounts {
+        let mut total = StatusCounts::default();
+        for root in tree.roots() {
+            if self.visible.get(root.index()).copied().unwrap_or(false) {
+                total.merge(&self.counts[root.index()]);
+            }
+        }
+        total
+    }
+
+    pub fn counts(&self, id: NodeId) -> StatusCounts {
+        self.counts.get(id.index()).copied().unwrap_or_default()
+    }
+
+    pub fn is_own(&self, id: NodeId) -> bool {
+        self.own.get(id.index()).copied().unwrap_or(false)
+    }
 }
 
 /// One line of the tree pane.
@@ -327,7 +649,7 @@ pub struct Row {
     pub has_children: bool,
 }
 
-/// What a file difference amounts to under the current filter.
+/// What a difference amounts to under the current filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Added,
@@ -339,15 +661,19 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Added,
+        Status::Removed,
+        Status::TypeChanged,
+        Status::Modified,
+        Status::Unchanged,
+    ];
+
     pub fn of(difference: &Difference, shown: bool) -> Status {
         if !shown {
             return Status::Unchanged;
         }
-        let present = difference
-            .entries
-            .as_ref()
-            .map(|e| (e.input0.is_some(), e.input1.is_some()));
-        match present {
+        match presence(difference) {
             Some((false, true)) => Status::Added,
             Some((true, false)) => Status::Removed,
             _ if difference.deltas.iter().any(|d| d.aspect == Aspect::Kind) => Status::TypeChanged,
@@ -356,17 +682,37 @@ impl Status {
     }
 }
 
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Added,
-        Status::Removed,
-        Status::TypeChanged,
-        Status::Modified,
-        Status::Unchanged,
-    ];
+/// Whether `text` contains `query` (lower case), in any case; without allocating for ASCII text.
+pub fn contains_folded(text: &str, query: &str) -> bool {
+    if query.is_empty() {
+        return true;
+    }
+    if text.is_ascii() && query.is_ascii() {
+        let query = query.as_bytes();
+        return text
+            .as_bytes()
+            .windows(query.len())
+            .any(|w| w.eq_ignore_ascii_case(query));
+    }
+    text.to_lowercase().contains(query)
 }
 
-/// How many file differences have each status.
+/// Which inputs have the thing: a file's entries, or for other differences the presence deltas when
+/// every delta is one (a platform, a layer, a descriptor on one side only).
+fn presence(difference: &Difference) -> Option<(bool, bool)> {
+    if let Some(entries) = &difference.entries {
+        return Some((entries.input0.is_some(), entries.input1.is_some()));
+    }
+    let package = difference.kind == DiffKind::Pkg;
+    let mut sides = difference.deltas.iter().map(|d| {
+        (d.aspect == Aspect::Presence || (package && d.field == "presence"))
+            .then(|| (!d.values.input0.is_null(), !d.values.input1.is_null()))
+    });
+    let first = sides.next()??;
+    sides.all(|s| s == Some(first)).then_some(first)
+}
+
+/// How many differences have each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatusCounts([u32; 5]);
 
@@ -384,6 +730,18 @@ impl StatusCounts {
     pub fn get(&self, status: Status) -> usize {
         self.0[status as usize] as usize
     }
+
+    /// All differences counted (unchanged ones are never counted).
+    pub fn total(&self) -> usize {
+        self.0.iter().map(|n| *n as usize).sum()
+    }
+
+    /// The one status every counted difference has, if they all have the same.
+    pub fn single(&self) -> Option<Status> {
+        let mut present = Status::ALL.into_iter().filter(|s| self.get(*s) > 0);
+        let first = present.next()?;
+        present.next().is_none().then_some(first)
+    }
 }
 
 /// Which statuses are listed (the explorer's show/hide keys).
@@ -393,6 +751,8 @@ pub struct StatusToggles {
     pub removed: bool,
     pub modified: bool,
     pub unchanged: bool,
+    /// Only differences left unexplained (and what is inside them) are listed.
+    pub unexplained_only: bool,
 }
 
 impl Default for StatusToggles {
@@ -402,6 +762,7 @@ impl Default for StatusToggles {
             removed: true,
             modified: true,
             unchanged: false,
+            unexplained_only: false,
         }
     }
 }
@@ -417,22 +778,36 @@ impl StatusToggles {
     }
 }
 
-/// The rules that decide which nodes are visible.
+/// The rules that decide which nodes are listed.
 pub struct Visibility<'a> {
-    /// Per difference of the report: does the filter show it.
-    pub shown: &'a [bool],
+    /// Per difference of the report: its status under the filter ([`Status::of`]).
+    pub statuses: &'a [Status],
     pub toggles: StatusToggles,
     /// Layer or merged contexts left out by the view.
     pub hidden_contexts: &'a HashSet<ContextId>,
+    /// The tree filter: per node, whether its path matches ([`Tree::matching`]); context
+    /// properties have no path and are left out while it is set.
+    pub path_filter: Option<&'a [bool]>,
+    /// Per difference: explained (for [`StatusToggles::unexplained_only`]; empty when it is off).
+    pub explained: &'a [bool],
 }
 
 impl Visibility<'_> {
-    fn shows(&self, report: &Report, difference: usize) -> bool {
-        let Some(d) = report.differences.get(difference) else {
-            return false;
-        };
-        let shown = self.shown.get(difference).copied().unwrap_or(false);
-        self.toggles.allows(Status::of(d, shown))
+    /// The status of a difference if the status keys list it.
+    fn status(&self, difference: usize) -> Option<Status> {
+        let status = *self.statuses.get(difference)?;
+        let explained = self.explained.get(difference).copied().unwrap_or(false);
+        if self.toggles.unexplained_only && explained {
+            return None;
+        }
+        self.toggles.allows(status).then_some(status)
+    }
+
+    fn matches(&self, id: NodeId) -> bool {
+        match self.path_filter {
+            None => true,
+            Some(hits) => hits.get(id.index()).copied().unwrap_or(false),
+        }
     }
 }
 
@@ -446,6 +821,9 @@ pub struct Expansion {
 impl Expansion {
     pub fn is_expanded(&self, tree: &Tree, id: NodeId) -> bool {
         let default = matches!(tree.node(id).kind, NodeKind::Context(_));
+        if self.toggled.is_empty() {
+            return default;
+        }
         default != self.toggled.contains(&tree.key(id))
     }
 
@@ -459,39 +837,155 @@ impl Expansion {
     }
 }
 
-/// The aspects shown for a difference, as one-letter badges (in a fixed order).
-pub fn badges(deltas: &[&Delta], difference: &Difference) -> String {
-    const BADGES: [(Aspect, char); 12] = [
-        (Aspect::Content, 'C'),
-        (Aspect::Mode, 'M'),
-        (Aspect::ModeTypeBits, 'm'),
-        (Aspect::Owner, 'O'),
-        (Aspect::FileTime, 'T'),
-        (Aspect::LinkTarget, 'L'),
-        (Aspect::Xattr, 'X'),
-        (Aspect::PaxRecord, 'P'),
-        (Aspect::Device, 'D'),
-        (Aspect::Order, '#'),
-        (Aspect::NameSpelling, 'N'),
-        (Aspect::TarFormat, 'F'),
-    ];
-    let mut out: String = BADGES
-        .iter()
-        .filter(|(aspect, _)| deltas.iter().any(|d| d.aspect == *aspect))
-        .map(|(_, c)| *c)
-        .collect();
-    let whiteout = difference.entries.as_ref().is_some_and(|e| {
-        e.iter()
-            .any(|(_, e)| e.as_ref().is_some_and(|e| e.whiteout().is_some()))
-    });
-    if whiteout {
-        out.push('W');
-    }
-    out
-}
-
 /// Size of input 1 minus size of input 0, for files present on both sides.
 pub fn size_change(difference: &Difference) -> Option<i128> {
     let entries = difference.entries.as_ref()?;
     Some(entries.input1.as_ref()?.size as i128 - entries.input0.as_ref()?.size as i128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Context, ContextKind, Delta, Sides};
+    use serde_json::json;
+
+    fn context(id: u32, parent: Option<u32>, kind: ContextKind, label: &str) -> Context {
+        Context {
+            id: ContextId(id),
+            parent: parent.map(ContextId),
+            kind,
+            path: format!("/{label}"),
+            label: label.into(),
+            descriptors: Sides::default(),
+        }
+    }
+
+    fn property(context: u32, kind: DiffKind, key: &str) -> Difference {
+        Difference {
+            context: ContextId(context),
+            kind,
+            key: key.into(),
+            deltas: vec![Delta::new(Aspect::Config, "x", json!(1), json!(2))],
+            entries: None,
+            origin: None,
+            id: crate::model::DiffId::default(),
+            nested: None,
+            explanations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_context_lists_its_own_differences_first_and_finds_them_by_key() {
+        let report = Report {
+            contexts: vec![
+                context(0, None, ContextKind::Images, "images"),
+                context(1, Some(0), ContextKind::Config, "config"),
+            ],
+            differences: vec![
+                property(0, DiffKind::Desc, "image"),
+                property(1, DiffKind::Desc, "config"),
+                property(1, DiffKind::Cfg, "config"),
+            ],
+            ..Report::default()
+        };
+        let tree = Tree::build(&report);
+        let images = tree.context_node(ContextId(0)).unwrap();
+        let kinds: Vec<&NodeKind> = tree
+            .node(images)
+            .children
+            .iter()
+            .map(|c| &tree.node(*c).kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                &NodeKind::Property {
+                    difference: 0,
+                    kind: DiffKind::Desc
+                },
+                &NodeKind::Context(ContextId(1))
+            ]
+        );
+        let key = NodeKey::Property(ContextId(1), DiffKind::Cfg, "config".into());
+        let found = tree.find(&key).unwrap();
+        assert_eq!(tree.difference_of(found), Some(2));
+        assert_eq!(tree.key(found), key);
+        let order: Vec<Option<usize>> = tree
+            .in_order()
+            .iter()
+            .map(|n| tree.difference_of(*n))
+            .collect();
+        assert_eq!(order, [None, Some(0), None, Some(1), Some(2)]);
+    }
+
+    #[test]
+    fn rows_of_a_grown_tree_wait_for_the_next_listing() {
+        let mut report = Report {
+            contexts: vec![context(0, None, ContextKind::Images, "images")],
+            ..Report::default()
+        };
+        let mut tree = Tree::build(&report);
+        let visible = vec![true; tree.len()];
+        report
+            .differences
+            .push(property(0, DiffKind::Desc, "image"));
+        tree.sync(&report);
+        let rows = tree.rows(&visible, &Expansion::default());
+        assert_eq!(rows.len(), 1, "the new property is not listed yet");
+        assert!(!rows[0].has_children);
+    }
+
+    #[test]
+    fn paths_match_by_a_component_or_a_directory_above_in_any_case() {
+        let mut report = Report {
+            contexts: vec![context(0, None, ContextKind::Layer { index: 0 }, "layer 0")],
+            ..Report::default()
+        };
+        for path in ["usr/Share/doc/README", "usr/bin/sh", "etc/shells"] {
+            report.differences.push(Difference {
+                kind: DiffKind::File,
+                ..property(0, DiffKind::File, path)
+            });
+        }
+        let tree = Tree::build(&report);
+        let hits = |query: &str| -> Vec<String> {
+            let hits = tree.matching(query);
+            tree.in_order()
+                .iter()
+                .filter(|n| hits[n.index()])
+                .map(|n| tree.path_of(*n))
+                .collect()
+        };
+        assert_eq!(
+            hits("share"),
+            ["usr/Share", "usr/Share/doc", "usr/Share/doc/README"]
+        );
+        assert_eq!(
+            hits("sh"),
+            [
+                "etc/shells",
+                "usr/Share",
+                "usr/Share/doc",
+                "usr/Share/doc/README",
+                "usr/bin/sh",
+            ]
+        );
+        assert_eq!(hits("r/bin/s"), ["usr/bin/sh"]);
+        assert!(hits("layer").is_empty(), "contexts have no path");
+    }
+
+    #[test]
+    fn a_platform_on_one_side_only_is_removed_or_added() {
+        let mut d = property(0, DiffKind::Idx, "platform linux/arm64");
+        d.deltas = vec![Delta::new(
+            Aspect::Presence,
+            "platform",
+            json!("linux/arm64"),
+            json!(null),
+        )];
+        assert_eq!(Status::of(&d, true), Status::Removed);
+        d.deltas
+            .push(Delta::new(Aspect::Config, "x", json!(1), json!(2)));
+        assert_eq!(Status::of(&d, true), Status::Modified);
+    }
 }

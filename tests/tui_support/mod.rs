@@ -124,6 +124,11 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", &self.target, "-l", text]);
     }
 
+    /// Runs a tmux command on this server (e.g. `set-option -g set-clipboard on`).
+    pub fn command(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.tmux(args).stdout).into_owned()
+    }
+
     /// The screen as text.
     pub fn screen(&self) -> String {
         let out = self.tmux(&["capture-pane", "-p", "-t", &self.target]);
@@ -154,13 +159,19 @@ impl Tmux {
         ]);
     }
 
-    /// Polls the screen until `ready` holds; fails with the last screen after [`TIMEOUT`].
+    /// Polls the screen until `ready` holds; fails with the last screen after [`TIMEOUT`]. A frame
+    /// can be captured half written: `ready` must hold on two captures in a row, the second is
+    /// returned.
     pub fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let screen = self.screen();
             if ready(&screen) {
-                return screen;
+                std::thread::sleep(Duration::from_millis(20));
+                let again = self.screen();
+                if ready(&again) {
+                    return again;
+                }
             }
             if Instant::now() > deadline {
                 panic!(
@@ -183,11 +194,21 @@ impl Tmux {
         })
     }
 
-    /// Polls until the explorer has drawn its first frame and the comparison is done.
+    /// Polls until the explorer has drawn its first frame and the comparison is done, and the
+    /// screen has settled (what each filter hides, and the hint, are counted in the frame after).
     pub fn wait_for_done(&self) -> String {
-        self.wait_until("the status bar to say done", |s| {
+        let mut screen = self.wait_until("the status bar to say done", |s| {
             status_bar(s).contains(" done ")
-        })
+        });
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            std::thread::sleep(Duration::from_millis(150));
+            let again = self.screen();
+            if again == screen || Instant::now() > deadline {
+                return again;
+            }
+            screen = again;
+        }
     }
 }
 
@@ -283,6 +304,36 @@ pub fn hostile_images(name: &[u8]) -> Images {
             .expect("writing an OCI layout");
     }
     Images { dir }
+}
+
+/// Two one-layer images whose only difference is the end of one long line of `var/log/build.log`:
+/// a build path past column 200.
+pub fn long_line_images() -> Images {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for side in ["a", "b"] {
+        let log = format!(
+            "start\nfetched {} into /build/{side}.tmp/cache/END\nend\n",
+            "x".repeat(200)
+        );
+        let layer = LayerBuilder::new()
+            .dir("var/")
+            .mtime(1_700_000_000)
+            .dir("var/log/")
+            .mtime(1_700_000_000)
+            .file("var/log/build.log", log)
+            .mtime(1_700_000_000)
+            .build();
+        ImageBuilder::new()
+            .layer(layer, LayerCompression::Gzip)
+            .write_oci_layout(&dir.path().join(side), Some("long"))
+            .expect("writing an OCI layout");
+    }
+    Images { dir }
+}
+
+/// The lines of the screen from the first `└` of a pane's bottom border (the panes' last line).
+pub fn bottom_border_row(screen: &str) -> Option<usize> {
+    screen.lines().position(|l| l.starts_with('└'))
 }
 
 /// Every file below `dir`, relative, sorted.

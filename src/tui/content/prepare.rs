@@ -65,6 +65,21 @@ pub(crate) struct Prepared {
     pub blocks: Vec<Block>,
 }
 
+impl Prepared {
+    /// Whether it holds a text diff (which highlighting would colour).
+    pub fn has_text(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::Text(_)))
+    }
+}
+
+/// Whether text is highlighted: a first, plain preparation shows the hunks at once, the highlighted
+/// one (up to [`HIGHLIGHT_BUDGET`]) follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Highlighting {
+    Plain,
+    Syntax,
+}
+
 #[derive(Debug)]
 pub(crate) enum Block {
     Note(Note),
@@ -81,7 +96,7 @@ pub(crate) enum NoteKind {
 }
 
 /// A one-line message; its text is already escaped.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Note {
     pub kind: NoteKind,
     pub text: String,
@@ -129,7 +144,7 @@ pub(crate) struct ArchiveRow {
     pub detail: String,
 }
 
-fn note(kind: NoteKind, text: impl Into<String>) -> Block {
+pub(crate) fn note(kind: NoteKind, text: impl Into<String>) -> Block {
     Block::Note(Note {
         kind,
         text: text.into(),
@@ -138,6 +153,15 @@ fn note(kind: NoteKind, text: impl Into<String>) -> Block {
 
 /// Prepares the content section of one file difference.
 pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
+    prepare_with(path, sides, Highlighting::Syntax)
+}
+
+/// [`prepare`], highlighting text or not.
+pub(crate) fn prepare_with(
+    path: &str,
+    sides: &Sides<SideContent>,
+    highlighting: Highlighting,
+) -> Prepared {
     let mut blocks = Vec::new();
     for (side, content) in sides.iter() {
         match content {
@@ -212,7 +236,8 @@ pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
             }
         }
         let texts = texts.map(|(text, _)| text);
-        text_blocks(path, &texts.as_ref().map(|t| t.as_ref()), &mut blocks);
+        let texts = texts.as_ref().map(|t| t.as_ref());
+        text_blocks(path, &texts, highlighting, &mut blocks);
     } else {
         blocks.push(Block::Binary(binary_block(&bytes)));
     }
@@ -275,7 +300,12 @@ fn capped(text: &str) -> (Vec<&str>, bool) {
     (lines, false)
 }
 
-fn text_blocks(path: &str, text: &Sides<&str>, blocks: &mut Vec<Block>) {
+fn text_blocks(
+    path: &str,
+    text: &Sides<&str>,
+    highlighting: Highlighting,
+    blocks: &mut Vec<Block>,
+) {
     let (old, old_cut) = capped(text.input0);
     let (new, new_cut) = capped(text.input1);
     if old_cut || new_cut {
@@ -307,7 +337,7 @@ fn text_blocks(path: &str, text: &Sides<&str>, blocks: &mut Vec<Block>) {
     let highlight = |lines: &[&str]| {
         if lines.is_empty() {
             Vec::new()
-        } else if Instant::now() < deadline {
+        } else if highlighting == Highlighting::Syntax && Instant::now() < deadline {
             highlighter().highlight(path, lines, deadline)
         } else {
             plain_lines(lines)
@@ -315,7 +345,10 @@ fn text_blocks(path: &str, text: &Sides<&str>, blocks: &mut Vec<Block>) {
     };
     let mut old_lines = highlight(&old);
     let mut new_lines = highlight(&new);
-    mark_changed_words(&hunks, &mut old_lines, &mut new_lines, deadline);
+    if highlighting == Highlighting::Syntax {
+        // Word marks can take long on many changed lines: they come with the colours.
+        mark_changed_words(&hunks, &mut old_lines, &mut new_lines, deadline);
+    }
     if old_lines.iter().chain(&new_lines).any(|l| l.cut) {
         blocks.push(note(
             NoteKind::Info,

@@ -6,18 +6,41 @@ use ratatui::text::{Line, Span};
 use similar::DiffOp;
 
 use crate::model::Side;
+use crate::tui::fit;
 
 use super::highlight::{HlLine, HlSpan};
 use super::prepare::{
     ArchiveBlock, BinaryBlock, Block, HEX_ROW, Note, NoteKind, Prepared, TextBlock,
 };
 
-/// How to draw: the part of the cache key that changes the lines.
+/// How to draw: the part of the cache key that changes the lines. Unified lines are drawn whole
+/// (the detail pane fits them to its width), so only the side-by-side layout depends on the width,
+/// the wrapping and the horizontal scroll, each column being fitted on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Mode {
     pub side_by_side: bool,
     pub width: u16,
     pub plain: bool,
+    pub wrap: bool,
+    pub hscroll: usize,
+    /// Date and time tokens masked: lines that differ only in them are left out.
+    pub mask: bool,
+}
+
+impl Mode {
+    /// The same lines, whatever the parts a layout ignores: one cache entry for them.
+    pub(crate) fn normalized(self) -> Mode {
+        if self.side_by_side {
+            self
+        } else {
+            Mode {
+                width: 0,
+                wrap: false,
+                hscroll: 0,
+                ..self
+            }
+        }
+    }
 }
 
 const DELETE_BG: Color = Color::Rgb(63, 0, 1);
@@ -39,6 +62,35 @@ pub(crate) fn loading(plain: bool) -> Line<'static> {
 pub(crate) fn render(prepared: &Prepared, mode: Mode) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for block in &prepared.blocks {
+        let masked;
+        let block = match block {
+            Block::Text(text) if mode.mask => {
+                masked = mask_timestamps(text);
+                if masked.hunks.is_empty() {
+                    out.push(note_line(
+                        &Note {
+                            kind: NoteKind::Info,
+                            text:
+                                "every changed line differs only in date/time tokens (m shows them)"
+                                    .into(),
+                        },
+                        mode.plain,
+                    ));
+                    continue;
+                }
+                out.push(note_line(
+                    &Note {
+                        kind: NoteKind::Info,
+                        text: format!(
+                            "date/time tokens masked as {TIME_MASK}: lines differing only in them are left out (m shows them)"
+                        ),
+                    },
+                    mode.plain,
+                ));
+                &Block::Text(masked)
+            }
+            block => block,
+        };
         match block {
             Block::Note(note) => out.push(note_line(note, mode.plain)),
             Block::Text(text) if mode.side_by_side => side_by_side(text, mode, &mut out),
@@ -48,6 +100,96 @@ pub(crate) fn render(prepared: &Prepared, mode: Mode) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// What a masked date or time token shows.
+const TIME_MASK: &str = "‹time›";
+
+/// The diff with every date/time token masked (the explain module's recogniser): changed line pairs
+/// equal once masked are left out, and hunks left without a change go.
+fn mask_timestamps(text: &TextBlock) -> TextBlock {
+    let old: Vec<HlLine> = text.old.iter().map(masked_line).collect();
+    let new: Vec<HlLine> = text.new.iter().map(masked_line).collect();
+    let same = |o: usize, n: usize| match (old.get(o), new.get(n)) {
+        (Some(a), Some(b)) => a.text() == b.text(),
+        _ => false,
+    };
+    let mut hunks = Vec::new();
+    for hunk in &text.hunks {
+        let mut ops = Vec::new();
+        let mut changed = false;
+        for op in hunk {
+            let (_, o, n) = op.as_tag_tuple();
+            if matches!(op, DiffOp::Equal { .. }) {
+                ops.push(*op);
+                continue;
+            }
+            for k in 0..o.len().max(n.len()) {
+                let (old_index, new_index) = (o.start + k, n.start + k);
+                let op = match (k < o.len(), k < n.len()) {
+                    (true, true) if same(old_index, new_index) => continue,
+                    (true, true) => DiffOp::Replace {
+                        old_index,
+                        old_len: 1,
+                        new_index,
+                        new_len: 1,
+                    },
+                    (true, false) => DiffOp::Delete {
+                        old_index,
+                        old_len: 1,
+                        new_index: n.end,
+                    },
+                    _ => DiffOp::Insert {
+                        old_index: o.end,
+                        new_index,
+                        new_len: 1,
+                    },
+                };
+                changed = true;
+                ops.push(op);
+            }
+        }
+        if changed {
+            hunks.push(ops);
+        }
+    }
+    TextBlock {
+        old,
+        new,
+        hunks,
+        no_newline_at_end: text.no_newline_at_end,
+    }
+}
+
+/// A line with its date/time tokens replaced by [`TIME_MASK`] (dimmed); other text plain.
+fn masked_line(line: &HlLine) -> HlLine {
+    let text = line.text();
+    let ranges = crate::explain::timestamp_ranges(text.as_bytes(), false);
+    if ranges.is_empty() {
+        return line.clone();
+    }
+    let piece = |text: &str, modifier: Modifier| HlSpan {
+        fg: None,
+        modifier,
+        text: text.to_owned(),
+    };
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for range in ranges {
+        // The recogniser's ranges start and end at ASCII bytes, so they are char boundaries.
+        if let (Some(before), true) = (text.get(at..range.start), text.is_char_boundary(range.end))
+        {
+            spans.push(piece(before, Modifier::empty()));
+            spans.push(piece(TIME_MASK, Modifier::DIM));
+            at = range.end;
+        }
+    }
+    spans.push(piece(text.get(at..).unwrap_or_default(), Modifier::empty()));
+    HlLine {
+        spans,
+        cut: line.cut,
+        emphasis: Vec::new(),
+    }
 }
 
 fn note_line(note: &Note, plain: bool) -> Line<'static> {
@@ -151,37 +293,14 @@ fn span_style(span: &HlSpan, tag: Tag, plain: bool) -> Style {
     style
 }
 
-/// Pushes a line's spans, keeping at most `max_width` columns (`None`: all); returns the width used.
-fn push_spans(
-    spans: &mut Vec<Span<'static>>,
-    line: &HlLine,
-    tag: Tag,
-    plain: bool,
-    max_width: Option<usize>,
-) -> usize {
-    let mut used = 0;
+/// Pushes a line's spans (and `…` if its text was cut at the highlighter's limit).
+fn push_spans(spans: &mut Vec<Span<'static>>, line: &HlLine, tag: Tag, plain: bool) {
     for (text, style) in styled_pieces(line, tag, plain) {
-        let width = Span::raw(text).width();
-        match max_width {
-            Some(max) if used + width > max => {
-                if max <= used {
-                    return used;
-                }
-                let (text, w) = take_width(text, max.saturating_sub(used + 1));
-                spans.push(Span::styled(format!("{text}…"), style));
-                return used + w + 1;
-            }
-            _ => {
-                spans.push(Span::styled(text.to_owned(), style));
-                used += width;
-            }
-        }
+        spans.push(Span::styled(text.to_owned(), style));
     }
     if line.cut {
         spans.push(Span::styled("…", span_style(&plain_span(), tag, plain)));
-        used += 1;
     }
-    used
 }
 
 /// The line's spans in their styles, split where changed words start and end.
@@ -229,31 +348,6 @@ fn plain_span() -> HlSpan {
     }
 }
 
-/// The longest prefix of `text` at most `max` columns wide, and its width.
-fn take_width(text: &str, max: usize) -> (&str, usize) {
-    let mut used = 0;
-    for (i, c) in text.char_indices() {
-        let mut buf = [0u8; 4];
-        let w = Span::raw(&*c.encode_utf8(&mut buf)).width();
-        if used + w > max {
-            return (&text[..i], used);
-        }
-        used += w;
-    }
-    (text, used)
-}
-
-/// Pads with spaces (in the tag's background) up to `width` columns.
-fn pad(spans: &mut Vec<Span<'static>>, used: usize, width: usize, tag: Tag, plain: bool) {
-    if used < width {
-        let style = match tag.background(plain) {
-            Some(bg) => Style::new().bg(bg),
-            None => Style::new(),
-        };
-        spans.push(Span::styled(" ".repeat(width - used), style));
-    }
-}
-
 /// The rows of a hunk op: (tag, old index, new index).
 fn changes(op: &DiffOp) -> impl Iterator<Item = (Tag, Option<usize>, Option<usize>)> {
     let (_, old, new) = op.as_tag_tuple();
@@ -272,7 +366,6 @@ fn hunk_header_line(hunk: &[DiffOp], plain: bool) -> Line<'static> {
 }
 
 fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
-    let width = mode.width as usize;
     let empty = HlLine::default();
     for hunk in &text.hunks {
         out.push(hunk_header_line(hunk, mode.plain));
@@ -282,14 +375,7 @@ fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
                     Tag::Delete | Tag::Equal => old.and_then(|i| text.old.get(i)),
                     Tag::Insert => new.and_then(|i| text.new.get(i)),
                 };
-                let mut spans = vec![Span::styled(tag.sign(), tag.sign_style(mode.plain))];
-                let used =
-                    1 + push_spans(&mut spans, line.unwrap_or(&empty), tag, mode.plain, None);
-                if tag.background(mode.plain).is_some() {
-                    // The tint runs to the edge of the pane, as in delta.
-                    pad(&mut spans, used, width, tag, mode.plain);
-                }
-                out.push(Line::from(spans));
+                out.push(diff_line(tag, line.unwrap_or(&empty), mode.plain));
                 let last_without_newline = match tag {
                     Tag::Delete | Tag::Equal => {
                         text.no_newline_at_end.input0 && old == text.old.len().checked_sub(1)
@@ -309,19 +395,45 @@ fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
     }
 }
 
-/// One column of a side-by-side row: sign and text, cut and padded to exactly `width` columns.
-fn column(spans: &mut Vec<Span<'static>>, row: Option<(Tag, &HlLine)>, width: usize, plain: bool) {
+/// A diff line whole: sign and text; its style carries the tint, which the pane runs to its edge
+/// (as delta does).
+fn diff_line(tag: Tag, line: &HlLine, plain: bool) -> Line<'static> {
+    let mut spans = vec![Span::styled(tag.sign(), tag.sign_style(plain))];
+    push_spans(&mut spans, line, tag, plain);
+    let mut out = Line::from(spans);
+    if let Some(bg) = tag.background(plain) {
+        out.style = Style::new().bg(bg);
+    }
+    out
+}
+
+/// One column of a side-by-side row, fitted to exactly `width` columns: scrolled sideways with
+/// marks where it continues, or wrapped into several rows.
+fn column(row: Option<(Tag, &HlLine)>, width: usize, mode: Mode) -> Vec<Line<'static>> {
     if width == 0 {
-        return;
+        return vec![Line::default()];
     }
-    match row {
-        Some((tag, line)) => {
-            spans.push(Span::styled(tag.sign(), tag.sign_style(plain)));
-            let used = 1 + push_spans(spans, line, tag, plain, Some(width - 1));
-            pad(spans, used, width, tag, plain);
-        }
-        None => pad(spans, 0, width, Tag::Equal, plain),
-    }
+    let Some((tag, line)) = row else {
+        return vec![Line::from(" ".repeat(width))];
+    };
+    let whole = diff_line(tag, line, mode.plain);
+    let pieces = if mode.wrap {
+        fit::wrap(&whole, 1, width)
+    } else {
+        vec![fit::window(&whole, 1, mode.hscroll, width)]
+    };
+    pieces
+        .into_iter()
+        .map(|mut piece| {
+            let used = piece.width();
+            if used < width {
+                piece
+                    .spans
+                    .push(Span::styled(" ".repeat(width - used), piece.style));
+            }
+            piece
+        })
+        .collect()
 }
 
 fn side_by_side(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
@@ -345,15 +457,14 @@ fn side_by_side(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
                 };
                 let old_line = o.map(|i| text.old.get(i).unwrap_or(&empty));
                 let new_line = n.map(|i| text.new.get(i).unwrap_or(&empty));
-                let mut spans = Vec::new();
-                column(&mut spans, old_line.map(|l| (old_tag, l)), left, mode.plain);
-                column(
-                    &mut spans,
-                    new_line.map(|l| (new_tag, l)),
-                    right,
-                    mode.plain,
-                );
-                out.push(Line::from(spans));
+                let lefts = column(old_line.map(|l| (old_tag, l)), left, mode);
+                let rights = column(new_line.map(|l| (new_tag, l)), right, mode);
+                for k in 0..lefts.len().max(rights.len()) {
+                    let blank = || Line::from(" ".repeat(left));
+                    let mut spans = lefts.get(k).cloned().unwrap_or_else(blank).spans;
+                    spans.extend(rights.get(k).cloned().unwrap_or_default().spans);
+                    out.push(Line::from(spans));
+                }
             }
         }
     }

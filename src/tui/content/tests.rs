@@ -18,7 +18,7 @@ fn texts(lines: &[Line<'_>]) -> Vec<String> {
 
 /// A loader holding `old`/`new` as difference 0.
 fn loaded(old: Option<&[u8]>, new: Option<&[u8]>) -> ContentLoader {
-    let mut loader = ContentLoader::new(None, ReadLimits::DEFAULT);
+    let mut loader = ContentLoader::new(None, ReadLimits::DEFAULT, None);
     loader.insert(
         0,
         Sides::new(old.map(<[u8]>::to_vec), new.map(<[u8]>::to_vec)),
@@ -124,10 +124,27 @@ fn side_by_side_cuts_long_lines_to_the_column() {
     for line in &lines[1..] {
         assert_eq!(line.width(), 30, "{:?}", text(line));
     }
+    // `›`: the line goes on past the column (scroll with `>`, or wrap with `W`).
     assert!(
-        text(&lines[1]).contains("+xxxxxxxxxxxxx…"),
+        text(&lines[1]).contains("+xxxxxxxxxxxxx›"),
         "{:?}",
         text(&lines[1])
+    );
+    let wrapped = loader.shared_lines(0, "f", true, 30, true, true, 0, false);
+    let right: String = wrapped[1..]
+        .iter()
+        .map(|l| text(l).chars().skip(15).collect::<String>())
+        .collect();
+    assert_eq!(
+        right.matches('x').count(),
+        100,
+        "every x, wrapped: {right:?}"
+    );
+    let scrolled = loader.shared_lines(0, "f", true, 30, true, false, 90, false);
+    assert!(
+        text(&scrolled[1]).ends_with("+‹xxxxxxxxx    "),
+        "{:?}",
+        text(&scrolled[1])
     );
 }
 
@@ -179,7 +196,9 @@ fn toml_is_highlighted_in_colour_and_plain_mode_has_no_colours() {
         trimmed(&colour),
         "same text, tint padding aside"
     );
-    assert_eq!(colour[3].width(), 80, "the tint runs to the pane's edge");
+    let fitted = crate::tui::fit::window(&colour[3], 1, 0, 80);
+    assert_eq!(fitted.width(), 80, "the tint runs to the pane's edge");
+    assert!(fitted.spans.last().is_some_and(|s| s.style.bg.is_some()));
     for span in plain.iter().flat_map(|l| &l.spans) {
         assert_eq!((span.style.fg, span.style.bg), (None, None), "{span:?}");
     }
@@ -442,6 +461,9 @@ fn read_errors_are_one_escaped_line() {
             side_by_side: false,
             width: 80,
             plain: false,
+            wrap: false,
+            hscroll: 0,
+            mask: false,
         },
     ));
     assert_eq!(
@@ -452,7 +474,7 @@ fn read_errors_are_one_escaped_line() {
 
 #[test]
 fn unknown_or_non_regular_differences_draw_nothing() {
-    let mut loader = ContentLoader::new(None, ReadLimits::DEFAULT);
+    let mut loader = ContentLoader::new(None, ReadLimits::DEFAULT, None);
     assert!(loader.lines(3, "f", false, 80, false).is_empty());
     let report = Report::default();
     loader.want(&report, 3);
@@ -471,28 +493,17 @@ fn cached_lines_are_not_diffed_or_rendered_again() {
     let loader = loaded(Some(old.as_bytes()), Some(new.as_bytes()));
     let first = loader.lines(0, "big.toml", false, 120, false);
     assert!(first.len() > 7_000, "{}", first.len());
-    let started = Instant::now();
-    for _ in 0..1_000 {
-        let shared = loader.shared_lines(0, "big.toml", false, 120, false);
+    for width in [80, 120, 200] {
+        // Unified lines do not depend on the width: the same cached lines for every width.
+        let shared = loader.shared_lines(0, "big.toml", false, width, false, false, 0, false);
         assert_eq!(shared.len(), first.len());
     }
-    assert!(
-        started.elapsed() < Duration::from_millis(200),
-        "{:?}",
-        started.elapsed()
-    );
-    let started = Instant::now();
     for _ in 0..20 {
         assert_eq!(
             loader.lines(0, "big.toml", false, 120, false).len(),
             first.len()
         );
     }
-    eprintln!(
-        "20 copies of {} lines: {:?}",
-        first.len(),
-        started.elapsed()
-    );
     assert_eq!(loader.stats.prepared.get(), 1, "diffed once");
     assert_eq!(loader.stats.rendered.get(), 1, "rendered once");
     loader.lines(0, "big.toml", true, 120, false);
@@ -506,6 +517,23 @@ fn cached_lines_are_not_diffed_or_rendered_again() {
 
 /// Writes two one-layer images into OCI layouts and compares them as the explorer would.
 fn compared(dir: &std::path::Path) -> (Arc<Sides<Image>>, Report) {
+    compared_with(dir, LayerCompression::Gzip, None)
+}
+
+/// A binary file larger than the scan's read buffer, differing in one byte near its end.
+fn big_binary(last: u8) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    bytes[299_990] = last;
+    bytes
+}
+
+/// [`compared`] with layers so compressed, a second layer (so the merged view finds files in layers
+/// after the first) and, if given, the content spool filled by the scan.
+fn compared_with(
+    dir: &std::path::Path,
+    compression: LayerCompression,
+    spool: Option<Arc<ContentSpool>>,
+) -> (Arc<Sides<Image>>, Report) {
     let layer = |conf: &str, dir_mode: u32| {
         LayerBuilder::new()
             .dir("etc")
@@ -515,13 +543,17 @@ fn compared(dir: &std::path::Path) -> (Arc<Sides<Image>>, Report) {
             .build()
     };
     let mut opened = Vec::new();
-    for (name, conf, dir_mode) in [
-        ("a", "old\nkey = 1\ntail\n", 0o755),
-        ("b", "old\nkey = 2\ntail\n", 0o700),
+    for (name, conf, dir_mode, last) in [
+        ("a", "old\nkey = 1\ntail\n", 0o755, 1),
+        ("b", "old\nkey = 2\ntail\n", 0o700, 2),
     ] {
         let path = dir.join(name);
+        let second = LayerBuilder::new()
+            .file("usr/lib/big.bin", big_binary(last))
+            .build();
         ImageBuilder::new()
-            .layer(layer(conf, dir_mode), LayerCompression::Gzip)
+            .layer(layer(conf, dir_mode), compression)
+            .layer(second, compression)
             .write_oci_layout(&path, None)
             .unwrap_or_else(|e| panic!("{e}"));
         let spec = format!("oci:{}", path.display());
@@ -533,17 +565,165 @@ fn compared(dir: &std::path::Path) -> (Arc<Sides<Image>>, Report) {
     let report = Mutex::new(Report::default());
     let sink = |event| {
         if let Ok(mut r) = report.lock() {
-            r.apply(event)
+            r.apply(event);
         }
     };
     let options = crate::engine::Options {
         jobs: 1,
         include_unchanged: false,
+        content_spool: spool,
         ..Default::default()
     };
     crate::engine::compare(&images, &options, &sink);
     let report = report.into_inner().unwrap_or_else(|e| panic!("{e}"));
     (Arc::new(images), report)
+}
+
+/// Waits (at most 5 s) for the loader's result for `index` and returns its plain unified lines.
+fn loaded_lines(loader: &mut ContentLoader, report: &Report, index: usize) -> Vec<String> {
+    loader.want(report, index);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while loader.pending.contains(&index) && Instant::now() < deadline {
+        if !loader.poll() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    assert!(
+        !loader.pending.contains(&index),
+        "the load did not finish in 5 s"
+    );
+    let path = &report.differences[index].key;
+    texts(&loader.lines(index, path, false, 200, true))
+}
+
+/// The indexes of the regular file differences (per layer and merged).
+fn file_differences(report: &Report) -> Vec<usize> {
+    (0..report.differences.len())
+        .filter(|&i| {
+            let d = &report.differences[i];
+            d.kind == DiffKind::File
+                && d.entries.as_deref().is_some_and(|e| {
+                    e.iter()
+                        .any(|(_, m)| m.as_ref().is_some_and(|m| m.kind == EntryKind::File))
+                })
+        })
+        .collect()
+}
+
+const READ_AGAIN: &str = "read again from the layer";
+
+#[test]
+fn contents_from_the_spool_are_those_read_again_from_gzip_and_zstd_layers() {
+    for compression in [LayerCompression::Gzip, LayerCompression::Zstd] {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let spool = Arc::new(ContentSpool::new(1 << 30, MAX_READ));
+        let (images, report) = compared_with(dir.path(), compression, Some(Arc::clone(&spool)));
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let files = file_differences(&report);
+        assert!(files.len() >= 4, "per layer and merged: {files:?}");
+        let mut spooled =
+            ContentLoader::new(Some(Arc::clone(&images)), ReadLimits::DEFAULT, Some(spool));
+        let mut again = ContentLoader::new(Some(images), ReadLimits::DEFAULT, None);
+        for index in files {
+            let from_spool = loaded_lines(&mut spooled, &report, index);
+            let read_again = loaded_lines(&mut again, &report, index);
+            assert!(
+                !from_spool.iter().any(|l| l.contains(READ_AGAIN)),
+                "{compression:?} {index}: {from_spool:?}"
+            );
+            assert_eq!(
+                read_again[0],
+                format!("input0, input1: {READ_AGAIN} (the content cache is off)")
+            );
+            assert_eq!(from_spool, read_again[1..], "{compression:?} {index}");
+            assert!(from_spool.len() > 1, "{from_spool:?}");
+        }
+    }
+}
+
+#[test]
+fn files_beyond_the_spool_budget_are_read_again_and_the_pane_says_so() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // Room for the small files, not for the 300 kB one.
+    let spool = Arc::new(ContentSpool::new(4096, MAX_READ));
+    let (images, report) =
+        compared_with(dir.path(), LayerCompression::Gzip, Some(Arc::clone(&spool)));
+    let mut loader = ContentLoader::new(Some(images), ReadLimits::DEFAULT, Some(spool));
+    let index_of = |key: &str| {
+        report
+            .differences
+            .iter()
+            .position(|d| d.key == key)
+            .unwrap_or_else(|| panic!("no {key}"))
+    };
+    let small = loaded_lines(&mut loader, &report, index_of("etc/app.conf"));
+    assert_eq!(
+        small,
+        ["@@ -1,3 +1,3 @@", " old", "-key = 1", "+key = 2", " tail"]
+    );
+    let big = loaded_lines(&mut loader, &report, index_of("usr/lib/big.bin"));
+    assert!(
+        big[0].starts_with(&format!(
+            "input0, input1: {READ_AGAIN} (not in the content cache"
+        )),
+        "{big:?}"
+    );
+    assert!(
+        big.iter().any(|l| l.contains("299990")),
+        "the first differing byte is found: {big:?}"
+    );
+}
+
+/// The request for difference `index` and a reader that wants `newest`, without a thread.
+fn reader_wanting(newest: usize) -> Reader {
+    Reader {
+        limits: ReadLimits::DEFAULT,
+        spool: None,
+        newest: Arc::new(AtomicUsize::new(newest)),
+    }
+}
+
+#[test]
+fn only_the_newest_request_is_served_and_a_left_load_stops() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (images, report) = compared(dir.path());
+    let files = file_differences(&report);
+    let [first, second, third, ..] = files[..] else {
+        panic!("three file differences wanted: {files:?}");
+    };
+    // `]]]`: three requests queued before the worker takes any.
+    let (requests, inbox) = channel();
+    let (outbox, results) = channel();
+    for index in [first, second, third] {
+        let request = Request::new(&report, index, Arc::clone(&images), 0);
+        requests.send(request).unwrap_or_else(|e| panic!("{e}"));
+    }
+    drop(requests);
+    work(&reader_wanting(third), &inbox, &outbox);
+    let served: Vec<usize> = results.try_iter().map(|done| done.index).collect();
+    assert_eq!(served, [third, third], "plain, then highlighted");
+    // A load whose row the selection left stops at its layer's next entry and gives nothing.
+    let request = Request::new(&report, first, images, 0);
+    assert!(!request.wanted.is_empty());
+    let images = Arc::clone(&request.images);
+    assert!(load(&images, &reader_wanting(second), request).is_none());
+}
+
+#[test]
+fn a_new_want_leaves_older_loads_behind_and_they_can_be_asked_again() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (images, report) = compared(dir.path());
+    let files = file_differences(&report);
+    let mut loader = ContentLoader::new(Some(images), ReadLimits::DEFAULT, None);
+    loader.want(&report, files[0]);
+    loader.want(&report, files[1]);
+    assert_eq!(
+        loader.pending.iter().copied().collect::<Vec<_>>(),
+        [files[1]]
+    );
+    // Back on the first row: asked again (its load may have been dropped), and it arrives.
+    let lines = loaded_lines(&mut loader, &report, files[0]);
+    assert!(lines.len() > 1, "{lines:?}");
 }
 
 #[test]
@@ -556,7 +736,7 @@ fn a_real_load_shows_loading_then_the_diff() {
         .iter()
         .position(|d| d.kind == DiffKind::File && d.key == "etc/app.conf")
         .unwrap_or_else(|| panic!("no file difference: {:#?}", report.differences));
-    let mut loader = ContentLoader::new(Some(images), ReadLimits::DEFAULT);
+    let mut loader = ContentLoader::new(Some(images), ReadLimits::DEFAULT, None);
     loader.want(&report, index);
     loader.want(&report, index);
     assert_eq!(loader.pending.len(), 1, "a queued request is not repeated");
@@ -571,11 +751,24 @@ fn a_real_load_shows_loading_then_the_diff() {
         }
     }
     assert!(arrived, "the load did not finish in 5 s");
+    // The plain diff came first; the highlighted one follows, then nothing more.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !loader.poll() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(50));
     assert!(!loader.poll(), "nothing more arrives");
     let lines = texts(&loader.lines(index, "etc/app.conf", false, 80, true));
     assert_eq!(
         lines,
-        ["@@ -1,3 +1,3 @@", " old", "-key = 1", "+key = 2", " tail"]
+        [
+            "input0, input1: read again from the layer (the content cache is off)",
+            "@@ -1,3 +1,3 @@",
+            " old",
+            "-key = 1",
+            "+key = 2",
+            " tail"
+        ]
     );
     // Directories draw nothing and queue nothing.
     let dir_index = report

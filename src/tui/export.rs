@@ -1,0 +1,88 @@
+//! The explorer's one export entry point: the selected subtree as a report directory, written on a
+//! thread of its own with the same layout and limits as `--report-dir`; the outcome comes back as one
+//! line for the status bar.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+
+use crate::engine::layer::ReadLimits;
+use crate::model::{DiffKind, Difference, Report, Sides};
+use crate::report::{NonEmpty, ReportDir, WriteLimits, json_report};
+use crate::report_dir_export::export_differences;
+use crate::source::Image;
+
+use super::session::Session;
+
+/// What an export needs besides the session.
+pub struct ExportSetup {
+    pub images: Arc<Sides<Image>>,
+    pub read_limits: ReadLimits,
+    pub write_limits: WriteLimits,
+    pub done: Sender<String>,
+}
+
+/// Writes these differences (indexes into the report) into `dir`; a directory that is not empty is
+/// written into only with `overwrite` (the user said yes).
+pub fn start(
+    setup: &ExportSetup,
+    session: &Session,
+    dir: PathBuf,
+    indexes: &[usize],
+    overwrite: bool,
+) {
+    let report = session.report();
+    let mut subtree = Report {
+        contexts: report.contexts.clone(),
+        ..Report::default()
+    };
+    subtree.differences = indexes
+        .iter()
+        .filter_map(|i| report.differences.get(*i).cloned())
+        .collect();
+    subtree.finished = true;
+    let [a, b] = session.specs();
+    let json = json_report([a, b], &subtree, session.filter(), session.view());
+    let images = Arc::clone(&setup.images);
+    let (read_limits, write_limits) = (setup.read_limits, setup.write_limits);
+    let done = setup.done.clone();
+    let non_empty = if overwrite {
+        NonEmpty::Overwrite
+    } else {
+        NonEmpty::Refuse
+    };
+    std::thread::spawn(move || {
+        let files: Vec<&Difference> = subtree
+            .differences
+            .iter()
+            .filter(|d| d.kind == DiffKind::File)
+            .collect();
+        let exported = ReportDir::create(&dir, non_empty, write_limits)
+            .and_then(|out| export_differences(out, &images, &subtree, &files, json, &read_limits));
+        let message = match exported {
+            Ok(done) => {
+                let mut message = if done.errors.is_empty() && done.refused.is_empty() {
+                    format!(
+                        "exported {} difference(s) to {}",
+                        subtree.differences.len(),
+                        dir.display()
+                    )
+                } else {
+                    format!(
+                        "exported to {} with {} refused entr(ies) and {} error(s)",
+                        dir.display(),
+                        done.refused.len(),
+                        done.errors.len()
+                    )
+                };
+                for line in done.notes.summary_lines() {
+                    message.push_str("; ");
+                    message.push_str(&line);
+                }
+                message
+            }
+            Err(error) => format!("export failed: {error}"),
+        };
+        let _ = done.send(message);
+    });
+}

@@ -1,0 +1,100 @@
+//! Swapping the two sides: input 0 becomes input 1 and the other way round, in everything the report
+//! says (descriptors, deltas, entries, origins, entry counts), so every pane re-renders from memory.
+
+use crate::model::{Context, Difference, Event, Report, Sides};
+
+pub fn swapped<T>(sides: Sides<T>) -> Sides<T> {
+    Sides::new(sides.input1, sides.input0)
+}
+
+pub fn swap_report(report: &mut Report) {
+    for context in &mut report.contexts {
+        swap_context(context);
+    }
+    for difference in &mut report.differences {
+        swap_difference(difference);
+    }
+    for (_, entries) in &mut report.layer_entries {
+        *entries = swapped(*entries);
+    }
+}
+
+/// An event that arrives after the sides were swapped, swapped the same way.
+pub fn swap_event(event: Event) -> Event {
+    match event {
+        Event::Context(mut context) => {
+            swap_context(&mut context);
+            Event::Context(context)
+        }
+        Event::Difference(mut difference) => {
+            swap_difference(&mut difference);
+            Event::Difference(difference)
+        }
+        Event::Provisional(mut difference) => {
+            swap_difference(&mut difference);
+            Event::Provisional(difference)
+        }
+        Event::LayerCompared { context, entries } => Event::LayerCompared {
+            context,
+            entries: swapped(entries),
+        },
+        other => other,
+    }
+}
+
+fn swap_context(context: &mut Context) {
+    let descriptors = std::mem::take(&mut context.descriptors);
+    context.descriptors = swapped(descriptors);
+}
+
+fn swap_difference(difference: &mut Difference) {
+    for delta in &mut difference.deltas {
+        let values = std::mem::take(&mut delta.values);
+        delta.values = swapped(values);
+    }
+    if let Some(entries) = difference.entries.as_mut() {
+        let both = std::mem::take(entries.as_mut());
+        **entries = swapped(both);
+    }
+    if let Some(origin) = difference.origin.take() {
+        difference.origin = Some(swapped(origin));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Aspect, ContextId, Delta, DiffKind};
+    use serde_json::json;
+
+    #[test]
+    fn swapping_twice_gives_the_report_back() {
+        let mut report = Report::default();
+        report.differences.push(Difference {
+            context: ContextId(0),
+            kind: DiffKind::Cfg,
+            key: "config".into(),
+            deltas: vec![Delta::new(
+                Aspect::Config,
+                "Env[2]",
+                json!(null),
+                json!("A=1"),
+            )],
+            entries: None,
+            origin: Some(Sides::new(Some(1), None)),
+            id: crate::model::DiffId::default(),
+            nested: None,
+            explanations: Vec::new(),
+        });
+        report
+            .layer_entries
+            .push((ContextId(0), Sides::new(Some(5), Some(6))));
+        swap_report(&mut report);
+        let d = &report.differences[0];
+        assert_eq!(d.deltas[0].values, Sides::new(json!("A=1"), json!(null)));
+        assert_eq!(d.origin, Some(Sides::new(None, Some(1))));
+        assert_eq!(report.layer_entries[0].1, Sides::new(Some(6), Some(5)));
+        swap_report(&mut report);
+        assert_eq!(report.differences[0].deltas[0].values.input0, json!(null));
+    }
+}
