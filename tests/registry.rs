@@ -10,6 +10,7 @@
 
 mod registry_support;
 mod support;
+mod tui_support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -826,4 +827,92 @@ fn redirects_drop_credentials_and_lying_lengths_end_in_verified_blobs() {
             _ => assert!(resumed >= 4, "{lie:?}: not resumed: {seen:?}"),
         }
     }
+}
+
+/// One layer of `files` incompressible 4 KiB files (`data/f-0000`...); `changed` rewrites every 50th.
+fn many_files_image(files: usize, changed: bool) -> ImageBuilder {
+    let mut layer = LayerBuilder::new();
+    for i in 0..files {
+        let seed = if changed && i % 50 == 0 {
+            100_000 + i
+        } else {
+            i
+        };
+        layer = layer.file(&format!("data/f-{i:04}"), noise(seed as u64, 4096));
+    }
+    ImageBuilder::new()
+        .platform("linux", "amd64", None)
+        .layer(layer.build(), LayerCompression::Gzip)
+        .config(serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }))
+}
+
+/// The explorer on a registry whose blob downloads stop after their first 256 KiB (of 1.6 MB): the
+/// differences of what has arrived are listed while the layers are still being read, and when the
+/// downloads go on and the scan ends, the rows and the selection stay where they were.
+#[test]
+fn the_explorer_lists_differences_while_a_layer_is_still_downloading() {
+    let Some(()) = tools() else { return };
+    if !tui_support::tmux_or_skip(module_path!()) {
+        return;
+    }
+    let registry = Registry::start(Mode::Plain);
+    let dir = registry.dir.path();
+    for (name, changed) in [("a", false), ("b", true)] {
+        let layout = dir.join(format!("many-{name}"));
+        many_files_image(400, changed)
+            .write_oci_layout(&layout, None)
+            .unwrap();
+        registry.push(&layout, &format!("test/many-{name}:1"));
+    }
+    let proxy = Proxy::stalling(registry.port, "/blobs/", Hold::PauseAfter(256 * 1024));
+    let host = proxy.host();
+    let command = format!(
+        "{} --no-cache --semantic {host}/test/many-a:1 {host}/test/many-b:1; exec sleep 600",
+        tui_support::sh_quote(tui_support::binary())
+    );
+    let tmux = tui_support::Tmux::start(&command, dir, 100, 30);
+    let reading = tmux.wait_until("file differences while the layers download", |s| {
+        !tui_support::status_bar(s).contains(" done ") && changed_under_data(s).is_some()
+    });
+    // Only what arrived: some of the 8 changed files, not all of them.
+    let early = changed_under_data(&reading).unwrap_or_default();
+    assert!(
+        early < 8,
+        "all differences before the downloads went on:\n{reading}"
+    );
+    let mut selected = reading;
+    for _ in 0..4 {
+        if tui_support::detail_title(&selected).is_some_and(|t| t.ends_with("f-0000")) {
+            break;
+        }
+        tmux.keys(&["]"]);
+        std::thread::sleep(Duration::from_millis(300));
+        selected = tmux.screen();
+    }
+    assert!(
+        tui_support::detail_title(&selected).is_some_and(|t| t.ends_with("f-0000")),
+        "] did not reach data/f-0000 while reading:\n{selected}"
+    );
+    assert!(
+        !tui_support::status_bar(&selected).contains(" done "),
+        "{selected}"
+    );
+    proxy.stall(false);
+    let done = tmux.wait_for_done();
+    assert_eq!(changed_under_data(&done), Some(8), "{done}");
+    assert_eq!(
+        tui_support::detail_title(&done),
+        tui_support::detail_title(&selected),
+        "the selection moved when the scan ended:\n{done}"
+    );
+}
+
+/// `N` of the tree row `~ data/ (N)`: how many changed files the explorer lists under `data/`.
+fn changed_under_data(screen: &str) -> Option<usize> {
+    let row = screen.lines().find_map(|l| l.split("~ data/ (").nth(1))?;
+    row.split(')').next()?.parse().ok()
 }

@@ -391,6 +391,9 @@ pub enum Hold {
     Silence,
     /// The headers at once, then the body one byte per interval.
     Trickle(Duration),
+    /// The headers and the body's first bytes at once, the rest only once [`Proxy::stall`] turns the
+    /// stalling off: a download caught halfway.
+    PauseAfter(usize),
 }
 
 impl Proxy {
@@ -500,8 +503,8 @@ impl Drop for Proxy {
 struct ResponseFault {
     /// Bytes to pass before cutting the connection (`usize::MAX`: no cut).
     cut_budget: AtomicUsize,
-    /// Trickle the response, from its body on, one byte per this interval.
-    trickle: std::sync::Mutex<Option<Duration>>,
+    /// How the response is held back, from its body on.
+    hold: std::sync::Mutex<Option<Hold>>,
 }
 
 /// Relays one connection. Requests on a connection come one at a time, so the response bytes that
@@ -512,7 +515,7 @@ fn relay(client: TcpStream, upstream: u16, gets: &AtomicUsize, faults: &Faults) 
     };
     let response = ResponseFault {
         cut_budget: AtomicUsize::new(usize::MAX),
-        trickle: std::sync::Mutex::new(None),
+        hold: std::sync::Mutex::new(None),
     };
     let (mut from_client, mut to_server, mut answer) = (
         client.try_clone().expect("clone"),
@@ -540,9 +543,7 @@ fn relay(client: TcpStream, upstream: u16, gets: &AtomicUsize, faults: &Faults) 
                         match stall.hold {
                             // The request never reaches the server: nothing will answer it.
                             Hold::Silence => continue,
-                            Hold::Trickle(interval) => {
-                                *response.trickle.lock().expect("lock") = Some(interval);
-                            }
+                            hold => *response.hold.lock().expect("lock") = Some(hold),
                         }
                     }
                     _ => {}
@@ -566,9 +567,19 @@ fn relay(client: TcpStream, upstream: u16, gets: &AtomicUsize, faults: &Faults) 
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            if let Some(interval) = *response.trickle.lock().expect("lock") {
-                trickle(&buf[..n], from_server, to_client, interval);
-                break;
+            // Copied out: the request side sets it again for the next request on this connection.
+            let hold = *response.hold.lock().expect("lock");
+            match hold {
+                Some(Hold::Trickle(interval)) => {
+                    trickle(&buf[..n], from_server, to_client, interval);
+                    break;
+                }
+                Some(Hold::PauseAfter(body_bytes)) => {
+                    let stall = faults.stall.as_ref().map(|s| &s.on);
+                    pause(&buf[..n], from_server, to_client, body_bytes, stall);
+                    break;
+                }
+                _ => {}
             }
             let budget = response.cut_budget.load(Ordering::SeqCst);
             let pass = n.min(budget);
@@ -645,6 +656,50 @@ fn trickle(first: &[u8], mut from_server: TcpStream, mut to_client: TcpStream, i
             Ok(0) | Err(_) => return,
             Ok(n) => body.extend_from_slice(&buf[..n]),
         }
+    }
+}
+
+/// Passes a response's headers (starting in `first`) and the first `body_bytes` of its body as they
+/// come, waits while `stall` is on, then passes everything else. A shorter response passes whole.
+fn pause(
+    first: &[u8],
+    mut from_server: TcpStream,
+    mut to_client: TcpStream,
+    body_bytes: usize,
+    stall: Option<&AtomicBool>,
+) {
+    let mut head = first.to_vec();
+    let mut buf = [0u8; 16 * 1024];
+    let body_at = loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        match from_server.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    };
+    let mut budget = body_at + body_bytes;
+    let mut chunk = head;
+    loop {
+        let pass = chunk.len().min(budget);
+        if to_client.write_all(&chunk[..pass]).is_err() {
+            return;
+        }
+        budget -= pass;
+        if budget == 0 {
+            while stall.is_some_and(|on| on.load(Ordering::SeqCst)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            budget = usize::MAX;
+            if to_client.write_all(&chunk[pass..]).is_err() {
+                return;
+            }
+        }
+        chunk = match from_server.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf[..n].to_vec(),
+        };
     }
 }
 
