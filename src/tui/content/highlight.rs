@@ -5,7 +5,7 @@
 //! escape sequences escaped, long lines cut.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use super::prepare::Budget;
 
 use ratatui::style::{Color, Modifier};
 use syntect::easy::HighlightLines;
@@ -82,15 +82,15 @@ impl Highlighter {
             .unwrap_or_else(|| self.syntaxes.find_syntax_plain_text())
     }
 
-    /// Highlights `lines` (each with its line ending) as one file. After `deadline`, or from a line too
-    /// long to highlight, the rest is plain.
-    pub(crate) fn highlight(&self, path: &str, lines: &[&str], deadline: Instant) -> Vec<HlLine> {
+    /// Highlights `lines` (each with its line ending) as one file. Once `budget` is spent, or from a
+    /// line too long to highlight, the rest is plain.
+    pub(crate) fn highlight(&self, path: &str, lines: &[&str], budget: Budget<'_>) -> Vec<HlLine> {
         let first = lines.first().copied().unwrap_or("");
         let syntax = self.syntax_for(path, first);
         let mut state = Some(HighlightLines::new(syntax, &self.theme));
         let mut out = Vec::with_capacity(lines.len());
         for line in lines {
-            if line.len() > MAX_HIGHLIGHT_LINE_BYTES || Instant::now() > deadline {
+            if line.len() > MAX_HIGHLIGHT_LINE_BYTES || budget.spent() {
                 state = None;
             }
             let mut builder = LineBuilder::default();

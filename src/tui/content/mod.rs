@@ -409,7 +409,8 @@ fn work(reader: &Reader, inbox: &Receiver<Request>, outbox: &Sender<Done>) {
         };
         for highlighting in [Highlighting::Plain, Highlighting::Syntax] {
             let prepared = catch_unwind(AssertUnwindSafe(|| {
-                let mut prepared = prepare_with(&path, &sides, highlighting);
+                let wanted = || !reader.abandoned(index);
+                let mut prepared = prepare_with(&path, &sides, highlighting, &wanted);
                 let notes = notes.iter().cloned().map(prepare::Block::Note);
                 prepared.blocks.splice(0..0, notes);
                 prepared
@@ -421,6 +422,10 @@ fn work(reader: &Reader, inbox: &Receiver<Request>, outbox: &Sender<Done>) {
                 )],
             });
             let plain_is_all = !prepared.has_text();
+            if highlighting == Highlighting::Syntax && reader.abandoned(index) {
+                // Cut short for a newer load: the plain form already sent stands.
+                break;
+            }
             let done = Done {
                 generation,
                 index,

@@ -80,6 +80,27 @@ pub(crate) enum Highlighting {
     Syntax,
 }
 
+/// How long the optional, slow steps (highlighting, word marks) may run: until the time budget is
+/// spent or the content is no longer wanted (the selection moved on), whichever comes first.
+#[derive(Clone, Copy)]
+pub(crate) struct Budget<'w> {
+    until: Instant,
+    wanted: &'w dyn Fn() -> bool,
+}
+
+impl<'w> Budget<'w> {
+    pub(crate) fn new(time: Duration, wanted: &'w dyn Fn() -> bool) -> Budget<'w> {
+        Budget {
+            until: Instant::now() + time,
+            wanted,
+        }
+    }
+
+    pub(crate) fn spent(&self) -> bool {
+        Instant::now() > self.until || !(self.wanted)()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum Block {
     Note(Note),
@@ -153,14 +174,16 @@ pub(crate) fn note(kind: NoteKind, text: impl Into<String>) -> Block {
 
 /// Prepares the content section of one file difference.
 pub(crate) fn prepare(path: &str, sides: &Sides<SideContent>) -> Prepared {
-    prepare_with(path, sides, Highlighting::Syntax)
+    prepare_with(path, sides, Highlighting::Syntax, &|| true)
 }
 
-/// [`prepare`], highlighting text or not.
+/// [`prepare`], highlighting text or not; highlighting stops as soon as `wanted` says the content is
+/// no longer wanted.
 pub(crate) fn prepare_with(
     path: &str,
     sides: &Sides<SideContent>,
     highlighting: Highlighting,
+    wanted: &dyn Fn() -> bool,
 ) -> Prepared {
     let mut blocks = Vec::new();
     for (side, content) in sides.iter() {
@@ -237,7 +260,7 @@ pub(crate) fn prepare_with(
         }
         let texts = texts.map(|(text, _)| text);
         let texts = texts.as_ref().map(|t| t.as_ref());
-        text_blocks(path, &texts, highlighting, &mut blocks);
+        text_blocks(path, &texts, (highlighting, wanted), &mut blocks);
     } else {
         blocks.push(Block::Binary(binary_block(&bytes)));
     }
@@ -303,7 +326,7 @@ fn capped(text: &str) -> (Vec<&str>, bool) {
 fn text_blocks(
     path: &str,
     text: &Sides<&str>,
-    highlighting: Highlighting,
+    (highlighting, wanted): (Highlighting, &dyn Fn() -> bool),
     blocks: &mut Vec<Block>,
 ) {
     let (old, old_cut) = capped(text.input0);
@@ -333,12 +356,12 @@ fn text_blocks(
         blocks.push(note(NoteKind::Info, message));
         return;
     }
-    let deadline = Instant::now() + HIGHLIGHT_BUDGET;
+    let budget = Budget::new(HIGHLIGHT_BUDGET, wanted);
     let highlight = |lines: &[&str]| {
         if lines.is_empty() {
             Vec::new()
-        } else if highlighting == Highlighting::Syntax && Instant::now() < deadline {
-            highlighter().highlight(path, lines, deadline)
+        } else if highlighting == Highlighting::Syntax && !budget.spent() {
+            highlighter().highlight(path, lines, budget)
         } else {
             plain_lines(lines)
         }
@@ -347,7 +370,7 @@ fn text_blocks(
     let mut new_lines = highlight(&new);
     if highlighting == Highlighting::Syntax {
         // Word marks can take long on many changed lines: they come with the colours.
-        mark_changed_words(&hunks, &mut old_lines, &mut new_lines, deadline);
+        mark_changed_words(&hunks, &mut old_lines, &mut new_lines, budget);
     }
     if old_lines.iter().chain(&new_lines).any(|l| l.cut) {
         blocks.push(note(

@@ -780,3 +780,30 @@ fn a_real_load_shows_loading_then_the_diff() {
     assert!(loader.pending.is_empty());
     assert!(loader.lines(dir_index, "etc", false, 80, true).is_empty());
 }
+
+/// A load the selection has left stops highlighting at once: what the worker would send is the plain
+/// form, without colours or word marks, so the next load does not wait for it.
+#[test]
+fn highlighting_stops_when_the_content_is_no_longer_wanted() {
+    let old = "[package]\nname = \"demo\"\nversion = \"1.0\"\n".repeat(50);
+    let new = old.replace("1.0", "2.0");
+    let sides = Sides::new(
+        SideContent::Bytes(old.into_bytes()),
+        SideContent::Bytes(new.into_bytes()),
+    );
+    let mode = render::Mode {
+        side_by_side: false,
+        width: 80,
+        plain: false,
+        wrap: false,
+        hscroll: 0,
+        mask: false,
+    };
+    let drawn = |highlighting, wanted: &dyn Fn() -> bool| {
+        let prepared = prepare_with("Cargo.toml", &sides, highlighting, wanted);
+        format!("{:?}", render::render(&prepared, mode))
+    };
+    let plain = drawn(Highlighting::Plain, &|| true);
+    assert_ne!(drawn(Highlighting::Syntax, &|| true), plain, "highlighted when wanted");
+    assert_eq!(drawn(Highlighting::Syntax, &|| false), plain, "plain once unwanted");
+}

@@ -7,7 +7,7 @@
 //! the renderer draws.
 
 use std::ops::Range;
-use std::time::Instant;
+use super::prepare::Budget;
 
 use similar::{Algorithm, DiffOp};
 
@@ -19,12 +19,12 @@ const MAX_LINE_CHARS: usize = 1_000;
 /// Above this share of changed characters on either side, a pair counts as unrelated.
 const MAX_CHANGED_SHARE: f64 = 0.6;
 
-/// Marks the changed words of every replaced line in `hunks`, until `deadline`.
+/// Marks the changed words of every replaced line in `hunks`, until `budget` is spent.
 pub(crate) fn mark_changed_words(
     hunks: &[Vec<DiffOp>],
     old: &mut [HlLine],
     new: &mut [HlLine],
-    deadline: Instant,
+    budget: Budget<'_>,
 ) {
     for op in hunks.iter().flatten() {
         let DiffOp::Replace {
@@ -37,7 +37,7 @@ pub(crate) fn mark_changed_words(
             continue;
         };
         for k in 0..old_len.min(new_len) {
-            if Instant::now() > deadline {
+            if budget.spent() {
                 return;
             }
             let (Some(removed), Some(added)) =
