@@ -248,14 +248,76 @@ fn apk_scripts_tar_differing_in_inner_times_is_hidden_by_semantic_and_shown_stri
     assert_eq!(context["kind"]["format"], "tar");
     assert_eq!(context["kind"]["file"], "lib/apk/db/scripts.tar");
 
+    // the table names each member under its file and lists it right after the file's row
+    let names = [
+        "lib/apk/db/scripts.tar",
+        "lib/apk/db/scripts.tar!/busybox-1.36.1-r5.Q1abc.post-install",
+        "lib/apk/db/scripts.tar!/busybox-1.36.1-r5.Q1abc.trigger",
+    ];
+    let strict_table = table(&[], &a, &b);
+    assert_eq!(file_row_names(&strict_table.stdout), names);
     let verbose = table(&["--verbose"], &a, &b);
     assert_eq!(verbose.code, 1, "{}", verbose.stderr);
-    let post_install = verbose
-        .stdout
+    assert_eq!(file_row_names(&verbose.stdout), names);
+}
+
+/// The NAME of each `File` row of a table, in order (rows of `--verbose` and `--explain` included,
+/// their indented detail lines not).
+fn file_row_names(table: &str) -> Vec<String> {
+    table
         .lines()
-        .find(|l| l.contains("busybox-1.36.1-r5.Q1abc.post-install"))
-        .unwrap_or_else(|| panic!("no inner row in --verbose:\n{}", verbose.stdout));
-    assert!(post_install.starts_with("File"), "{post_install}");
+        .filter_map(|line| line.strip_prefix("File "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn members_are_named_under_their_file_and_listed_right_after_it_depth_first() {
+    let app = |class: &[u8]| {
+        jar(
+            &[
+                ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+                ("com/example/App.class", class),
+            ],
+            (2024, 1, 2, 3, 4, 6),
+        )
+    };
+    let bundle = |class: &[u8], note: &str| {
+        LayerBuilder::new()
+            .file("lib/app.jar", app(class))
+            .file("z.txt", note)
+            .build()
+    };
+    let side = |class: &[u8], note: &str, config: &str| {
+        LayerBuilder::new()
+            .dir("srv/")
+            .file("srv/bundle.tar", bundle(class, note))
+            .file("srv/config", config)
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = pair(
+        dir.path(),
+        &side(b"\xca\xfe\xba\xbe one", "1\n", "a\n"),
+        &side(b"\xca\xfe\xba\xbe two", "2\n", "b\n"),
+    );
+    let expected = [
+        "srv/bundle.tar",
+        "srv/bundle.tar!/lib/app.jar",
+        "srv/bundle.tar!/lib/app.jar!/com/example/App.class",
+        "srv/bundle.tar!/z.txt",
+        "srv/config",
+    ];
+    for flags in [&[][..], &["--semantic"], &["--verbose"]] {
+        let out = table(flags, &a, &b);
+        assert_eq!(out.code, 1, "{flags:?}: {}", out.stderr);
+        assert_eq!(
+            file_row_names(&out.stdout),
+            expected,
+            "{flags:?}:\n{}",
+            out.stdout
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------- gzip, jar, pyc
