@@ -261,6 +261,48 @@ fn apk_scripts_tar_differing_in_inner_times_is_hidden_by_semantic_and_shown_stri
     assert_eq!(file_row_names(&verbose.stdout), names);
 }
 
+#[test]
+fn a_file_whose_inside_is_all_hidden_counts_once_in_every_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = pair(dir.path(), &alpine(1_700_000_000), &alpine(1_750_000_000));
+    // scripts.tar, its two members and the digests restating them are one hidden difference
+    let (_, semantic) = compare(&["--semantic"], &a, &b);
+    let hidden = semantic.hidden_by_option();
+    assert_eq!(hidden.get("ignore-file-timestamps"), Some(&1), "{hidden:?}");
+    assert_eq!(hidden.values().sum::<u64>(), 1, "{hidden:?}");
+    let out = table(&["--semantic"], &a, &b);
+    assert!(
+        out.stderr.contains("hidden: --ignore-file-timestamps 1\n"),
+        "{}",
+        out.stderr
+    );
+    let markdown = table(&["--semantic", "--format", "markdown"], &a, &b);
+    assert!(
+        markdown.stdout.contains("| --ignore-file-timestamps | 1 |"),
+        "{}",
+        markdown.stdout
+    );
+    let html = table(&["--semantic", "--format", "html"], &a, &b);
+    assert!(
+        html.stdout
+            .contains("<tr><th>--ignore-file-timestamps</th><td>1</td></tr>"),
+        "{}",
+        html.stdout
+    );
+
+    // an ignored path hides the file with its inside, and counts it once
+    let (_, ignored) = compare(&["--ignore-path", "lib/apk/db/scripts.tar"], &a, &b);
+    assert_eq!(ignored.hidden_by_path(), 1, "{}", ignored.0["hidden"]);
+    assert!(
+        !differences(&ignored)
+            .iter()
+            .any(|d| d["shown"] == true
+                && d["contextPath"].as_str().unwrap_or_default().contains('!')),
+        "no member is shown without its file: {}",
+        ignored.0["differences"]
+    );
+}
+
 /// The NAME of each `File` row of a table, in order (rows of `--verbose` and `--explain` included,
 /// their indented detail lines not).
 fn file_row_names(table: &str) -> Vec<String> {

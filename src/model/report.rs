@@ -232,6 +232,12 @@ impl Report {
             .map(|(_, proof)| *proof)
     }
 
+    /// Whether a difference is about a member of a file compared inside (an archive's member).
+    pub fn is_inside_a_file(&self, d: &Difference) -> bool {
+        self.context(d.context)
+            .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }))
+    }
+
     /// For the inside of a file (a nested context), the file as the model names it: the files it
     /// lies in, outermost first, joined by `!/` as the contexts' paths are (`srv/app.tar.gz!/lib/x.jar`).
     /// A member of it is `FILE!/MEMBER`. `None` for other contexts.
