@@ -282,3 +282,33 @@ fn hex(old: &[u8], new: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(lines: usize, changed: &[usize]) -> String {
+        (1..=lines)
+            .map(|i| {
+                if changed.contains(&i) {
+                    format!("key{i} = \"changed {i}\"\n")
+                } else {
+                    format!("key{i} = \"value {i}\"\n")
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_is_highlighted_unified_hunks_with_three_lines_of_context() {
+        let old = numbered(20, &[]);
+        let mut new = numbered(20, &[2, 17]);
+        new.push_str("added = true");
+        insta::assert_snapshot!(hunks("etc/app.toml", &old, &new));
+    }
+
+    #[test]
+    fn an_added_text_file_is_one_hunk_of_insertions() {
+        insta::assert_snapshot!(hunks("usr/bin/start", "", "#!/bin/sh\nexec app \"$@\"\n"));
+    }
+}
