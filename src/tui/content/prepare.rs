@@ -7,15 +7,16 @@ use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
-use similar::{Algorithm, DiffOp};
+use similar::DiffOp;
 
 use crate::engine::BlobError;
 use crate::engine::entries::{LayerEntries, compare_layer_entries};
 use crate::engine::layer::{ReadLimits, scan_tar_stream};
 use crate::model::{Aspect, ContextId, DiffKind, EntryMeta, Side, Sides, escape_control};
 use crate::tarball::is_header;
+use crate::text_diff::line_hunks;
 
-use super::highlight::{HlLine, highlighter, plain_lines};
+use super::highlight::{HlLine, highlighted_lines, plain_lines};
 use super::words::mark_changed_words;
 
 /// Bytes read of each side at most; a larger file is not shown.
@@ -26,7 +27,6 @@ const MAX_DIFF_BYTES: usize = 1 << 20;
 const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
 /// Time for highlighting both sides; the rest of a file is shown plain.
 const HIGHLIGHT_BUDGET: Duration = Duration::from_secs(2);
-const CONTEXT_LINES: usize = 3;
 /// Inner archive entries listed at most.
 const MAX_ARCHIVE_ROWS: usize = 5_000;
 /// Bytes a nested compressed archive may expand to before it is given up (decompression bombs).
@@ -317,13 +317,7 @@ fn text_blocks(
             ),
         ));
     }
-    let ops = similar::capture_diff_slices_deadline(
-        Algorithm::Histogram,
-        &old,
-        &new,
-        Some(Instant::now() + DIFF_TIMEOUT),
-    );
-    let hunks = similar::group_diff_ops(ops, CONTEXT_LINES);
+    let hunks = line_hunks(&old, &new, DIFF_TIMEOUT);
     if hunks.is_empty() {
         let message = if old.is_empty() && new.is_empty() {
             "the file is empty"
@@ -338,7 +332,7 @@ fn text_blocks(
         if lines.is_empty() {
             Vec::new()
         } else if highlighting == Highlighting::Syntax && Instant::now() < deadline {
-            highlighter().highlight(path, lines, deadline)
+            highlighted_lines(path, lines, deadline)
         } else {
             plain_lines(lines)
         }
