@@ -238,6 +238,8 @@ pub struct Presentation<'r> {
     aspects: Cow<'r, [(AspectSet, AspectSet)]>,
     /// Per difference: the aspects its noise explanations account for (`--ignore-noise` hides them).
     noise: Cow<'r, [AspectSet]>,
+    /// Per difference: whether it counts as one difference of its own ([`counts_as_one`]).
+    counted: Cow<'r, [bool]>,
 }
 
 /// What a [`Presentation`] works out from the report and the view alone (which differences belong to
@@ -248,6 +250,7 @@ pub struct Basis {
     in_view: Vec<bool>,
     aspects: Vec<(AspectSet, AspectSet)>,
     noise: Vec<AspectSet>,
+    counted: Vec<bool>,
 }
 
 impl Basis {
@@ -258,6 +261,7 @@ impl Basis {
             in_view: presentation.in_view.into_owned(),
             aspects: presentation.aspects.into_owned(),
             noise: presentation.noise.into_owned(),
+            counted: presentation.counted.into_owned(),
         }
     }
 }
@@ -271,6 +275,8 @@ struct Place {
     layered: bool,
     /// Under a manifest whose layer counts differ.
     split_differs: bool,
+    /// Inside a file compared inside: the outermost such file's nested context.
+    outermost_file: Option<ContextId>,
 }
 
 impl<'r> Presentation<'r> {
@@ -292,6 +298,12 @@ impl<'r> Presentation<'r> {
                     },
                 )
             })
+            .collect::<Vec<_>>();
+        let counted = report
+            .differences
+            .iter()
+            .zip(&aspects)
+            .map(|(d, (primary, _))| counts_as_one(report.is_inside_a_file(d), d, *primary))
             .collect();
         let mut presentation = Presentation {
             report,
@@ -301,6 +313,7 @@ impl<'r> Presentation<'r> {
             in_view: Cow::Owned(Vec::new()),
             aspects: Cow::Owned(aspects),
             noise: Cow::Owned(report.differences.iter().map(noise_aspects).collect()),
+            counted: Cow::Owned(counted),
         };
         presentation.in_view = report
             .differences
@@ -325,6 +338,7 @@ impl<'r> Presentation<'r> {
             in_view: Cow::Borrowed(&basis.in_view),
             aspects: Cow::Borrowed(&basis.aspects),
             noise: Cow::Borrowed(&basis.noise),
+            counted: Cow::Borrowed(&basis.counted),
         }
     }
 
@@ -406,7 +420,8 @@ impl<'r> Presentation<'r> {
         }
     }
 
-    /// For each active option, how many differences it alone hides (shown if just that option were off).
+    /// For each active option, how many differences it alone hides (shown if just that option were
+    /// off), counted as [`counts_as_one`] says: a file whose inside is hidden counts once.
     pub fn hidden_by_option(&self) -> BTreeMap<IgnoreOption, usize> {
         let shown = self.flags(self.filter).0;
         self.filter
@@ -414,12 +429,7 @@ impl<'r> Presentation<'r> {
             .iter()
             .map(|&option| {
                 let without = self.flags(&self.filter.toggled(option)).0;
-                let hidden = without
-                    .iter()
-                    .zip(&shown)
-                    .filter(|(w, s)| **w && !**s)
-                    .count();
-                (option, hidden)
+                (option, self.count_hidden(&without, &shown))
             })
             .collect()
     }
@@ -431,14 +441,21 @@ impl<'r> Presentation<'r> {
         }
         let shown = self.flags(self.filter).0;
         let without = self.flags(&self.filter.clone().with_ignore_noise(false)).0;
+        self.count_hidden(&without, &shown)
+    }
+
+    /// How many differences shown `without` a filter are not shown with it, each counted only if it
+    /// [`counts_as_one`].
+    fn count_hidden(&self, without: &[bool], with: &[bool]) -> usize {
         without
             .iter()
-            .zip(&shown)
-            .filter(|(w, s)| **w && !**s)
+            .zip(with)
+            .zip(self.counted.iter())
+            .filter(|((w, s), counted)| **w && !**s && **counted)
             .count()
     }
 
-    /// How many differences the path patterns hide.
+    /// How many file differences the path patterns hide (what differs inside them counts with them).
     pub fn hidden_by_paths(&self) -> usize {
         if self.filter.patterns().is_empty() {
             return 0;
@@ -447,10 +464,26 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .zip(self.in_view.iter())
-            .filter(|(d, in_view)| {
-                **in_view && d.kind == DiffKind::File && self.filter.ignores_path(&d.key)
+            .zip(self.counted.iter())
+            .filter(|((d, in_view), counted)| {
+                **in_view && **counted && self.hides_by_path(self.filter, d)
             })
             .count()
+    }
+
+    /// Whether `filter`'s path patterns hide a file difference. A member of a file compared inside
+    /// is judged by the path of the outermost file, so that it goes with it.
+    fn hides_by_path(&self, filter: &Filter, d: &Difference) -> bool {
+        if d.kind != DiffKind::File || filter.patterns().is_empty() {
+            return false;
+        }
+        let outer_file = self.place(d.context).outermost_file.and_then(|id| {
+            match &self.report.context(id)?.kind {
+                ContextKind::Nested { file, .. } => Some(file.as_str()),
+                _ => None,
+            }
+        });
+        filter.ignores_path(outer_file.unwrap_or(&d.key))
     }
 
     /// Which differences `filter` shows, and the contexts lit by a shown non-derived delta (with their
@@ -461,9 +494,7 @@ impl<'r> Presentation<'r> {
         let candidate: Vec<bool> = differences
             .iter()
             .zip(self.in_view.iter())
-            .map(|(d, in_view)| {
-                *in_view && !(d.kind == DiffKind::File && filter.ignores_path(&d.key))
-            })
+            .map(|(d, in_view)| *in_view && !self.hides_by_path(filter, d))
             .collect();
         let visible = !filter.ignored_aspects();
         let mut lit = HashSet::new();
@@ -498,6 +529,14 @@ impl<'r> Presentation<'r> {
         }
         (flags, lit)
     }
+}
+
+/// Whether a difference counts as one difference of its own, given the aspects it has of its own
+/// (not derived): what differs inside a file counts with the file, and a difference that only
+/// restates others (a digest, an entry count) does not count. The verdict and the hidden counts
+/// count alike.
+pub fn counts_as_one(inside_a_file: bool, difference: &Difference, own: AspectSet) -> bool {
+    !inside_a_file && (!own.is_empty() || difference.nested.is_some())
 }
 
 /// The aspects a difference's noise explanations account for; none when it has an alert (modified
@@ -547,6 +586,9 @@ fn places(report: &Report) -> HashMap<ContextId, Place> {
                 place.merged |= ancestor.kind == ContextKind::MergedFs;
                 place.layered |= matches!(ancestor.kind, ContextKind::Layer { .. });
                 place.split_differs |= split.contains(&ancestor.id);
+                if matches!(ancestor.kind, ContextKind::Nested { .. }) {
+                    place.outermost_file = Some(ancestor.id);
+                }
             }
             (c.id, place)
         })

@@ -10,6 +10,7 @@
 //! - [`packages`]: package databases (dpkg, apk, rpm, Python, npm): owners, checksums, package changes;
 //! - [`filter`]: ignore options, applied when results are presented;
 //! - [`explain`]: known causes of non-reproducibility (a rule catalogue) and which explain a difference;
+//! - [`text_diff`]: line diffs and syntax highlighting of texts, shared by the explorer and the HTML report;
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
 //! - [`rules`]: CI rules (`--rules`) evaluated on a comparison's result;
 //! - [`report_dir_export`]: writes a report directory for a set of differences (reads layers again);
@@ -29,4 +30,5 @@ pub mod report_dir_export;
 pub mod rules;
 pub mod source;
 pub mod tarball;
+pub mod text_diff;
 pub mod tui;

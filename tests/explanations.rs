@@ -248,14 +248,118 @@ fn apk_scripts_tar_differing_in_inner_times_is_hidden_by_semantic_and_shown_stri
     assert_eq!(context["kind"]["format"], "tar");
     assert_eq!(context["kind"]["file"], "lib/apk/db/scripts.tar");
 
+    // the table names each member under its file and lists it right after the file's row
+    let names = [
+        "lib/apk/db/scripts.tar",
+        "lib/apk/db/scripts.tar!/busybox-1.36.1-r5.Q1abc.post-install",
+        "lib/apk/db/scripts.tar!/busybox-1.36.1-r5.Q1abc.trigger",
+    ];
+    let strict_table = table(&[], &a, &b);
+    assert_eq!(file_row_names(&strict_table.stdout), names);
     let verbose = table(&["--verbose"], &a, &b);
     assert_eq!(verbose.code, 1, "{}", verbose.stderr);
-    let post_install = verbose
-        .stdout
+    assert_eq!(file_row_names(&verbose.stdout), names);
+}
+
+#[test]
+fn a_file_whose_inside_is_all_hidden_counts_once_in_every_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = pair(dir.path(), &alpine(1_700_000_000), &alpine(1_750_000_000));
+    // scripts.tar, its two members and the digests restating them are one hidden difference
+    let (_, semantic) = compare(&["--semantic"], &a, &b);
+    let hidden = semantic.hidden_by_option();
+    assert_eq!(hidden.get("ignore-file-timestamps"), Some(&1), "{hidden:?}");
+    assert_eq!(hidden.values().sum::<u64>(), 1, "{hidden:?}");
+    let out = table(&["--semantic"], &a, &b);
+    assert!(
+        out.stderr.contains("hidden: --ignore-file-timestamps 1\n"),
+        "{}",
+        out.stderr
+    );
+    let markdown = table(&["--semantic", "--format", "markdown"], &a, &b);
+    assert!(
+        markdown.stdout.contains("| --ignore-file-timestamps | 1 |"),
+        "{}",
+        markdown.stdout
+    );
+    let html = table(&["--semantic", "--format", "html"], &a, &b);
+    assert!(
+        html.stdout
+            .contains("<tr><th>--ignore-file-timestamps</th><td>1</td></tr>"),
+        "{}",
+        html.stdout
+    );
+
+    // an ignored path hides the file with its inside, and counts it once
+    let (_, ignored) = compare(&["--ignore-path", "lib/apk/db/scripts.tar"], &a, &b);
+    assert_eq!(ignored.hidden_by_path(), 1, "{}", ignored.0["hidden"]);
+    assert!(
+        !differences(&ignored)
+            .iter()
+            .any(|d| d["shown"] == true
+                && d["contextPath"].as_str().unwrap_or_default().contains('!')),
+        "no member is shown without its file: {}",
+        ignored.0["differences"]
+    );
+}
+
+/// The NAME of each `File` row of a table, in order (rows of `--verbose` and `--explain` included,
+/// their indented detail lines not).
+fn file_row_names(table: &str) -> Vec<String> {
+    table
         .lines()
-        .find(|l| l.contains("busybox-1.36.1-r5.Q1abc.post-install"))
-        .unwrap_or_else(|| panic!("no inner row in --verbose:\n{}", verbose.stdout));
-    assert!(post_install.starts_with("File"), "{post_install}");
+        .filter_map(|line| line.strip_prefix("File "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn members_are_named_under_their_file_and_listed_right_after_it_depth_first() {
+    let app = |class: &[u8]| {
+        jar(
+            &[
+                ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n"),
+                ("com/example/App.class", class),
+            ],
+            (2024, 1, 2, 3, 4, 6),
+        )
+    };
+    let bundle = |class: &[u8], note: &str| {
+        LayerBuilder::new()
+            .file("lib/app.jar", app(class))
+            .file("z.txt", note)
+            .build()
+    };
+    let side = |class: &[u8], note: &str, config: &str| {
+        LayerBuilder::new()
+            .dir("srv/")
+            .file("srv/bundle.tar", bundle(class, note))
+            .file("srv/config", config)
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = pair(
+        dir.path(),
+        &side(b"\xca\xfe\xba\xbe one", "1\n", "a\n"),
+        &side(b"\xca\xfe\xba\xbe two", "2\n", "b\n"),
+    );
+    let expected = [
+        "srv/bundle.tar",
+        "srv/bundle.tar!/lib/app.jar",
+        "srv/bundle.tar!/lib/app.jar!/com/example/App.class",
+        "srv/bundle.tar!/z.txt",
+        "srv/config",
+    ];
+    for flags in [&[][..], &["--semantic"], &["--verbose"]] {
+        let out = table(flags, &a, &b);
+        assert_eq!(out.code, 1, "{flags:?}: {}", out.stderr);
+        assert_eq!(
+            file_row_names(&out.stdout),
+            expected,
+            "{flags:?}:\n{}",
+            out.stdout
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------- gzip, jar, pyc

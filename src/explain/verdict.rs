@@ -14,10 +14,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::filter::{Shown, is_derived};
-use crate::model::{
-    AspectSet, Category, ContextKind, DiffKind, Difference, Explanation, Report, Severity,
-};
+use crate::filter::{Shown, counts_as_one, is_derived};
+use crate::model::{AspectSet, Category, DiffKind, Difference, Explanation, Report, Severity};
 
 /// The verdict on a presentation's shown differences.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -50,21 +48,18 @@ impl Verdict {
         let mut verdict = Verdict::default();
         for s in shown {
             let d = s.difference;
-            if inside_a_file(report, d) {
-                continue;
-            }
-            if d.kind == DiffKind::Pkg {
-                let kind = package_change_kind(d);
-                *verdict.package_changes.entry(kind).or_default() += 1;
-            }
             let aspects: AspectSet = s
                 .deltas
                 .iter()
                 .filter(|x| !is_derived(d, x))
                 .map(|x| x.aspect)
                 .collect();
-            if aspects.is_empty() && d.nested.is_none() {
-                continue; // only restates other differences
+            if !counts_as_one(report.is_inside_a_file(d), d, aspects) {
+                continue;
+            }
+            if d.kind == DiffKind::Pkg {
+                let kind = package_change_kind(d);
+                *verdict.package_changes.entry(kind).or_default() += 1;
             }
             verdict.differences += 1;
             verdict.count(d, aspects);
@@ -164,13 +159,6 @@ fn explaining(d: &Difference) -> Vec<&Explanation> {
         .iter()
         .filter(|e| matches!(e.severity, Severity::Noise | Severity::Review))
         .collect()
-}
-
-/// Differences inside a file (members of an archive) count with the file.
-fn inside_a_file(report: &Report, d: &Difference) -> bool {
-    report
-        .context(d.context)
-        .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }))
 }
 
 /// A package difference's kind of change: `added`, `removed`, `upgraded`, `downgraded`...

@@ -66,7 +66,11 @@ impl Report {
                 for id in &withdrawn {
                     self.settling.provisional.remove(id);
                 }
-                return self.reorder(|_, d| (!withdrawn.contains(&d.id)).then_some((0, 0)));
+                let kept = (self.differences.iter().enumerate())
+                    .filter(|(_, d)| !withdrawn.contains(&d.id))
+                    .map(|(i, _)| i)
+                    .collect();
+                return self.reorder(kept);
             }
             Event::Nested {
                 difference,
@@ -95,15 +99,22 @@ impl Report {
                 self.finished = true;
                 // Layers finish in any order; a finished report lists differences in tree order
                 // (contexts are numbered as the tree is built), each context's as the engine settled
-                // them. What was never settled (the engine stopped) is not a finding.
+                // them, and what differs inside a file right after the file. What was never settled
+                // (the engine stopped) is not a finding.
                 let Settling {
                     provisional,
                     settled,
                 } = std::mem::take(&mut self.settling);
-                return self.reorder(|_, d| {
-                    let order = settled.get(&d.id).copied().unwrap_or(u64::MAX);
-                    (!provisional.contains(&d.id)).then_some((d.context.0, order))
-                });
+                let mut keyed: Vec<((u32, u64), usize)> = (self.differences.iter().enumerate())
+                    .filter(|(_, d)| !provisional.contains(&d.id))
+                    .map(|(i, d)| {
+                        let order = settled.get(&d.id).copied().unwrap_or(u64::MAX);
+                        ((d.context.0, order), i)
+                    })
+                    .collect();
+                keyed.sort_by_key(|(key, _)| *key);
+                let sorted: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+                return self.reorder(self.members_after_their_files(sorted));
             }
         }
         Applied::Unchanged
@@ -130,13 +141,38 @@ impl Report {
         self.push(difference)
     }
 
-    /// Keeps the differences `sort_key` gives a key, ordered by it (stable).
-    fn reorder(&mut self, sort_key: impl Fn(usize, &Difference) -> Option<(u32, u64)>) -> Applied {
-        let mut keyed: Vec<((u32, u64), usize)> = (self.differences.iter().enumerate())
-            .filter_map(|(i, d)| Some((sort_key(i, d)?, i)))
+    /// `order` (indices of differences) with the differences of each nested context moved to right
+    /// after the file they are the inside of, depth first. A nested context whose file is not in
+    /// `order` keeps its place.
+    fn members_after_their_files(&self, order: Vec<usize>) -> Vec<usize> {
+        let files: HashMap<ContextId, usize> = order
+            .iter()
+            .filter_map(|&i| Some((self.differences[i].nested?, i)))
             .collect();
-        keyed.sort_by_key(|(key, _)| *key);
-        let kept: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        let mut members: HashMap<ContextId, Vec<usize>> = HashMap::new();
+        let mut top = Vec::with_capacity(order.len());
+        for i in order {
+            let context = self.differences[i].context;
+            if files.contains_key(&context) {
+                members.entry(context).or_default().push(i);
+            } else {
+                top.push(i);
+            }
+        }
+        let mut out = Vec::with_capacity(top.len());
+        // Depth first without recursion: a hostile image decides how deep files nest.
+        let mut stack: Vec<usize> = top.into_iter().rev().collect();
+        while let Some(i) = stack.pop() {
+            out.push(i);
+            if let Some(inside) = self.differences[i].nested.and_then(|c| members.remove(&c)) {
+                stack.extend(inside.into_iter().rev());
+            }
+        }
+        out
+    }
+
+    /// Keeps the differences at the indices of `kept`, in that order.
+    fn reorder(&mut self, kept: Vec<usize>) -> Applied {
         if kept.iter().copied().eq(0..self.differences.len()) {
             return Applied::Unchanged;
         }
@@ -194,6 +230,30 @@ impl Report {
             .iter()
             .find(|(c, _)| *c == id)
             .map(|(_, proof)| *proof)
+    }
+
+    /// Whether a difference is about a member of a file compared inside (an archive's member).
+    pub fn is_inside_a_file(&self, d: &Difference) -> bool {
+        self.context(d.context)
+            .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }))
+    }
+
+    /// For the inside of a file (a nested context), the file as the model names it: the files it
+    /// lies in, outermost first, joined by `!/` as the contexts' paths are (`srv/app.tar.gz!/lib/x.jar`).
+    /// A member of it is `FILE!/MEMBER`. `None` for other contexts.
+    pub fn nested_file_path(&self, id: ContextId) -> Option<String> {
+        let mut files: Vec<&str> = self
+            .ancestry(id)
+            .map_while(|c| match &c.kind {
+                ContextKind::Nested { file, .. } => Some(file.as_str()),
+                _ => None,
+            })
+            .collect();
+        if files.is_empty() {
+            return None;
+        }
+        files.reverse();
+        Some(files.join("!/"))
     }
 
     /// Whether `id` lies inside the merged-filesystem view (as opposed to the per-layer view).

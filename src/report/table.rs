@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::filter::Shown;
 use crate::model::{
-    Context, Delta, DiffKind, EntryKind, EntryMeta, Explanation, Report, Severity, Sides,
-    escape_control,
+    Context, ContextId, Delta, DiffKind, EntryKind, EntryMeta, Explanation, Report, Severity,
+    Sides, escape_control,
 };
 
 const HEADER: [&str; 4] = ["TYPE", "NAME", "INPUT-0", "INPUT-1"];
@@ -194,7 +194,11 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
             let (input0, input1) = file_cells(entries, &shown.deltas);
             Row {
                 kind,
-                name: file_name(entries, &difference.key),
+                name: member_name(
+                    report,
+                    difference.context,
+                    file_name(entries, &difference.key),
+                ),
                 input0,
                 input1,
             }
@@ -253,6 +257,14 @@ fn file_name(entries: Option<&Sides<Option<EntryMeta>>>, key: &str) -> String {
     entries
         .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
         .map_or_else(|| key.to_owned(), |e| e.name.clone())
+}
+
+/// A member of a file compared inside is named under the file: `FILE!/MEMBER`.
+fn member_name(report: &Report, context: ContextId, name: String) -> String {
+    match report.nested_file_path(context) {
+        Some(file) => format!("{file}!/{name}"),
+        None => name,
+    }
 }
 
 fn file_cells(entries: Option<&Sides<Option<EntryMeta>>>, deltas: &[&Delta]) -> (String, String) {

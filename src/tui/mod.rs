@@ -114,7 +114,7 @@ pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Re
             app.refresh();
             // A member of an archive has no layer entry of its own to read.
             if let Some((index, d)) = app.selected_difference()
-                && !is_inside_a_file(app.session.report(), d)
+                && !app.session.report().is_inside_a_file(d)
             {
                 content.want(app.session.report(), index);
             }
@@ -238,10 +238,3 @@ fn restore_terminal() {
 
 #[cfg(test)]
 mod tests;
-
-/// Whether a difference is about a member of a file compared inside (an archive's member).
-pub fn is_inside_a_file(report: &crate::model::Report, d: &crate::model::Difference) -> bool {
-    report
-        .context(d.context)
-        .is_some_and(|c| matches!(c.kind, crate::model::ContextKind::Nested { .. }))
-}

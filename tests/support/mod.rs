@@ -234,11 +234,41 @@ impl Report {
             .collect()
     }
 
+    /// The shown differences that count as one, as the hidden counts and the verdict count them, as
+    /// `(contextPath, kind, key)`: not a member of a file compared inside (it counts with the file),
+    /// not only restating others (a digest, an entry count).
+    pub fn counted_differences(&self) -> BTreeSet<(String, String, String)> {
+        let nested: BTreeSet<u64> = self.0["contexts"]
+            .as_array()
+            .expect("contexts")
+            .iter()
+            .filter(|c| c["kind"]["type"] == "nested")
+            .filter_map(|c| c["id"].as_u64())
+            .collect();
+        let counts = |d: &Value| {
+            let own = d["aspects"]
+                .as_array()
+                .expect("aspects")
+                .iter()
+                .any(|a| !is_derived(a.as_str().unwrap_or_default()));
+            let inside_a_file = d["context"].as_u64().is_some_and(|c| nested.contains(&c));
+            !inside_a_file && (own || !d["nested"].is_null())
+        };
+        self.shown_differences_where(counts)
+    }
+
     /// The shown differences as `(contextPath, kind, key)`.
     pub fn shown_differences(&self) -> BTreeSet<(String, String, String)> {
+        self.shown_differences_where(|_| true)
+    }
+
+    fn shown_differences_where(
+        &self,
+        keep: impl Fn(&Value) -> bool,
+    ) -> BTreeSet<(String, String, String)> {
         self.differences()
             .iter()
-            .filter(|d| d["shown"] == Value::Bool(true))
+            .filter(|d| d["shown"] == Value::Bool(true) && keep(d))
             .map(|d| {
                 (
                     d["contextPath"].as_str().unwrap().to_owned(),

@@ -1,24 +1,20 @@
 //! The contents of differing files in the HTML page: both sides read again from their layers through
 //! the engine's one extractor ([`extract`], as `--report-dir` does), then text as unified hunks
-//! highlighted with syntect (the explorer's theme), binary as sizes, digests and a hex excerpt around
+//! diffed and highlighted as the explorer does ([`crate::text_diff`]), binary as sizes, digests and a hex excerpt around
 //! the first differing byte. Bounded: files up to [`MAX_FILE_BYTES`], [`MAX_FILES`] files, hunks cut
 //! after [`MAX_HUNK_LINES`] lines with a note.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Read;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
-use similar::{Algorithm, DiffOp, DiffTag};
-use syntect::easy::HighlightLines;
-use syntect::highlighting::Theme;
-use syntect::parsing::SyntaxSet;
+use std::time::Duration;
 
 use crate::engine::extract::{extract, wanted_for};
 use crate::engine::layer::ReadLimits;
 use crate::model::{DiffId, Difference, EntryKind, Report, Side, Sides};
 use crate::source::Image;
+use crate::text_diff::highlight::highlighter;
+use crate::text_diff::{Budget, LineTag, hunk_header, line_hunks, op_rows};
 
 use super::escape;
 
@@ -28,8 +24,9 @@ pub const MAX_FILES: usize = 500;
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Diff lines written per file.
 pub const MAX_HUNK_LINES: usize = 2_000;
-const CONTEXT_LINES: usize = 3;
 const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
+/// Time for highlighting each side of a file; the rest is written plain.
+const HIGHLIGHT_BUDGET: Duration = Duration::from_secs(1);
 const HEX_ROW: usize = 16;
 
 /// Both sides' bytes of the files read (`None`: absent, or not read).
@@ -124,52 +121,29 @@ fn text(bytes: Option<&[u8]>) -> Option<&str> {
     }
 }
 
-/// The explorer's highlighting: two-face's syntaxes and its Monokai Extended theme.
-fn highlighting() -> &'static (SyntaxSet, Theme) {
-    static HIGHLIGHTING: OnceLock<(SyntaxSet, Theme)> = OnceLock::new();
-    HIGHLIGHTING.get_or_init(|| {
-        (
-            two_face::syntax::extra_newlines(),
-            two_face::theme::extra()
-                .get(two_face::theme::EmbeddedThemeName::MonokaiExtended)
-                .clone(),
-        )
-    })
-}
-
-/// Each line of `text` as HTML: syntect's colours as inline styles, every piece escaped.
-fn highlighted(path: &str, text: &str) -> Vec<String> {
-    let (syntaxes, theme) = highlighting();
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let syntax = syntaxes
-        .find_syntax_by_extension(name)
-        .or_else(|| syntaxes.find_syntax_by_extension(name.rsplit_once('.')?.1))
-        .or_else(|| syntaxes.find_syntax_by_first_line(text.lines().next().unwrap_or("")))
-        .unwrap_or_else(|| syntaxes.find_syntax_plain_text());
-    let mut state = HighlightLines::new(syntax, theme);
-    let deadline = Instant::now() + Duration::from_secs(1);
-    text.split_inclusive('\n')
-        .map(|line| {
-            let pieces = (line.len() < 10_000 && Instant::now() < deadline)
-                .then(|| state.highlight_line(line, syntaxes).ok())
-                .flatten();
-            match pieces {
-                Some(pieces) => pieces
-                    .iter()
-                    .filter(|(_, piece)| !piece.trim_end_matches('\n').is_empty())
-                    .map(|(style, piece)| {
-                        let c = style.foreground;
-                        format!(
-                            "<span style=\"color:#{:02x}{:02x}{:02x}\">{}</span>",
-                            c.r,
-                            c.g,
-                            c.b,
-                            escape(piece.trim_end_matches('\n'))
-                        )
-                    })
-                    .collect(),
-                None => escape(line.trim_end_matches('\n')),
-            }
+/// Each of `lines` (one file's) as HTML: the explorer's highlighting ([`crate::text_diff::highlight`]),
+/// syntect's colours as inline styles, every piece escaped.
+fn highlighted(path: &str, lines: &[&str]) -> Vec<String> {
+    let styled = highlighter().highlight(path, lines, Budget::time(HIGHLIGHT_BUDGET));
+    lines
+        .iter()
+        .zip(styled)
+        .map(|(line, pieces)| match pieces {
+            Some(pieces) => pieces
+                .iter()
+                .filter(|(_, piece)| !piece.trim_end_matches('\n').is_empty())
+                .map(|(style, piece)| {
+                    let c = style.foreground;
+                    format!(
+                        "<span style=\"color:#{:02x}{:02x}{:02x}\">{}</span>",
+                        c.r,
+                        c.g,
+                        c.b,
+                        escape(piece.trim_end_matches('\n'))
+                    )
+                })
+                .collect(),
+            None => escape(line.trim_end_matches('\n')),
         })
         .collect()
 }
@@ -177,31 +151,14 @@ fn highlighted(path: &str, text: &str) -> Vec<String> {
 fn hunks(path: &str, old: &str, new: &str) -> String {
     let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
-    let ops = similar::capture_diff_slices_deadline(
-        Algorithm::Myers,
-        &old_lines,
-        &new_lines,
-        Some(Instant::now() + DIFF_TIMEOUT),
-    );
-    let (old_html, new_html) = (highlighted(path, old), highlighted(path, new));
+    let hunks = line_hunks(&old_lines, &new_lines, DIFF_TIMEOUT);
+    let (old_html, new_html) = (highlighted(path, &old_lines), highlighted(path, &new_lines));
     let mut out = String::from("<pre class=\"hunks\">");
     let mut written = 0;
-    for group in similar::group_diff_ops(ops, CONTEXT_LINES) {
-        let (Some(first), Some(last)) = (group.first(), group.last()) else {
-            continue;
-        };
-        let (o, n) = (first.old_range().start, first.new_range().start);
-        let (oe, ne) = (last.old_range().end, last.new_range().end);
-        let _ = write!(
-            out,
-            "<span class=\"at\">@@ -{},{} +{},{} @@</span>",
-            o + 1,
-            oe - o,
-            n + 1,
-            ne - n
-        );
-        for op in &group {
-            for (tag, old_index, new_index) in op_lines(op) {
+    for hunk in hunks {
+        let _ = write!(out, "<span class=\"at\">{}</span>", hunk_header(&hunk));
+        for op in &hunk {
+            for (tag, old_index, new_index) in op_rows(op) {
                 if written == MAX_HUNK_LINES {
                     let _ = writeln!(
                         out,
@@ -211,9 +168,9 @@ fn hunks(path: &str, old: &str, new: &str) -> String {
                 }
                 written += 1;
                 let (class, sign, line) = match tag {
-                    DiffTag::Delete => ("del", '-', old_html.get(old_index)),
-                    DiffTag::Insert => ("ins", '+', new_html.get(new_index)),
-                    _ => ("eq", ' ', old_html.get(old_index)),
+                    LineTag::Delete => ("del", '-', old_index.and_then(|i| old_html.get(i))),
+                    LineTag::Insert => ("ins", '+', new_index.and_then(|i| new_html.get(i))),
+                    LineTag::Equal => ("eq", ' ', old_index.and_then(|i| old_html.get(i))),
                 };
                 // Each line a block: no newline of its own in the <pre>.
                 let _ = write!(
@@ -226,20 +183,6 @@ fn hunks(path: &str, old: &str, new: &str) -> String {
     }
     out.push_str("</pre>\n");
     out
-}
-
-/// The lines of one diff op: (tag, old line index, new line index).
-fn op_lines(op: &DiffOp) -> Vec<(DiffTag, usize, usize)> {
-    let (old, new) = (op.old_range(), op.new_range());
-    match op.tag() {
-        DiffTag::Equal => old.zip(new).map(|(o, n)| (DiffTag::Equal, o, n)).collect(),
-        DiffTag::Delete => old.map(|o| (DiffTag::Delete, o, 0)).collect(),
-        DiffTag::Insert => new.map(|n| (DiffTag::Insert, 0, n)).collect(),
-        DiffTag::Replace => old
-            .map(|o| (DiffTag::Delete, o, 0))
-            .chain(new.map(|n| (DiffTag::Insert, 0, n)))
-            .collect(),
-    }
 }
 
 /// Sizes and a hex excerpt of both sides around the first differing byte.
@@ -281,4 +224,34 @@ fn hex(old: &[u8], new: &[u8]) -> String {
         out.push_str("</pre>\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(lines: usize, changed: &[usize]) -> String {
+        (1..=lines)
+            .map(|i| {
+                if changed.contains(&i) {
+                    format!("key{i} = \"changed {i}\"\n")
+                } else {
+                    format!("key{i} = \"value {i}\"\n")
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn text_is_highlighted_unified_hunks_with_three_lines_of_context() {
+        let old = numbered(20, &[]);
+        let mut new = numbered(20, &[2, 17]);
+        new.push_str("added = true");
+        insta::assert_snapshot!(hunks("etc/app.toml", &old, &new));
+    }
+
+    #[test]
+    fn an_added_text_file_is_one_hunk_of_insertions() {
+        insta::assert_snapshot!(hunks("usr/bin/start", "", "#!/bin/sh\nexec app \"$@\"\n"));
+    }
 }

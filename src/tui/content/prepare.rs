@@ -4,18 +4,19 @@
 
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
-use similar::{Algorithm, DiffOp};
+use similar::DiffOp;
 
 use crate::engine::BlobError;
 use crate::engine::entries::{LayerEntries, compare_layer_entries};
 use crate::engine::layer::{ReadLimits, scan_tar_stream};
 use crate::model::{Aspect, ContextId, DiffKind, EntryMeta, Side, Sides, escape_control};
 use crate::tarball::is_header;
+use crate::text_diff::{Budget, line_hunks};
 
-use super::highlight::{HlLine, highlighter, plain_lines};
+use super::highlight::{HlLine, highlighted_lines, plain_lines};
 use super::words::mark_changed_words;
 
 /// Bytes read of each side at most; a larger file is not shown.
@@ -26,7 +27,6 @@ const MAX_DIFF_BYTES: usize = 1 << 20;
 const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
 /// Time for highlighting both sides; the rest of a file is shown plain.
 const HIGHLIGHT_BUDGET: Duration = Duration::from_secs(2);
-const CONTEXT_LINES: usize = 3;
 /// Inner archive entries listed at most.
 const MAX_ARCHIVE_ROWS: usize = 5_000;
 /// Bytes a nested compressed archive may expand to before it is given up (decompression bombs).
@@ -78,27 +78,6 @@ impl Prepared {
 pub(crate) enum Highlighting {
     Plain,
     Syntax,
-}
-
-/// How long the optional, slow steps (highlighting, word marks) may run: until the time budget is
-/// spent or the content is no longer wanted (the selection moved on), whichever comes first.
-#[derive(Clone, Copy)]
-pub(crate) struct Budget<'w> {
-    until: Instant,
-    wanted: &'w dyn Fn() -> bool,
-}
-
-impl<'w> Budget<'w> {
-    pub(crate) fn new(time: Duration, wanted: &'w dyn Fn() -> bool) -> Budget<'w> {
-        Budget {
-            until: Instant::now() + time,
-            wanted,
-        }
-    }
-
-    pub(crate) fn spent(&self) -> bool {
-        Instant::now() > self.until || !(self.wanted)()
-    }
 }
 
 #[derive(Debug)]
@@ -340,13 +319,7 @@ fn text_blocks(
             ),
         ));
     }
-    let ops = similar::capture_diff_slices_deadline(
-        Algorithm::Histogram,
-        &old,
-        &new,
-        Some(Instant::now() + DIFF_TIMEOUT),
-    );
-    let hunks = similar::group_diff_ops(ops, CONTEXT_LINES);
+    let hunks = line_hunks(&old, &new, DIFF_TIMEOUT);
     if hunks.is_empty() {
         let message = if old.is_empty() && new.is_empty() {
             "the file is empty"
@@ -361,7 +334,7 @@ fn text_blocks(
         if lines.is_empty() {
             Vec::new()
         } else if highlighting == Highlighting::Syntax && !budget.spent() {
-            highlighter().highlight(path, lines, budget)
+            highlighted_lines(path, lines, budget)
         } else {
             plain_lines(lines)
         }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use similar::DiffOp;
 
 use crate::model::Side;
+use crate::text_diff::{LineTag as Tag, hunk_header, op_rows};
 use crate::tui::fit;
 
 use super::highlight::{HlLine, HlSpan};
@@ -214,30 +215,6 @@ fn header_style(plain: bool) -> Style {
     }
 }
 
-/// `@@ -a,b +c,d @@`; an empty range starts at the line before it, as in `diff -u`.
-fn hunk_header(hunk: &[DiffOp]) -> String {
-    let (Some(first), Some(last)) = (hunk.first(), hunk.last()) else {
-        return String::new();
-    };
-    let range = |start: usize, end: usize| {
-        let len = end.saturating_sub(start);
-        let shown = if len == 0 { start } else { start + 1 };
-        format!("{shown},{len}")
-    };
-    format!(
-        "@@ -{} +{} @@",
-        range(first.old_range().start, last.old_range().end),
-        range(first.new_range().start, last.new_range().end)
-    )
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tag {
-    Equal,
-    Delete,
-    Insert,
-}
-
 impl Tag {
     fn sign(self) -> &'static str {
         match self {
@@ -348,19 +325,6 @@ fn plain_span() -> HlSpan {
     }
 }
 
-/// The rows of a hunk op: (tag, old index, new index).
-fn changes(op: &DiffOp) -> impl Iterator<Item = (Tag, Option<usize>, Option<usize>)> {
-    let (_, old, new) = op.as_tag_tuple();
-    let equal = matches!(op, DiffOp::Equal { .. });
-    let deletes = old.clone().filter(move |_| !equal);
-    let inserts = new.clone().filter(move |_| !equal);
-    let equals = old.zip(new).filter(move |_| equal);
-    equals
-        .map(|(o, n)| (Tag::Equal, Some(o), Some(n)))
-        .chain(deletes.map(|o| (Tag::Delete, Some(o), None)))
-        .chain(inserts.map(|n| (Tag::Insert, None, Some(n))))
-}
-
 fn hunk_header_line(hunk: &[DiffOp], plain: bool) -> Line<'static> {
     Line::from(Span::styled(hunk_header(hunk), header_style(plain)))
 }
@@ -370,7 +334,7 @@ fn unified(text: &TextBlock, mode: Mode, out: &mut Vec<Line<'static>>) {
     for hunk in &text.hunks {
         out.push(hunk_header_line(hunk, mode.plain));
         for op in hunk {
-            for (tag, old, new) in changes(op) {
+            for (tag, old, new) in op_rows(op) {
                 let line = match tag {
                     Tag::Delete | Tag::Equal => old.and_then(|i| text.old.get(i)),
                     Tag::Insert => new.and_then(|i| text.new.get(i)),

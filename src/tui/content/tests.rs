@@ -804,6 +804,14 @@ fn highlighting_stops_when_the_content_is_no_longer_wanted() {
         format!("{:?}", render::render(&prepared, mode))
     };
     let plain = drawn(Highlighting::Plain, &|| true);
-    assert_ne!(drawn(Highlighting::Syntax, &|| true), plain, "highlighted when wanted");
-    assert_eq!(drawn(Highlighting::Syntax, &|| false), plain, "plain once unwanted");
+    assert_ne!(
+        drawn(Highlighting::Syntax, &|| true),
+        plain,
+        "highlighted when wanted"
+    );
+    assert_eq!(
+        drawn(Highlighting::Syntax, &|| false),
+        plain,
+        "plain once unwanted"
+    );
 }

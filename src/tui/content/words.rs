@@ -6,8 +6,8 @@
 //! Works on the lines as drawn (escaped, tabs expanded), so the marks are character offsets into what
 //! the renderer draws.
 
+use crate::text_diff::Budget;
 use std::ops::Range;
-use super::prepare::Budget;
 
 use similar::{Algorithm, DiffOp};
 

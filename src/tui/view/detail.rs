@@ -222,7 +222,7 @@ impl DetailPane {
                         false,
                     )
                 } else if let Some((_, d)) = difference
-                    && crate::tui::is_inside_a_file(session.report(), d)
+                    && session.report().is_inside_a_file(d)
                 {
                     let note = Line::styled(
                         "a member of the file above: compared by its digest and metadata, its content is not shown here",
