@@ -1,24 +1,22 @@
 //! The contents of differing files in the HTML page: both sides read again from their layers through
 //! the engine's one extractor ([`extract`], as `--report-dir` does), then text as unified hunks
-//! highlighted with syntect (the explorer's theme), binary as sizes, digests and a hex excerpt around
-//! the first differing byte. Bounded: files up to [`MAX_FILE_BYTES`], [`MAX_FILES`] files, hunks cut
+//! highlighted with syntect (the explorer's syntaxes and theme, [`crate::syntax`]), binary as sizes,
+//! digests and a hex excerpt around the first differing byte. Bounded: files up to [`MAX_FILE_BYTES`], [`MAX_FILES`] files, hunks cut
 //! after [`MAX_HUNK_LINES`] lines with a note.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Read;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use similar::{Algorithm, DiffOp, DiffTag};
 use syntect::easy::HighlightLines;
-use syntect::highlighting::Theme;
-use syntect::parsing::SyntaxSet;
 
 use crate::engine::extract::{extract, wanted_for};
 use crate::engine::layer::ReadLimits;
 use crate::model::{DiffId, Difference, EntryKind, Report, Side, Sides};
 use crate::source::Image;
+use crate::syntax::{syntax_for, syntaxes, theme};
 
 use super::escape;
 
@@ -124,54 +122,58 @@ fn text(bytes: Option<&[u8]>) -> Option<&str> {
     }
 }
 
-/// The explorer's highlighting: two-face's syntaxes and its Monokai Extended theme.
-fn highlighting() -> &'static (SyntaxSet, Theme) {
-    static HIGHLIGHTING: OnceLock<(SyntaxSet, Theme)> = OnceLock::new();
-    HIGHLIGHTING.get_or_init(|| {
-        (
-            two_face::syntax::extra_newlines(),
-            two_face::theme::extra()
-                .get(two_face::theme::EmbeddedThemeName::MonokaiExtended)
-                .clone(),
-        )
-    })
-}
-
 /// Each line of `text` as HTML: syntect's colours as inline styles, every piece escaped.
 fn highlighted(path: &str, text: &str) -> Vec<String> {
-    let (syntaxes, theme) = highlighting();
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let syntax = syntaxes
-        .find_syntax_by_extension(name)
-        .or_else(|| syntaxes.find_syntax_by_extension(name.rsplit_once('.')?.1))
-        .or_else(|| syntaxes.find_syntax_by_first_line(text.lines().next().unwrap_or("")))
-        .unwrap_or_else(|| syntaxes.find_syntax_plain_text());
-    let mut state = HighlightLines::new(syntax, theme);
+    let syntax = syntax_for(path, text.lines().next().unwrap_or(""));
+    let mut state = HighlightLines::new(syntax, theme());
     let deadline = Instant::now() + Duration::from_secs(1);
     text.split_inclusive('\n')
         .map(|line| {
             let pieces = (line.len() < 10_000 && Instant::now() < deadline)
-                .then(|| state.highlight_line(line, syntaxes).ok())
+                .then(|| state.highlight_line(line, syntaxes()).ok())
                 .flatten();
             match pieces {
                 Some(pieces) => pieces
                     .iter()
                     .filter(|(_, piece)| !piece.trim_end_matches('\n').is_empty())
                     .map(|(style, piece)| {
-                        let c = style.foreground;
-                        format!(
-                            "<span style=\"color:#{:02x}{:02x}{:02x}\">{}</span>",
-                            c.r,
-                            c.g,
-                            c.b,
-                            escape(piece.trim_end_matches('\n'))
-                        )
+                        let piece = escape(piece.trim_end_matches('\n'));
+                        match css_color(style.foreground) {
+                            Some(color) => format!("<span style=\"color:{color}\">{piece}</span>"),
+                            None => piece,
+                        }
                     })
                     .collect(),
                 None => escape(line.trim_end_matches('\n')),
             }
         })
         .collect()
+}
+
+/// A theme colour as CSS; None for the `ansi` and `base16` themes' terminal palette entries (`a` 0
+/// or 1: a palette index, not a colour), which the page's own text colour stands for.
+fn css_color(c: syntect::highlighting::Color) -> Option<String> {
+    (c.a > 1).then(|| format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b))
+}
+
+/// The hunks' `<pre>` in the theme's own background and text colours; a light background gets light
+/// colours for removed and added lines (the `light` class).
+fn hunks_start() -> String {
+    let settings = &theme().settings;
+    let (background, foreground) = (settings.background, settings.foreground);
+    let light =
+        background.is_some_and(|c| u32::from(c.r) + u32::from(c.g) + u32::from(c.b) > 3 * 128);
+    let mut style = String::new();
+    if let Some(color) = background.and_then(css_color) {
+        let _ = write!(style, "background:{color};");
+    }
+    if let Some(color) = foreground.and_then(css_color) {
+        let _ = write!(style, "color:{color};");
+    }
+    format!(
+        "<pre class=\"hunks{}\" style=\"{style}\">",
+        if light { " light" } else { "" }
+    )
 }
 
 fn hunks(path: &str, old: &str, new: &str) -> String {
@@ -184,7 +186,7 @@ fn hunks(path: &str, old: &str, new: &str) -> String {
         Some(Instant::now() + DIFF_TIMEOUT),
     );
     let (old_html, new_html) = (highlighted(path, old), highlighted(path, new));
-    let mut out = String::from("<pre class=\"hunks\">");
+    let mut out = hunks_start();
     let mut written = 0;
     for group in similar::group_diff_ops(ops, CONTEXT_LINES) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {

@@ -1,18 +1,18 @@
-//! Syntax highlighting with syntect and two-face's extra syntaxes (Dockerfile, TOML, INI, ...).
+//! Syntax highlighting for the terminal, with the syntaxes and theme of [`crate::syntax`] (the HTML
+//! report's too).
 //!
 //! Each side's whole file is highlighted once (syntect's state carries from line to line), then the diff
 //! indexes the result by line. Text leaves this module inert: tabs expanded, control characters and
 //! escape sequences escaped, long lines cut.
 
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use ratatui::style::{Color, Modifier};
 use syntect::easy::HighlightLines;
-use syntect::highlighting::{FontStyle, Theme};
-use syntect::parsing::{SyntaxReference, SyntaxSet};
+use syntect::highlighting::FontStyle;
 
 use crate::model::escape_control;
+use crate::syntax::{syntax_for, syntaxes, theme};
 
 /// Columns between tab stops when tabs are expanded.
 const TAB_WIDTH: usize = 4;
@@ -47,71 +47,35 @@ impl HlLine {
     }
 }
 
-pub(crate) struct Highlighter {
-    syntaxes: SyntaxSet,
-    theme: Theme,
-}
-
-/// The process-wide highlighter, loaded on first use (cheap: regexes compile lazily).
-pub(crate) fn highlighter() -> &'static Highlighter {
-    static HIGHLIGHTER: OnceLock<Highlighter> = OnceLock::new();
-    HIGHLIGHTER.get_or_init(|| Highlighter {
-        syntaxes: two_face::syntax::extra_newlines(),
-        theme: two_face::theme::extra()
-            .get(two_face::theme::EmbeddedThemeName::MonokaiExtended)
-            .clone(),
-    })
-}
-
-impl Highlighter {
-    /// The syntax for a file: by its name (`Dockerfile`, `Makefile`), then its extension, then its first
-    /// line (`#!/bin/sh`), else plain text.
-    fn syntax_for(&self, path: &str, first_line: &str) -> &SyntaxReference {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let by_name = || self.syntaxes.find_syntax_by_extension(name);
-        let by_extension = || {
-            let (_, ext) = name.rsplit_once('.')?;
-            self.syntaxes.find_syntax_by_extension(ext).or_else(|| {
-                self.syntaxes
-                    .find_syntax_by_extension(&ext.to_ascii_lowercase())
-            })
-        };
-        by_name()
-            .or_else(by_extension)
-            .or_else(|| self.syntaxes.find_syntax_by_first_line(first_line))
-            .unwrap_or_else(|| self.syntaxes.find_syntax_plain_text())
-    }
-
-    /// Highlights `lines` (each with its line ending) as one file. After `deadline`, or from a line too
-    /// long to highlight, the rest is plain.
-    pub(crate) fn highlight(&self, path: &str, lines: &[&str], deadline: Instant) -> Vec<HlLine> {
-        let first = lines.first().copied().unwrap_or("");
-        let syntax = self.syntax_for(path, first);
-        let mut state = Some(HighlightLines::new(syntax, &self.theme));
-        let mut out = Vec::with_capacity(lines.len());
-        for line in lines {
-            if line.len() > MAX_HIGHLIGHT_LINE_BYTES || Instant::now() > deadline {
-                state = None;
-            }
-            let mut builder = LineBuilder::default();
-            let pieces = state
-                .as_mut()
-                .and_then(|s| s.highlight_line(line, &self.syntaxes).ok());
-            match pieces {
-                Some(pieces) => {
-                    for (style, text) in pieces {
-                        builder.push(text, convert_color(style.foreground), modifier(style));
-                    }
-                }
-                None => {
-                    state = None;
-                    builder.push(line, None, Modifier::empty());
-                }
-            }
-            out.push(builder.finish());
+/// Highlights `lines` (each with its line ending) as one file. After `deadline`, or from a line too
+/// long to highlight, the rest is plain.
+pub(crate) fn highlight(path: &str, lines: &[&str], deadline: Instant) -> Vec<HlLine> {
+    let first = lines.first().copied().unwrap_or("");
+    let syntax = syntax_for(path, first);
+    let mut state = Some(HighlightLines::new(syntax, theme()));
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.len() > MAX_HIGHLIGHT_LINE_BYTES || Instant::now() > deadline {
+            state = None;
         }
-        out
+        let mut builder = LineBuilder::default();
+        let pieces = state
+            .as_mut()
+            .and_then(|s| s.highlight_line(line, syntaxes()).ok());
+        match pieces {
+            Some(pieces) => {
+                for (style, text) in pieces {
+                    builder.push(text, convert_color(style.foreground), modifier(style));
+                }
+            }
+            None => {
+                state = None;
+                builder.push(line, None, Modifier::empty());
+            }
+        }
+        out.push(builder.finish());
     }
+    out
 }
 
 /// Lines without highlighting, made inert the same way.

@@ -15,7 +15,7 @@ use crate::engine::layer::{ReadLimits, scan_tar_stream};
 use crate::model::{Aspect, ContextId, DiffKind, EntryMeta, Side, Sides, escape_control};
 use crate::tarball::is_header;
 
-use super::highlight::{HlLine, highlighter, plain_lines};
+use super::highlight::{HlLine, highlight, plain_lines};
 use super::words::mark_changed_words;
 
 /// Bytes read of each side at most; a larger file is not shown.
@@ -334,17 +334,17 @@ fn text_blocks(
         return;
     }
     let deadline = Instant::now() + HIGHLIGHT_BUDGET;
-    let highlight = |lines: &[&str]| {
+    let highlighted = |lines: &[&str]| {
         if lines.is_empty() {
             Vec::new()
         } else if highlighting == Highlighting::Syntax && Instant::now() < deadline {
-            highlighter().highlight(path, lines, deadline)
+            highlight(path, lines, deadline)
         } else {
             plain_lines(lines)
         }
     };
-    let mut old_lines = highlight(&old);
-    let mut new_lines = highlight(&new);
+    let mut old_lines = highlighted(&old);
+    let mut new_lines = highlighted(&new);
     if highlighting == Highlighting::Syntax {
         // Word marks can take long on many changed lines: they come with the colours.
         mark_changed_words(&hunks, &mut old_lines, &mut new_lines, deadline);
