@@ -119,10 +119,11 @@ impl Help {
         let rows = popup.height.saturating_sub(2) as usize;
         self.scroll = self.scroll.min(content_height.saturating_sub(rows));
         let more_below = self.scroll + rows < content_height;
+        let keys = |action| keymap.keys_of(&action).replace(' ', "/");
         let more = match (self.scroll > 0, more_below) {
-            (_, true) => " ↓ more: j/↓ ",
-            (true, false) => " ↑ more: k/↑ ",
-            (false, false) => "",
+            (_, true) => format!(" ↓ more: {} ", keys(Action::Down)),
+            (true, false) => format!(" ↑ more: {} ", keys(Action::Up)),
+            (false, false) => String::new(),
         };
         let inner_width = popup.width.saturating_sub(2) as usize;
         let (switch_key, other) = if self.legend {
