@@ -14,6 +14,7 @@
 //! - [`report`]: headless writers (table, JSON, NDJSON, report directory, summary);
 //! - [`rules`]: CI rules (`--rules`) evaluated on a comparison's result;
 //! - [`report_dir_export`]: writes a report directory for a set of differences (reads layers again);
+//! - [`syntax`]: the highlighting the explorer and the HTML report share (syntaxes, the theme);
 //! - [`cleanup`]: what a signal must not leave behind (temporary directories, a raw terminal).
 
 pub mod cleanup;
@@ -29,6 +30,7 @@ pub mod report;
 pub mod report_dir_export;
 pub mod rules;
 pub mod source;
+pub mod syntax;
 pub mod tarball;
 pub mod text_diff;
 pub mod tui;

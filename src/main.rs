@@ -38,13 +38,15 @@ fn main() -> ExitCode {
         Some(Command::Man) => cli::manual::man(),
         None => {
             let view_given = matches.value_source("view") == Some(ValueSource::CommandLine);
-            cli::config::apply(&mut cli.compare, view_given).and_then(|()| {
-                if cli.compare.format.is_none() && std::io::stdout().is_terminal() {
-                    cli::explore::run(&cli.compare)
-                } else {
-                    cli::headless::run(&cli.compare)
-                }
-            })
+            cli::config::apply(&mut cli.compare, view_given)
+                .and_then(|()| cli::config::choose_theme(&cli.compare))
+                .and_then(|()| {
+                    if cli.compare.format.is_none() && std::io::stdout().is_terminal() {
+                        cli::explore::run(&cli.compare)
+                    } else {
+                        cli::headless::run(&cli.compare)
+                    }
+                })
         }
     };
     result.unwrap_or_else(|error| {

@@ -193,7 +193,10 @@ fn hostile_names_are_shown_inert_in_a_real_browser() {
         dom.contains("bad\\xff\\xfe.txt"),
         "invalid UTF-8 shown as \\xNN"
     );
-    assert!(dom.contains("<pre class=\"hunks\">"), "text hunks");
+    assert!(
+        dom.contains("<pre class=\"hunks\" style=\"background:"),
+        "text hunks, in the theme's colours"
+    );
     let shown_as_text = dom
         .matches("&lt;script&gt;document.documentElement")
         .count();

@@ -1,6 +1,7 @@
 //! The CI side of the reports, end to end through the binary: `--rules` (exit status, PASS/FAIL/SKIP
 //! lines, the rules in JSON), malformed rules and config files, `--markdown`, `--html` beside another
-//! format, the config file's precedence, `completions` and `man`.
+//! format, the config file's precedence (the theme too, as the HTML page shows it), `completions` and
+//! `man`.
 
 mod common;
 
@@ -164,7 +165,8 @@ fn with_config(dir: &Path, config: &str, args: &[&str], env: &[(&str, &str)]) ->
     command
         .env("XDG_CONFIG_HOME", &home)
         .env_remove("OCIDIFF_RULES")
-        .env_remove("OCIDIFF_CONFIG");
+        .env_remove("OCIDIFF_CONFIG")
+        .env_remove("OCIDIFF_THEME");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -246,6 +248,89 @@ fn a_malformed_config_file_is_one_line_naming_the_line() {
     );
     assert!(
         lines[0].contains("config.toml:2: unknown field `colour`"),
+        "{lines:?}"
+    );
+}
+
+/// The `<pre>` of the HTML page's text hunks: the theme's background and text colours.
+fn hunks_style(run: &common::Run) -> String {
+    let page = run.stdout();
+    let start = page
+        .find("<pre class=\"hunks")
+        .expect("a text hunk in the page");
+    let end = start + page[start..].find('>').expect("the tag's end");
+    page[start..=end].to_owned()
+}
+
+#[test]
+fn the_theme_from_flag_env_or_config_file_colours_the_html_hunks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let [a, b] = pair(dir.path());
+    let html = ["--quiet", "--format", "html"];
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        html.iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .chain([a.clone(), b.clone()])
+            .collect()
+    };
+    let with = |config: &str, extra: &[&'static str], env: &[(&str, &str)]| {
+        let args = args(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = with_config(dir.path(), config, &args, env);
+        run.expect_code(1);
+        hunks_style(&run)
+    };
+    // Monokai Extended by default: dark, and so is the page's own style for hunks.
+    let default = with("", &[], &[]);
+    assert_eq!(
+        default,
+        "<pre class=\"hunks\" style=\"background:#222222;color:#f8f8f2;\">"
+    );
+    let github = "<pre class=\"hunks light\" style=\"background:#ffffff;color:#333333;\">";
+    assert_eq!(with("theme = \"GitHub\"\n", &[], &[]), github);
+    assert_eq!(with("", &["--theme", "github"], &[]), github);
+    // Flag over environment over file.
+    assert_eq!(
+        with("theme = \"Nord\"\n", &[], &[("OCIDIFF_THEME", "GitHub")]),
+        github
+    );
+    assert_eq!(
+        with(
+            "theme = \"Nord\"\n",
+            &["--theme", "GitHub"],
+            &[("OCIDIFF_THEME", "Nord")]
+        ),
+        github
+    );
+    assert_ne!(with("theme = \"Nord\"\n", &[], &[]), default);
+    let unknown = with_config(dir.path(), "", &["--theme", "Monokai Purple", &a, &b], &[]);
+    unknown.expect_code(2);
+    let lines = unknown.error_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with(
+            "ocidiff-tui: --theme: unknown theme \"Monokai Purple\": expected one of "
+        ),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("Solarized (dark)"), "{lines:?}");
+}
+
+#[test]
+fn a_bad_key_binding_in_the_config_file_is_one_line_naming_the_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = with_config(
+        dir.path(),
+        "theme = \"Nord\"\n[keys]\nquit = \"Q\"\nsearch = \"n\"\n",
+        &["a", "b"],
+        &[],
+    );
+    run.expect_code(2);
+    let lines = run.error_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("config.toml:4: keys: n is bound to both next-match and search"),
         "{lines:?}"
     );
 }

@@ -544,6 +544,44 @@ fn help_and_legend_list_keys_markers_and_badges_and_other_keys_close_them() {
 }
 
 #[test]
+fn keys_rebound_in_the_config_file_work_and_the_help_and_status_bar_show_them() {
+    require_tmux!();
+    let images = example_images();
+    let config = images.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[keys]\nquit = \"Q\"\nhelp = \"H\"\nnext-difference = [\"n\", \"ctrl-n\"]\nnext-match = \"+\"\n",
+    )
+    .expect("write config");
+    let env = format!("OCIDIFF_CONFIG={}", sh_quote(config.display().to_string()));
+    let tmux = explorer(&images, &env);
+    let bar = status_bar(&tmux.screen());
+    assert!(bar.contains("H help  b legend  Q quit"), "{bar}");
+    // `n` now visits differences (`]` did): from the root, the image descriptor first.
+    tmux.keys(&["n"]);
+    tmux.wait_for_title("image descriptor");
+    // `q` and `?` mean nothing now; `H` opens the help, listing the keys in effect.
+    tmux.keys(&["q", "?"]);
+    tmux.keys(&["H"]);
+    let screen = tmux.wait_for("keys (b legend, any other key closes)");
+    for row in ["Q Ctrl-C", "n Ctrl-N [", "+ N"] {
+        assert!(
+            screen.contains(row),
+            "{row:?} missing from the help:\n{screen}"
+        );
+    }
+    let help_row = format!("│ {:<12} this help", "H");
+    assert!(screen.contains(&help_row), "{screen}");
+    assert!(!screen.contains("q Ctrl-C"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("help closed", |s| !s.contains("any other key closes"));
+    assert_eq!(tmux.display("#{alternate_on}"), "1", "q did not quit");
+    tmux.keys(&["Q"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=1"), "{screen}");
+}
+
+#[test]
 fn help_at_50x12_stays_in_its_frame() {
     require_tmux!();
     let images = example_images();
@@ -721,6 +759,57 @@ fn no_color_draws_without_colours_and_colours_appear_otherwise() {
     assert_eq!(coloured.screen(), plain.screen(), "same text either way");
 }
 
+/// The foreground colours on screen once `ready` holds of them (contents are drawn plain first, then
+/// highlighted).
+fn colours_once(tmux: &Tmux, what: &str, ready: impl Fn(&[Vec<u32>]) -> bool) -> Vec<Vec<u32>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let colours = foreground_colours(&tmux.screen_with_escapes());
+        if ready(&colours) {
+            return colours;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_theme_colours_file_contents_and_no_color_still_wins() {
+    require_tmux!();
+    let images = example_images();
+    // Monokai Extended's text is #f8f8f2, GitHub's #333333.
+    let monokai_text = vec![38, 2, 248, 248, 242];
+    let github_text = vec![38, 2, 51, 51, 51];
+    let open_app_toml = |env: &str| {
+        let tmux = explorer(&images, env);
+        tmux.type_text("/toml");
+        tmux.keys(&["Enter"]);
+        tmux.wait_for_title("etc/app.toml");
+        tmux
+    };
+    let default = open_app_toml("env -u NO_COLOR");
+    colours_once(&default, "Monokai's text colour", |c| {
+        c.contains(&monokai_text)
+    });
+    let github = open_app_toml("env -u NO_COLOR OCIDIFF_THEME=GitHub");
+    let colours = colours_once(&github, "GitHub's text colour", |c| {
+        c.contains(&github_text)
+    });
+    assert!(!colours.contains(&monokai_text), "{colours:?}");
+    let plain = open_app_toml("NO_COLOR=1 OCIDIFF_THEME=GitHub");
+    plain.wait_for("[server]");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        foreground_colours(&plain.screen_with_escapes()),
+        Vec::<Vec<u32>>::new(),
+        "NO_COLOR wins over the theme"
+    );
+}
+
 #[test]
 fn hostile_names_are_shown_escaped_and_do_not_clear_the_screen() {
     require_tmux!();
@@ -769,7 +858,7 @@ fn without_a_terminal_on_stdout_the_table_is_printed() {
 
 /// The key table as Markdown, from the same `BINDINGS` the key handling and the help overlay use.
 fn keys_markdown() -> String {
-    use ocidiff::tui::keys::BINDINGS;
+    use ocidiff::tui::keys::{BINDINGS, Keymap};
     let mut out = String::from(
         "<!-- Generated from src/tui/keys.rs (BINDINGS) by tests/tui_tmux.rs; do not edit.\n     \
          Regenerate: UPDATE_ASSETS=1 cargo test --test tui_tmux keys_md -->\n",
@@ -781,17 +870,29 @@ fn keys_markdown() -> String {
         out.push_str(&format!(
             "\n### {heading}\n\n| Key | What it does |\n| --- | --- |\n"
         ));
-        for binding in BINDINGS
-            .iter()
-            .filter(|b| !b.keys.is_empty() && b.toggles_an_option() == options)
+        for row in Keymap::default()
+            .help_rows()
+            .into_iter()
+            .filter(|row| row.toggles_an_option == options)
         {
-            let keys: Vec<String> = binding
+            let keys: Vec<String> = row
                 .keys
                 .split_whitespace()
                 .map(|k| format!("`{k}`"))
                 .collect();
-            out.push_str(&format!("| {} | {} |\n", keys.join(" "), binding.what));
+            out.push_str(&format!("| {} | {} |\n", keys.join(" "), row.what));
         }
+    }
+    out.push_str(
+        "\n### Action names (for `[keys]` in the config file)\n\n| Action | Default keys |\n| --- | --- |\n",
+    );
+    for binding in BINDINGS {
+        let keys: Vec<String> = binding
+            .default_keys()
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect();
+        out.push_str(&format!("| `{}` | {} |\n", binding.name, keys.join(" ")));
     }
     out
 }

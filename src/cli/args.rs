@@ -163,6 +163,13 @@ pub struct CompareArgs {
     /// JSON, HTML and Markdown reports; the exit status is then 1 when a rule fails, else 0.
     #[arg(long, value_name = "FILE", env = "OCIDIFF_RULES")]
     pub rules: Option<PathBuf>,
+    /// The syntax-highlighting theme of file contents, in the explorer and the HTML report: one of
+    /// two-face's (bat's) themes, e.g. "Monokai Extended" (the default), "GitHub", "Nord", "Dracula".
+    #[arg(long, value_name = "NAME", env = "OCIDIFF_THEME")]
+    pub theme: Option<String>,
+    /// The explorer's key bindings: the defaults with the config file's `[keys]` applied.
+    #[arg(skip)]
+    pub keys: ocidiff::tui::keys::Keymap,
     /// The config file [default: $XDG_CONFIG_HOME/ocidiff-tui/config.toml, if there is one].
     #[arg(
         long,

@@ -33,6 +33,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         extra_args: comparison_args(args),
         export_limits: WriteLimits::scaled(args.scale()),
         content_cache: args.content_cache,
+        keys: args.keys.clone(),
     };
     let outcome = tui::run(images, options, launch)?;
     Ok(exit_code(outcome.errors, outcome.shown))

@@ -12,6 +12,7 @@ use crate::model::{ContextKind, Event};
 use crate::report::{NonEmpty, ReportDir, ReportError};
 
 use super::command::{CommandParts, reproduce};
+use super::keys::Keymap;
 use super::labels::property_label;
 use super::session::{Changed, Session};
 use super::tree::{Expansion, NodeId, NodeKey, NodeKind, Status, contains_folded};
@@ -116,6 +117,8 @@ pub struct App {
     pub bar: StatusBar,
     pub help: Help,
     pub layout: Layout,
+    /// The keys in effect (the config file's `[keys]` applied).
+    pub keys: Keymap,
     /// A path to select as soon as it is listed (`--select`), until a key moves the selection.
     pending_select: Option<String>,
     /// Arguments of the command line that chose what is compared, for the reproducing command.
@@ -131,6 +134,7 @@ impl App {
             bar: StatusBar::default(),
             help: Help::default(),
             layout: Layout::default(),
+            keys: Keymap::default(),
             pending_select: None,
             extra_args: Vec::new(),
         }

@@ -1,6 +1,12 @@
 //! Key bindings: one table drives the key handling, the help overlay and assets/keys.md, so they
 //! cannot drift. No key means different things in different panes (a lesson from dive): the moves
 //! act on the focused pane, everything else on the same thing wherever the focus is.
+//!
+//! Each action has a stable name; the config file's `[keys]` table gives an action other keys
+//! ([`Keymap::configured`]), which replace its defaults everywhere the table is used.
+
+use std::fmt;
+use std::str::FromStr;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
@@ -9,354 +15,603 @@ use crate::filter::IgnoreOption;
 use super::app::{Action, StatusKind};
 use super::view::Areas;
 
-/// One binding as the help overlay lists it.
+/// A key as bound: what the terminal reports, with Ctrl or not. Shift is in the character (`G`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    code: KeyCode,
+    ctrl: bool,
+}
+
+/// Keys that are not one character: (name in the config file, code, as the help shows it).
+const NAMED_KEYS: &[(&str, KeyCode, &str)] = &[
+    ("up", KeyCode::Up, "↑"),
+    ("down", KeyCode::Down, "↓"),
+    ("left", KeyCode::Left, "←"),
+    ("right", KeyCode::Right, "→"),
+    ("pgup", KeyCode::PageUp, "PgUp"),
+    ("pgdn", KeyCode::PageDown, "PgDn"),
+    ("home", KeyCode::Home, "Home"),
+    ("end", KeyCode::End, "End"),
+    ("tab", KeyCode::Tab, "Tab"),
+    ("enter", KeyCode::Enter, "Enter"),
+    ("space", KeyCode::Char(' '), "Space"),
+    ("backspace", KeyCode::Backspace, "Backspace"),
+    ("delete", KeyCode::Delete, "Del"),
+    ("insert", KeyCode::Insert, "Ins"),
+    ("esc", KeyCode::Esc, "Esc"),
+];
+
+/// Ctrl-C quits whatever the config says (in a prompt too): a way out that cannot be rebound.
+const ALWAYS_QUITS: Key = Key::ctrl('c');
+
+impl Key {
+    const fn code(code: KeyCode) -> Key {
+        Key { code, ctrl: false }
+    }
+
+    /// The key as the config file writes it (`q`, `ctrl-f`, `pgdn`).
+    pub fn config_name(&self) -> String {
+        match (self.ctrl, self.code) {
+            (true, KeyCode::Char(c)) => format!("ctrl-{c}"),
+            (_, code) => match NAMED_KEYS.iter().find(|&&(_, named, _)| named == code) {
+                Some((name, ..)) => (*name).to_owned(),
+                None => self.to_string(),
+            },
+        }
+    }
+
+    const fn char(c: char) -> Key {
+        Key::code(KeyCode::Char(c))
+    }
+
+    const fn ctrl(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: true,
+        }
+    }
+
+    /// Whether `event` is this key. Keys that are not characters (arrows, Tab...) match with or
+    /// without Ctrl.
+    fn matches(&self, event: &KeyEvent) -> bool {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let char_key = matches!(self.code, KeyCode::Char(_));
+        event.code == self.code && (ctrl == self.ctrl || !(self.ctrl || char_key))
+    }
+}
+
+/// A config file's key: one character (`Q`, `?`), `ctrl-LETTER`, or a name of [`NAMED_KEYS`]
+/// (any case).
+impl FromStr for Key {
+    type Err = KeyError;
+
+    fn from_str(text: &str) -> Result<Key, KeyError> {
+        let unparsable = || KeyError::Unparsable(text.to_owned());
+        let (ctrl, rest) = match text.split_at_checked(5) {
+            Some((prefix, rest)) if prefix.eq_ignore_ascii_case("ctrl-") && !rest.is_empty() => {
+                (true, rest)
+            }
+            _ => (false, text),
+        };
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) if !c.is_control() && c != ' ' => KeyCode::Char(c),
+            _ => NAMED_KEYS
+                .iter()
+                .find(|(name, ..)| name.eq_ignore_ascii_case(rest))
+                .map(|&(_, code, _)| code)
+                .ok_or_else(unparsable)?,
+        };
+        match code {
+            KeyCode::Char(c) if ctrl && c.is_ascii_alphabetic() => {
+                Ok(Key::ctrl(c.to_ascii_lowercase()))
+            }
+            _ if ctrl => Err(unparsable()),
+            code => Ok(Key::code(code)),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.ctrl, self.code) {
+            (true, KeyCode::Char(c)) => write!(f, "Ctrl-{}", c.to_ascii_uppercase()),
+            (_, code) => match NAMED_KEYS.iter().find(|&&(_, named, _)| named == code) {
+                Some((_, _, shown)) => f.write_str(shown),
+                None => match code {
+                    KeyCode::Char(c) => write!(f, "{c}"),
+                    other => write!(f, "{other:?}"),
+                },
+            },
+        }
+    }
+}
+
+/// Why the config file's `[keys]` cannot be used.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum KeyError {
+    #[error("unknown action {0:?} (the actions are listed in assets/keys.md)")]
+    UnknownAction(String),
+    #[error("{0:?} is not a key: one character (\"Q\"), ctrl-LETTER, or one of {names}", names = key_names())]
+    Unparsable(String),
+    #[error("{key} is bound to both {first} and {second}")]
+    BoundTwice {
+        key: String,
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("Ctrl-C always quits; it cannot be bound to {0}")]
+    AlwaysQuits(&'static str),
+}
+
+fn key_names() -> String {
+    let names: Vec<&str> = NAMED_KEYS.iter().map(|(name, ..)| *name).collect();
+    names.join(", ")
+}
+
+/// One action with its default keys.
 pub struct Binding {
-    pub keys: &'static str,
+    /// The action's name in the config file's `[keys]` table (kept stable: config files name it).
+    pub name: &'static str,
+    /// What the help says; empty: shown on the line of the binding before (`]` `[`).
     pub what: &'static str,
     action: fn() -> Action,
-    matches: fn(&KeyEvent) -> bool,
+    defaults: &'static [Key],
 }
 
 macro_rules! binding {
-    ($keys:expr, $what:expr, $action:expr, $pattern:pat) => {
+    ($name:expr, $what:expr, $action:expr, [$($key:expr),* $(,)?]) => {
         Binding {
-            keys: $keys,
+            name: $name,
             what: $what,
             action: || $action,
-            matches: |k| {
-                matches!(
-                    (k.code, k.modifiers.contains(KeyModifiers::CONTROL)),
-                    $pattern
-                )
-            },
+            defaults: &[$($key),*],
         }
     };
 }
 
 impl Binding {
+    /// The default keys as the config file writes them.
+    pub fn default_keys(&self) -> Vec<String> {
+        self.defaults.iter().map(Key::config_name).collect()
+    }
+
     /// Whether this binding toggles one ignore option (listed in a column of their own).
     pub fn toggles_an_option(&self) -> bool {
         matches!((self.action)(), Action::ToggleOption(_))
     }
 }
 
-/// Every binding, in the order the help overlay shows them.
+/// Every action, in the order the help overlay shows them.
 pub const BINDINGS: &[Binding] = &[
+    binding!("quit", "quit", Action::Quit, [Key::char('q'), ALWAYS_QUITS]),
+    binding!("help", "this help", Action::ToggleHelp, [Key::char('?')]),
     binding!(
-        "q  Ctrl-C",
-        "quit",
-        Action::Quit,
-        (KeyCode::Char('q'), false) | (KeyCode::Char('c'), true)
-    ),
-    binding!(
-        "?",
-        "this help",
-        Action::ToggleHelp,
-        (KeyCode::Char('?'), false)
-    ),
-    binding!(
-        "b",
+        "legend",
         "legend: markers, badges",
         Action::ShowLegend,
-        (KeyCode::Char('b'), false)
+        [Key::char('b')]
     ),
     binding!(
-        "↑ k",
+        "up",
         "up",
         Action::Up,
-        (KeyCode::Up, _) | (KeyCode::Char('k'), false)
+        [Key::code(KeyCode::Up), Key::char('k')]
     ),
     binding!(
-        "↓ j",
+        "down",
         "down",
         Action::Down,
-        (KeyCode::Down, _) | (KeyCode::Char('j'), false)
+        [Key::code(KeyCode::Down), Key::char('j')]
     ),
     binding!(
-        "PgUp PgDn",
+        "page-up",
         "page up / down",
         Action::PageUp,
-        (KeyCode::PageUp, _)
+        [Key::code(KeyCode::PageUp)]
     ),
-    binding!("", "", Action::PageDown, (KeyCode::PageDown, _)),
     binding!(
-        "Home End g G",
+        "page-down",
+        "",
+        Action::PageDown,
+        [Key::code(KeyCode::PageDown)]
+    ),
+    binding!(
+        "first",
         "first / last",
         Action::Home,
-        (KeyCode::Home, _) | (KeyCode::Char('g'), false)
+        [Key::code(KeyCode::Home), Key::char('g')]
     ),
     binding!(
-        "",
+        "last",
         "",
         Action::End,
-        (KeyCode::End, _) | (KeyCode::Char('G'), false)
+        [Key::code(KeyCode::End), Key::char('G')]
     ),
     binding!(
-        "Tab Enter",
+        "switch-pane",
         "switch tree / detail",
         Action::SwitchPane,
-        (KeyCode::Tab | KeyCode::Enter, _)
+        [Key::code(KeyCode::Tab), Key::code(KeyCode::Enter)]
     ),
     binding!(
-        "Space",
+        "open-close",
         "open / close",
         Action::ToggleExpand,
-        (KeyCode::Char(' '), false)
+        [Key::char(' ')]
     ),
     binding!(
-        "← h",
+        "close",
         "close, or go to parent",
         Action::Collapse,
-        (KeyCode::Left, _) | (KeyCode::Char('h'), false)
+        [Key::code(KeyCode::Left), Key::char('h')]
     ),
     binding!(
-        "→ l",
+        "open",
         "open",
         Action::Expand,
-        (KeyCode::Right, _) | (KeyCode::Char('l'), false)
+        [Key::code(KeyCode::Right), Key::char('l')]
     ),
     binding!(
-        "] [",
+        "next-difference",
         "next / prev difference",
         Action::NextDifference,
-        (KeyCode::Char(']'), false)
+        [Key::char(']')]
     ),
     binding!(
-        "",
+        "previous-difference",
         "",
         Action::PreviousDifference,
-        (KeyCode::Char('['), false)
+        [Key::char('[')]
     ),
     binding!(
-        "/",
+        "search",
         "search paths (jump)",
         Action::StartSearch,
-        (KeyCode::Char('/'), false)
+        [Key::char('/')]
     ),
     binding!(
-        "n N",
+        "next-match",
         "next / previous match",
         Action::NextMatch,
-        (KeyCode::Char('n'), false)
+        [Key::char('n')]
     ),
-    binding!("", "", Action::PreviousMatch, (KeyCode::Char('N'), false)),
     binding!(
-        "f  Ctrl-F",
+        "previous-match",
+        "",
+        Action::PreviousMatch,
+        [Key::char('N')]
+    ),
+    binding!(
+        "filter-tree",
         "list only matching paths",
         Action::StartTreeFilter,
-        (KeyCode::Char('f'), false) | (KeyCode::Char('f'), true)
+        [Key::char('f'), Key::ctrl('f')]
     ),
     binding!(
-        "v",
+        "cycle-view",
         "view auto/layer/merged",
         Action::CycleView,
-        (KeyCode::Char('v'), false)
+        [Key::char('v')]
     ),
     binding!(
-        "w",
+        "side-by-side",
         "side-by-side text diff",
         Action::ToggleSideBySide,
-        (KeyCode::Char('w'), false)
+        [Key::char('w')]
     ),
     binding!(
-        "W",
+        "wrap",
         "wrap long lines",
         Action::ToggleWrap,
-        (KeyCode::Char('W'), false)
+        [Key::char('W')]
     ),
     binding!(
-        "m",
+        "mask-timestamps",
         "mask timestamps in diffs",
         Action::ToggleMaskTimestamps,
-        (KeyCode::Char('m'), false)
+        [Key::char('m')]
     ),
     binding!(
-        "u",
+        "unexplained-only",
         "list only unexplained",
         Action::ToggleUnexplainedOnly,
-        (KeyCode::Char('u'), false)
+        [Key::char('u')]
     ),
     binding!(
-        "< >",
+        "scroll-left",
         "scroll detail sideways",
         Action::ScrollSideways(-1),
-        (KeyCode::Char('<'), false)
+        [Key::char('<')]
     ),
     binding!(
-        "",
+        "scroll-right",
         "",
         Action::ScrollSideways(1),
-        (KeyCode::Char('>'), false)
+        [Key::char('>')]
     ),
     binding!(
-        "{ }",
+        "narrower-tree",
         "narrower / wider tree",
         Action::MoveSplit(-1),
-        (KeyCode::Char('{'), false)
+        [Key::char('{')]
     ),
-    binding!("", "", Action::MoveSplit(1), (KeyCode::Char('}'), false)),
+    binding!("wider-tree", "", Action::MoveSplit(1), [Key::char('}')]),
     binding!(
-        "z",
+        "zoom",
         "detail on the whole width",
         Action::ToggleZoom,
-        (KeyCode::Char('z'), false)
+        [Key::char('z')]
     ),
     binding!(
-        "t",
+        "history",
         "history across layers",
         Action::ToggleHistory,
-        (KeyCode::Char('t'), false)
+        [Key::char('t')]
     ),
     binding!(
-        "x",
+        "swap-sides",
         "swap the two sides",
         Action::SwapSides,
-        (KeyCode::Char('x'), false)
+        [Key::char('x')]
     ),
     binding!(
-        "e",
+        "export",
         "export selected subtree",
         Action::StartExport,
-        (KeyCode::Char('e'), false)
+        [Key::char('e')]
     ),
     binding!(
-        "y",
+        "copy-command",
         "copy the command (OSC 52)",
         Action::CopyCommand,
-        (KeyCode::Char('y'), false)
+        [Key::char('y')]
     ),
     binding!(
-        "i",
+        "ignore-path",
         "ignore path (session)",
         Action::IgnorePath,
-        (KeyCode::Char('i'), false)
+        [Key::char('i')]
     ),
     binding!(
-        "I",
+        "forget-ignored-paths",
         "list ignored paths again",
         Action::ForgetIgnoredPaths,
-        (KeyCode::Char('I'), false)
+        [Key::char('I')]
     ),
     binding!(
-        "A R M U",
+        "show-added",
         "show +/-/~/= rows",
         Action::ToggleStatus(StatusKind::Added),
-        (KeyCode::Char('A'), false)
+        [Key::char('A')]
     ),
     binding!(
-        "",
+        "show-removed",
         "",
         Action::ToggleStatus(StatusKind::Removed),
-        (KeyCode::Char('R'), false)
+        [Key::char('R')]
     ),
     binding!(
-        "",
+        "show-modified",
         "",
         Action::ToggleStatus(StatusKind::Modified),
-        (KeyCode::Char('M'), false)
+        [Key::char('M')]
     ),
     binding!(
-        "",
+        "show-unchanged",
         "",
         Action::ToggleStatus(StatusKind::Unchanged),
-        (KeyCode::Char('U'), false)
+        [Key::char('U')]
     ),
     binding!(
-        "s",
+        "semantic",
         "all of --semantic",
         Action::ToggleSemantic,
-        (KeyCode::Char('s'), false)
+        [Key::char('s')]
     ),
     binding!(
-        "1",
+        "ignore-file-timestamps",
         "--ignore-file-timestamps",
         Action::ToggleOption(IgnoreOption::FileTimestamps),
-        (KeyCode::Char('1'), false)
+        [Key::char('1')]
     ),
     binding!(
-        "2",
+        "ignore-image-timestamps",
         "--ignore-image-timestamps",
         Action::ToggleOption(IgnoreOption::ImageTimestamps),
-        (KeyCode::Char('2'), false)
+        [Key::char('2')]
     ),
     binding!(
-        "3",
+        "ignore-history",
         "--ignore-history",
         Action::ToggleOption(IgnoreOption::History),
-        (KeyCode::Char('3'), false)
+        [Key::char('3')]
     ),
     binding!(
-        "4",
+        "ignore-file-order",
         "--ignore-file-order",
         Action::ToggleOption(IgnoreOption::FileOrder),
-        (KeyCode::Char('4'), false)
+        [Key::char('4')]
     ),
     binding!(
-        "5",
+        "ignore-file-mode-redundant-bits",
         "--ignore-file-mode-redundant-bits",
         Action::ToggleOption(IgnoreOption::FileModeRedundantBits),
-        (KeyCode::Char('5'), false)
+        [Key::char('5')]
     ),
     binding!(
-        "6",
+        "ignore-image-name",
         "--ignore-image-name",
         Action::ToggleOption(IgnoreOption::ImageName),
-        (KeyCode::Char('6'), false)
+        [Key::char('6')]
     ),
     binding!(
-        "7",
+        "ignore-tar-format",
         "--ignore-tar-format",
         Action::ToggleOption(IgnoreOption::TarFormat),
-        (KeyCode::Char('7'), false)
+        [Key::char('7')]
     ),
     binding!(
-        "8",
+        "treat-canonical-paths-equal",
         "--treat-canonical-paths-equal",
         Action::ToggleOption(IgnoreOption::CanonicalPaths),
-        (KeyCode::Char('8'), false)
+        [Key::char('8')]
     ),
     binding!(
-        "9",
+        "ignore-media-types",
         "--ignore-media-types",
         Action::ToggleOption(IgnoreOption::MediaTypes),
-        (KeyCode::Char('9'), false)
+        [Key::char('9')]
     ),
     binding!(
-        "0",
+        "ignore-owner",
         "--ignore-owner",
         Action::ToggleOption(IgnoreOption::Owner),
-        (KeyCode::Char('0'), false)
+        [Key::char('0')]
     ),
     binding!(
-        "-",
+        "ignore-mode",
         "--ignore-mode",
         Action::ToggleOption(IgnoreOption::Mode),
-        (KeyCode::Char('-'), false)
+        [Key::char('-')]
     ),
 ];
 
-/// The key that toggles an ignore option (for the status bar).
-pub fn option_key(option: IgnoreOption) -> &'static str {
-    BINDINGS
-        .iter()
-        .find(|b| (b.action)() == Action::ToggleOption(option))
-        .map(|b| b.keys)
-        .unwrap_or("")
+/// One line of the help: the keys of an action (and of those shown with it) and what it does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HelpRow {
+    pub keys: String,
+    pub what: &'static str,
+    pub toggles_an_option: bool,
 }
 
-/// What a key means outside a prompt.
-pub fn action_for(key: &KeyEvent) -> Option<Action> {
-    BINDINGS
-        .iter()
-        .find(|b| (b.matches)(key))
-        .map(|b| (b.action)())
+/// The keys in effect: [`BINDINGS`]' defaults, with the config file's `[keys]` applied.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    /// Each binding's keys, in the order of [`BINDINGS`].
+    keys: Vec<Vec<Key>>,
+}
+
+impl Default for Keymap {
+    fn default() -> Keymap {
+        Keymap {
+            keys: BINDINGS.iter().map(|b| b.defaults.to_vec()).collect(),
+        }
+    }
+}
+
+impl Keymap {
+    /// The defaults with `configured` applied: each (action name, keys) replaces that action's keys
+    /// (quit keeps Ctrl-C). An error comes with the index of the entry at fault.
+    pub fn configured<'a>(
+        configured: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    ) -> Result<Keymap, (usize, KeyError)> {
+        let mut keymap = Keymap::default();
+        let mut applied = Vec::new();
+        for (entry, (name, texts)) in configured.into_iter().enumerate() {
+            let at = |error| (entry, error);
+            let index = BINDINGS
+                .iter()
+                .position(|b| b.name == name)
+                .ok_or_else(|| at(KeyError::UnknownAction(name.to_owned())))?;
+            let mut keys = Vec::new();
+            for text in texts {
+                let key: Key = text.parse().map_err(at)?;
+                if key == ALWAYS_QUITS && (BINDINGS[index].action)() != Action::Quit {
+                    return Err(at(KeyError::AlwaysQuits(BINDINGS[index].name)));
+                }
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            if (BINDINGS[index].action)() == Action::Quit && !keys.contains(&ALWAYS_QUITS) {
+                keys.push(ALWAYS_QUITS);
+            }
+            keymap.keys[index] = keys;
+            applied.push((entry, index));
+        }
+        for (entry, index) in applied {
+            for key in &keymap.keys[index] {
+                let other =
+                    (0..BINDINGS.len()).find(|&i| i != index && keymap.keys[i].contains(key));
+                if let Some(other) = other {
+                    return Err((
+                        entry,
+                        KeyError::BoundTwice {
+                            key: key.to_string(),
+                            first: BINDINGS[other].name,
+                            second: BINDINGS[index].name,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(keymap)
+    }
+
+    /// What a key means outside a prompt.
+    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        BINDINGS
+            .iter()
+            .zip(&self.keys)
+            .find(|(_, keys)| keys.iter().any(|k| k.matches(key)))
+            .map(|(b, _)| (b.action)())
+    }
+
+    /// The keys of `action`, as the help shows them (`] [`), or "" when it has none.
+    pub fn keys_of(&self, action: &Action) -> String {
+        BINDINGS
+            .iter()
+            .position(|b| (b.action)() == *action)
+            .map(|index| self.shown(index))
+            .unwrap_or_default()
+    }
+
+    /// The first key of `action`, for hints ("? help").
+    pub fn first_key(&self, action: &Action) -> Option<String> {
+        let index = BINDINGS.iter().position(|b| (b.action)() == *action)?;
+        self.keys[index].first().map(Key::to_string)
+    }
+
+    fn shown(&self, index: usize) -> String {
+        let keys: Vec<String> = self.keys[index].iter().map(Key::to_string).collect();
+        keys.join(" ")
+    }
+
+    /// The help's lines: each action with a text, with the keys of those listed with it.
+    pub fn help_rows(&self) -> Vec<HelpRow> {
+        let mut rows: Vec<HelpRow> = Vec::new();
+        for (index, binding) in BINDINGS.iter().enumerate() {
+            let keys = self.shown(index);
+            match rows.last_mut() {
+                Some(row) if binding.what.is_empty() => {
+                    if !keys.is_empty() {
+                        row.keys = format!("{} {keys}", row.keys).trim_start().to_owned();
+                    }
+                }
+                _ => rows.push(HelpRow {
+                    keys,
+                    what: binding.what,
+                    toggles_an_option: binding.toggles_an_option(),
+                }),
+            }
+        }
+        rows
+    }
+
+    /// The key that toggles an ignore option (for the status bar).
+    pub fn option_key(&self, option: IgnoreOption) -> String {
+        self.keys_of(&Action::ToggleOption(option))
+    }
 }
 
 /// What a key means while a line is being typed.
 pub fn prompt_action(key: &KeyEvent) -> Option<Action> {
+    if ALWAYS_QUITS.matches(key) {
+        return Some(Action::Quit);
+    }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
-        KeyCode::Char('c') if ctrl => Some(Action::Quit),
         KeyCode::Char(c) if !ctrl => Some(Action::PromptInput(c)),
         KeyCode::Backspace => Some(Action::PromptBackspace),
         KeyCode::Enter => Some(Action::PromptSubmit),
@@ -407,23 +662,149 @@ mod tests {
         KeyEvent::new(code, KeyModifiers::NONE)
     }
 
+    fn ctrl(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+    }
+
+    fn configured(entries: &[(&str, &[&str])]) -> Result<Keymap, (usize, KeyError)> {
+        let owned: Vec<(&str, Vec<String>)> = entries
+            .iter()
+            .map(|(name, keys)| (*name, keys.iter().map(|k| k.to_string()).collect()))
+            .collect();
+        Keymap::configured(owned.iter().map(|(name, keys)| (*name, keys.as_slice())))
+    }
+
     #[test]
     fn every_ignore_option_has_a_key_and_no_key_is_bound_twice() {
+        let keymap = Keymap::default();
         for option in IgnoreOption::ALL {
-            assert!(!option_key(option).is_empty(), "{option:?} has no key");
+            assert!(
+                !keymap.option_key(option).is_empty(),
+                "{option:?} has no key"
+            );
         }
-        let probes = [
-            'q', '?', 'b', 'k', 'j', 'g', 'G', ' ', 'h', 'l', ']', '[', '/', 'n', 'N', 'f', 'v',
-            'w', 'W', 'm', 'u', '<', '>', '{', '}', 'z', 't', 'x', 'e', 'y', 'i', 'I', 'A', 'R',
-            'M', 'U', 's', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '-',
-        ];
-        for c in probes {
-            let hits = BINDINGS
-                .iter()
-                .filter(|b| (b.matches)(&key(KeyCode::Char(c))))
-                .count();
-            assert_eq!(hits, 1, "{c:?} is bound {hits} times");
+        let all: Vec<Key> = keymap.keys.iter().flatten().copied().collect();
+        for (i, key) in all.iter().enumerate() {
+            assert!(!all[i + 1..].contains(key), "{key} is bound twice");
         }
+        let mut names: Vec<&str> = BINDINGS.iter().map(|b| b.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BINDINGS.len(), "an action name is used twice");
+        for binding in BINDINGS {
+            let kebab = binding
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            assert!(kebab, "{} is not kebab-case", binding.name);
+        }
+    }
+
+    #[test]
+    fn keys_parse_from_the_config_and_show_as_the_help_writes_them() {
+        for (text, shown) in [
+            ("Q", "Q"),
+            ("?", "?"),
+            ("-", "-"),
+            ("ctrl-n", "Ctrl-N"),
+            ("Ctrl-N", "Ctrl-N"),
+            ("space", "Space"),
+            ("PgDn", "PgDn"),
+            ("up", "↑"),
+            ("esc", "Esc"),
+        ] {
+            let key: Key = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(key.to_string(), shown, "{text}");
+        }
+        for bad in ["", "qq", "ctrl-", "ctrl-up", "ctrl-1", "f13", " ", "\t"] {
+            let error = bad.parse::<Key>().unwrap_err();
+            assert_eq!(error, KeyError::Unparsable(bad.to_owned()));
+            assert!(error.to_string().contains("ctrl-LETTER"), "{error}");
+        }
+    }
+
+    #[test]
+    fn configured_keys_replace_the_defaults_of_their_action_only() {
+        let keymap = configured(&[
+            ("quit", &["Q"]),
+            ("next-difference", &["n", "ctrl-n"]),
+            ("next-match", &["+"]),
+        ])
+        .expect("a good [keys] table");
+        assert_eq!(
+            keymap.action_for(&key(KeyCode::Char('Q'))),
+            Some(Action::Quit)
+        );
+        assert_eq!(keymap.action_for(&key(KeyCode::Char('q'))), None);
+        assert_eq!(
+            keymap.action_for(&ctrl('c')),
+            Some(Action::Quit),
+            "Ctrl-C always quits"
+        );
+        assert_eq!(
+            keymap.action_for(&key(KeyCode::Char('n'))),
+            Some(Action::NextDifference)
+        );
+        assert_eq!(keymap.action_for(&ctrl('n')), Some(Action::NextDifference));
+        assert_eq!(keymap.action_for(&key(KeyCode::Char(']'))), None);
+        assert_eq!(
+            keymap.action_for(&key(KeyCode::Char('+'))),
+            Some(Action::NextMatch)
+        );
+        // Untouched actions keep their keys.
+        assert_eq!(
+            keymap.action_for(&key(KeyCode::Char('['))),
+            Some(Action::PreviousDifference)
+        );
+        let rows = keymap.help_rows();
+        let row = |what: &str| rows.iter().find(|r| r.what == what).map(|r| r.keys.clone());
+        assert_eq!(row("quit").as_deref(), Some("Q Ctrl-C"));
+        assert_eq!(row("next / prev difference").as_deref(), Some("n Ctrl-N ["));
+        assert_eq!(row("next / previous match").as_deref(), Some("+ N"));
+        assert_eq!(keymap.keys_of(&Action::NextDifference), "n Ctrl-N");
+        // An empty list unbinds.
+        let unbound = configured(&[("zoom", &[])]).expect("zoom without a key");
+        assert_eq!(unbound.action_for(&key(KeyCode::Char('z'))), None);
+    }
+
+    #[test]
+    fn bad_key_tables_say_which_entry_and_why() {
+        assert_eq!(
+            configured(&[("quit", &["Q"]), ("no-such-action", &["x"])]).unwrap_err(),
+            (1, KeyError::UnknownAction("no-such-action".into()))
+        );
+        assert_eq!(
+            configured(&[("quit", &["Q", "ctrl-"])]).unwrap_err(),
+            (0, KeyError::Unparsable("ctrl-".into()))
+        );
+        // `n` is next-match's default: binding it elsewhere alone is a conflict...
+        assert_eq!(
+            configured(&[("next-difference", &["n"])]).unwrap_err(),
+            (
+                0,
+                KeyError::BoundTwice {
+                    key: "n".into(),
+                    first: "next-match",
+                    second: "next-difference"
+                }
+            )
+        );
+        // ...and so are two configured actions on one key.
+        assert!(matches!(
+            configured(&[("zoom", &["Z"]), ("wrap", &["Z"])]),
+            Err((0, KeyError::BoundTwice { .. }))
+        ));
+        assert_eq!(
+            configured(&[("search", &["ctrl-c"])]).unwrap_err(),
+            (0, KeyError::AlwaysQuits("search"))
+        );
+        let message = KeyError::BoundTwice {
+            key: "n".into(),
+            first: "next-match",
+            second: "next-difference",
+        }
+        .to_string();
+        assert_eq!(message, "n is bound to both next-match and next-difference");
     }
 
     #[test]
@@ -460,8 +841,8 @@ mod tests {
 
     #[test]
     fn ctrl_c_quits_even_in_a_prompt() {
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(&ctrl_c), Some(Action::Quit));
+        let ctrl_c = ctrl('c');
+        assert_eq!(Keymap::default().action_for(&ctrl_c), Some(Action::Quit));
         assert_eq!(prompt_action(&ctrl_c), Some(Action::Quit));
         assert_eq!(
             prompt_action(&key(KeyCode::Char('q'))),

@@ -61,6 +61,8 @@ pub struct Launch {
     pub export_limits: WriteLimits,
     /// `--content-cache`: the most bytes of file contents kept aside while layers are read (0: none).
     pub content_cache: u64,
+    /// The key bindings (the config file's `[keys]`).
+    pub keys: keys::Keymap,
 }
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -83,6 +85,7 @@ pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Re
     let mut app = App::new(launch.specs, launch.filter, launch.view);
     app.select_when_listed(launch.select);
     app.set_extra_args(launch.extra_args);
+    app.keys = launch.keys;
     let theme = Theme::from_env();
     let mut content = ContentLoader::new(Some(Arc::clone(&images)), read_limits, spool);
     let mut terminal = TerminalGuard::enter()?;
@@ -139,9 +142,9 @@ pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Re
                     keys::prompt_action(&key)
                 } else if app.help.is_open() {
                     // The overlay says "any other key closes": unbound keys (Esc, x...) too.
-                    keys::action_for(&key).or(Some(Action::PromptCancel))
+                    app.keys.action_for(&key).or(Some(Action::PromptCancel))
                 } else {
-                    keys::action_for(&key)
+                    app.keys.action_for(&key)
                 }
             }
             TermEvent::Mouse(mouse) => keys::mouse_action(&mouse, &areas, &mut dragging),

@@ -351,8 +351,8 @@ impl Session {
         self.hidden_by_paths
     }
 
-    /// "845 of 853 differences are file timestamps — press s for --semantic", while it is true and
-    /// the options are still the ones the session started with.
+    /// "845 of 853 differences are file timestamps" (the status bar adds the key for --semantic),
+    /// while it is true and the options are still the ones the session started with.
     pub fn hint(&self) -> Option<&str> {
         let unchanged = self.filter.options() == self.initial_options.as_slice();
         self.hint.as_deref().filter(|_| unchanged)
@@ -515,7 +515,7 @@ impl Session {
         let dominant = by_option.iter().max_by_key(|(_, n)| **n);
         match dominant {
             Some((option, n)) if *n * 2 > total => Some(format!(
-                "{n} of {total} differences are {} only — press s for --semantic",
+                "{n} of {total} differences are {} only",
                 option_words(*option)
             )),
             _ if hidden * 2 > total => {
@@ -527,7 +527,7 @@ impl Session {
                     .map(|(o, n)| format!("{} {n}", option_words(**o)))
                     .collect();
                 Some(format!(
-                    "{hidden} of {total} differences are rebuild noise ({}) — press s for --semantic",
+                    "{hidden} of {total} differences are rebuild noise ({})",
                     words.join(", ")
                 ))
             }

@@ -1,6 +1,7 @@
 //! The contents of differing files in the HTML page: both sides read again from their layers through
 //! the engine's one extractor ([`extract`], as `--report-dir` does), then text as unified hunks
-//! diffed and highlighted as the explorer does ([`crate::text_diff`]), binary as sizes, digests and a hex excerpt around
+//! diffed and highlighted as the explorer does ([`crate::text_diff`], with the theme of
+//! [`crate::syntax`]), binary as sizes, digests and a hex excerpt around
 //! the first differing byte. Bounded: files up to [`MAX_FILE_BYTES`], [`MAX_FILES`] files, hunks cut
 //! after [`MAX_HUNK_LINES`] lines with a note.
 
@@ -13,7 +14,8 @@ use crate::engine::extract::{extract, wanted_for};
 use crate::engine::layer::ReadLimits;
 use crate::model::{DiffId, Difference, EntryKind, Report, Side, Sides};
 use crate::source::Image;
-use crate::text_diff::highlight::highlighter;
+use crate::syntax::theme;
+use crate::text_diff::highlight::highlight;
 use crate::text_diff::{Budget, LineTag, hunk_header, line_hunks, op_rows};
 
 use super::escape;
@@ -124,7 +126,7 @@ fn text(bytes: Option<&[u8]>) -> Option<&str> {
 /// Each of `lines` (one file's) as HTML: the explorer's highlighting ([`crate::text_diff::highlight`]),
 /// syntect's colours as inline styles, every piece escaped.
 fn highlighted(path: &str, lines: &[&str]) -> Vec<String> {
-    let styled = highlighter().highlight(path, lines, Budget::time(HIGHLIGHT_BUDGET));
+    let styled = highlight(path, lines, Budget::time(HIGHLIGHT_BUDGET));
     lines
         .iter()
         .zip(styled)
@@ -133,14 +135,11 @@ fn highlighted(path: &str, lines: &[&str]) -> Vec<String> {
                 .iter()
                 .filter(|(_, piece)| !piece.trim_end_matches('\n').is_empty())
                 .map(|(style, piece)| {
-                    let c = style.foreground;
-                    format!(
-                        "<span style=\"color:#{:02x}{:02x}{:02x}\">{}</span>",
-                        c.r,
-                        c.g,
-                        c.b,
-                        escape(piece.trim_end_matches('\n'))
-                    )
+                    let piece = escape(piece.trim_end_matches('\n'));
+                    match css_color(style.foreground) {
+                        Some(color) => format!("<span style=\"color:{color}\">{piece}</span>"),
+                        None => piece,
+                    }
                 })
                 .collect(),
             None => escape(line.trim_end_matches('\n')),
@@ -148,12 +147,38 @@ fn highlighted(path: &str, lines: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// A theme colour as CSS; None for the `ansi` and `base16` themes' terminal palette entries (`a` 0
+/// or 1: a palette index, not a colour), which the page's own text colour stands for.
+fn css_color(c: syntect::highlighting::Color) -> Option<String> {
+    (c.a > 1).then(|| format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b))
+}
+
+/// The hunks' `<pre>` in the theme's own background and text colours; a light background gets light
+/// colours for removed and added lines (the `light` class).
+fn hunks_start() -> String {
+    let settings = &theme().settings;
+    let (background, foreground) = (settings.background, settings.foreground);
+    let light =
+        background.is_some_and(|c| u32::from(c.r) + u32::from(c.g) + u32::from(c.b) > 3 * 128);
+    let mut style = String::new();
+    if let Some(color) = background.and_then(css_color) {
+        let _ = write!(style, "background:{color};");
+    }
+    if let Some(color) = foreground.and_then(css_color) {
+        let _ = write!(style, "color:{color};");
+    }
+    format!(
+        "<pre class=\"hunks{}\" style=\"{style}\">",
+        if light { " light" } else { "" }
+    )
+}
+
 fn hunks(path: &str, old: &str, new: &str) -> String {
     let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
     let hunks = line_hunks(&old_lines, &new_lines, DIFF_TIMEOUT);
     let (old_html, new_html) = (highlighted(path, &old_lines), highlighted(path, &new_lines));
-    let mut out = String::from("<pre class=\"hunks\">");
+    let mut out = hunks_start();
     let mut written = 0;
     for hunk in hunks {
         let _ = write!(out, "<span class=\"at\">{}</span>", hunk_header(&hunk));

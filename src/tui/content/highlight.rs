@@ -1,5 +1,5 @@
 //! Highlighted lines ready to draw in a terminal: the styled pieces of the crate's one highlighter
-//! ([`crate::text_diff::highlight`]) in terminal colours. Text leaves this module inert: tabs
+//! ([`crate::text_diff::highlight`], the syntaxes and theme of [`crate::syntax`]) in terminal colours. Text leaves this module inert: tabs
 //! expanded, control characters and escape sequences escaped, long lines cut.
 
 use crate::text_diff::Budget;
@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier};
 use syntect::highlighting::FontStyle;
 
 use crate::model::escape_control;
-use crate::text_diff::highlight::highlighter;
+use crate::text_diff::highlight::highlight;
 
 /// Columns between tab stops when tabs are expanded.
 const TAB_WIDTH: usize = 4;
@@ -44,7 +44,7 @@ impl HlLine {
 /// ([`crate::text_diff::highlight`]); once `budget` is spent, or from a line too long to highlight, the
 /// rest is plain. Every line made inert.
 pub(crate) fn highlighted_lines(path: &str, lines: &[&str], budget: Budget<'_>) -> Vec<HlLine> {
-    let styled = highlighter().highlight(path, lines, budget);
+    let styled = highlight(path, lines, budget);
     lines
         .iter()
         .zip(styled)

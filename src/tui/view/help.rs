@@ -7,8 +7,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
+use crate::tui::app::Action;
 use crate::tui::fit::{shorten_middle, window};
-use crate::tui::keys::BINDINGS;
+use crate::tui::keys::Keymap;
 use crate::tui::labels::{BADGES, EXPLANATION_BADGES, STATUSES};
 use crate::tui::theme::Theme;
 
@@ -69,19 +70,19 @@ impl Help {
         self.scroll = self.scroll.saturating_add_signed(lines);
     }
 
-    pub fn draw(&mut self, frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    pub fn draw(&mut self, frame: &mut Frame<'_>, area: Rect, keymap: &Keymap, theme: &Theme) {
         let two_columns = area.width as usize >= 2 * COLUMN + 2;
         let (left, right) = if self.legend {
             (
                 legend(theme),
-                [explanations(theme), options(theme)].concat(),
+                [explanations(theme), options(keymap, theme)].concat(),
             )
         } else {
             (
-                keys(theme),
+                keys(keymap, theme),
                 [
                     legend(theme),
-                    options(theme),
+                    options(keymap, theme),
                     vec![Line::raw("")],
                     explanations(theme),
                 ]
@@ -118,18 +119,22 @@ impl Help {
         let rows = popup.height.saturating_sub(2) as usize;
         self.scroll = self.scroll.min(content_height.saturating_sub(rows));
         let more_below = self.scroll + rows < content_height;
+        let keys = |action| keymap.keys_of(&action).replace(' ', "/");
         let more = match (self.scroll > 0, more_below) {
-            (_, true) => " ↓ more: j/↓ ",
-            (true, false) => " ↑ more: k/↑ ",
-            (false, false) => "",
+            (_, true) => format!(" ↓ more: {} ", keys(Action::Down)),
+            (true, false) => format!(" ↑ more: {} ", keys(Action::Up)),
+            (false, false) => String::new(),
         };
         let inner_width = popup.width.saturating_sub(2) as usize;
+        let (switch_key, other) = if self.legend {
+            (keymap.first_key(&Action::ToggleHelp), "keys")
+        } else {
+            (keymap.first_key(&Action::ShowLegend), "legend")
+        };
+        let here = if self.legend { "legend" } else { "keys" };
+        let switch = switch_key.map_or(String::new(), |key| format!("{key} {other}, "));
         let title = shorten_middle(
-            if self.legend {
-                " legend (? keys, any other key closes) "
-            } else {
-                " keys (b legend, any other key closes) "
-            },
+            &format!(" {here} ({switch}any other key closes) "),
             inner_width,
         );
         frame.render_widget(Clear, popup);
@@ -162,27 +167,29 @@ fn heading(text: &str, theme: &Theme) -> Line<'static> {
     Line::styled(format!(" {text}"), theme.heading())
 }
 
-fn keys(theme: &Theme) -> Vec<Line<'static>> {
+fn keys(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![heading("Keys", theme)];
     lines.extend(
-        BINDINGS
-            .iter()
-            .filter(|b| !b.keys.is_empty() && !b.toggles_an_option())
-            .map(|b| Line::from(format!(" {:<12} {}", b.keys, b.what))),
+        keymap
+            .help_rows()
+            .into_iter()
+            .filter(|row| !row.toggles_an_option)
+            .map(|row| Line::from(format!(" {:<12} {}", row.keys, row.what))),
     );
     lines
 }
 
-fn options(theme: &Theme) -> Vec<Line<'static>> {
+fn options(keymap: &Keymap, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::raw(""),
         heading("Ignore options (one key each)", theme),
     ];
     lines.extend(
-        BINDINGS
-            .iter()
-            .filter(|b| !b.keys.is_empty() && b.toggles_an_option())
-            .map(|b| Line::from(format!(" {} {}", b.keys, b.what))),
+        keymap
+            .help_rows()
+            .into_iter()
+            .filter(|row| row.toggles_an_option)
+            .map(|row| Line::from(format!(" {} {}", row.keys, row.what))),
     );
     lines
 }

@@ -113,9 +113,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, content: &ContentLoader, theme
         content,
     };
     app.detail.draw(frame, detail, &shown, focused, theme);
-    app.bar.draw(frame, status_area, &app.session, theme);
+    app.bar
+        .draw(frame, status_area, &app.session, &app.keys, theme);
     if app.help.is_open() {
-        app.help.draw(frame, frame.area(), theme);
+        app.help.draw(frame, frame.area(), &app.keys, theme);
     }
     Areas { tree, detail }
 }

@@ -11,8 +11,9 @@ use ratatui::widgets::Paragraph;
 
 use crate::filter::IgnoreOption;
 use crate::model::escape_control;
+use crate::tui::app::Action;
 use crate::tui::fit::{shorten_middle, window};
-use crate::tui::keys::option_key;
+use crate::tui::keys::Keymap;
 use crate::tui::labels::{option_words, status_words, view_words};
 use crate::tui::session::Session;
 use crate::tui::theme::Theme;
@@ -124,12 +125,23 @@ impl StatusBar {
         2 + u16::from(session.hint().is_some()) + u16::from(session.verdict().is_some())
     }
 
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, session: &Session, theme: &Theme) {
+    pub fn draw(
+        &self,
+        frame: &mut Frame<'_>,
+        area: Rect,
+        session: &Session,
+        keymap: &Keymap,
+        theme: &Theme,
+    ) {
         let width = area.width as usize;
         let mut lines = Vec::new();
         if let Some(hint) = session.hint() {
+            let hint = match keymap.first_key(&Action::ToggleSemantic) {
+                Some(key) => format!("{hint} — press {key} for --semantic"),
+                None => hint.to_owned(),
+            };
             lines.push(Line::styled(
-                format!(" {}", shorten_middle(hint, width.saturating_sub(1))),
+                format!(" {}", shorten_middle(&hint, width.saturating_sub(1))),
                 theme.changed(),
             ));
         }
@@ -140,13 +152,19 @@ impl StatusBar {
             ]));
         }
         lines.push(progress_line(session, theme));
-        lines.push(self.second_line(session, theme, width));
+        lines.push(self.second_line(session, keymap, theme, width));
         // A line too long for the terminal ends with `›`, never silently.
         let lines: Vec<Line<'static>> = lines.iter().map(|l| window(l, 0, 0, width)).collect();
         frame.render_widget(Paragraph::new(lines), area);
     }
 
-    fn second_line(&self, session: &Session, theme: &Theme, width: usize) -> Line<'static> {
+    fn second_line(
+        &self,
+        session: &Session,
+        keymap: &Keymap,
+        theme: &Theme,
+        width: usize,
+    ) -> Line<'static> {
         match &self.prompt {
             Some(Prompt::Search { text, .. }) => {
                 let count = match self.match_count {
@@ -191,7 +209,7 @@ impl StatusBar {
             let text = shorten_middle(&escape_control(&message.text), width.saturating_sub(1));
             return Line::styled(format!(" {text}"), theme.heading());
         }
-        filters_line(session, theme)
+        filters_line(session, keymap, theme)
     }
 }
 
@@ -280,7 +298,7 @@ fn progress_line(session: &Session, theme: &Theme) -> Line<'static> {
 }
 
 /// The active filters by name, with what each hides; ignored paths; the keys for help.
-fn filters_line(session: &Session, theme: &Theme) -> Line<'static> {
+fn filters_line(session: &Session, keymap: &Keymap, theme: &Theme) -> Line<'static> {
     let mut spans = vec![Span::raw(" filters: ")];
     let active = session.filter().options();
     let hidden = session.hidden_by_option();
@@ -307,7 +325,11 @@ fn filters_line(session: &Session, theme: &Theme) -> Line<'static> {
             format!(" −{count}")
         };
         spans.push(Span::styled(
-            format!("[{}]{}{what} ", option_key(*option), option_words(*option)),
+            format!(
+                "[{}]{}{what} ",
+                keymap.option_key(*option),
+                option_words(*option)
+            ),
             theme.changed(),
         ));
     }
@@ -327,6 +349,14 @@ fn filters_line(session: &Session, theme: &Theme) -> Line<'static> {
             session.hidden_by_paths()
         )));
     }
-    spans.push(Span::styled("│ ? help  b legend  q quit", theme.dim()));
+    let hints: Vec<String> = [
+        (Action::ToggleHelp, "help"),
+        (Action::ShowLegend, "legend"),
+        (Action::Quit, "quit"),
+    ]
+    .iter()
+    .filter_map(|(action, what)| Some(format!("{} {what}", keymap.first_key(action)?)))
+    .collect();
+    spans.push(Span::styled(format!("│ {}", hints.join("  ")), theme.dim()));
     Line::from(spans)
 }
