@@ -70,7 +70,7 @@ fn both_sides_of_each_differing_file_report_json_and_readme() {
     assert!(!dir.join("input-1/layers-0/etc/os-release").exists());
 
     let report: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
-    assert_eq!(report["ocidiffReport"], 1, "versioned");
+    assert_eq!(report["ocidiffReport"], 2, "versioned");
     assert_eq!(report["inputs"], serde_json::json!([a, b]));
     let mut without_notes = report.clone();
     let notes = without_notes

@@ -613,7 +613,7 @@ impl ReportDir {
 const README_TEXT: &str = "# ocidiff report directory
 - input-0/: entries of input 0, at input-0/<context>/<path>, e.g. input-0/manifests-0/layers-0/etc/os-release
 - input-1/: entries of input 1, laid out the same way
-- report.json: the full report (`ocidiffReport` JSON format, version 1); its `reportDir` member lists the
+- report.json: the full report (`ocidiffReport` JSON format, version 2); its `reportDir` member lists the
   entries below
 
 Compare with `diff -ur input-0 input-1`.
