@@ -2,6 +2,7 @@
 //! and both sides of each file are written safely. The headless `--report-dir` and the explorer's export
 //! key both use this.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -10,8 +11,8 @@ use serde_json::Value;
 use crate::engine::EngineError;
 use crate::engine::extract::{self, Wanted};
 use crate::engine::layer::ReadLimits;
-use crate::model::{DiffKind, Difference, Report, Sides};
-use crate::report::{Notes, ReportDir, ReportError};
+use crate::model::{ContextId, DiffKind, Difference, Report, Side, Sides};
+use crate::report::{Cause, Notes, ReportDir, ReportError};
 use crate::source::Image;
 
 /// What an export did besides writing files.
@@ -36,11 +37,12 @@ pub fn export_differences(
     report_json: Value,
     read_limits: &ReadLimits,
 ) -> Result<Exported, ReportError> {
-    let files: Vec<&Difference> = differences
+    let (members, files): (Vec<&Difference>, Vec<&Difference>) = differences
         .iter()
         .copied()
         .filter(|d| d.kind == DiffKind::File)
-        .collect();
+        .partition(|d| report.is_inside_a_file(d));
+    list_members(&mut out, report, &members, &files);
     // A file the limits keep out is handed over without its content: its layer is not read for it.
     let (to_read, kept_out): (Vec<Wanted>, Vec<Wanted>) = extract::wanted_for(report, &files)
         .into_iter()
@@ -60,6 +62,39 @@ pub fn export_differences(
         refused,
         errors,
     })
+}
+
+/// Lists the members of files compared inside as not written: the layer holds the file, not them, and
+/// an empty file under `FILE!/MEMBER` would tell `diff` they are equal. Each note names the file.
+fn list_members(
+    out: &mut ReportDir,
+    report: &Report,
+    members: &[&Difference],
+    files: &[&Difference],
+) {
+    let exported: HashSet<ContextId> = files.iter().filter_map(|d| d.nested).collect();
+    for member in members {
+        let Some(context) = report.context(member.context) else {
+            continue;
+        };
+        let file = report.nested_file_path(member.context).unwrap_or_default();
+        let outermost = report.outermost_file(member.context);
+        let written = match outermost.is_some_and(|c| exported.contains(&c)) {
+            true => "the file is written here: unpack it to see the member",
+            false => "the file is not part of this export",
+        };
+        let reason = format!("a member of {file}, compared inside it, is not extracted; {written}");
+        let entries = member
+            .entries
+            .iter()
+            .flat_map(|e| Side::BOTH.map(|s| (s, e.get(s))));
+        for (side, entry) in entries {
+            if let Some(entry) = entry {
+                let cause = Cause::InsideAFile;
+                out.list_not_written(side, &context.path, entry, cause, reason.clone());
+            }
+        }
+    }
 }
 
 /// Writes one side of one file; a refusal is kept as a line for the caller to show.
