@@ -522,16 +522,20 @@ fn an_existing_empty_directory_is_written_a_non_empty_one_only_when_told() {
     assert!(out.stderr().contains("--report-dir"), "{}", out.stderr());
 }
 
-/// What differs inside a file compared inside (a tar's member, a `.gz`'s payload) has no entry of its
-/// own in the layer: the file is written on both sides, the member is listed with a note naming the
-/// file, never written as an empty file under `FILE!/MEMBER` (which `diff` would call equal).
+/// What differs inside a file compared inside (a tar's member, a `.gz`'s payload, a member of the tar
+/// in a `.tar.gz`) has no entry of its own in the layer: it is unpacked again from its file, both sides,
+/// and written under `FILE!/MEMBER` as the table names it (never as an empty file, which `diff` would
+/// call equal).
 #[test]
-fn members_of_files_compared_inside_are_listed_with_their_file_not_written_empty() {
+fn members_of_files_compared_inside_are_unpacked_from_their_file_on_both_sides() {
     let images = TempDir::new().unwrap();
     let layer = |side: &str| {
         let inner = LayerBuilder::new()
             .file("lib/x", format!("x {side}\n"))
             .file("lib/same", "same\n")
+            .build();
+        let bundle = LayerBuilder::new()
+            .file("etc/conf", format!("conf {side}\n"))
             .build();
         LayerBuilder::new()
             .file(
@@ -539,6 +543,7 @@ fn members_of_files_compared_inside_are_listed_with_their_file_not_written_empty
                 ocidiff::fixture::gzip(format!("changes {side}\n").as_bytes()),
             )
             .file("srv/app.tar", inner)
+            .file("srv/bundle.tar.gz", ocidiff::fixture::gzip(&bundle))
     };
     let (a, b) = two_images(images.path(), layer("a"), layer("b"));
     let outer = TempDir::new().unwrap();
@@ -550,63 +555,32 @@ fn members_of_files_compared_inside_are_listed_with_their_file_not_written_empty
         "the table names the member: {}",
         out.stdout()
     );
-    assert_eq!(
-        report_dir_lines(&out),
-        [
-            "ocidiff-tui: report-dir: 4 members of files compared inside not extracted (unpack their \
-             file), see report.json"
-        ],
-        "{}",
-        out.stderr()
-    );
-    // Both sides of each file, as the layers hold them, and nothing under a `FILE!` name.
-    let written: Vec<String> = walk(&dir)
-        .iter()
-        .map(|p| path_string(p))
-        .filter(|p| p.starts_with("input-"))
-        .collect();
-    assert!(
-        written.iter().all(|p| !p.contains('!')),
-        "no member written: {written:?}"
-    );
-    for side in 0..2 {
-        let layer = dir.join(format!("input-{side}/layers-0"));
-        let gz = std::fs::read(layer.join("usr/share/doc/x/changelog.gz")).unwrap();
-        let text = ["a", "b"][side];
+    assert!(report_dir_lines(&out).is_empty(), "{}", out.stderr());
+    let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap();
+    for (side, text) in [(0, "a"), (1, "b")] {
+        let layer = format!("input-{side}/layers-0");
+        assert_eq!(
+            read(&format!("{layer}/srv/app.tar!/lib/x")),
+            format!("x {text}\n")
+        );
+        assert_eq!(
+            read(&format!("{layer}/usr/share/doc/x/changelog.gz!/changelog")),
+            format!("changes {text}\n")
+        );
+        assert_eq!(
+            read(&format!("{layer}/srv/bundle.tar.gz!/bundle.tar!/etc/conf")),
+            format!("conf {text}\n")
+        );
+        // The files themselves, as the layers hold them.
+        let gz = std::fs::read(dir.join(format!("{layer}/usr/share/doc/x/changelog.gz"))).unwrap();
         assert_eq!(
             gz,
             ocidiff::fixture::gzip(format!("changes {text}\n").as_bytes())
         );
-        assert!(layer.join("srv/app.tar").is_file());
+        assert!(dir.join(format!("{layer}/srv/app.tar")).is_file());
+        // Equal members are not written.
+        assert!(!dir.join(format!("{layer}/srv/app.tar!/lib/same")).exists());
     }
-    let notes = &report_json(&dir)["reportDir"]["notWritten"];
-    let listed: Vec<(u64, &str, &str, &str)> = notes
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            let field = |k: &str| n[k].as_str().unwrap();
-            let input = n["input"].as_u64().unwrap();
-            (input, field("contextPath"), field("name"), field("cause"))
-        })
-        .collect();
-    let mut expected = Vec::new();
-    for input in 0..2 {
-        expected.push((input, "/layers-0/srv/app.tar!", "lib/x", "inside-a-file"));
-    }
-    for input in 0..2 {
-        let gz = "/layers-0/usr/share/doc/x/changelog.gz!";
-        expected.push((input, gz, "changelog", "inside-a-file"));
-    }
-    assert_eq!(listed, expected, "{notes:#}");
-    assert_eq!(
-        notes[0]["reason"],
-        "a member of srv/app.tar, compared inside it, is not extracted; the file is written here: \
-         unpack it to see the member"
-    );
-    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-    assert!(
-        readme.contains("## Not written (4)") && readme.contains("a member of srv/app.tar"),
-        "{readme}"
-    );
+    let notes = &report_json(&dir)["reportDir"];
+    assert_eq!(notes["notWritten"], json!([]), "{notes:#}");
 }

@@ -225,7 +225,7 @@ impl Notes {
             .count();
         if members > 0 {
             lines.push(format!(
-                "{members} {} of files compared inside not extracted (unpack their file), see report.json",
+                "{members} {} of files compared inside not written (see their file), see report.json",
                 plural(members, "member")
             ));
         }
@@ -662,7 +662,8 @@ An entry whose name an earlier entry took (the same name twice in a layer, names
 written as <name>~2 (~3, ...), never over the earlier one.
 
 What differs inside a file compared inside (an archive's member, a compressed file's payload: FILE!/MEMBER
-in the table) is not extracted: the file itself is written, and its members are listed under Not written.
+in the table) is unpacked again from the file and written at <path of FILE>!/MEMBER, beside the file; a
+member that cannot be (its file over the limits) is listed under Not written, naming its file.
 ";
 
 /// Appends a `## heading (N)` section listing `items`, the first [`README_LIST_MAX`] of them.
