@@ -46,7 +46,7 @@ pub fn export_differences(
         .copied()
         .filter(|d| d.kind == DiffKind::File)
         .partition(|d| report.is_inside_a_file(d));
-    add_files_of(report, &members, &mut files);
+    files.extend(files_of_members(report, differences));
     let mut inside = Members::new(&mut out, report, &members, &files);
     // A file the limits keep out is handed over without its content: its layer is not read for it.
     let (to_read, kept_out): (Vec<Wanted>, Vec<Wanted>) = extract::wanted_for(report, &files)
@@ -69,11 +69,15 @@ pub fn export_differences(
     })
 }
 
-/// Adds the layer's file each member lies in, if it is not there (an export of a member's subtree):
-/// the member is unpacked from it, and the file is written beside it.
-fn add_files_of<'r>(report: &'r Report, members: &[&Difference], files: &mut Vec<&'r Difference>) {
-    let mut present: HashSet<ContextId> = files.iter().filter_map(|d| d.nested).collect();
-    for member in members {
+/// The layer's files that members of files compared inside lie in, when `differences` do not hold
+/// them (an export of a member's subtree): a member is unpacked from its file, written beside it.
+pub fn files_of_members<'r>(
+    report: &'r Report,
+    differences: &[&Difference],
+) -> Vec<&'r Difference> {
+    let mut present: HashSet<ContextId> = differences.iter().filter_map(|d| d.nested).collect();
+    let mut files = Vec::new();
+    for member in differences.iter().filter(|d| report.is_inside_a_file(d)) {
         let Some(outermost) = report.outermost_file(member.context) else {
             continue;
         };
@@ -88,6 +92,7 @@ fn add_files_of<'r>(report: &'r Report, members: &[&Difference], files: &mut Vec
             files.push(file);
         }
     }
+    files
 }
 
 /// A member of a file compared inside, on one side: where it goes and how to unpack it from the file.

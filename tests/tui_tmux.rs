@@ -1081,6 +1081,46 @@ fn nested_members_are_rows_below_their_file_and_brackets_reach_them() {
     }
 }
 
+/// Exporting a member's row alone (`NEWS` inside `changes.tar`) writes the member, unpacked from its
+/// file on both sides, and the file it lies in.
+#[test]
+fn exporting_a_member_unpacks_it_from_its_file() {
+    require_tmux!();
+    let images = explain_images();
+    let tmux = explorer(&images, "");
+    tmux.keys(&["/"]);
+    tmux.type_text("NEWS");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for_title("NEWS");
+    tmux.keys(&["e"]);
+    tmux.wait_for("export the selected subtree to: ./ocidiff-");
+    for _ in 0..60 {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.type_text("./member");
+    tmux.keys(&["Enter"]);
+    // The member's row and the file it is unpacked from, each once.
+    tmux.wait_for("exported 2 difference(s) to ./member");
+    let layer = |side: usize| images.path().join(format!("member/input-{side}/layers-0"));
+    let tar = "usr/share/doc/foo/changes.tar";
+    for (side, news) in [(0, "1.0\n"), (1, "1.1\n")] {
+        let member = layer(side).join(format!("{tar}!/NEWS"));
+        assert_eq!(
+            std::fs::read_to_string(&member).ok().as_deref(),
+            Some(news),
+            "{member:?}"
+        );
+        assert!(layer(side).join(tar).is_file(), "its file, beside it");
+    }
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(images.path().join("member/report.json")).expect("report.json"),
+    )
+    .expect("JSON");
+    let notes = &report["reportDir"];
+    assert_eq!(notes["renamed"], serde_json::json!([]), "{notes:#}");
+    assert_eq!(notes["notWritten"], serde_json::json!([]), "{notes:#}");
+}
+
 #[test]
 fn the_packages_node_lists_the_upgrade_and_its_detail_the_files_it_explains() {
     require_tmux!();

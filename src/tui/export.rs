@@ -9,7 +9,7 @@ use std::sync::mpsc::Sender;
 use crate::engine::layer::ReadLimits;
 use crate::model::{DiffKind, Difference, Report, Sides};
 use crate::report::{NonEmpty, ReportDir, WriteLimits, json_report};
-use crate::report_dir_export::export_differences;
+use crate::report_dir_export::{export_differences, files_of_members};
 use crate::source::Image;
 
 use super::session::Session;
@@ -36,10 +36,12 @@ pub fn start(
         contexts: report.contexts.clone(),
         ..Report::default()
     };
-    subtree.differences = indexes
-        .iter()
-        .filter_map(|i| report.differences.get(*i).cloned())
+    let chosen: Vec<&Difference> = (indexes.iter())
+        .filter_map(|i| report.differences.get(*i))
         .collect();
+    // A member's subtree brings the file it is unpacked from.
+    let files = files_of_members(report, &chosen);
+    subtree.differences = files.into_iter().chain(chosen).cloned().collect();
     subtree.finished = true;
     let [a, b] = session.specs();
     let json = json_report([a, b], &subtree, session.filter(), session.view());
