@@ -30,6 +30,21 @@ pub struct Exported {
     pub errors: Vec<EngineError>,
 }
 
+/// What reading again for an export is held to: the layers' limits, and the limits members of files
+/// compared inside were unpacked within (`--max-scale`, `--deep`), which unpacking them again keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadAgainLimits {
+    pub layers: ReadLimits,
+    pub nested: NestedLimits,
+}
+
+impl ReadAgainLimits {
+    pub const DEFAULT: ReadAgainLimits = ReadAgainLimits {
+        layers: ReadLimits::DEFAULT,
+        nested: NestedLimits::DEFAULT,
+    };
+}
+
 /// Writes both sides of each file difference in `differences` into `out`, then `report.json` (the report
 /// given, with the directory's notes added) and the README. What differs inside a file compared inside
 /// (`FILE!/MEMBER`) is unpacked again from the file as it is written, under `FILE!/MEMBER`.
@@ -39,7 +54,7 @@ pub fn export_differences(
     report: &Report,
     differences: &[&Difference],
     report_json: Value,
-    read_limits: &ReadLimits,
+    limits: &ReadAgainLimits,
 ) -> Result<Exported, ReportError> {
     let (members, mut files): (Vec<&Difference>, Vec<&Difference>) = differences
         .iter()
@@ -47,7 +62,7 @@ pub fn export_differences(
         .filter(|d| d.kind == DiffKind::File)
         .partition(|d| report.is_inside_a_file(d));
     files.extend(files_of_members(report, differences));
-    let mut inside = Members::new(&mut out, report, &members, &files);
+    let mut inside = Members::new(&mut out, report, &members, &files, limits.nested);
     // A file the limits keep out is handed over without its content: its layer is not read for it.
     let (to_read, kept_out): (Vec<Wanted>, Vec<Wanted>) = extract::wanted_for(report, &files)
         .into_iter()
@@ -56,7 +71,7 @@ pub fn export_differences(
     for w in &kept_out {
         inside.write_file(&mut out, &mut refused, w, None)?;
     }
-    let errors = extract::extract(images, &to_read, read_limits, |w, content| {
+    let errors = extract::extract(images, &to_read, &limits.layers, |w, content| {
         inside.write_file(&mut out, &mut refused, w, content)
     });
     inside.list_left(&mut out, "its file could not be read again");
@@ -108,6 +123,7 @@ struct Member {
 /// The members to unpack again, by the layer entry of their outermost file: side, context path, index.
 struct Members {
     wanted: HashMap<(Side, String, u32), Vec<Member>>,
+    limits: NestedLimits,
 }
 
 impl Members {
@@ -118,6 +134,7 @@ impl Members {
         report: &Report,
         members: &[&Difference],
         files: &[&Difference],
+        limits: NestedLimits,
     ) -> Self {
         let by_inside: HashMap<ContextId, &Difference> = (report.differences.iter())
             .filter_map(|d| Some((d.nested?, d)))
@@ -172,7 +189,7 @@ impl Members {
                 }
             }
         }
-        Members { wanted }
+        Members { wanted, limits }
     }
 
     /// Writes a layer's file and, if members of it are wanted, unpacks them from its bytes (held in
@@ -189,7 +206,7 @@ impl Members {
             write(out, refused, w.side, &w.context_path, &w.entry, content);
             return Ok(());
         };
-        let limit = NestedLimits::DEFAULT.bytes;
+        let limit = self.limits.bytes;
         let Some(reader) = content.filter(|_| w.entry.size <= limit) else {
             write(out, refused, w.side, &w.context_path, &w.entry, None);
             for member in &members {
@@ -229,12 +246,7 @@ impl Members {
                 write(out, refused, w.side, &member.context_path, entry, None);
                 continue;
             }
-            match nested::member_content(
-                w.side.index(),
-                &bytes,
-                &member.steps,
-                &NestedLimits::DEFAULT,
-            ) {
+            match nested::member_content(w.side.index(), &bytes, &member.steps, &self.limits) {
                 Ok(unpacked) => {
                     let reader: &mut dyn Read = &mut Cursor::new(unpacked);
                     write(
@@ -364,7 +376,7 @@ mod tests {
             report,
             &differences,
             json!({}),
-            &ReadLimits::DEFAULT,
+            &ReadAgainLimits::DEFAULT,
         )
         .unwrap()
     }
@@ -394,7 +406,7 @@ mod tests {
         differences: &[&Difference],
     ) -> Exported {
         let out = ReportDir::create(dir, NonEmpty::Refuse, WriteLimits::DEFAULT).unwrap();
-        let limits = &ReadLimits::DEFAULT;
+        let limits = &ReadAgainLimits::DEFAULT;
         export_differences(out, images, report, differences, json!({}), limits).unwrap()
     }
 

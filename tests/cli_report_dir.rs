@@ -584,3 +584,33 @@ fn members_of_files_compared_inside_are_unpacked_from_their_file_on_both_sides()
     let notes = &report_json(&dir)["reportDir"];
     assert_eq!(notes["notWritten"], json!([]), "{notes:#}");
 }
+
+/// A member's name is as hostile as a layer entry's: unpacked members go through the same safe writer,
+/// so `../` in a tar's member never leaves the report directory.
+#[test]
+fn a_hostile_member_name_is_refused_like_an_entry_name() {
+    let images = TempDir::new().unwrap();
+    let layer = |side: &str| {
+        let inner = LayerBuilder::new()
+            .file("../../../../escape", format!("out {side}\n"))
+            .file("lib/x", format!("x {side}\n"))
+            .build();
+        LayerBuilder::new().file("srv/app.tar", inner)
+    };
+    let (a, b) = two_images(images.path(), layer("a"), layer("b"));
+    let outer = TempDir::new().unwrap();
+    let dir = outer.path().join("report");
+    let out = run(["--report-dir", &path_string(&dir), &a, &b]);
+    out.expect_code(1).assert_sane();
+    let lines = report_dir_lines(&out);
+    assert_eq!(lines.len(), 2, "one refusal per side: {}", out.stderr());
+    assert!(
+        lines.iter().all(|l| l.contains("../../../../escape")),
+        "{lines:?}"
+    );
+    assert_eq!(walk(outer.path()).first(), Some(&PathBuf::from("report")));
+    assert!(walk(outer.path()).iter().all(|p| p.starts_with("report")));
+    assert!(!walk(&dir).iter().any(|p| path_string(p).contains("escape")));
+    let x = std::fs::read_to_string(dir.join("input-1/layers-0/srv/app.tar!/lib/x")).unwrap();
+    assert_eq!(x, "x b\n", "the other member is written");
+}
