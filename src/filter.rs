@@ -224,6 +224,80 @@ pub struct Shown<'r> {
     pub deltas: Vec<&'r Delta>,
 }
 
+impl Shown<'_> {
+    /// The aspects it shows of its own, not those that only restate others ([`is_derived`]).
+    pub fn own_aspects(&self) -> AspectSet {
+        self.deltas
+            .iter()
+            .filter(|x| !is_derived(self.difference, x))
+            .map(|x| x.aspect)
+            .collect()
+    }
+}
+
+/// Shown differences as every output counts them ([`counts_as_one`]), and the other shown rows.
+#[derive(Debug, Default)]
+pub struct Tally<'s, 'r> {
+    /// The differences that count, in report order.
+    pub counted: Vec<Counted<'s, 'r>>,
+    /// Rows of what differs inside a file: they count with the file.
+    pub member_rows: usize,
+    /// Rows that only restate others, by what they restate with (`digest`, `entry-count`).
+    pub restating_rows: BTreeMap<Aspect, usize>,
+}
+
+/// A shown difference that counts as one.
+#[derive(Debug)]
+pub struct Counted<'s, 'r> {
+    pub shown: &'s Shown<'r>,
+    /// The aspects it shows of its own ([`Shown::own_aspects`]).
+    pub own: AspectSet,
+    /// Its own aspects and those of what differs inside it (a file compared inside shows its
+    /// members' changes).
+    pub aspects: AspectSet,
+}
+
+impl Tally<'_, '_> {
+    /// How many differences count.
+    pub fn differences(&self) -> usize {
+        self.counted.len()
+    }
+}
+
+/// Sorts shown differences into those that count as one and the rows that do not.
+pub fn tally<'s, 'r>(report: &Report, shown: &'s [Shown<'r>]) -> Tally<'s, 'r> {
+    let mut tally = Tally::default();
+    // The nested context of each counted file, to give its members' aspects to it.
+    let mut file_of: HashMap<ContextId, usize> = HashMap::new();
+    for s in shown {
+        let d = s.difference;
+        let own = s.own_aspects();
+        let inside_a_file = report.is_inside_a_file(d);
+        if counts_as_one(inside_a_file, d, own) {
+            if let Some(inside) = d.nested {
+                file_of.insert(inside, tally.counted.len());
+            }
+            let aspects = own;
+            tally.counted.push(Counted {
+                shown: s,
+                own,
+                aspects,
+            });
+        } else if inside_a_file {
+            tally.member_rows += 1;
+            let file = report.outermost_file(d.context);
+            if let Some(&i) = file.and_then(|c| file_of.get(&c)) {
+                tally.counted[i].aspects |= own;
+            }
+        } else {
+            let restating = s.deltas.iter().map(|x| x.aspect).find(|a| a.is_derived());
+            let restating = restating.unwrap_or(Aspect::Digest);
+            *tally.restating_rows.entry(restating).or_default() += 1;
+        }
+    }
+    tally
+}
+
 /// A report seen through a filter and a view.
 pub struct Presentation<'r> {
     report: &'r Report,
@@ -586,10 +660,8 @@ fn places(report: &Report) -> HashMap<ContextId, Place> {
                 place.merged |= ancestor.kind == ContextKind::MergedFs;
                 place.layered |= matches!(ancestor.kind, ContextKind::Layer { .. });
                 place.split_differs |= split.contains(&ancestor.id);
-                if matches!(ancestor.kind, ContextKind::Nested { .. }) {
-                    place.outermost_file = Some(ancestor.id);
-                }
             }
+            place.outermost_file = report.outermost_file(c.id);
             (c.id, place)
         })
         .collect()

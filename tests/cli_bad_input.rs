@@ -65,7 +65,7 @@ fn assert_one_error(args: &[&str], input: usize, spec: &str, needles: &[&str]) -
     );
     if !json_run.stdout.is_empty() {
         let report = json_run.json();
-        assert_eq!(report["ocidiffReport"], 1);
+        assert_eq!(report["ocidiffReport"], 2);
         let listed = report["errors"].as_array().expect("errors array");
         assert_eq!(listed.len(), 1, "{report:#}");
         let message = listed[0].as_str().expect("error string");

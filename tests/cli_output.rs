@@ -56,12 +56,25 @@ fn table_of_the_example_pair() {
     make_example(dir.path());
     let strict = compare_example(dir.path(), &[]);
     insta::assert_snapshot!("example_table_strict", strict.stdout());
-    assert!(
-        strict.stderr().starts_with("19 differences"),
-        "summary on stderr: {}",
-        strict.stderr()
+    // The summary counts what the verdict counts, and says what the table's other rows are.
+    assert_eq!(
+        strict.stderr().lines().collect::<Vec<_>>(),
+        [
+            "14 differences (file-time 12, content 2, presence 1, image-time 1, config 1); 4 digest \
+             rows and 1 entry-count row follow from them",
+            "verdict: 14 differences: 14 unexplained",
+        ],
+        "summary on stderr"
     );
     let semantic = compare_example(dir.path(), &["--semantic"]);
+    assert!(
+        semantic.stderr().starts_with(
+            "4 differences (content 2, presence 1, config 1); 3 digest rows and 1 entry-count row \
+             follow from them; hidden: --ignore-file-timestamps 10\nverdict: 4 differences:"
+        ),
+        "{}",
+        semantic.stderr()
+    );
     insta::assert_snapshot!("example_table_semantic", semantic.stdout());
     assert!(
         semantic
@@ -90,7 +103,7 @@ fn json_of_the_example_pair() {
         let out = compare_example(dir.path(), extra);
         assert!(out.stdout.ends_with(b"}\n"), "one document and a newline");
         let report = out.json();
-        assert_eq!(report["ocidiffReport"], 1);
+        assert_eq!(report["ocidiffReport"], 2);
         assert_eq!(report["inputs"], serde_json::json!(["a", "b"]));
         assert_eq!(report["summary"]["finished"], true);
         insta::assert_json_snapshot!(name, report);
@@ -376,4 +389,38 @@ fn debug_logs_the_steps_on_stderr_and_changes_nothing_else() {
     assert_eq!(debug_lines(&output("1")).len(), lines.len());
     assert!(debug_lines(&output("0")).is_empty());
     assert!(debug_lines(&plain).is_empty());
+}
+
+/// The summary and the verdict answer one question with one number, in every output: the stderr
+/// line, the JSON `summary` and `verdict`, the Markdown and the HTML report.
+#[test]
+fn every_output_counts_differences_as_the_verdict_does() {
+    let dir = TempDir::new().unwrap();
+    make_example(dir.path());
+    let table = compare_example(dir.path(), &[]);
+    let summary = table.stderr().lines().next().unwrap_or_default().to_owned();
+    assert!(
+        summary.starts_with("14 differences") && summary.contains("4 digest rows"),
+        "{summary}"
+    );
+    let json = compare_example(dir.path(), &["--format", "json"]).json();
+    assert_eq!(json["summary"]["differences"], 14);
+    assert_eq!(json["verdict"]["differences"], 14);
+    assert_eq!(json["summary"]["rows"], 19, "the table's rows");
+    assert_eq!(
+        json["summary"]["restatingRows"],
+        serde_json::json!({"digest": 4, "entry-count": 1})
+    );
+    let markdown = compare_example(dir.path(), &["--format", "markdown"]);
+    assert!(
+        markdown.stdout().contains(&format!("\n{summary}\n")),
+        "{}",
+        markdown.stdout()
+    );
+    let html = compare_example(dir.path(), &["--format", "html"]);
+    assert!(
+        html.stdout()
+            .contains(&format!("<p id=\"summary\">{summary}</p>")),
+        "the HTML page's summary"
+    );
 }

@@ -70,7 +70,7 @@ fn both_sides_of_each_differing_file_report_json_and_readme() {
     assert!(!dir.join("input-1/layers-0/etc/os-release").exists());
 
     let report: serde_json::Value = serde_json::from_str(&read("report.json")).unwrap();
-    assert_eq!(report["ocidiffReport"], 1, "versioned");
+    assert_eq!(report["ocidiffReport"], 2, "versioned");
     assert_eq!(report["inputs"], serde_json::json!([a, b]));
     let mut without_notes = report.clone();
     let notes = without_notes
@@ -520,4 +520,97 @@ fn an_existing_empty_directory_is_written_a_non_empty_one_only_when_told() {
     let out = run(["--overwrite-report-dir", &a, &b]);
     out.expect_code(2);
     assert!(out.stderr().contains("--report-dir"), "{}", out.stderr());
+}
+
+/// What differs inside a file compared inside (a tar's member, a `.gz`'s payload, a member of the tar
+/// in a `.tar.gz`) has no entry of its own in the layer: it is unpacked again from its file, both sides,
+/// and written under `FILE!/MEMBER` as the table names it (never as an empty file, which `diff` would
+/// call equal).
+#[test]
+fn members_of_files_compared_inside_are_unpacked_from_their_file_on_both_sides() {
+    let images = TempDir::new().unwrap();
+    let layer = |side: &str| {
+        let inner = LayerBuilder::new()
+            .file("lib/x", format!("x {side}\n"))
+            .file("lib/same", "same\n")
+            .build();
+        let bundle = LayerBuilder::new()
+            .file("etc/conf", format!("conf {side}\n"))
+            .build();
+        LayerBuilder::new()
+            .file(
+                "usr/share/doc/x/changelog.gz",
+                ocidiff::fixture::gzip(format!("changes {side}\n").as_bytes()),
+            )
+            .file("srv/app.tar", inner)
+            .file("srv/bundle.tar.gz", ocidiff::fixture::gzip(&bundle))
+    };
+    let (a, b) = two_images(images.path(), layer("a"), layer("b"));
+    let outer = TempDir::new().unwrap();
+    let dir = outer.path().join("report");
+    let out = run(["--report-dir", &path_string(&dir), &a, &b]);
+    out.expect_code(1).assert_sane();
+    assert!(
+        out.stdout().contains("srv/app.tar!/lib/x"),
+        "the table names the member: {}",
+        out.stdout()
+    );
+    assert!(report_dir_lines(&out).is_empty(), "{}", out.stderr());
+    let read = |p: &str| std::fs::read_to_string(dir.join(p)).unwrap();
+    for (side, text) in [(0, "a"), (1, "b")] {
+        let layer = format!("input-{side}/layers-0");
+        assert_eq!(
+            read(&format!("{layer}/srv/app.tar!/lib/x")),
+            format!("x {text}\n")
+        );
+        assert_eq!(
+            read(&format!("{layer}/usr/share/doc/x/changelog.gz!/changelog")),
+            format!("changes {text}\n")
+        );
+        assert_eq!(
+            read(&format!("{layer}/srv/bundle.tar.gz!/bundle.tar!/etc/conf")),
+            format!("conf {text}\n")
+        );
+        // The files themselves, as the layers hold them.
+        let gz = std::fs::read(dir.join(format!("{layer}/usr/share/doc/x/changelog.gz"))).unwrap();
+        assert_eq!(
+            gz,
+            ocidiff::fixture::gzip(format!("changes {text}\n").as_bytes())
+        );
+        assert!(dir.join(format!("{layer}/srv/app.tar")).is_file());
+        // Equal members are not written.
+        assert!(!dir.join(format!("{layer}/srv/app.tar!/lib/same")).exists());
+    }
+    let notes = &report_json(&dir)["reportDir"];
+    assert_eq!(notes["notWritten"], json!([]), "{notes:#}");
+}
+
+/// A member's name is as hostile as a layer entry's: unpacked members go through the same safe writer,
+/// so `../` in a tar's member never leaves the report directory.
+#[test]
+fn a_hostile_member_name_is_refused_like_an_entry_name() {
+    let images = TempDir::new().unwrap();
+    let layer = |side: &str| {
+        let inner = LayerBuilder::new()
+            .file("../../../../escape", format!("out {side}\n"))
+            .file("lib/x", format!("x {side}\n"))
+            .build();
+        LayerBuilder::new().file("srv/app.tar", inner)
+    };
+    let (a, b) = two_images(images.path(), layer("a"), layer("b"));
+    let outer = TempDir::new().unwrap();
+    let dir = outer.path().join("report");
+    let out = run(["--report-dir", &path_string(&dir), &a, &b]);
+    out.expect_code(1).assert_sane();
+    let lines = report_dir_lines(&out);
+    assert_eq!(lines.len(), 2, "one refusal per side: {}", out.stderr());
+    assert!(
+        lines.iter().all(|l| l.contains("../../../../escape")),
+        "{lines:?}"
+    );
+    assert_eq!(walk(outer.path()).first(), Some(&PathBuf::from("report")));
+    assert!(walk(outer.path()).iter().all(|p| p.starts_with("report")));
+    assert!(!walk(&dir).iter().any(|p| path_string(p).contains("escape")));
+    let x = std::fs::read_to_string(dir.join("input-1/layers-0/srv/app.tar!/lib/x")).unwrap();
+    assert_eq!(x, "x b\n", "the other member is written");
 }

@@ -838,7 +838,7 @@ fn many_files_image(files: usize, changed: bool) -> ImageBuilder {
         } else {
             i
         };
-        layer = layer.file(&format!("data/f-{i:04}"), noise(seed as u64, 4096));
+        layer = layer.file(format!("data/f-{i:04}"), noise(seed as u64, 4096));
     }
     ImageBuilder::new()
         .platform("linux", "amd64", None)

@@ -19,7 +19,7 @@ use ocidiff::report::{
     WriteLimits, json_report, write_detailed_table, write_html, write_json, write_markdown,
     write_table,
 };
-use ocidiff::report_dir_export::export_differences;
+use ocidiff::report_dir_export::{ReadAgainLimits, export_differences};
 use ocidiff::rules::{Rules, RulesReport};
 use ocidiff::source::{Image, SourceOptions, open_image_with};
 
@@ -215,7 +215,10 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             .filter(|d| d.kind == DiffKind::File)
             .collect();
         let json = json_report(inputs, &report, &filter, view);
-        let limits = &options.read_limits;
+        let limits = &ReadAgainLimits {
+            layers: options.read_limits,
+            nested: options.nested,
+        };
         failed |= !write_report_dir(dir, out, &images, &report, &files, json, limits)?;
     }
     debug.line(&format!(
@@ -373,7 +376,7 @@ fn write_report_dir(
     report: &Report,
     files: &[&Difference],
     report_json: serde_json::Value,
-    limits: &ReadLimits,
+    limits: &ReadAgainLimits,
 ) -> Result<bool> {
     let exported = export_differences(out, images, report, files, report_json, limits)
         .with_context(|| format!("--report-dir {}", dir.display()))?;

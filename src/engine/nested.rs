@@ -136,6 +136,82 @@ pub fn compare_files(
     Comparer { limits, budget }.compare(name, bytes, formats, 1)
 }
 
+/// The content of a member of a file compared inside, unpacked again from the file's bytes (input
+/// `input`'s). `steps` go from the file down: at each level the format of the file there and its member
+/// to take (a tar's or a zip's member by index, a compressed stream's payload), the last one the member
+/// wanted. Each level unpacks at most `limits.bytes`.
+pub fn member_content(
+    input: usize,
+    file: &[u8],
+    steps: &[(NestedFormat, EntryMeta)],
+    limits: &NestedLimits,
+) -> Result<Vec<u8>, NestedError> {
+    let mut bytes = file.to_vec();
+    for (format, member) in steps {
+        bytes = unpack_member(input, &bytes, *format, member, limits)?;
+    }
+    Ok(bytes)
+}
+
+/// One level of [`member_content`].
+fn unpack_member(
+    input: usize,
+    bytes: &[u8],
+    format: NestedFormat,
+    member: &EntryMeta,
+    limits: &NestedLimits,
+) -> Result<Vec<u8>, NestedError> {
+    let unreadable = |message: String| NestedError::Unreadable {
+        input,
+        format: format.label(),
+        message,
+    };
+    let bounded = |reader: &mut dyn Read| {
+        let mut out = Vec::new();
+        reader
+            .take(limits.bytes.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| unreadable(e.to_string()))?;
+        match out.len() as u64 > limits.bytes {
+            true => Err(NestedError::TooLarge {
+                limit: limits.bytes,
+            }),
+            false => Ok(out),
+        }
+    };
+    let codec = match format {
+        NestedFormat::Gzip => Codec::Gzip,
+        NestedFormat::Zstd => Codec::Zstd,
+        NestedFormat::Xz => Codec::Xz,
+        NestedFormat::Tar => {
+            let read_limits = ReadLimits {
+                layer_entries: limits.members,
+                ..ReadLimits::DEFAULT
+            };
+            let mut collector = Collector {
+                wanted: vec![member.index],
+                found: Vec::new(),
+            };
+            visit_tar_stream(bytes, &mut collector, &read_limits)
+                .map_err(|e| member_error(input, format, e, &read_limits))?;
+            let found = collector.found.pop().map(|(_, content)| content);
+            return found.ok_or_else(|| unreadable(format!("no member {}", member.name)));
+        }
+        NestedFormat::Zip => {
+            let zip_error = |e: zip::result::ZipError| unreadable(e.to_string());
+            let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
+            let mut file = archive.by_index(member.index as usize).map_err(zip_error)?;
+            return bounded(&mut file);
+        }
+        NestedFormat::Pyc => {
+            return Err(unreadable("a pyc's header fields are not files".into()));
+        }
+    };
+    let mut decoder =
+        codec::decoder(codec, bytes, codec::XZ_MEMORY).map_err(|e| unreadable(e.to_string()))?;
+    bounded(&mut decoder)
+}
+
 struct Comparer<'l> {
     limits: &'l NestedLimits,
     budget: Budget,

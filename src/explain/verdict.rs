@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::filter::{Shown, counts_as_one, is_derived};
+use crate::filter::{Shown, tally};
 use crate::model::{AspectSet, Category, DiffKind, Difference, Explanation, Report, Severity};
 
 /// The verdict on a presentation's shown differences.
@@ -46,23 +46,14 @@ const ALERT_TEXTS: usize = 5;
 impl Verdict {
     pub fn new(report: &Report, shown: &[Shown<'_>]) -> Verdict {
         let mut verdict = Verdict::default();
-        for s in shown {
-            let d = s.difference;
-            let aspects: AspectSet = s
-                .deltas
-                .iter()
-                .filter(|x| !is_derived(d, x))
-                .map(|x| x.aspect)
-                .collect();
-            if !counts_as_one(report.is_inside_a_file(d), d, aspects) {
-                continue;
-            }
+        for counted in tally(report, shown).counted {
+            let d = counted.shown.difference;
             if d.kind == DiffKind::Pkg {
                 let kind = package_change_kind(d);
                 *verdict.package_changes.entry(kind).or_default() += 1;
             }
             verdict.differences += 1;
-            verdict.count(d, aspects);
+            verdict.count(d, counted.own);
         }
         verdict
     }

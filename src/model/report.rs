@@ -238,6 +238,15 @@ impl Report {
             .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }))
     }
 
+    /// For a context inside a file compared inside, the outermost such file's nested context (the
+    /// inside of the layer entry the context lies in). `None` outside files.
+    pub fn outermost_file(&self, id: ContextId) -> Option<ContextId> {
+        self.ancestry(id)
+            .filter(|c| matches!(c.kind, ContextKind::Nested { .. }))
+            .last()
+            .map(|c| c.id)
+    }
+
     /// For the inside of a file (a nested context), the file as the model names it: the files it
     /// lies in, outermost first, joined by `!/` as the contexts' paths are (`srv/app.tar.gz!/lib/x.jar`).
     /// A member of it is `FILE!/MEMBER`. `None` for other contexts.

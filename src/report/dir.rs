@@ -125,6 +125,9 @@ pub enum Cause {
     Unsafe,
     /// Writing failed.
     Error,
+    /// A member of a file compared inside (an archive's member, a compressed file's payload): the
+    /// file is what the layer holds, and what is written; the member is not extracted from it.
+    InsideAFile,
 }
 
 impl Cause {
@@ -215,6 +218,15 @@ impl Notes {
             lines.push(format!(
                 "{over} {} not written (over the size limits), see report.json",
                 plural(over, "file")
+            ));
+        }
+        let members = (self.not_written.iter())
+            .filter(|n| n.cause == Cause::InsideAFile)
+            .count();
+        if members > 0 {
+            lines.push(format!(
+                "{members} {} of files compared inside not written (see their file), see report.json",
+                plural(members, "member")
             ));
         }
         let renamed = self.renamed.len();
@@ -342,6 +354,23 @@ impl ReportDir {
             });
         }
         result
+    }
+
+    /// Lists an entry as not written, for a reason found by the caller (a member of a file compared
+    /// inside, which the layer does not hold as an entry of its own).
+    pub fn list_not_written(
+        &mut self,
+        side: Side,
+        context_path: &str,
+        entry: &EntryMeta,
+        cause: Cause,
+        reason: String,
+    ) {
+        self.notes.not_written.push(NotWritten {
+            entry: EntryRef::new(side, context_path, entry),
+            cause,
+            reason,
+        });
     }
 
     /// Writes `report.json` (the report given, with a `reportDir` member added) and the `README.md` that
@@ -613,7 +642,7 @@ impl ReportDir {
 const README_TEXT: &str = "# ocidiff report directory
 - input-0/: entries of input 0, at input-0/<context>/<path>, e.g. input-0/manifests-0/layers-0/etc/os-release
 - input-1/: entries of input 1, laid out the same way
-- report.json: the full report (`ocidiffReport` JSON format, version 1); its `reportDir` member lists the
+- report.json: the full report (`ocidiffReport` JSON format, version 2); its `reportDir` member lists the
   entries below
 
 Compare with `diff -ur input-0 input-1`.
@@ -631,6 +660,10 @@ all, is not written, not even in part (`--max-scale` raises both limits).
 
 An entry whose name an earlier entry took (the same name twice in a layer, names that escape alike) is
 written as <name>~2 (~3, ...), never over the earlier one.
+
+What differs inside a file compared inside (an archive's member, a compressed file's payload: FILE!/MEMBER
+in the table) is unpacked again from the file and written at <path of FILE>!/MEMBER, beside the file; a
+member that cannot be (its file over the limits) is listed under Not written, naming its file.
 ";
 
 /// Appends a `## heading (N)` section listing `items`, the first [`README_LIST_MAX`] of them.

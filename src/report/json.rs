@@ -12,7 +12,7 @@ use crate::filter::{Filter, Presentation, Shown, View};
 use crate::model::{Delta, Difference, LayerProof, Report};
 
 /// The value of the document's `ocidiffReport` member; bumped on any incompatible change.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 /// The report as a JSON value. `inputs` are the two image specs as the user gave them.
 pub fn json_report(inputs: [&str; 2], report: &Report, filter: &Filter, view: View) -> Value {
@@ -106,8 +106,11 @@ fn summary_json(report: &Report, shown: &[Shown<'_>]) -> Value {
         proofs.filter(|(_, proof)| *proof == how).count()
     };
     json!({
-        "shown": summary.shown,
+        "differences": summary.differences,
         "byAspect": summary.by_aspect,
+        "rows": summary.rows,
+        "rowsInsideFiles": summary.rows_inside_files,
+        "restatingRows": summary.restating_rows,
         "skippedLayers": proven_by(LayerProof::SameDigest),
         "verifiedLayers": proven_by(LayerProof::ContentVerified),
         "finished": summary.finished,
@@ -218,7 +221,7 @@ mod tests {
     #[test]
     fn every_difference_in_view_is_listed_with_shown_flags() {
         let doc = render(&sample_report());
-        assert_eq!(doc["ocidiffReport"], 1);
+        assert_eq!(doc["ocidiffReport"], 2);
         let differences = doc["differences"].as_array().unwrap();
         assert_eq!(differences.len(), 4);
         let shown: Vec<(&str, bool)> = differences
@@ -238,7 +241,8 @@ mod tests {
         assert_eq!(differences[1]["entries"][0]["name"], "./etc/motd");
         assert_eq!(doc["hidden"]["by-option"]["ignore-file-timestamps"], 1);
         assert_eq!(doc["hidden"]["by-path"], 1);
-        assert_eq!(doc["summary"]["shown"], 2);
+        assert_eq!(doc["summary"]["differences"], 2);
+        assert_eq!(doc["summary"]["rows"], 2);
     }
 
     #[test]

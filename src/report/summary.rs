@@ -1,22 +1,34 @@
 //! A one-line human summary for stderr, e.g.
-//! `12 differences (content 10, mode 2); hidden: --ignore-file-timestamps 6538, --ignore-path 3`.
+//! `12 differences (content 10, mode 2); 2 digest rows follow from them; hidden:
+//! --ignore-file-timestamps 6538, --ignore-path 3`.
+//!
+//! It counts differences as the verdict does ([`tally`]): what differs inside a file counts with the
+//! file, and a row that only restates others (a layer's digest) does not count; such rows are named
+//! apart, so that the table's row count and the verdict's count are never two answers to one question.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::filter::{IgnoreOption, Presentation, Shown};
+use crate::filter::{IgnoreOption, Presentation, Shown, tally};
 use crate::model::{Aspect, Report};
 
 /// Counts of what a presentation shows and hides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    /// Differences shown.
-    pub shown: usize,
-    /// For each aspect, how many shown differences show it (a difference may count under several).
+    /// Differences shown, counted as the verdict counts them.
+    pub differences: usize,
+    /// For each aspect, how many of those show it, themselves or inside (a difference may count
+    /// under several).
     pub by_aspect: BTreeMap<Aspect, usize>,
+    /// Rows shown in all (the table's rows): the differences, and the rows below.
+    pub rows: usize,
+    /// Rows of what differs inside files (they count with their file).
+    pub rows_inside_files: usize,
+    /// Rows that only restate others, by aspect (`digest` → 2).
+    pub restating_rows: BTreeMap<Aspect, usize>,
     /// For each active ignore option, how many differences it alone hides.
     #[serde(skip)]
     pub hidden_by_option: BTreeMap<IgnoreOption, usize>,
@@ -43,17 +55,19 @@ impl Summary {
 
     /// The counts for differences already selected, without the hidden counts.
     pub fn of_shown(report: &Report, shown: &[Shown<'_>]) -> Summary {
+        let tally = tally(report, shown);
         let mut by_aspect = BTreeMap::new();
-        for s in shown {
-            let aspects: std::collections::BTreeSet<Aspect> =
-                s.deltas.iter().map(|d| d.aspect).collect();
-            for aspect in aspects {
+        for counted in &tally.counted {
+            for aspect in counted.aspects {
                 *by_aspect.entry(aspect).or_insert(0) += 1;
             }
         }
         Summary {
-            shown: shown.len(),
+            differences: tally.differences(),
             by_aspect,
+            rows: shown.len(),
+            rows_inside_files: tally.member_rows,
+            restating_rows: tally.restating_rows,
             hidden_by_option: BTreeMap::new(),
             hidden_by_paths: 0,
             hidden_by_noise: 0,
@@ -96,9 +110,37 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// `3 rows inside files count with their file`, `2 digest rows follow from them`.
+    fn other_rows(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        match self.rows_inside_files {
+            0 => {}
+            1 => parts.push("1 row inside a file counts with the file".to_owned()),
+            n => parts.push(format!("{n} rows inside files count with their file")),
+        }
+        if !self.restating_rows.is_empty() {
+            let rows: Vec<String> = self
+                .restating_rows
+                .iter()
+                .map(|(aspect, n)| format!("{n} {} {}", aspect.name(), plural(*n, "row")))
+                .collect();
+            let total: usize = self.restating_rows.values().sum();
+            let follow = if total == 1 { "follows" } else { "follow" };
+            let from = match self.differences {
+                0 => "(restating what is not shown)".to_owned(),
+                1 => format!("{follow} from it"),
+                _ => format!("{follow} from them"),
+            };
+            parts.push(format!("{} {from}", rows.join(" and ")));
+        }
+        parts
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.shown {
+        match self.differences {
             0 => f.write_str("no differences")?,
             n => {
                 let aspects: Vec<String> = self
@@ -106,13 +148,14 @@ impl fmt::Display for Summary {
                     .iter()
                     .map(|(a, n)| format!("{} {n}", a.name()))
                     .collect();
-                write!(
-                    f,
-                    "{n} {} ({})",
-                    plural(n, "difference"),
-                    aspects.join(", ")
-                )?;
+                write!(f, "{n} {}", plural(n, "difference"))?;
+                if !aspects.is_empty() {
+                    write!(f, " ({})", aspects.join(", "))?;
+                }
             }
+        }
+        for part in self.other_rows() {
+            write!(f, "; {part}")?;
         }
         let hidden = self.hidden_parts();
         if !hidden.is_empty() {
@@ -201,7 +244,7 @@ mod tests {
             &["var/log".into()],
         );
         let summary = summarise(&report, &filter.unwrap());
-        assert_eq!(summary.shown, 3);
+        assert_eq!(summary.differences, 3);
         assert_eq!(summary.by_aspect.get(&Aspect::Content), Some(&3));
         assert_eq!(summary.by_aspect.get(&Aspect::Mode), Some(&1));
         assert_eq!(
@@ -221,6 +264,79 @@ mod tests {
         assert_eq!(
             summary.to_string(),
             "6 differences (content 4, file-time 2, mode 1); 1 error; incomplete"
+        );
+    }
+
+    /// A tar in layer 0 whose two members differ (one in content, one in mtime), a layer file whose
+    /// content differs, and layer 0's descriptor digest restating them.
+    fn nested_report() -> Report {
+        let mut report = report_skeleton();
+        let inside = crate::model::ContextId(9);
+        report.contexts.push(crate::model::Context {
+            id: inside,
+            parent: Some(LAYER0),
+            kind: crate::model::ContextKind::Nested {
+                file: "srv/app.tar".into(),
+                format: "tar".into(),
+            },
+            path: "/manifests-0/layers-0/srv/app.tar!".into(),
+            label: "srv/app.tar".into(),
+            descriptors: crate::model::Sides::new(None, None),
+        });
+        let mut tar = content_difference(LAYER0, "srv/app.tar", &hex_of('1'), &hex_of('2'));
+        tar.nested = Some(inside);
+        report.differences.push(tar);
+        report.differences.push(content_difference(
+            inside,
+            "lib/x",
+            &hex_of('3'),
+            &hex_of('4'),
+        ));
+        let mut timed = timed("lib/y", 7);
+        timed.context = inside;
+        report.differences.push(timed);
+        report.differences.push(content_difference(
+            LAYER0,
+            "etc/z",
+            &hex_of('5'),
+            &hex_of('6'),
+        ));
+        report.differences.push(other_difference(
+            LAYER0,
+            DiffKind::Desc,
+            "layer",
+            delta(
+                Aspect::Digest,
+                "digest",
+                json!(hex_of('7')),
+                json!(hex_of('8')),
+            ),
+        ));
+        report
+    }
+
+    #[test]
+    fn counts_as_the_verdict_does_and_names_the_other_rows() {
+        let report = nested_report();
+        let strict = Filter::default();
+        let presentation = Presentation::new(&report, &strict, View::PerLayer);
+        let shown = presentation.shown();
+        let summary = Summary::new(&report, &presentation);
+        let verdict = crate::explain::Verdict::new(&report, &shown);
+        assert_eq!(summary.rows, 5, "the table's rows");
+        assert_eq!(summary.differences, 2);
+        assert_eq!(summary.differences, verdict.differences);
+        assert_eq!(
+            summary.to_string(),
+            "2 differences (content 2, file-time 1); 2 rows inside files count with their file; \
+             1 digest row follows from them"
+        );
+        let semantic = Filter::new(&IgnoreOption::SEMANTIC, &[]).unwrap();
+        let summary = summarise(&report, &semantic);
+        assert_eq!(
+            summary.to_string(),
+            "2 differences (content 2); 1 row inside a file counts with the file; \
+             1 digest row follows from them"
         );
     }
 
@@ -244,7 +360,8 @@ mod tests {
         report.differences = vec![layer];
         assert_eq!(
             summarise(&report, &Filter::default()).to_string(),
-            "1 difference (entry-count 1); 1 warning"
+            "no differences; 1 entry-count row (restating what is not shown); 1 warning",
+            "a lone entry count is no difference of its own, as the verdict counts"
         );
     }
 }

@@ -415,7 +415,7 @@ impl App {
                 if !text.is_empty() {
                     let listed = self.session.listed_counts().total();
                     self.bar.say(Message::result(format!(
-                        "tree filtered to paths with {text}: {listed} difference(s) listed (f, then Esc, to clear)"
+                        "tree filtered to paths with {text}: {listed} row(s) listed (f, then Esc, to clear)"
                     )));
                 }
             }

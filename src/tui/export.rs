@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
-use crate::engine::layer::ReadLimits;
 use crate::model::{DiffKind, Difference, Report, Sides};
 use crate::report::{NonEmpty, ReportDir, WriteLimits, json_report};
-use crate::report_dir_export::export_differences;
+use crate::report_dir_export::{ReadAgainLimits, export_differences, files_of_members};
 use crate::source::Image;
 
 use super::session::Session;
@@ -17,7 +16,7 @@ use super::session::Session;
 /// What an export needs besides the session.
 pub struct ExportSetup {
     pub images: Arc<Sides<Image>>,
-    pub read_limits: ReadLimits,
+    pub limits: ReadAgainLimits,
     pub write_limits: WriteLimits,
     pub done: Sender<String>,
 }
@@ -36,15 +35,17 @@ pub fn start(
         contexts: report.contexts.clone(),
         ..Report::default()
     };
-    subtree.differences = indexes
-        .iter()
-        .filter_map(|i| report.differences.get(*i).cloned())
+    let chosen: Vec<&Difference> = (indexes.iter())
+        .filter_map(|i| report.differences.get(*i))
         .collect();
+    // A member's subtree brings the file it is unpacked from.
+    let files = files_of_members(report, &chosen);
+    subtree.differences = files.into_iter().chain(chosen).cloned().collect();
     subtree.finished = true;
     let [a, b] = session.specs();
     let json = json_report([a, b], &subtree, session.filter(), session.view());
     let images = Arc::clone(&setup.images);
-    let (read_limits, write_limits) = (setup.read_limits, setup.write_limits);
+    let (limits, write_limits) = (setup.limits, setup.write_limits);
     let done = setup.done.clone();
     let non_empty = if overwrite {
         NonEmpty::Overwrite
@@ -58,7 +59,7 @@ pub fn start(
             .filter(|d| d.kind == DiffKind::File)
             .collect();
         let exported = ReportDir::create(&dir, non_empty, write_limits)
-            .and_then(|out| export_differences(out, &images, &subtree, &files, json, &read_limits));
+            .and_then(|out| export_differences(out, &images, &subtree, &files, json, &limits));
         let message = match exported {
             Ok(done) => {
                 let mut message = if done.errors.is_empty() && done.refused.is_empty() {

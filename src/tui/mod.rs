@@ -33,6 +33,7 @@ use crate::engine::{self, Options};
 use crate::filter::{Filter, View};
 use crate::model::{Event, Sides};
 use crate::report::WriteLimits;
+use crate::report_dir_export::ReadAgainLimits;
 use crate::source::Image;
 
 use app::{Action, App, Effect};
@@ -80,6 +81,7 @@ pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Re
     let spool = content_spool(launch.content_cache);
     options.content_spool = spool.clone();
     let read_limits = options.read_limits;
+    let nested_limits = options.nested;
     let json_limit = options.json_limit;
     let events = engine::spawn(Arc::clone(&images), options);
     let mut app = App::new(launch.specs, launch.filter, launch.view);
@@ -92,7 +94,10 @@ pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Re
     let (export_tx, export_rx) = mpsc::channel::<String>();
     let mut export = ExportSetup {
         images: Arc::clone(&images),
-        read_limits,
+        limits: ReadAgainLimits {
+            layers: read_limits,
+            nested: nested_limits,
+        },
         write_limits: launch.export_limits,
         done: export_tx,
     };

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::explain::{Standing, Verdict};
-use crate::filter::{Basis, Filter, IgnoreOption, Presentation, View, is_derived};
+use crate::filter::{Basis, Filter, IgnoreOption, Presentation, View, is_derived, tally};
 use crate::model::{Applied, AspectSet, ContextId, ContextKind, Difference, Event, Report};
 
 use super::history::CreatedBy;
@@ -499,16 +499,25 @@ impl Session {
         let mut options = self.filter.options().to_vec();
         options.extend(IgnoreOption::SEMANTIC);
         let semantic = Filter::new(&options, self.filter.patterns()).ok()?;
+        // Counted as the verdict counts: what differs inside a file counts with the file, and
+        // digest rows do not count.
+        let shown = self.presentation(&self.filter).shown();
+        let counted = tally(&self.report, &shown).counted;
         let after = self.presentation(&semantic).shown_flags();
-        let total = self.shown_total();
+        let still_shown: HashSet<*const Difference> = (self.report.differences.iter())
+            .zip(after)
+            .filter(|(_, shown)| *shown)
+            .map(|(d, _)| d as *const Difference)
+            .collect();
+        let total = counted.len();
         let mut hidden = 0usize;
         let mut by_option: BTreeMap<IgnoreOption, usize> = BTreeMap::new();
-        for (index, d) in self.report.differences.iter().enumerate() {
-            if !self.is_shown(index) || after.get(index).copied().unwrap_or(false) {
+        for c in &counted {
+            if still_shown.contains(&(c.shown.difference as *const Difference)) {
                 continue;
             }
             hidden += 1;
-            if let Some(option) = sole_option(d, self.filter.ignored_aspects()) {
+            if let Some(option) = sole_option(c.aspects) {
                 *by_option.entry(option).or_default() += 1;
             }
         }
@@ -566,19 +575,13 @@ fn explained_flags(report: &Report, filter: &Filter) -> Vec<bool> {
 }
 
 /// The semantic option that alone covers every aspect a difference shows now, if there is one.
-fn sole_option(difference: &Difference, already_ignored: AspectSet) -> Option<IgnoreOption> {
-    let aspects: AspectSet = difference
-        .deltas
-        .iter()
-        .map(|d| d.aspect)
-        .filter(|a| !a.is_derived() && !already_ignored.contains(*a))
-        .collect();
-    if aspects.is_empty() {
+fn sole_option(shown_aspects: AspectSet) -> Option<IgnoreOption> {
+    if shown_aspects.is_empty() {
         return None;
     }
     IgnoreOption::SEMANTIC
         .into_iter()
-        .find(|o| o.aspects().is_superset(aspects))
+        .find(|o| o.aspects().is_superset(shown_aspects))
 }
 
 impl Session {

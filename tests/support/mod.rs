@@ -295,8 +295,9 @@ impl Report {
             .expect("hidden.by-path")
     }
 
+    /// Rows shown (every shown difference, members and digest rows included).
     pub fn shown_count(&self) -> u64 {
-        self.0["summary"]["shown"].as_u64().expect("summary.shown")
+        self.0["summary"]["rows"].as_u64().expect("summary.rows")
     }
 
     pub fn view(&self) -> &str {

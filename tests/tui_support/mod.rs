@@ -239,10 +239,12 @@ pub fn status_bar(screen: &str) -> String {
     lines[lines.len().saturating_sub(2)..].join("\n")
 }
 
-/// `N` of "N differences shown" in the status bar.
+/// `N` of "N rows differ" (or "1 row differs") in the status bar: the rows `]` visits.
 pub fn differences_shown(screen: &str) -> Option<usize> {
     let bar = status_bar(screen);
-    let before = bar.split(" differences shown").next()?;
+    let (before, _) = bar
+        .split_once(" rows differ")
+        .or_else(|| bar.split_once(" row differs"))?;
     before.rsplit(' ').next()?.parse().ok()
 }
 

@@ -284,3 +284,50 @@ fn corrupt_insides_are_an_error_not_a_panic() {
         "{error}"
     );
 }
+
+/// The entry of `key` on input 1 in a comparison, and the comparison of its inside if it has one.
+fn member<'c>(
+    comparison: &'c NestedComparison,
+    key: &str,
+) -> (EntryMeta, Option<&'c NestedComparison>) {
+    let index = (comparison.differences.iter())
+        .position(|d| d.key == key)
+        .unwrap_or_else(|| panic!("no {key}: {:?}", rows(comparison)));
+    let entries = comparison.differences[index].entries.as_deref().unwrap();
+    let child = (comparison.children.iter()).find_map(|(i, c)| (*i == index).then_some(c));
+    (entries.input1.clone().unwrap(), child)
+}
+
+#[test]
+fn a_member_is_unpacked_again_through_every_level_from_its_file() {
+    let jar = |class: &[u8]| zip_of(&[("a.txt", b"same", T1), ("b.class", class, T1)]);
+    let tar = |class: &[u8]| LayerBuilder::new().file("lib/x.jar", jar(class)).build();
+    let (a, b) = (gzip(&tar(b"old")), gzip(&tar(b"new class")));
+    let top = compare("srv/bundle.tar.gz", &a, &b).unwrap();
+    let (payload, tar_inside) = member(&top, "bundle.tar");
+    let (jar_entry, jar_inside) = member(tar_inside.expect("the tar compared"), "lib/x.jar");
+    let (class, _) = member(jar_inside.expect("the jar compared"), "b.class");
+    let steps = [
+        (NestedFormat::Gzip, payload),
+        (NestedFormat::Tar, jar_entry),
+        (NestedFormat::Zip, class),
+    ];
+    let limits = NestedLimits::DEFAULT;
+    assert_eq!(
+        member_content(1, &b, &steps, &limits).unwrap(),
+        b"new class"
+    );
+    assert_eq!(
+        member_content(1, &b, &steps[..2], &limits).unwrap(),
+        jar(b"new class"),
+        "the jar itself, one level up"
+    );
+    let small = NestedLimits {
+        bytes: 10,
+        ..limits
+    };
+    assert!(matches!(
+        member_content(1, &b, &steps, &small),
+        Err(NestedError::TooLarge { limit: 10 })
+    ));
+}

@@ -183,7 +183,7 @@ impl StatusBar {
                 return Line::from(vec![
                     Span::raw(format!(" list only paths with: {}▏", escape_control(text))),
                     Span::styled(
-                        format!("  {listed} difference(s) listed  (Enter keeps, Esc clears)"),
+                        format!("  {listed} row(s) listed  (Enter keeps, Esc clears)"),
                         theme.dim(),
                     ),
                 ]);
@@ -265,8 +265,8 @@ fn progress_line(session: &Session, theme: &Theme) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!(" {reading} "), theme.heading()),
         Span::raw(format!(
-            "│ {} differences shown{hidden} │ view: {} │ ",
-            listed.total(),
+            "│ {}{hidden} │ view: {} │ ",
+            rows_differ(listed.total()),
             view_words(session.view())
         )),
     ];
@@ -295,6 +295,15 @@ fn progress_line(session: &Session, theme: &Theme) -> Line<'static> {
         ));
     }
     Line::from(spans)
+}
+
+/// The rows `]` visits: "rows", not "differences", since the verdict counts differences otherwise
+/// (the members of a file count with it, digest rows not at all).
+fn rows_differ(n: usize) -> String {
+    match n {
+        1 => "1 row differs".into(),
+        n => format!("{n} rows differ"),
+    }
 }
 
 /// The active filters by name, with what each hides; ignored paths; the keys for help.
