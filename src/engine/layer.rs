@@ -353,15 +353,16 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         let index = walked.entries.len() as u32;
         let wants = how.visitor.as_mut().is_some_and(|v| v.wants(index));
         let wanted = if wants { how.visitor.as_mut() } else { None };
+        let name = name_from_bytes(&entry.name);
         let mut keep = how
             .capture
             .filter(|_| EntryKind::from_typeflag(entry.typeflag) == EntryKind::File)
-            .and_then(|c| (c.wants)(&canonical_path(&name_from_bytes(&entry.name))))
+            .and_then(|c| (c.wants)(&canonical_path(&name)))
             .map(|limit| limit.min(entry.size))
             .filter(|&kept| captured_bytes + kept <= limits.capture_layer)
             .map(Kept::new);
         let meta = read_entry(
-            index,
+            (index, name),
             &entry,
             &mut reader,
             &mut content_buffer,
@@ -397,7 +398,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
 }
 
 fn read_entry<R: Read>(
-    index: u32,
+    (index, name): (u32, String),
     entry: &tarball::Entry,
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
@@ -408,7 +409,7 @@ fn read_entry<R: Read>(
     let kind = EntryKind::from_typeflag(entry.typeflag);
     let mut meta = EntryMeta {
         index,
-        name: name_from_bytes(&entry.name),
+        name,
         kind,
         link: (!entry.link.is_empty()).then(|| name_from_bytes(&entry.link)),
         size: entry.size,
