@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use crate::model::{EntryKind, EntryMeta, NestedFormat, canonical_path, name_from_bytes};
 use crate::oci::{Compression, Descriptor, Digest};
 use crate::source::BlobSource;
-use crate::tarball::{self, Streamed};
+use crate::tarball::{self, BufStreamed};
 
 use super::blob::VerifyingReader;
 use super::error::BlobError;
@@ -308,7 +308,7 @@ fn in_codec(codec: &'static str, error: BlobError) -> BlobError {
 /// here the tar reader's reads of a file's content are exactly that content, so its digest comes from
 /// the same pass (see `StreamHasher`).
 struct Tapped<R> {
-    inner: R,
+    inner: BufReader<R>,
     /// Shared with the walker, which cannot reach the stream while the tar reader borrows it.
     hasher: Rc<RefCell<StreamHasher>>,
 }
@@ -321,7 +321,21 @@ impl<R: Read> Read for Tapped<R> {
     }
 }
 
-type TarReader<R> = tarball::Reader<Streamed<Tapped<BufReader<R>>>>;
+/// Skipped bytes are hashed in the buffer, as they are consumed: a content nothing keeps is never
+/// copied.
+impl<R: Read> BufRead for Tapped<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.inner.buffer().len());
+        self.hasher.borrow_mut().update(&self.inner.buffer()[..n]);
+        self.inner.consume(n);
+    }
+}
+
+type TarReader<R> = tarball::Reader<BufStreamed<Tapped<R>>>;
 
 /// Walks a tar stream (unless `how.list_entries` is false), then drains it and checks its diff_id.
 /// Returns what was walked and the reader below.
@@ -335,7 +349,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         hasher: Rc::clone(&hasher),
     };
     let limits = how.limits;
-    let mut reader = tarball::Reader::new(Streamed(stream), limits.tar);
+    let mut reader = tarball::Reader::new(BufStreamed(stream), limits.tar);
     let mut walked = Walked::default();
     let mut captured_bytes = 0u64;
     let mut content_buffer = vec![0u8; READ_BUFFER];
@@ -353,15 +367,16 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         let index = walked.entries.len() as u32;
         let wants = how.visitor.as_mut().is_some_and(|v| v.wants(index));
         let wanted = if wants { how.visitor.as_mut() } else { None };
+        let name = name_from_bytes(&entry.name);
         let mut keep = how
             .capture
             .filter(|_| EntryKind::from_typeflag(entry.typeflag) == EntryKind::File)
-            .and_then(|c| (c.wants)(&canonical_path(&name_from_bytes(&entry.name))))
+            .and_then(|c| (c.wants)(&canonical_path(&name)))
             .map(|limit| limit.min(entry.size))
             .filter(|&kept| captured_bytes + kept <= limits.capture_layer)
             .map(Kept::new);
         let meta = read_entry(
-            index,
+            (index, name),
             &entry,
             &mut reader,
             &mut content_buffer,
@@ -397,7 +412,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
 }
 
 fn read_entry<R: Read>(
-    index: u32,
+    (index, name): (u32, String),
     entry: &tarball::Entry,
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
@@ -408,7 +423,7 @@ fn read_entry<R: Read>(
     let kind = EntryKind::from_typeflag(entry.typeflag);
     let mut meta = EntryMeta {
         index,
-        name: name_from_bytes(&entry.name),
+        name,
         kind,
         link: (!entry.link.is_empty()).then(|| name_from_bytes(&entry.link)),
         size: entry.size,
@@ -491,6 +506,10 @@ impl Start {
     fn bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
+
+    fn room(&self) -> usize {
+        self.bytes.len() - self.len
+    }
 }
 
 /// The sha256 of a file's content, and its first bytes. The stream's hasher hashes the content as the
@@ -509,9 +528,20 @@ fn content_digest<R: Read>(
     if let Some(spool) = keep.spool.as_mut() {
         spool.begin(index, entry.size);
     }
+    // Nothing but the stream hasher needs the bytes past the first ones: they are skipped, and hashed
+    // where they lie in the read buffer.
+    let hashed_only = keep.kept.is_none() && keep.spool.is_none() && own.is_none();
     let mut content = reader.content(entry);
     loop {
-        let n = content.read(buffer).map_err(BlobError::from_io)?;
+        let want = if hashed_only {
+            start.room()
+        } else {
+            buffer.len()
+        };
+        if want == 0 {
+            break;
+        }
+        let n = content.read(&mut buffer[..want]).map_err(BlobError::from_io)?;
         if n == 0 {
             break;
         }
@@ -525,6 +555,9 @@ fn content_digest<R: Read>(
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);
         }
+    }
+    if hashed_only {
+        reader.skip_content().map_err(BlobError::from_tar)?;
     }
     if let Some(spool) = keep.spool {
         spool.end();

@@ -61,6 +61,8 @@ pub struct Catalogue {
     /// All rules' path globs, and for each glob the rule it belongs to.
     globs: GlobSet,
     glob_rule: Vec<usize>,
+    /// The globs of the rules with a content condition: the files whose texts a scan keeps.
+    text_globs: GlobSet,
 }
 
 impl Default for Catalogue {
@@ -70,6 +72,7 @@ impl Default for Catalogue {
             rules: Vec::new(),
             globs: GlobSet::empty(),
             glob_rule: Vec::new(),
+            text_globs: GlobSet::empty(),
         }
     }
 }
@@ -96,17 +99,22 @@ impl Catalogue {
 
     fn from_rules(rules: Vec<Rule>) -> Result<Catalogue, globset::Error> {
         let mut builder = GlobSetBuilder::new();
+        let mut text_builder = GlobSetBuilder::new();
         let mut glob_rule = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             for glob in &rule.globs {
-                builder.add(glob.glob().clone());
+                builder.add(glob.clone());
                 glob_rule.push(index);
+                if rule.condition.is_some() {
+                    text_builder.add(glob.clone());
+                }
             }
         }
         Ok(Catalogue {
             rules,
             globs: builder.build()?,
             glob_rule,
+            text_globs: text_builder.build()?,
         })
     }
 
@@ -132,9 +140,7 @@ impl Catalogue {
     /// Whether a rule could use the text of `path` if its content differs: the comparison keeps both
     /// sides' text (bounded) only for such files.
     pub fn wants_text(&self, path: &str) -> bool {
-        self.matching(path)
-            .iter()
-            .any(|rule| rule.condition.is_some())
+        self.text_globs.is_match(path.trim_start_matches('/'))
     }
 
     /// The rules that explain what differs about the file at `path` (a canonical path; a leading `/`

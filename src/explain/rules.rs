@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -57,7 +57,8 @@ pub struct Rule {
     pub condition: Option<Condition>,
     /// Where the rule comes from: `built-in` or the name of a user rules file.
     pub origin: String,
-    pub(super) globs: Vec<GlobMatcher>,
+    /// Its path patterns, compiled together with every rule's into the catalogue's one set.
+    pub(super) globs: Vec<Glob>,
 }
 
 /// What a rule requires of a text file's change before it labels the file.
@@ -224,7 +225,7 @@ fn compile(raw: RawRule, origin: &str, located: &Locator<'_>) -> Result<Rule, Ru
             .literal_separator(true)
             .build()
             .map_err(|e| located.error(Some(path.span()), &format!("bad path pattern: {e}")))?;
-        globs.push(glob.compile_matcher());
+        globs.push(glob);
         patterns.push(pattern.to_owned());
     }
     let explanation = checked_explanation(&raw.explanation, located)?;

@@ -305,11 +305,26 @@ impl Serialize for Timestamp {
 /// The canonical spelling of a tar path: no leading `/` or `./`, no empty or `.` components, no trailing
 /// `/`. `..` is kept: it is reported, never resolved.
 pub fn canonical_path(name: &str) -> String {
+    if is_canonical(name) {
+        return name.to_owned();
+    }
     let parts: Vec<&str> = name
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
     parts.join("/")
+}
+
+/// Already what [`canonical_path`] makes of it (most names in a layer): no leading or trailing `/`, no
+/// empty or `.` component.
+fn is_canonical(name: &str) -> bool {
+    !name.starts_with('/')
+        && !name.ends_with('/')
+        && !name.contains("//")
+        && name != "."
+        && !name.starts_with("./")
+        && !name.ends_with("/.")
+        && !name.contains("/./")
 }
 
 #[cfg(test)]
@@ -322,6 +337,25 @@ mod tests {
         assert_eq!(canonical_path("/etc//passwd"), "etc/passwd");
         assert_eq!(canonical_path("./"), "");
         assert_eq!(canonical_path("../x"), "../x");
+        for name in [
+            "",
+            ".",
+            "./",
+            "a/.",
+            "a/./b",
+            "a//b",
+            "/a",
+            "a/",
+            "etc/passwd",
+            "a/..",
+            ".a/b.",
+        ] {
+            let slow: Vec<&str> = name
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+                .collect();
+            assert_eq!(canonical_path(name), slow.join("/"), "{name:?}");
+        }
     }
 
     #[test]

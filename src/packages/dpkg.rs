@@ -181,14 +181,18 @@ struct FileList {
 
 impl FileList {
     fn entry(&mut self, path: String) -> &mut PackageFile {
-        let index = *self.by_path.entry(path.clone()).or_insert_with(|| {
-            self.files.push(PackageFile {
-                path,
-                record: Recorded::Nothing,
-                config: false,
-            });
-            self.files.len() - 1
-        });
+        let index = match self.by_path.get(&path) {
+            Some(&index) => index,
+            None => {
+                self.by_path.insert(path.clone(), self.files.len());
+                self.files.push(PackageFile {
+                    path,
+                    record: Recorded::Nothing,
+                    config: false,
+                });
+                self.files.len() - 1
+            }
+        };
         &mut self.files[index]
     }
 

@@ -77,17 +77,20 @@ fn checksum_matches(block: &[u8; BLOCK]) -> bool {
     let Some(stored) = parse_octal(&block[field::CHECKSUM]) else {
         return false;
     };
-    let (mut unsigned, mut signed) = (0i64, 0i64);
-    for (i, &b) in block.iter().enumerate() {
-        let b = if field::CHECKSUM.contains(&i) {
-            b' '
-        } else {
-            b
-        };
-        unsigned += i64::from(b);
-        signed += i64::from(b as i8);
+    // The sums over the whole block, with the checksum field counted as spaces (eight 0x20 bytes).
+    // Whole-block sums compile to vector adds; the field is taken out afterwards.
+    let field = &block[field::CHECKSUM];
+    let spaces = 8 * i64::from(b' ');
+    let unsigned: i64 = block.iter().map(|&b| i64::from(b)).sum::<i64>()
+        - field.iter().map(|&b| i64::from(b)).sum::<i64>()
+        + spaces;
+    if stored == unsigned {
+        return true;
     }
-    stored == unsigned || stored == signed
+    let signed: i64 = block.iter().map(|&b| i64::from(b as i8)).sum::<i64>()
+        - field.iter().map(|&b| i64::from(b as i8)).sum::<i64>()
+        + spaces;
+    stored == signed
 }
 
 impl<'b> Header<'b> {

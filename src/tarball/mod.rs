@@ -13,7 +13,7 @@ mod header;
 mod pax;
 mod sparse;
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use crate::model::{TarFormat, Timestamp, escape_control, name_from_bytes};
 
@@ -173,6 +173,31 @@ impl<R: Read> Input for Streamed<R> {
     }
 }
 
+/// A buffered stream that can only be read: skipping consumes its buffer without copying it.
+pub struct BufStreamed<R>(pub R);
+
+impl<R: BufRead> Read for BufStreamed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: BufRead> Input for BufStreamed<R> {
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let mut skipped = 0;
+        while skipped < n {
+            let available = self.0.fill_buf()?.len();
+            if available == 0 {
+                break;
+            }
+            let step = available.min(usize::try_from(n - skipped).unwrap_or(usize::MAX));
+            self.0.consume(step);
+            skipped += step as u64;
+        }
+        Ok(skipped)
+    }
+}
+
 /// A file (or any seekable reader) of known length: skipping seeks.
 pub struct Seekable<R> {
     inner: R,
@@ -310,6 +335,20 @@ impl<R: Input> Reader<R> {
         Ok(n)
     }
 
+    /// Skips what is left of the current entry's stored data (not its padding); for an input that
+    /// skips without copying (a seekable file, [`BufStreamed`]).
+    pub fn skip_content(&mut self) -> Result<(), TarError> {
+        if self.data_left > 0 {
+            let skipped = self.input.skip(self.data_left)?;
+            self.offset += skipped;
+            self.data_left -= skipped;
+            if self.data_left > 0 {
+                return Err(self.truncated());
+            }
+        }
+        Ok(())
+    }
+
     /// The entry's content as a reader: its stored data, or for a sparse file the expanded file.
     pub fn content<'r>(&'r mut self, entry: &Entry) -> Content<'r, R> {
         Content {
@@ -329,14 +368,7 @@ impl<R: Input> Reader<R> {
     }
 
     fn skip_rest_of_entry(&mut self) -> Result<(), TarError> {
-        if self.data_left > 0 {
-            let skipped = self.input.skip(self.data_left)?;
-            self.offset += skipped;
-            self.data_left -= skipped;
-            if self.data_left > 0 {
-                return Err(self.truncated());
-            }
-        }
+        self.skip_content()?;
         if self.padding > 0 {
             let skipped = self.input.skip(self.padding)?;
             self.offset += skipped;
