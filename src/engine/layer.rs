@@ -541,7 +541,9 @@ fn content_digest<R: Read>(
         if want == 0 {
             break;
         }
-        let n = content.read(&mut buffer[..want]).map_err(BlobError::from_io)?;
+        let n = content
+            .read(&mut buffer[..want])
+            .map_err(BlobError::from_io)?;
         if n == 0 {
             break;
         }
