@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::engine::EngineError;
 use crate::engine::extract::{self, Wanted};
@@ -33,7 +33,7 @@ pub fn export_differences(
     images: &Sides<Image>,
     report: &Report,
     differences: &[&Difference],
-    report_json: Value,
+    report_json: &impl Serialize,
     read_limits: &ReadLimits,
 ) -> Result<Exported, ReportError> {
     let files: Vec<&Difference> = differences
@@ -117,7 +117,7 @@ mod tests {
             &images,
             report,
             &differences,
-            json!({}),
+            &json!({}),
             &ReadLimits::DEFAULT,
         )
         .unwrap()

@@ -8,7 +8,7 @@ use std::sync::mpsc::Sender;
 
 use crate::engine::layer::ReadLimits;
 use crate::model::{DiffKind, Difference, Report, Sides};
-use crate::report::{NonEmpty, ReportDir, WriteLimits, json_report};
+use crate::report::{JsonReport, NonEmpty, ReportDir, WriteLimits};
 use crate::report_dir_export::export_differences;
 use crate::source::Image;
 
@@ -41,8 +41,8 @@ pub fn start(
         .filter_map(|i| report.differences.get(*i).cloned())
         .collect();
     subtree.finished = true;
-    let [a, b] = session.specs();
-    let json = json_report([a, b], &subtree, session.filter(), session.view());
+    let specs = session.specs().clone();
+    let (filter, view) = (session.filter().clone(), session.view());
     let images = Arc::clone(&setup.images);
     let (read_limits, write_limits) = (setup.read_limits, setup.write_limits);
     let done = setup.done.clone();
@@ -58,7 +58,11 @@ pub fn start(
             .filter(|d| d.kind == DiffKind::File)
             .collect();
         let exported = ReportDir::create(&dir, non_empty, write_limits)
-            .and_then(|out| export_differences(out, &images, &subtree, &files, json, &read_limits));
+            .and_then(|out| {
+                let [a, b] = &specs;
+                let json = JsonReport::new([a, b], &subtree, &filter, view);
+                export_differences(out, &images, &subtree, &files, &json, &read_limits)
+            });
         let message = match exported {
             Ok(done) => {
                 let mut message = if done.errors.is_empty() && done.refused.is_empty() {
