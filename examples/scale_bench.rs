@@ -81,7 +81,11 @@ fn number(text: &str) -> io::Result<u64> {
 }
 
 /// Writes DIR/a and DIR/b with `write(tar, side)`, each unless it is there already.
-fn pair(dir: &Path, what: &str, write: impl Fn(&mut LayerTar, u8) -> io::Result<()>) -> io::Result<()> {
+fn pair(
+    dir: &Path,
+    what: &str,
+    write: impl Fn(&mut LayerTar, u8) -> io::Result<()>,
+) -> io::Result<()> {
     for (name, side) in [("a", 0u8), ("b", 1u8)] {
         let layout = dir.join(name);
         if layout.join("index.json").exists() {
@@ -137,7 +141,10 @@ fn host_pair(dir: &Path, gib: u64, tree: &Path) -> io::Result<()> {
         })
         .sum();
     if bytes == 0 {
-        return Err(io::Error::other(format!("{}: no readable files", tree.display())));
+        return Err(io::Error::other(format!(
+            "{}: no readable files",
+            tree.display()
+        )));
     }
     let budget = gib << 30;
     let what = format!(
@@ -208,7 +215,9 @@ fn host_entry(
             content.clear();
             // A file that cannot be read now is written empty on both sides alike.
             if let Ok(mut file) = fs::File::open(path) {
-                Read::by_ref(&mut file).take(MAX_HOST_FILE).read_to_end(content)?;
+                Read::by_ref(&mut file)
+                    .take(MAX_HOST_FILE)
+                    .read_to_end(content)?;
             }
             if side == 1 && n % EVERY_NTH_CHANGED == 0 {
                 content.extend_from_slice(b"\nrebuilt\n");
@@ -218,7 +227,13 @@ fn host_entry(
     }
 }
 
-fn append_file(tar: &mut LayerTar, name: &str, data: &[u8], mtime: u64, mode: u32) -> io::Result<()> {
+fn append_file(
+    tar: &mut LayerTar,
+    name: &str,
+    data: &[u8],
+    mtime: u64,
+    mode: u32,
+) -> io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Regular);
     header.set_size(data.len() as u64);
@@ -244,7 +259,11 @@ fn small_pair(dir: &Path, entries: u64) -> io::Result<()> {
             }
             content.clear();
             let changed = side == 1 && i % EVERY_NTH_CHANGED == 0;
-            writeln!(content, "file {i} {}", if changed { "rebuilt" } else { "original" })?;
+            writeln!(
+                content,
+                "file {i} {}",
+                if changed { "rebuilt" } else { "original" }
+            )?;
             content.resize(64 + (i as usize * 7919) % 512, b'.');
             let name = format!("data/d{:04}/f{i:07}.txt", i / 1000);
             append_file(tar, &name, &content, mtime, 0o644)?;
@@ -304,7 +323,10 @@ fn explorer(image0: &str, image1: &str) -> io::Result<()> {
     }
     let report = app.session.report();
     if !report.errors.is_empty() {
-        return Err(io::Error::other(format!("the comparison failed: {:?}", report.errors)));
+        return Err(io::Error::other(format!(
+            "the comparison failed: {:?}",
+            report.errors
+        )));
     }
     println!(
         "explorer: {} differences, {:.2} s, peak RSS {} MiB",

@@ -15,8 +15,8 @@ use ocidiff::explain::{Catalogue, Verdict};
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
 use ocidiff::report::{
-    Contents, Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails, Summary,
-    JsonReport, WriteLimits, write_detailed_table, write_html, write_json, write_markdown,
+    Contents, Format, JsonReport, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails,
+    Summary, WriteLimits, write_detailed_table, write_html, write_json, write_markdown,
     write_table,
 };
 use ocidiff::report_dir_export::export_differences;
@@ -144,7 +144,8 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         read_contents(&images, &report, &files, &options.read_limits)
     });
     let json = JsonReport::new(inputs, &report, &filter, view);
-    let json_with_rules = || JsonReport::new(inputs, &report, &filter, view).with_rules(rules.as_ref());
+    let json_with_rules =
+        || JsonReport::new(inputs, &report, &filter, view).with_rules(rules.as_ref());
     let written = match format {
         Format::Table if args.verbose || args.explain.explain => {
             let details = RowDetails {

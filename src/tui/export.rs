@@ -57,12 +57,11 @@ pub fn start(
             .iter()
             .filter(|d| d.kind == DiffKind::File)
             .collect();
-        let exported = ReportDir::create(&dir, non_empty, write_limits)
-            .and_then(|out| {
-                let [a, b] = &specs;
-                let json = JsonReport::new([a, b], &subtree, &filter, view);
-                export_differences(out, &images, &subtree, &files, &json, &read_limits)
-            });
+        let exported = ReportDir::create(&dir, non_empty, write_limits).and_then(|out| {
+            let [a, b] = &specs;
+            let json = JsonReport::new([a, b], &subtree, &filter, view);
+            export_differences(out, &images, &subtree, &files, &json, &read_limits)
+        });
         let message = match exported {
             Ok(done) => {
                 let mut message = if done.errors.is_empty() && done.refused.is_empty() {
