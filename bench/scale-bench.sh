@@ -28,6 +28,8 @@
 #   PAIRS="host small"  RUNS_OF="floor semantic table verbose json ndjson report-dir explorer"
 #   OCIDIFF=target/release/ocidiff-tui   the binary measured (another build's, to compare)
 #   EXPLORER=target/release/examples/scale_bench   the explorer driver measured
+#   BUILT=target/release  where the examples are; NO_BUILD=1 skips `cargo build --release` (to measure
+#                       binaries built otherwise)
 #   MEM_LIMIT_GIB=8     each run's address space is capped (ulimit -v): a run over it fails, and is
 #                       reported so, instead of taking the shared machine's memory
 #   BENCH_OUT=target/scale-bench   outputs and error logs (big outputs are deleted, their size kept)
@@ -42,19 +44,21 @@ TREE=${TREE:-/usr}
 SCALE_DIR=${SCALE_DIR:-/var/tmp/ocidiff-scale-bench}
 PAIRS=${PAIRS:-host small}
 RUNS_OF=${RUNS_OF:-floor semantic table verbose json ndjson report-dir explorer}
-TARGET=${CARGO_TARGET_DIR:-target}
-OCIDIFF=${OCIDIFF:-$TARGET/release/ocidiff-tui}
-EXPLORER=${EXPLORER:-$TARGET/release/examples/scale_bench}
-BASE=$TARGET/release/examples/baseline
-GEN=$TARGET/release/examples/scale_bench
+BUILT=${BUILT:-${CARGO_TARGET_DIR:-target}/release}
+OCIDIFF=${OCIDIFF:-$BUILT/ocidiff-tui}
+EXPLORER=${EXPLORER:-$BUILT/examples/scale_bench}
+BASE=$BUILT/examples/baseline
+GEN=$BUILT/examples/scale_bench
 MEM_LIMIT_GIB=${MEM_LIMIT_GIB:-8}
-BENCH_OUT=${BENCH_OUT:-$TARGET/scale-bench}
+BENCH_OUT=${BENCH_OUT:-${CARGO_TARGET_DIR:-target}/scale-bench}
 
 die() { echo "scale-bench: $*" >&2; exit 2; }
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install time)"
 mkdir -p "$BENCH_OUT"
-echo "==> cargo build --release --bin ocidiff-tui --example baseline --example scale_bench"
-cargo build --release --bin ocidiff-tui --example baseline --example scale_bench || exit 2
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "==> cargo build --release --bin ocidiff-tui --example baseline --example scale_bench"
+  cargo build --release --bin ocidiff-tui --example baseline --example scale_bench || exit 2
+fi
 [ -x "$OCIDIFF" ] || die "no binary at $OCIDIFF"
 
 for pair in $PAIRS; do
@@ -65,7 +69,7 @@ for pair in $PAIRS; do
   esac
   du -sh "$dir/a" "$dir/b" | sed 's/^/    /'
 done
-echo "==> host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+echo "==> machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$(awk '/MemAvailable/ { printf "%d", $2 / 1048576 }' /proc/meminfo) GiB available; $OCIDIFF"
 
 # run LABEL CMD...: one run under GNU time and the memory cap; sets wall, rss_mib, status
