@@ -166,7 +166,7 @@ fn host_pair(dir: &Path, gib: u64, tree: &Path) -> io::Result<()> {
                 if let HostEntry::File(_, size) = entry {
                     written += size;
                 }
-                if side == 1 && n % EVERY_NTH_REMOVED == 0 {
+                if side == 1 && n.is_multiple_of(EVERY_NTH_REMOVED) {
                     continue;
                 }
                 host_entry(tar, round, entry, side, n, &mut content)?;
@@ -219,7 +219,7 @@ fn host_entry(
                     .take(MAX_HOST_FILE)
                     .read_to_end(content)?;
             }
-            if side == 1 && n % EVERY_NTH_CHANGED == 0 {
+            if side == 1 && n.is_multiple_of(EVERY_NTH_CHANGED) {
                 content.extend_from_slice(b"\nrebuilt\n");
             }
             append_file(tar, &name, content, mtime, mode)
@@ -248,7 +248,7 @@ fn small_pair(dir: &Path, entries: u64) -> io::Result<()> {
         let mtime = 1_700_000_000 + u64::from(side) * MTIME_SHIFT;
         let mut content = Vec::new();
         for i in 0..entries {
-            if i % 1000 == 0 {
+            if i.is_multiple_of(1000) {
                 let mut header = tar::Header::new_ustar();
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_size(0);
@@ -258,7 +258,7 @@ fn small_pair(dir: &Path, entries: u64) -> io::Result<()> {
                 tar.append_data(&mut header, name, io::empty())?;
             }
             content.clear();
-            let changed = side == 1 && i % EVERY_NTH_CHANGED == 0;
+            let changed = side == 1 && i.is_multiple_of(EVERY_NTH_CHANGED);
             writeln!(
                 content,
                 "file {i} {}",
