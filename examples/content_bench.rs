@@ -19,22 +19,19 @@
 //!
 //! Exit status: 0 = p95 after ≤ 150 ms, 1 = not, 2 = error.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 use ocidiff::engine::spool::ContentSpool;
 use ocidiff::engine::{self, MergedView, Options};
 use ocidiff::model::{DiffKind, EntryKind, Report, Sides};
 use ocidiff::source::{Image, open_image};
 use ocidiff::tui::content::ContentLoader;
+
+#[path = "common/layout.rs"]
+mod layout;
 
 const GOAL: Duration = Duration::from_millis(150);
 const FILE_SIZE: usize = 32 << 10;
@@ -227,26 +224,6 @@ fn compare(spec0: &str, spec1: &str, samples: usize, before_samples: usize) -> i
     i32::from(!pass)
 }
 
-/// A writer that hashes and counts what goes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 fn generate(dir: &Path, gib: &str) -> io::Result<()> {
     let gib: u64 = gib
         .parse()
@@ -259,7 +236,7 @@ fn generate(dir: &Path, gib: &str) -> io::Result<()> {
             continue;
         }
         let started = Instant::now();
-        write_layout(&layout, files, variant)?;
+        write_files(&layout, files, variant)?;
         println!(
             "{}: {files} files, {gib} GiB uncompressed, in {:.1} s",
             layout.display(),
@@ -287,80 +264,20 @@ fn content(i: u64, variant: u8, buffer: &mut Vec<u8>) {
     buffer.truncate(FILE_SIZE);
 }
 
-fn write_layout(layout: &Path, files: u64, variant: u8) -> io::Result<()> {
-    let blobs = layout.join("blobs/sha256");
-    fs::create_dir_all(&blobs)?;
-    let partial = blobs.join("layer.partial");
-    let compressed = Hashing {
-        inner: BufWriter::new(File::create(&partial)?),
-        hasher: Sha256::new(),
-        len: 0,
-    };
-    let gzip = GzEncoder::new(compressed, Compression::fast());
-    let uncompressed = Hashing {
-        inner: gzip,
-        hasher: Sha256::new(),
-        len: 0,
-    };
-    let mut tar = tar::Builder::new(uncompressed);
-    let mut buffer = Vec::with_capacity(FILE_SIZE + 128);
-    for i in 0..files {
-        content(i, variant, &mut buffer);
-        let mut header = tar::Header::new_ustar();
-        header.set_size(buffer.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(1_700_000_000);
-        header.set_entry_type(tar::EntryType::Regular);
-        let path = format!("data/d{:04}/f{i:08}.conf", i / 1000);
-        tar.append_data(&mut header, path, buffer.as_slice())?;
-    }
-    let uncompressed = tar.into_inner()?;
-    let diff_id = hex::encode(uncompressed.hasher.finalize());
-    let mut compressed = uncompressed.inner.finish()?;
-    compressed.flush()?;
-    let layer_digest = hex::encode(compressed.hasher.finalize());
-    let layer_size = compressed.len;
-    fs::rename(&partial, blobs.join(&layer_digest))?;
-    let config = serde_json::to_vec(&json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
-        "history": [{"created_by": "content_bench generate"}],
-    }))?;
-    let config_digest = write_blob(&blobs, &config)?;
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": format!("sha256:{config_digest}"),
-            "size": config.len(),
-        },
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": format!("sha256:{layer_digest}"),
-            "size": layer_size,
-        }],
-    }))?;
-    let manifest_digest = write_blob(&blobs, &manifest)?;
-    let index = json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": format!("sha256:{manifest_digest}"),
-            "size": manifest.len(),
-        }],
-    });
-    fs::write(
-        layout.join("oci-layout"),
-        br#"{"imageLayoutVersion":"1.0.0"}"#,
-    )?;
-    fs::write(layout.join("index.json"), serde_json::to_vec(&index)?)
-}
-
-fn write_blob(blobs: &Path, bytes: &[u8]) -> io::Result<String> {
-    let digest = hex::encode(Sha256::digest(bytes));
-    fs::write(blobs.join(&digest), bytes)?;
-    Ok(digest)
+/// One side of the pair: `files` text files, variant 0 or 1.
+fn write_files(layout: &Path, files: u64, variant: u8) -> io::Result<()> {
+    layout::write_layout(layout, "content_bench generate", |tar| {
+        let mut buffer = Vec::with_capacity(FILE_SIZE + 128);
+        for i in 0..files {
+            content(i, variant, &mut buffer);
+            let mut header = tar::Header::new_ustar();
+            header.set_size(buffer.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(1_700_000_000);
+            header.set_entry_type(tar::EntryType::Regular);
+            let path = format!("data/d{:04}/f{i:08}.conf", i / 1000);
+            tar.append_data(&mut header, path, buffer.as_slice())?;
+        }
+        Ok(())
+    })
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::engine::EngineError;
 use crate::engine::extract::{self, Wanted};
@@ -53,7 +53,7 @@ pub fn export_differences(
     images: &Sides<Image>,
     report: &Report,
     differences: &[&Difference],
-    report_json: Value,
+    report_json: &impl Serialize,
     limits: &ReadAgainLimits,
 ) -> Result<Exported, ReportError> {
     let (members, mut files): (Vec<&Difference>, Vec<&Difference>) = differences
@@ -375,7 +375,7 @@ mod tests {
             &images,
             report,
             &differences,
-            json!({}),
+            &json!({}),
             &ReadAgainLimits::DEFAULT,
         )
         .unwrap()
@@ -407,7 +407,7 @@ mod tests {
     ) -> Exported {
         let out = ReportDir::create(dir, NonEmpty::Refuse, WriteLimits::DEFAULT).unwrap();
         let limits = &ReadAgainLimits::DEFAULT;
-        export_differences(out, images, report, differences, json!({}), limits).unwrap()
+        export_differences(out, images, report, differences, &json!({}), limits).unwrap()
     }
 
     #[test]

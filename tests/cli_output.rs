@@ -424,3 +424,24 @@ fn every_output_counts_differences_as_the_verdict_does() {
         "the HTML page's summary"
     );
 }
+
+/// `ocidiff-tui --format json … | head` is not an error: a reader that goes away early ends the
+/// report, not the run (the exit status still says the images differ).
+#[test]
+fn a_json_reader_that_goes_away_is_not_an_error() {
+    let dir = TempDir::new().unwrap();
+    make_example(dir.path());
+    let mut child = common::bin()
+        .current_dir(dir.path())
+        .args(["--format", "json", "a", "b"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before anything is written: the first write meets a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

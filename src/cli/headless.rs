@@ -15,8 +15,8 @@ use ocidiff::explain::{Catalogue, Verdict};
 use ocidiff::filter::{Filter, Presentation, View};
 use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control};
 use ocidiff::report::{
-    Contents, Format, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails, Summary,
-    WriteLimits, json_report, write_detailed_table, write_html, write_json, write_markdown,
+    Contents, Format, JsonReport, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails,
+    Summary, WriteLimits, write_detailed_table, write_html, write_json, write_markdown,
     write_table,
 };
 use ocidiff::report_dir_export::{ReadAgainLimits, export_differences};
@@ -143,12 +143,9 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         let files: Vec<&Difference> = shown.iter().map(|s| s.difference).collect();
         read_contents(&images, &report, &files, &options.read_limits)
     });
-    let with_rules = |mut json: serde_json::Value| {
-        if let Some(rules) = &rules {
-            json["rules"] = rules.to_json();
-        }
-        json
-    };
+    let json = JsonReport::new(inputs, &report, &filter, view);
+    let json_with_rules =
+        || JsonReport::new(inputs, &report, &filter, view).with_rules(rules.as_ref());
     let written = match format {
         Format::Table if args.verbose || args.explain.explain => {
             let details = RowDetails {
@@ -158,12 +155,12 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             write_detailed_table(&mut io::stdout().lock(), &report, &shown, details)
         }
         Format::Table => write_table(&mut io::stdout().lock(), &report, &shown),
-        Format::Json if rules.is_some() => {
-            let json = with_rules(json_report(inputs, &report, &filter, view));
-            write_pretty_json(&mut io::stdout().lock(), &json)
+        Format::Json => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            write_json(&mut out, &json_with_rules())
+                .map_err(report_io_error)
+                .and_then(|()| out.flush())
         }
-        Format::Json => write_json(&mut io::stdout().lock(), inputs, &report, &filter, view)
-            .map_err(io::Error::other),
         Format::Ndjson => Ok(()),
         Format::Html => write_html(
             &mut io::stdout().lock(),
@@ -184,9 +181,9 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     };
     ignore_broken_pipe(written)?;
     if let Some(file) = &args.report_file {
-        let json = with_rules(json_report(inputs, &report, &filter, view));
-        std::fs::write(file, serde_json::to_vec_pretty(&json)?)
-            .with_context(|| file.display().to_string())?;
+        write_file(file, |out| {
+            serde_json::to_writer_pretty(out, &json_with_rules()).map_err(io::Error::from)
+        })?;
     }
     if let Some(file) = &args.html {
         write_file(file, |out| {
@@ -214,12 +211,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             .map(|s| s.difference)
             .filter(|d| d.kind == DiffKind::File)
             .collect();
-        let json = json_report(inputs, &report, &filter, view);
         let limits = &ReadAgainLimits {
             layers: options.read_limits,
             nested: options.nested,
         };
-        failed |= !write_report_dir(dir, out, &images, &report, &files, json, limits)?;
+        failed |= !write_report_dir(dir, out, &images, &report, &files, &json, limits)?;
     }
     debug.line(&format!(
         "{} differences, {} shown",
@@ -293,9 +289,13 @@ fn write_file(file: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>)
         .with_context(|| file.display().to_string())
 }
 
-fn write_pretty_json(out: &mut dyn Write, json: &serde_json::Value) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, json)?;
-    out.write_all(b"\n")
+/// A writer's error as the I/O error it is, if it is one (so that a closed pipe is recognised).
+fn report_io_error(error: ReportError) -> io::Error {
+    match error {
+        ReportError::Write(e) => e,
+        ReportError::Json(e) => e.into(),
+        other => io::Error::other(other),
+    }
 }
 
 fn open(input: usize, spec: &str, options: &SourceOptions) -> Result<Image> {
@@ -375,7 +375,7 @@ fn write_report_dir(
     images: &Sides<Image>,
     report: &Report,
     files: &[&Difference],
-    report_json: serde_json::Value,
+    report_json: &JsonReport<'_>,
     limits: &ReadAgainLimits,
 ) -> Result<bool> {
     let exported = export_differences(out, images, report, files, report_json, limits)

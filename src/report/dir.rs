@@ -373,15 +373,20 @@ impl ReportDir {
         });
     }
 
-    /// Writes `report.json` (the report given, with a `reportDir` member added) and the `README.md` that
-    /// explains the layout and lists the notes.
-    pub fn finish(self, mut report: Value) -> Result<Finished, ReportError> {
-        if let Value::Object(members) = &mut report {
-            members.insert("reportDir".into(), self.json());
-        }
-        let json = serde_json::to_vec_pretty(&report)?;
-        write_new_file(&self.root.join(REPORT_JSON), &json, 0o644)?;
-        write_new_file(&self.root.join(README), self.readme().as_bytes(), 0o444)?;
+    /// Writes `report.json` (the report given, a JSON object, with a `reportDir` member added; streamed
+    /// to the file as it is serialised) and the `README.md` that explains the layout and lists the notes.
+    pub fn finish(self, report: &impl Serialize) -> Result<Finished, ReportError> {
+        let document = WithReportDir {
+            report,
+            report_dir: self.json(),
+        };
+        write_new_file(&self.root.join(REPORT_JSON), 0o644, |out| {
+            serde_json::to_writer_pretty(out, &document).map_err(io::Error::from)
+        })?;
+        let readme = self.readme();
+        write_new_file(&self.root.join(README), 0o444, |out| {
+            out.write_all(readme.as_bytes())
+        })?;
         Ok(Finished {
             root: self.root,
             notes: self.notes,
@@ -740,15 +745,33 @@ fn remove_without_following(path: &Path) -> Result<(), ReportError> {
 fn write_link_note(path: &Path, entry: &EntryMeta) -> Result<Written, ReportError> {
     let target = entry.link.as_deref().unwrap_or("");
     let note = format!("{} to {}\n", entry.kind.label(), escape_control(target));
-    write_new_file(path, note.as_bytes(), 0o644)?;
+    write_new_file(path, 0o644, |out| out.write_all(note.as_bytes()))?;
     Ok(Written::LinkNote {
         path: path.to_owned(),
     })
 }
 
-fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ReportError> {
-    let mut file = create_new(path)?;
-    file.write_all(bytes).map_err(ReportError::io(path))?;
+/// `report.json`: the report given, with the directory's own member last.
+#[derive(Serialize)]
+struct WithReportDir<'a, R> {
+    #[serde(flatten)]
+    report: &'a R,
+    #[serde(rename = "reportDir")]
+    report_dir: Value,
+}
+
+/// Creates `path` (never over anything already there), writes it through a buffer, then sets `mode`.
+fn write_new_file(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), ReportError> {
+    let file = create_new(path)?;
+    let mut out = io::BufWriter::new(&file);
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(ReportError::io(path))?;
+    drop(out);
     file.set_permissions(Permissions::from_mode(mode))
         .map_err(ReportError::io(path))
 }

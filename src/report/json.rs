@@ -1,167 +1,280 @@
 //! `--format json`: one versioned JSON document with every difference of the view, each marked with
 //! whether the filter shows it, so that a consumer can re-filter. See `JSON-FORMAT.md` beside this file.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use super::{ReportError, Summary};
 use crate::explain::Verdict;
-use crate::filter::{Filter, Presentation, Shown, View};
-use crate::model::{Delta, Difference, LayerProof, Report};
+use crate::filter::{Filter, IgnoreOption, Presentation, Shown, View};
+use crate::model::{Aspect, Context, Delta, Difference, LayerProof, Report};
+use crate::rules::RulesReport;
 
 /// The value of the document's `ocidiffReport` member; bumped on any incompatible change.
 pub const JSON_FORMAT_VERSION: u32 = 2;
 
-/// The report as a JSON value. `inputs` are the two image specs as the user gave them.
-pub fn json_report(inputs: [&str; 2], report: &Report, filter: &Filter, view: View) -> Value {
-    let presentation = Presentation::new(report, filter, view);
-    let shown = presentation.shown();
-    let shown_deltas: HashSet<*const Delta> = shown
-        .iter()
-        .flat_map(|s| s.deltas.iter().map(|d| *d as *const Delta))
-        .collect();
-    let differences: Vec<Value> = report
-        .differences
-        .iter()
-        .filter(|d| presentation.in_view(d))
-        .map(|d| difference_json(report, d, &shown_deltas))
-        .collect();
-    json!({
-        "ocidiffReport": JSON_FORMAT_VERSION,
-        "inputs": inputs,
-        "view": view,
-        "filter": filter_json(filter),
-        "contexts": contexts_json(report),
-        "differences": differences,
-        "hidden": hidden_json(&presentation),
-        "errors": report.errors,
-        "warnings": report.warnings,
-        "summary": summary_json(report, &shown),
-        "verdict": verdict_json(report, &shown),
-    })
+/// The JSON document of a report, serialised straight from the report as it is written: nothing of the
+/// report is copied into an intermediate tree, so writing a report of a million differences takes little
+/// more memory than the report itself. `inputs` are the two image specs as the user gave them.
+pub struct JsonReport<'a> {
+    inputs: [&'a str; 2],
+    report: &'a Report,
+    filter: &'a Filter,
+    view: View,
+    rules: Option<&'a RulesReport>,
 }
 
-/// The verdict, its counts and its one-line form.
-fn verdict_json(report: &Report, shown: &[Shown<'_>]) -> Value {
-    let verdict = Verdict::new(report, shown);
-    let mut value = json!(verdict);
-    value["line"] = json!(verdict.to_string());
-    value
+impl<'a> JsonReport<'a> {
+    pub fn new(inputs: [&'a str; 2], report: &'a Report, filter: &'a Filter, view: View) -> Self {
+        JsonReport {
+            inputs,
+            report,
+            filter,
+            view,
+            rules: None,
+        }
+    }
+
+    /// Adds the `rules` member (`--rules`), after all the others.
+    pub fn with_rules(self, rules: Option<&'a RulesReport>) -> Self {
+        JsonReport { rules, ..self }
+    }
+}
+
+impl Serialize for JsonReport<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.report;
+        let presentation = Presentation::new(report, self.filter, self.view);
+        let shown = presentation.shown();
+        let mut document = s.serialize_map(None)?;
+        document.serialize_entry("ocidiffReport", &JSON_FORMAT_VERSION)?;
+        document.serialize_entry("inputs", &self.inputs)?;
+        document.serialize_entry("view", &self.view)?;
+        document.serialize_entry("filter", &FilterJson::new(self.filter))?;
+        document.serialize_entry("contexts", &ContextsJson(report))?;
+        let differences = DifferencesJson {
+            report,
+            presentation: &presentation,
+            shown: &shown,
+        };
+        document.serialize_entry("differences", &differences)?;
+        document.serialize_entry("hidden", &HiddenJson(&presentation))?;
+        document.serialize_entry("errors", &report.errors)?;
+        document.serialize_entry("warnings", &report.warnings)?;
+        document.serialize_entry("summary", &SummaryJson::new(report, &shown))?;
+        document.serialize_entry("verdict", &VerdictJson::new(report, &shown))?;
+        if let Some(rules) = self.rules {
+            document.serialize_entry("rules", &rules.to_json())?;
+        }
+        document.end()
+    }
 }
 
 /// Writes the report as one pretty-printed JSON document followed by a newline.
-pub fn write_json(
-    out: &mut dyn Write,
-    inputs: [&str; 2],
-    report: &Report,
-    filter: &Filter,
-    view: View,
-) -> Result<(), ReportError> {
-    serde_json::to_writer_pretty(&mut *out, &json_report(inputs, report, filter, view))?;
+pub fn write_json(out: &mut dyn Write, document: &JsonReport<'_>) -> Result<(), ReportError> {
+    serde_json::to_writer_pretty(&mut *out, document)?;
     out.write_all(b"\n")?;
     Ok(())
 }
 
+/// The verdict, its counts and its one-line form.
+#[derive(Serialize)]
+struct VerdictJson {
+    #[serde(flatten)]
+    verdict: Verdict,
+    line: String,
+}
+
+impl VerdictJson {
+    fn new(report: &Report, shown: &[Shown<'_>]) -> Self {
+        let verdict = Verdict::new(report, shown);
+        let line = verdict.to_string();
+        VerdictJson { verdict, line }
+    }
+}
+
 /// The contexts, each layer pair proven equal without comparing entries saying how (`proof`).
-fn contexts_json(report: &Report) -> Vec<Value> {
-    report
-        .contexts
-        .iter()
-        .map(|context| {
-            let mut value = json!(context);
-            if let (Some(proof), Some(object)) =
-                (report.layer_proof(context.id), value.as_object_mut())
-            {
-                object.insert("proof".into(), json!(proof));
-            }
-            value
-        })
-        .collect()
+struct ContextsJson<'a>(&'a Report);
+
+impl Serialize for ContextsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        s.collect_seq(report.contexts.iter().map(|context| ContextJson {
+            context,
+            proof: report.layer_proof(context.id),
+        }))
+    }
 }
 
-fn filter_json(filter: &Filter) -> Value {
-    let flags: Vec<&str> = filter.options().iter().map(|o| o.flag()).collect();
-    json!({ "ignored": flags, "ignorePaths": filter.patterns() })
+#[derive(Serialize)]
+struct ContextJson<'a> {
+    #[serde(flatten)]
+    context: &'a Context,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<LayerProof>,
 }
 
-fn hidden_json(presentation: &Presentation<'_>) -> Value {
-    let by_option: Map<String, Value> = presentation
-        .hidden_by_option()
-        .into_iter()
-        .map(|(option, n)| (option.flag().to_owned(), json!(n)))
-        .collect();
-    json!({
-        "by-option": by_option,
-        "by-path": presentation.hidden_by_paths(),
-        "by-noise": presentation.hidden_by_noise(),
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FilterJson<'a> {
+    ignored: Vec<&'static str>,
+    ignore_paths: &'a [String],
 }
 
-fn summary_json(report: &Report, shown: &[Shown<'_>]) -> Value {
-    let summary = Summary::of_shown(report, shown);
-    let proven_by = |how: LayerProof| {
-        let proofs = report.equal_layers.iter();
-        proofs.filter(|(_, proof)| *proof == how).count()
-    };
-    json!({
-        "differences": summary.differences,
-        "byAspect": summary.by_aspect,
-        "rows": summary.rows,
-        "rowsInsideFiles": summary.rows_inside_files,
-        "restatingRows": summary.restating_rows,
-        "skippedLayers": proven_by(LayerProof::SameDigest),
-        "verifiedLayers": proven_by(LayerProof::ContentVerified),
-        "finished": summary.finished,
-    })
+impl<'a> FilterJson<'a> {
+    fn new(filter: &'a Filter) -> Self {
+        FilterJson {
+            ignored: filter.options().iter().map(|o| o.flag()).collect(),
+            ignore_paths: filter.patterns(),
+        }
+    }
 }
 
-fn difference_json(report: &Report, d: &Difference, shown_deltas: &HashSet<*const Delta>) -> Value {
-    let deltas: Vec<Value> = d
-        .deltas
-        .iter()
-        .map(|delta| {
-            json!({
-                "aspect": delta.aspect,
-                "field": delta.field,
-                "values": delta.values,
-                "shown": shown_deltas.contains(&(delta as *const Delta)),
-            })
-        })
-        .collect();
-    let mut object = Map::new();
-    object.insert("context".into(), json!(d.context));
-    let path = report.context(d.context).map(|c| c.path.as_str());
-    object.insert("contextPath".into(), json!(path));
-    object.insert("kind".into(), json!(d.kind));
-    object.insert("key".into(), json!(d.key));
-    object.insert("aspects".into(), json!(d.aspects()));
-    object.insert(
-        "shown".into(),
-        json!(deltas.iter().any(|x| x["shown"] == true)),
-    );
-    object.insert("deltas".into(), Value::Array(deltas));
-    if let Some(entries) = &d.entries {
-        object.insert("entries".into(), json!(entries));
+struct HiddenJson<'a, 'r>(&'a Presentation<'r>);
+
+/// How many differences each ignore option alone hides, by its flag, in the options' order.
+struct ByOption(BTreeMap<IgnoreOption, usize>);
+
+impl Serialize for ByOption {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(option, n)| (option.flag(), n)))
     }
-    if let Some(origin) = &d.origin {
-        object.insert("origin".into(), json!(origin));
+}
+
+impl Serialize for HiddenJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let presentation = self.0;
+        let mut hidden = s.serialize_map(Some(3))?;
+        hidden.serialize_entry("by-option", &ByOption(presentation.hidden_by_option()))?;
+        hidden.serialize_entry("by-path", &presentation.hidden_by_paths())?;
+        hidden.serialize_entry("by-noise", &presentation.hidden_by_noise())?;
+        hidden.end()
     }
-    if let Some(nested) = d.nested {
-        object.insert("nested".into(), json!(nested));
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SummaryJson {
+    differences: usize,
+    by_aspect: BTreeMap<Aspect, usize>,
+    rows: usize,
+    rows_inside_files: usize,
+    restating_rows: BTreeMap<Aspect, usize>,
+    skipped_layers: usize,
+    verified_layers: usize,
+    finished: bool,
+}
+
+impl SummaryJson {
+    fn new(report: &Report, shown: &[Shown<'_>]) -> Self {
+        let summary = Summary::of_shown(report, shown);
+        let proven_by = |how: LayerProof| {
+            let proofs = report.equal_layers.iter();
+            proofs.filter(|(_, proof)| *proof == how).count()
+        };
+        SummaryJson {
+            differences: summary.differences,
+            by_aspect: summary.by_aspect,
+            rows: summary.rows,
+            rows_inside_files: summary.rows_inside_files,
+            restating_rows: summary.restating_rows,
+            skipped_layers: proven_by(LayerProof::SameDigest),
+            verified_layers: proven_by(LayerProof::ContentVerified),
+            finished: summary.finished,
+        }
     }
-    if !d.explanations.is_empty() {
-        object.insert("explanations".into(), json!(d.explanations));
+}
+
+/// The differences of the view, in report order, each with the deltas the filter shows marked.
+struct DifferencesJson<'a, 'r> {
+    report: &'r Report,
+    presentation: &'a Presentation<'r>,
+    shown: &'a [Shown<'r>],
+}
+
+impl Serialize for DifferencesJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // `shown` is in report order: walked alongside the differences, it gives each its shown deltas.
+        let mut shown = self.shown.iter().peekable();
+        let differences = self.report.differences.iter().filter_map(|difference| {
+            let deltas = shown
+                .next_if(|s| std::ptr::eq(s.difference, difference))
+                .map_or(&[][..], |s| &s.deltas[..]);
+            self.presentation
+                .in_view(difference)
+                .then_some(DifferenceJson {
+                    report: self.report,
+                    difference,
+                    shown_deltas: deltas,
+                })
+        });
+        s.collect_seq(differences)
     }
-    Value::Object(object)
+}
+
+struct DifferenceJson<'a> {
+    report: &'a Report,
+    difference: &'a Difference,
+    shown_deltas: &'a [&'a Delta],
+}
+
+impl Serialize for DifferenceJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.difference;
+        let mut object = s.serialize_map(None)?;
+        object.serialize_entry("context", &d.context)?;
+        let path = self.report.context(d.context).map(|c| c.path.as_str());
+        object.serialize_entry("contextPath", &path)?;
+        object.serialize_entry("kind", &d.kind)?;
+        object.serialize_entry("key", &d.key)?;
+        object.serialize_entry("aspects", &d.aspects())?;
+        object.serialize_entry("shown", &!self.shown_deltas.is_empty())?;
+        object.serialize_entry("deltas", &DeltasJson(&d.deltas, self.shown_deltas))?;
+        if let Some(entries) = &d.entries {
+            object.serialize_entry("entries", entries)?;
+        }
+        if let Some(origin) = &d.origin {
+            object.serialize_entry("origin", origin)?;
+        }
+        if let Some(nested) = d.nested {
+            object.serialize_entry("nested", &nested)?;
+        }
+        if !d.explanations.is_empty() {
+            object.serialize_entry("explanations", &d.explanations)?;
+        }
+        object.end()
+    }
+}
+
+/// A difference's deltas, and those of them the filter shows.
+struct DeltasJson<'a>(&'a [Delta], &'a [&'a Delta]);
+
+impl Serialize for DeltasJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let DeltasJson(deltas, shown) = *self;
+        s.collect_seq(deltas.iter().map(|delta| DeltaJson {
+            delta,
+            shown: shown.iter().any(|x| std::ptr::eq(*x, delta)),
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct DeltaJson<'a> {
+    #[serde(flatten)]
+    delta: &'a Delta,
+    shown: bool,
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
-    use crate::filter::IgnoreOption;
-    use crate::model::{Aspect, DiffKind, Timestamp};
+    use crate::model::{DiffKind, Timestamp};
     use crate::report::fixtures::*;
 
     fn sample_report() -> Report {
@@ -206,14 +319,8 @@ mod tests {
     fn render(report: &Report) -> Value {
         let filter = Filter::new(&[IgnoreOption::FileTimestamps], &["var/log".into()]).unwrap();
         let mut out = Vec::new();
-        write_json(
-            &mut out,
-            ["oci:a", "oci:b"],
-            report,
-            &filter,
-            View::PerLayer,
-        )
-        .unwrap();
+        let document = JsonReport::new(["oci:a", "oci:b"], report, &filter, View::PerLayer);
+        write_json(&mut out, &document).unwrap();
         assert!(out.ends_with(b"}\n"));
         serde_json::from_slice(&out).unwrap()
     }

@@ -18,7 +18,7 @@ pub use dir::{
     Written,
 };
 pub use html::{Contents, MAX_HTML_FILES, write_html};
-pub use json::{JSON_FORMAT_VERSION, json_report, write_json};
+pub use json::{JSON_FORMAT_VERSION, JsonReport, write_json};
 pub use markdown::{DEFAULT_MARKDOWN_ROWS, write_markdown};
 pub use ndjson::NdjsonWriter;
 pub use summary::Summary;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
 use crate::model::{DiffKind, Difference, Report, Sides};
-use crate::report::{NonEmpty, ReportDir, WriteLimits, json_report};
+use crate::report::{JsonReport, NonEmpty, ReportDir, WriteLimits};
 use crate::report_dir_export::{ReadAgainLimits, export_differences, files_of_members};
 use crate::source::Image;
 
@@ -42,8 +42,8 @@ pub fn start(
     let files = files_of_members(report, &chosen);
     subtree.differences = files.into_iter().chain(chosen).cloned().collect();
     subtree.finished = true;
-    let [a, b] = session.specs();
-    let json = json_report([a, b], &subtree, session.filter(), session.view());
+    let specs = session.specs().clone();
+    let (filter, view) = (session.filter().clone(), session.view());
     let images = Arc::clone(&setup.images);
     let (limits, write_limits) = (setup.limits, setup.write_limits);
     let done = setup.done.clone();
@@ -58,8 +58,11 @@ pub fn start(
             .iter()
             .filter(|d| d.kind == DiffKind::File)
             .collect();
-        let exported = ReportDir::create(&dir, non_empty, write_limits)
-            .and_then(|out| export_differences(out, &images, &subtree, &files, json, &limits));
+        let exported = ReportDir::create(&dir, non_empty, write_limits).and_then(|out| {
+            let [a, b] = &specs;
+            let json = JsonReport::new([a, b], &subtree, &filter, view);
+            export_differences(out, &images, &subtree, &files, &json, &limits)
+        });
         let message = match exported {
             Ok(done) => {
                 let mut message = if done.errors.is_empty() && done.refused.is_empty() {

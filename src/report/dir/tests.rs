@@ -241,7 +241,7 @@ fn create_removes_old_results_and_links_without_following_them() {
     }
     assert!(!sandbox.dir().join("report.json").exists());
     assert_eq!(fs::read(sandbox.dir().join("other-file")).unwrap(), b"kept");
-    report.finish(json!({})).unwrap();
+    report.finish(&json!({})).unwrap();
     sandbox.assert_nothing_escaped();
 }
 
@@ -393,7 +393,7 @@ fn hostile_context_paths_are_sanitised_too() {
 fn finish_writes_the_report_and_a_readme_and_can_be_redone_when_told() {
     let sandbox = Sandbox::new();
     let report = sandbox.report();
-    let finished = report.finish(json!({"ocidiffReport": 1})).unwrap();
+    let finished = report.finish(&json!({"ocidiffReport": 1})).unwrap();
     let root = finished.root;
     let written: Value =
         serde_json::from_slice(&fs::read(root.join("report.json")).unwrap()).unwrap();
@@ -426,7 +426,7 @@ fn finish_writes_the_report_and_a_readme_and_can_be_redone_when_told() {
     );
     let again =
         ReportDir::create(&sandbox.dir(), NonEmpty::Overwrite, WriteLimits::DEFAULT).unwrap();
-    again.finish(json!({})).unwrap();
+    again.finish(&json!({})).unwrap();
     let written: Value =
         serde_json::from_slice(&fs::read(root.join("report.json")).unwrap()).unwrap();
     assert_eq!(written["reportDir"]["writtenBytes"], 0);
@@ -474,7 +474,7 @@ fn write_sized(report: &mut ReportDir, side: Side, name: &str, size: u64) -> Wri
 }
 
 fn read_report_json(report: ReportDir) -> Value {
-    let finished = report.finish(json!({})).unwrap();
+    let finished = report.finish(&json!({})).unwrap();
     serde_json::from_slice(&fs::read(finished.root.join("report.json")).unwrap()).unwrap()
 }
 
@@ -741,7 +741,7 @@ fn a_non_empty_directory_is_refused_an_empty_one_is_written() {
     fs::create_dir(sandbox.dir()).unwrap();
     ReportDir::create(&sandbox.dir(), NonEmpty::Refuse, WriteLimits::DEFAULT)
         .unwrap()
-        .finish(json!({}))
+        .finish(&json!({}))
         .unwrap();
     let user_dir = sandbox.parent.path().join("mine");
     ReportDir::check(&user_dir, NonEmpty::Refuse).unwrap();
@@ -824,7 +824,7 @@ fn summary_lines_count_files_left_out_by_the_limits_and_renamed() {
     let mut fifo = with_kind("fifo", EntryKind::Fifo);
     fifo.size = 0;
     write(&mut report, &fifo, b"").unwrap();
-    let notes = report.finish(json!({})).unwrap().notes;
+    let notes = report.finish(&json!({})).unwrap().notes;
     assert_eq!(
         notes.summary_lines(),
         [
