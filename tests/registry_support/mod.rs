@@ -627,19 +627,28 @@ fn answered_by_proxy(line: &str, gets: &AtomicUsize, faults: &Faults) -> Option<
     ))
 }
 
+/// A response's bytes from `first` on, read up to the end of its headers at least, and where its body
+/// starts; None if the server closes first.
+fn read_head(first: &[u8], from_server: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
+    let mut head = first.to_vec();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some((head, end + 4));
+        }
+        match from_server.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
 /// Passes a response's headers (starting in `first`) at once, then everything else one byte per
 /// `interval`, until either side closes.
 fn trickle(first: &[u8], mut from_server: TcpStream, mut to_client: TcpStream, interval: Duration) {
-    let mut pending = first.to_vec();
     let mut buf = [0u8; 16 * 1024];
-    let body_at = loop {
-        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-        match from_server.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-        }
+    let Some((mut pending, body_at)) = read_head(first, &mut from_server) else {
+        return;
     };
     if to_client.write_all(&pending[..body_at]).is_err() {
         return;
@@ -668,16 +677,9 @@ fn pause(
     body_bytes: usize,
     stall: Option<&AtomicBool>,
 ) {
-    let mut head = first.to_vec();
     let mut buf = [0u8; 16 * 1024];
-    let body_at = loop {
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-        match from_server.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
+    let Some((head, body_at)) = read_head(first, &mut from_server) else {
+        return;
     };
     let mut budget = body_at + body_bytes;
     let mut chunk = head;
