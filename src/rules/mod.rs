@@ -430,26 +430,27 @@ fn growth(report: &Report, max_bytes: Option<u64>, max_percent: Option<f64>) -> 
         .collect();
     let detail = format!("growth over {} (layers, compressed)", limits.join(" or "));
     let count = offending.len();
-    RuleResult {
-        rule,
-        outcome: if count > 0 {
-            Outcome::Fail
-        } else {
-            Outcome::Pass
-        },
-        detail: match count {
-            0 => format!("no {detail}: {}", lines.join("; ")),
-            n => format!("{n} {detail}"),
-        },
-        offending,
-        offending_count: count,
-    }
+    let detail = match count {
+        0 => format!("no {detail}: {}", lines.join("; ")),
+        n => format!("{n} {detail}"),
+    };
+    failing_on(rule, offending, count, detail)
 }
 
 /// A rule that fails when anything offends it: `N what` and the first items.
 fn listed(rule: &'static str, mut offending: Vec<String>, what: &str) -> RuleResult {
     let count = offending.len();
     offending.truncate(MAX_LISTED);
+    failing_on(rule, offending, count, format!("{count} {what}"))
+}
+
+/// The result of a rule that fails when `count` items offend it (`offending`: those listed).
+fn failing_on(
+    rule: &'static str,
+    offending: Vec<String>,
+    count: usize,
+    detail: String,
+) -> RuleResult {
     RuleResult {
         rule,
         outcome: if count > 0 {
@@ -457,7 +458,7 @@ fn listed(rule: &'static str, mut offending: Vec<String>, what: &str) -> RuleRes
         } else {
             Outcome::Pass
         },
-        detail: format!("{count} {what}"),
+        detail,
         offending,
         offending_count: count,
     }
