@@ -30,6 +30,11 @@
 #       events → app (171,707 events)    0.7 s     0.6 s       (119 s in between, fixed: the tree's
 #                                                              order was redone per event)
 # At 101,000 rows (`1000 100 20`) `1` took 40 ms before.
+# 2026-12-02, quiet machine (load average 1.5), same command: frame 0.58-0.83, Down 0.57-0.83,
+# `1` 14.4 (p95 17.3; 24.3 that morning before the filter pass read columns and the rows a depth
+# column), option counts (verdict and hint included) 155-186, Space 5.8-8.7, `]` 5.4-9.8, `n` 50-55.
+# The bench hung that morning: App::open_everything read the tree's order before the refresh that
+# brings it up to date, so nothing below the contexts was opened.
 #
 # Usage: bench/frame-bench.sh [DIRS FILES RUNS]      (defaults 1700 100 100)
 # Exit status: 0 = PASS, 1 = FAIL, 2 = build error.

@@ -314,6 +314,9 @@ pub struct Presentation<'r> {
     noise: Cow<'r, [AspectSet]>,
     /// Per difference: whether it counts as one difference of its own ([`counts_as_one`]).
     counted: Cow<'r, [bool]>,
+    /// Per difference: its context and the one that lights its derived deltas ([`lit_by`]), in a
+    /// column, so that a filter pass does not walk the differences themselves.
+    homes: Cow<'r, [(ContextId, ContextId)]>,
 }
 
 /// What a [`Presentation`] works out from the report and the view alone (which differences belong to
@@ -325,6 +328,7 @@ pub struct Basis {
     aspects: Vec<(AspectSet, AspectSet)>,
     noise: Vec<AspectSet>,
     counted: Vec<bool>,
+    homes: Vec<(ContextId, ContextId)>,
 }
 
 impl Basis {
@@ -336,6 +340,7 @@ impl Basis {
             aspects: presentation.aspects.into_owned(),
             noise: presentation.noise.into_owned(),
             counted: presentation.counted.into_owned(),
+            homes: presentation.homes.into_owned(),
         }
     }
 }
@@ -388,6 +393,13 @@ impl<'r> Presentation<'r> {
             aspects: Cow::Owned(aspects),
             noise: Cow::Owned(report.differences.iter().map(noise_aspects).collect()),
             counted: Cow::Owned(counted),
+            homes: Cow::Owned(
+                report
+                    .differences
+                    .iter()
+                    .map(|d| (d.context, lit_by(d)))
+                    .collect(),
+            ),
         };
         presentation.in_view = report
             .differences
@@ -413,6 +425,7 @@ impl<'r> Presentation<'r> {
             aspects: Cow::Borrowed(&basis.aspects),
             noise: Cow::Borrowed(&basis.noise),
             counted: Cow::Borrowed(&basis.counted),
+            homes: Cow::Borrowed(&basis.homes),
         }
     }
 
@@ -564,40 +577,59 @@ impl<'r> Presentation<'r> {
     /// ancestors). A derived delta (a digest) is shown in strict mode or where its context is lit. No
     /// allocation per difference: this runs once per option for the counts.
     fn flags(&self, filter: &Filter) -> (Vec<bool>, HashSet<ContextId>) {
-        let differences = &self.report.differences;
-        let candidate: Vec<bool> = differences
-            .iter()
-            .zip(self.in_view.iter())
-            .map(|(d, in_view)| *in_view && !self.hides_by_path(filter, d))
-            .collect();
+        let candidate: Vec<bool> = if filter.patterns().is_empty() {
+            self.in_view.to_vec()
+        } else {
+            self.report
+                .differences
+                .iter()
+                .zip(self.in_view.iter())
+                .map(|(d, in_view)| *in_view && !self.hides_by_path(filter, d))
+                .collect()
+        };
         let visible = !filter.ignored_aspects();
         let mut lit = HashSet::new();
-        let mut flags: Vec<bool> = differences
+        // Differences come grouped by context: the last context lit saves a lookup per difference.
+        let mut last_lit = None;
+        let mut flags: Vec<bool> = self
+            .homes
             .iter()
             .zip(&candidate)
             .zip(self.aspects.iter())
             .zip(self.noise.iter())
-            .map(|(((d, candidate), (primary, _)), noise)| {
+            .map(|((((context, _), candidate), (primary, _)), noise)| {
                 let primary = if filter.ignore_noise {
                     *primary - *noise
                 } else {
                     *primary
                 };
                 let shown = *candidate && !(primary & visible).is_empty();
-                if shown && !lit.contains(&d.context) {
+                if shown && last_lit != Some(*context) {
                     // Once a context is lit, so are all its ancestors: no need to walk up again.
-                    for c in self.report.ancestry(d.context) {
+                    for c in self.report.ancestry(*context) {
                         if !lit.insert(c.id) {
                             break;
                         }
                     }
+                    last_lit = Some(*context);
                 }
                 shown
             })
             .collect();
-        let derived_candidates = differences.iter().zip(&candidate).zip(self.aspects.iter());
-        for (((d, candidate), (_, derived)), flag) in derived_candidates.zip(flags.iter_mut()) {
-            if !*flag && *candidate && (filter.is_strict() || lit.contains(&lit_by(d))) {
+        let mut last_lookup: Option<(ContextId, bool)> = None;
+        let mut is_lit = |context: ContextId| match last_lookup {
+            Some((c, answer)) if c == context => answer,
+            _ => {
+                let answer = lit.contains(&context);
+                last_lookup = Some((context, answer));
+                answer
+            }
+        };
+        let derived_candidates = self.homes.iter().zip(&candidate).zip(self.aspects.iter());
+        for ((((_, lit_by), candidate), (_, derived)), flag) in
+            derived_candidates.zip(flags.iter_mut())
+        {
+            if !*flag && *candidate && (filter.is_strict() || is_lit(*lit_by)) {
                 *flag = !(*derived & visible).is_empty();
             }
         }

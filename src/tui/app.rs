@@ -827,6 +827,9 @@ impl App {
 
     /// For the frame benchmark and tests: every node with children open.
     pub fn open_everything(&mut self) {
+        // The tree's order is brought up to date by a refresh; before it, nodes that arrived
+        // since the last one are missing from `in_order`.
+        self.refresh();
         let mut expansion = Expansion::default();
         let tree = self.session.tree();
         for &id in tree.in_order() {

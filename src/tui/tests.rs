@@ -746,14 +746,7 @@ fn export_into_a_non_empty_directory_asks_before_writing() {
 #[test]
 fn no_more_differences_is_forgotten_when_more_arrive() {
     let full = report();
-    let mut app = App::new(
-        ["oci:a".into(), "oci:b".into()],
-        Filter::default(),
-        View::Auto,
-    );
-    for context in full.contexts.clone() {
-        app.on_event(crate::model::Event::Context(Box::new(context)));
-    }
+    let mut app = app_with_contexts_of(&full);
     screen(&mut app, 100, 30);
     press(&mut app, &[Action::NextDifference]);
     assert_eq!(message(&app), "no differences listed");
@@ -1258,4 +1251,41 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
     }
     assert_eq!(app.tree.selected_key().cloned(), selected);
     assert_eq!(app.tree.selected_row() - app.tree.offset(), on_screen);
+}
+
+#[test]
+fn open_everything_opens_directories_that_arrived_since_the_last_frame() {
+    let full = report();
+    let mut app = app_with_contexts_of(&full);
+    for difference in full.differences {
+        app.on_event(crate::model::Event::Difference(difference));
+    }
+    app.on_event(crate::model::Event::Finished);
+    // No frame in between: the benchmark and the tests open everything straight away.
+    app.open_everything();
+    let rows = app.tree.rows();
+    assert!(
+        rows.iter().all(|row| row.expanded || !row.has_children),
+        "a closed row: {:?}",
+        rows.iter()
+            .find(|row| !row.expanded && row.has_children)
+            .map(|row| row.depth)
+    );
+    assert!(
+        rows.iter().any(|row| row.depth > 3),
+        "entries under directories are listed"
+    );
+}
+
+/// An app as the event loop starts one: the report's contexts taken in, no difference yet.
+fn app_with_contexts_of(full: &crate::model::Report) -> App {
+    let mut app = App::new(
+        ["oci:a".into(), "oci:b".into()],
+        Filter::default(),
+        View::Auto,
+    );
+    for context in full.contexts.clone() {
+        app.on_event(crate::model::Event::Context(Box::new(context)));
+    }
+    app
 }

@@ -84,6 +84,9 @@ pub struct Tree {
     dirs: HashMap<(ContextId, String), NodeId>,
     /// Per node: the difference it stands for ([`NO_DIFFERENCE`] if none), for lookups in O(1).
     differences: Vec<u32>,
+    /// Per node: its depth, in a column of its own, so that making the rows does not read every
+    /// node (the nodes of a big tree do not fit a cache; this column does).
+    depths: Vec<u16>,
     /// How many differences of the report the tree has taken in.
     seen: usize,
     /// Nested contexts waiting for the row of the file they are the inside of.
@@ -344,6 +347,7 @@ impl Tree {
             visible: vec![false; len],
             own: vec![false; len],
             counts: vec![StatusCounts::default(); len],
+            listed_children: vec![false; len],
         };
         // Children always come after their parent, so a reverse walk sees every child first.
         for index in (0..len).rev() {
@@ -376,32 +380,32 @@ impl Tree {
                 }
             };
             listing.visible[index] = visible;
+            listing.listed_children[index] = child_visible;
             listing.counts[index] = counts;
         }
         listing
     }
 
-    /// The rows to draw: visible nodes, depth first, below expanded nodes only. Nodes added since
-    /// `visible` was computed (while the comparison streams) wait for the next listing.
-    pub fn rows(&self, visible: &[bool], expansion: &Expansion) -> Vec<Row> {
-        let is_visible = |id: &NodeId| visible.get(id.index()).copied().unwrap_or(false);
-        let mut rows = Vec::new();
+    /// The rows to draw: listed nodes, depth first, below expanded nodes only. Nodes added since
+    /// the listing was made (while the comparison streams) wait for the next one.
+    pub fn rows(&self, listing: &Listing, expansion: &Expansion) -> Vec<Row> {
+        let flag = |flags: &[bool], id: NodeId| flags.get(id.index()).copied().unwrap_or(false);
+        let mut rows = Vec::with_capacity(listing.visible.len().min(self.nodes.len()));
         let mut stack: Vec<NodeId> = self.roots.iter().rev().copied().collect();
         while let Some(id) = stack.pop() {
-            if !is_visible(&id) {
+            if !flag(&listing.visible, id) {
                 continue;
             }
-            let node = self.node(id);
-            let has_children = node.children.iter().any(is_visible);
+            let has_children = flag(&listing.listed_children, id);
             let expanded = has_children && expansion.is_expanded(self, id);
             rows.push(Row {
                 node: id,
-                depth: node.depth,
+                depth: self.depths[id.index()],
                 expanded,
                 has_children,
             });
             if expanded {
-                stack.extend(node.children.iter().rev().copied());
+                stack.extend(self.node(id).children.iter().rev().copied());
             }
         }
         rows
@@ -426,6 +430,7 @@ impl Tree {
             }
             NodeKind::Context(_) | NodeKind::Dir { .. } => NO_DIFFERENCE,
         });
+        self.depths.push(depth);
         self.nodes.push(Node {
             parent,
             children: Vec::new(),
@@ -617,6 +622,8 @@ pub struct Listing {
     pub own: Vec<bool>,
     /// The listed differences at or below it, by status.
     pub counts: Vec<StatusCounts>,
+    /// Some child of it is listed (it can be opened).
+    pub listed_children: Vec<bool>,
 }
 
 impl Listing {
@@ -925,12 +932,18 @@ mod tests {
             ..Report::default()
         };
         let mut tree = Tree::build(&report);
-        let visible = vec![true; tree.len()];
+        let listing = tree.listing(&Visibility {
+            statuses: &[],
+            toggles: StatusToggles::default(),
+            hidden_contexts: &HashSet::new(),
+            path_filter: None,
+            explained: &[],
+        });
         report
             .differences
             .push(property(0, DiffKind::Desc, "image"));
         tree.sync(&report);
-        let rows = tree.rows(&visible, &Expansion::default());
+        let rows = tree.rows(&listing, &Expansion::default());
         assert_eq!(rows.len(), 1, "the new property is not listed yet");
         assert!(!rows[0].has_children);
     }

@@ -102,9 +102,7 @@ impl TreePane {
     /// listed, at the same place on screen (rows arriving above it do not move it), else on the row
     /// at the same place.
     pub fn rebuild(&mut self, session: &Session) {
-        self.rows = session
-            .tree()
-            .rows(&session.listing().visible, &self.expansion);
+        self.rows = session.tree().rows(session.listing(), &self.expansion);
         self.rows_stale = false;
         let found = self
             .selected
