@@ -264,6 +264,18 @@ impl Tally<'_, '_> {
     }
 }
 
+/// A shown difference that counts as one, by its place in the report: what [`tally`] counts,
+/// worked out from a presentation's columns ([`Presentation::counted`]) without the shown deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountedAt {
+    /// Its index in the report's differences.
+    pub index: usize,
+    /// As [`Counted::own`].
+    pub own: AspectSet,
+    /// As [`Counted::aspects`].
+    pub aspects: AspectSet,
+}
+
 /// Sorts shown differences into those that count as one and the rows that do not.
 pub fn tally<'s, 'r>(report: &Report, shown: &'s [Shown<'r>]) -> Tally<'s, 'r> {
     let mut tally = Tally::default();
@@ -273,7 +285,7 @@ pub fn tally<'s, 'r>(report: &Report, shown: &'s [Shown<'r>]) -> Tally<'s, 'r> {
         let d = s.difference;
         let own = s.own_aspects();
         let inside_a_file = report.is_inside_a_file(d);
-        if counts_as_one(inside_a_file, d, own) {
+        if counts_as_one(inside_a_file, d.nested.is_some(), own) {
             if let Some(inside) = d.nested {
                 file_of.insert(inside, tally.counted.len());
             }
@@ -382,7 +394,9 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .zip(&aspects)
-            .map(|(d, (primary, _))| counts_as_one(report.is_inside_a_file(d), d, *primary))
+            .map(|(d, (primary, _))| {
+                counts_as_one(report.is_inside_a_file(d), d.nested.is_some(), *primary)
+            })
             .collect();
         let mut presentation = Presentation {
             report,
@@ -490,6 +504,62 @@ impl<'r> Presentation<'r> {
     /// For each difference of the report, in report order, whether the filter shows it.
     pub fn shown_flags(&self) -> Vec<bool> {
         self.flags(self.filter).0
+    }
+
+    /// The shown differences that count, as [`tally`] of [`shown`](Self::shown) counts them, from
+    /// the columns alone: the explorer counts after every filter key, and reading every
+    /// difference's deltas took it 50 ms a pass at 170,000 differences.
+    pub fn counted(&self) -> Vec<CountedAt> {
+        let (flags, _) = self.flags(self.filter);
+        let visible = !self.filter.ignored_aspects();
+        let mut counted: Vec<CountedAt> = Vec::new();
+        let mut file_of: HashMap<ContextId, usize> = HashMap::new();
+        // Differences come grouped by context: where the last one lay is asked once per context.
+        let mut last: Option<(ContextId, bool, Option<ContextId>)> = None;
+        let columns = self
+            .homes
+            .iter()
+            .zip(self.aspects.iter())
+            .zip(self.noise.iter());
+        for (index, ((&(context, lit_by), (primary, _)), noise)) in columns.enumerate() {
+            if !flags[index] {
+                continue;
+            }
+            let hidden_noise = if self.filter.ignore_noise {
+                *noise
+            } else {
+                AspectSet::empty()
+            };
+            let own = (*primary & visible) - hidden_noise;
+            let (inside_a_file, outermost_file) = match last {
+                Some((c, inside, outer)) if c == context => (inside, outer),
+                _ => {
+                    let inside = self
+                        .report
+                        .context(context)
+                        .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }));
+                    let outer = self.report.outermost_file(context);
+                    last = Some((context, inside, outer));
+                    (inside, outer)
+                }
+            };
+            // A file compared inside is the one difference whose derived deltas its nested
+            // context lights (see `lit_by`).
+            let nested = (lit_by != context).then_some(lit_by);
+            if counts_as_one(inside_a_file, nested.is_some(), own) {
+                if let Some(inside) = nested {
+                    file_of.insert(inside, counted.len());
+                }
+                counted.push(CountedAt {
+                    index,
+                    own,
+                    aspects: own,
+                });
+            } else if inside_a_file && let Some(&i) = outermost_file.and_then(|c| file_of.get(&c)) {
+                counted[i].aspects |= own;
+            }
+        }
+        counted
     }
 
     /// Whether a layer or merged-filesystem context belongs to the chosen view (others always do).
@@ -641,8 +711,8 @@ impl<'r> Presentation<'r> {
 /// (not derived): what differs inside a file counts with the file, and a difference that only
 /// restates others (a digest, an entry count) does not count. The verdict and the hidden counts
 /// count alike.
-pub fn counts_as_one(inside_a_file: bool, difference: &Difference, own: AspectSet) -> bool {
-    !inside_a_file && (!own.is_empty() || difference.nested.is_some())
+pub fn counts_as_one(inside_a_file: bool, compared_inside: bool, own: AspectSet) -> bool {
+    !inside_a_file && (!own.is_empty() || compared_inside)
 }
 
 /// The aspects a difference's noise explanations account for; none when it has an alert (modified

@@ -45,15 +45,23 @@ const ALERT_TEXTS: usize = 5;
 
 impl Verdict {
     pub fn new(report: &Report, shown: &[Shown<'_>]) -> Verdict {
+        let counted = tally(report, shown).counted;
+        Verdict::of_counted(counted.iter().map(|c| (c.shown.difference, c.own)))
+    }
+
+    /// The verdict on the differences that count, each with the aspects it shows of its own (as
+    /// [`tally`] or [`Presentation::counted`](crate::filter::Presentation::counted) give them).
+    pub fn of_counted<'d>(
+        counted: impl IntoIterator<Item = (&'d Difference, AspectSet)>,
+    ) -> Verdict {
         let mut verdict = Verdict::default();
-        for counted in tally(report, shown).counted {
-            let d = counted.shown.difference;
+        for (d, own) in counted {
             if d.kind == DiffKind::Pkg {
                 let kind = package_change_kind(d);
                 *verdict.package_changes.entry(kind).or_default() += 1;
             }
             verdict.differences += 1;
-            verdict.count(d, counted.own);
+            verdict.count(d, own);
         }
         verdict
     }

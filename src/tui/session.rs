@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::explain::{Standing, Verdict};
-use crate::filter::{Basis, Filter, IgnoreOption, Presentation, View, is_derived, tally};
+use crate::filter::{Basis, CountedAt, Filter, IgnoreOption, Presentation, View, is_derived};
 use crate::model::{Applied, AspectSet, ContextId, ContextKind, Difference, Event, Report};
 
 use super::history::CreatedBy;
@@ -252,11 +252,12 @@ impl Session {
             Presentation::with_basis(&self.report, &self.filter, self.view, &self.basis);
         self.hidden_by_option = presentation.hidden_by_option();
         self.hidden_by_paths = presentation.hidden_by_paths();
-        self.hint = self.semantic_hint();
-        self.verdict = self
-            .report
-            .finished
-            .then(|| Verdict::new(&self.report, &presentation.shown()).to_string());
+        let counted = presentation.counted();
+        self.hint = self.semantic_hint(&counted);
+        let differences = &self.report.differences;
+        self.verdict = self.report.finished.then(|| {
+            Verdict::of_counted(counted.iter().map(|c| (&differences[c.index], c.own))).to_string()
+        });
         self.stale.counts = false;
         true
     }
@@ -488,7 +489,8 @@ impl Session {
 
     /// The hint for a strict-looking first screen: how many of the shown differences `--semantic`
     /// would hide, and what they are when one option covers nearly all of them.
-    fn semantic_hint(&self) -> Option<String> {
+    /// `counted`: what the current filter counts ([`Presentation::counted`]).
+    fn semantic_hint(&self, counted: &[CountedAt]) -> Option<String> {
         let semantic_on = IgnoreOption::SEMANTIC
             .iter()
             .all(|o| self.filter.options().contains(o));
@@ -501,19 +503,12 @@ impl Session {
         let semantic = Filter::new(&options, self.filter.patterns()).ok()?;
         // Counted as the verdict counts: what differs inside a file counts with the file, and
         // digest rows do not count.
-        let shown = self.presentation(&self.filter).shown();
-        let counted = tally(&self.report, &shown).counted;
-        let after = self.presentation(&semantic).shown_flags();
-        let still_shown: HashSet<*const Difference> = (self.report.differences.iter())
-            .zip(after)
-            .filter(|(_, shown)| *shown)
-            .map(|(d, _)| d as *const Difference)
-            .collect();
+        let still_shown = self.presentation(&semantic).shown_flags();
         let total = counted.len();
         let mut hidden = 0usize;
         let mut by_option: BTreeMap<IgnoreOption, usize> = BTreeMap::new();
-        for c in &counted {
-            if still_shown.contains(&(c.shown.difference as *const Difference)) {
+        for c in counted {
+            if still_shown.get(c.index).copied().unwrap_or(false) {
                 continue;
             }
             hidden += 1;

@@ -15,7 +15,7 @@ use crate::engine::Options;
 use crate::engine::layer::ReadLimits;
 use crate::engine::testing::{MemorySource, image, tar_at};
 use crate::filter::{Filter, IgnoreOption, View};
-use crate::model::{ContextId, ContextKind, Report, Sides};
+use crate::model::{AspectSet, ContextId, ContextKind, Report, Sides};
 use crate::oci::media_type::OCI_LAYER_GZIP;
 
 /// Feeds a report into a new app as the event loop does.
@@ -1288,4 +1288,54 @@ fn app_with_contexts_of(full: &crate::model::Report) -> App {
         app.on_event(crate::model::Event::Context(Box::new(context)));
     }
     app
+}
+
+#[test]
+fn counting_from_the_columns_counts_as_the_tally_of_the_shown_deltas() {
+    let semantic = Filter::new(&IgnoreOption::SEMANTIC, &[]).unwrap();
+    let filters = [
+        Filter::default(),
+        Filter::new(&[IgnoreOption::FileTimestamps], &[]).unwrap(),
+        semantic.clone(),
+        semantic.with_ignore_noise(true),
+        Filter::default().with_ignore_noise(true),
+    ];
+    for report in [report(), explained_report()] {
+        for filter in &filters {
+            for view in [View::Auto, View::PerLayer, View::Merged] {
+                let presentation = crate::filter::Presentation::new(&report, filter, view);
+                let shown = presentation.shown();
+                let by_tally: Vec<(usize, AspectSet, AspectSet)> =
+                    crate::filter::tally(&report, &shown)
+                        .counted
+                        .iter()
+                        .map(|c| {
+                            let index = report
+                                .differences
+                                .iter()
+                                .position(|d| std::ptr::eq(d, c.shown.difference))
+                                .expect("a difference of the report");
+                            (index, c.own, c.aspects)
+                        })
+                        .collect();
+                let by_columns: Vec<(usize, AspectSet, AspectSet)> = presentation
+                    .counted()
+                    .iter()
+                    .map(|c| (c.index, c.own, c.aspects))
+                    .collect();
+                assert_eq!(by_columns, by_tally, "{filter:?} {view:?}");
+                assert!(!by_tally.is_empty());
+            }
+        }
+    }
+    // The explained report has a file compared inside whose members count with it.
+    let report = explained_report();
+    let filter = Filter::default();
+    let presentation = crate::filter::Presentation::new(&report, &filter, View::Auto);
+    assert!(
+        presentation
+            .counted()
+            .iter()
+            .any(|c| report.differences[c.index].nested.is_some())
+    );
 }
