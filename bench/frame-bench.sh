@@ -33,6 +33,8 @@
 # 2026-12-02, quiet machine (load average 1.5), same command: frame 0.58-0.83, Down 0.57-0.83,
 # `1` 14.4 (p95 17.3; 24.3 that morning before the filter pass read columns and the rows a depth
 # column), option counts (verdict and hint included) 155-186, Space 5.8-8.7, `]` 5.4-9.8, `n` 50-55.
+# Later that day the option counts took 16.7 (counted from the presentation's columns, not from
+# every shown difference's deltas).
 # The bench hung that morning: App::open_everything read the tree's order before the refresh that
 # brings it up to date, so nothing below the contexts was opened.
 #

@@ -224,7 +224,12 @@ pub struct Shown<'r> {
     pub deltas: Vec<&'r Delta>,
 }
 
-impl Shown<'_> {
+impl<'r> Shown<'r> {
+    /// Each of its difference's deltas, in order, with whether the filter shows it.
+    pub fn marked_deltas(&self) -> impl Iterator<Item = (&'r Delta, bool)> + '_ {
+        marked_deltas(&self.difference.deltas, &self.deltas)
+    }
+
     /// The aspects it shows of its own, not those that only restate others ([`is_derived`]).
     pub fn own_aspects(&self) -> AspectSet {
         self.deltas
@@ -233,6 +238,23 @@ impl Shown<'_> {
             .map(|x| x.aspect)
             .collect()
     }
+}
+
+/// Each delta with whether it is among `shown`, which lists some of them in their order (as
+/// [`Presentation::shown`] keeps them): one walk, where a search per delta took 13 s for a config of
+/// 100,000 changed history steps.
+pub fn marked_deltas<'r, 's>(
+    deltas: &'r [Delta],
+    shown: &'s [&'r Delta],
+) -> impl Iterator<Item = (&'r Delta, bool)> + 's
+where
+    'r: 's,
+{
+    let mut shown = shown.iter().peekable();
+    deltas.iter().map(move |delta| {
+        let is_shown = shown.next_if(|x| std::ptr::eq(**x, delta)).is_some();
+        (delta, is_shown)
+    })
 }
 
 /// Shown differences as every output counts them ([`counts_as_one`]), and the other shown rows.
@@ -781,6 +803,30 @@ mod tests {
         assert!(!f.ignores_path("var/logs"));
         assert!(f.ignores_path("usr/lib/x.pyc"));
         assert!(!f.ignores_path("etc/passwd"));
+    }
+
+    #[test]
+    fn deltas_are_marked_shown_where_the_shown_ones_are() {
+        let deltas: Vec<Delta> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|f| {
+                Delta::new(
+                    Aspect::ImageTime,
+                    *f,
+                    serde_json::json!(1),
+                    serde_json::json!(2),
+                )
+            })
+            .collect();
+        let shown = [&deltas[1], &deltas[3]];
+        let marks: Vec<(&str, bool)> = marked_deltas(&deltas, &shown)
+            .map(|(d, shown)| (d.field.as_str(), shown))
+            .collect();
+        assert_eq!(
+            marks,
+            [("a", false), ("b", true), ("c", false), ("d", true)]
+        );
+        assert!(marked_deltas(&deltas, &[]).all(|(_, shown)| !shown));
     }
 
     #[test]

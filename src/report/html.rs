@@ -445,8 +445,8 @@ impl<'a, 'r> Page<'a, 'r> {
              <th>input 0</th><th>input 1</th></tr></thead><tbody>",
             escape(&d.key)
         );
-        for delta in &d.deltas {
-            let hidden = !shown.deltas.iter().any(|x| std::ptr::eq(*x, delta));
+        for (delta, is_shown) in shown.marked_deltas() {
+            let hidden = !is_shown;
             let class = if hidden { " class=\"ignored\"" } else { "" };
             let _ = writeln!(
                 self.html,

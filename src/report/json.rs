@@ -9,7 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::{ReportError, Summary};
 use crate::explain::Verdict;
-use crate::filter::{Filter, IgnoreOption, Presentation, Shown, View};
+use crate::filter::{Filter, IgnoreOption, Presentation, Shown, View, marked_deltas};
 use crate::model::{Aspect, Context, Delta, Difference, LayerProof, Report};
 use crate::rules::RulesReport;
 
@@ -255,10 +255,7 @@ struct DeltasJson<'a>(&'a [Delta], &'a [&'a Delta]);
 impl Serialize for DeltasJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let DeltasJson(deltas, shown) = *self;
-        s.collect_seq(deltas.iter().map(|delta| DeltaJson {
-            delta,
-            shown: shown.iter().any(|x| std::ptr::eq(*x, delta)),
-        }))
+        s.collect_seq(marked_deltas(deltas, shown).map(|(delta, shown)| DeltaJson { delta, shown }))
     }
 }
 

@@ -98,8 +98,8 @@ pub fn write_detailed_table(
 }
 
 fn write_deltas(out: &mut dyn Write, shown: &Shown<'_>) -> io::Result<()> {
-    for delta in &shown.difference.deltas {
-        let hidden = !shown.deltas.iter().any(|d| std::ptr::eq(*d, delta));
+    for (delta, is_shown) in shown.marked_deltas() {
+        let hidden = !is_shown;
         let detail = format!(
             "{}: {} -> {}",
             delta.field,
