@@ -111,9 +111,17 @@ fn bracket_stops(tmux: &Tmux) -> Vec<String> {
     let mut stops = Vec::new();
     for _ in 0..40 {
         let before = tmux.screen();
+        let previous = detail_title(&before);
         tmux.keys(&["]"]);
+        // The screen also changes when the selected file's content arrives, before `]` is taken:
+        // wait for a new title. Two stops in a row with one title are taken once the screen has
+        // changed and a grace time has passed.
+        let pressed = std::time::Instant::now();
         let screen = tmux.wait_until("] to move or to wrap", |s| {
-            s != before || status_bar(s).contains("wrapped around")
+            status_bar(s).contains("wrapped around")
+                || (s != before
+                    && (detail_title(s) != previous
+                        || pressed.elapsed() > std::time::Duration::from_secs(2)))
         });
         if status_bar(&screen).contains("wrapped around to the first difference") {
             return stops;
