@@ -556,10 +556,7 @@ impl<'r> Presentation<'r> {
             let (inside_a_file, outermost_file) = match last {
                 Some((c, inside, outer)) if c == context => (inside, outer),
                 _ => {
-                    let inside = self
-                        .report
-                        .context(context)
-                        .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }));
+                    let inside = self.report.is_nested(context);
                     let outer = self.report.outermost_file(context);
                     last = Some((context, inside, outer));
                     (inside, outer)

@@ -234,7 +234,12 @@ impl Report {
 
     /// Whether a difference is about a member of a file compared inside (an archive's member).
     pub fn is_inside_a_file(&self, d: &Difference) -> bool {
-        self.context(d.context)
+        self.is_nested(d.context)
+    }
+
+    /// Whether a context is the inside of a file compared inside.
+    pub fn is_nested(&self, id: ContextId) -> bool {
+        self.context(id)
             .is_some_and(|c| matches!(c.kind, ContextKind::Nested { .. }))
     }
 
