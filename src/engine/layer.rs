@@ -21,6 +21,10 @@ use super::spool::{ContentSpool, SpoolWriter};
 use super::stream_hash::StreamHasher;
 
 const READ_BUFFER: usize = 256 * 1024;
+/// The blob's own reads stay small: the kernel copies each into this buffer, and a buffer that fits the
+/// cache next to the decoder's window made those copies 4x cheaper (W1: 162 → 41 perf samples in
+/// `_copy_to_iter`, wall 1.25x → 1.20x of the baseline, which reads 32 KiB at a time too).
+const BLOB_READ_BUFFER: usize = 32 * 1024;
 
 /// Bounds on what one layer may make the reader hold: the tar reader's own, and the number of entries
 /// (each is kept in memory until the comparison ends).
@@ -247,7 +251,7 @@ fn read_layer_stream(
     };
     let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
     let verifier = VerifyingReader::new(raw, desc, progress);
-    let mut buffered = BufReader::with_capacity(READ_BUFFER, verifier);
+    let mut buffered = BufReader::with_capacity(BLOB_READ_BUFFER, verifier);
     let magic = buffered.fill_buf().map_err(BlobError::from_io)?;
     let found = Compression::sniff(magic).unwrap_or(Compression::None);
     let mut warnings = Vec::new();
