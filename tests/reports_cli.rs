@@ -252,6 +252,24 @@ fn a_malformed_config_file_is_one_line_naming_the_line() {
     );
 }
 
+#[test]
+fn a_bad_view_in_the_config_file_is_one_line_naming_the_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = with_config(
+        dir.path(),
+        "theme = \"Nord\"\nview = \"sideways\"\n",
+        &["a", "b"],
+        &[],
+    );
+    run.expect_code(2);
+    let lines = run.error_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("config.toml:2: view = \"sideways\": expected auto, per-layer or merged"),
+        "{lines:?}"
+    );
+}
+
 /// The `<pre>` of the HTML page's text hunks: the theme's background and text colours.
 fn hunks_style(run: &common::Run) -> String {
     let page = run.stdout();

@@ -20,7 +20,7 @@ use ocidiff::source::{
 #[command(
     name = "ocidiff-tui",
     version,
-    about = "Compare two container images: a diffoci-compatible report (table, JSON, NDJSON) with semantic filters",
+    about = "Compare two container images: an explorer, and reports (table, JSON, NDJSON, HTML, Markdown) with semantic filters, explanations and CI rules",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = after_help(),

@@ -30,7 +30,7 @@ struct ConfigFile {
     /// `--rules`, used when neither `--rules` nor `$OCIDIFF_RULES` is set.
     rules: Option<PathBuf>,
     /// `--view`'s default when it is not given: `auto`, `per-layer` or `merged`.
-    view: Option<String>,
+    view: Option<Spanned<String>>,
     /// `--theme`, used when neither `--theme` nor `$OCIDIFF_THEME` is set.
     theme: Option<Spanned<String>>,
     /// The explorer's keys: action name → its keys, replacing the action's defaults.
@@ -113,12 +113,15 @@ pub fn apply(args: &mut CompareArgs, view_given: bool) -> Result<()> {
     if args.rules.is_none() {
         args.rules = config.rules.map(|f| dir.join(f));
     }
-    if let (Some(view), false) = (config.view, view_given) {
+    if let (Some(view), false) = (&config.view, view_given) {
         use clap::ValueEnum as _;
-        args.view = super::args::ViewArg::from_str(&view, false).map_err(|_| {
-            anyhow!(
-                "{}: view = {view:?}: expected auto, per-layer or merged",
-                path.display()
+        args.view = super::args::ViewArg::from_str(view.get_ref(), false).map_err(|_| {
+            at(
+                view.span(),
+                format!(
+                    "view = {:?}: expected auto, per-layer or merged",
+                    view.get_ref()
+                ),
             )
         })?;
     }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::explain::Verdict;
-use crate::filter::{Presentation, Shown};
+use crate::filter::{Presentation, Shown, tally};
 use crate::model::{
     Context, ContextId, ContextKind, DiffKind, Difference, EntryMeta, Report, escape_control,
 };
@@ -57,16 +57,41 @@ pub fn html(
     rules: Option<&RulesReport>,
     contents: Option<&Contents>,
 ) -> String {
+    html_of_at_most(
+        inputs,
+        report,
+        presentation,
+        rules,
+        contents,
+        MAX_HTML_FILES,
+    )
+}
+
+/// The HTML report with at most `max_files` file differences written (the rest counted in a note).
+fn html_of_at_most(
+    inputs: [&str; 2],
+    report: &Report,
+    presentation: &Presentation<'_>,
+    rules: Option<&RulesReport>,
+    contents: Option<&Contents>,
+    max_files: usize,
+) -> String {
     let shown = presentation.shown();
     let verdict = Verdict::new(report, &shown);
     let summary = Summary::new(report, presentation);
+    let mut counted: HashMap<ContextId, usize> = HashMap::new();
+    for c in &tally(report, &shown).counted {
+        *counted.entry(c.shown.difference.context).or_default() += 1;
+    }
     let mut page = Page {
         report,
         presentation,
         contents,
         by_context: HashMap::new(),
+        counted,
         files_written: 0,
         files_left_out: 0,
+        max_files,
         html: String::with_capacity(64 << 10),
     };
     for s in &shown {
@@ -137,8 +162,8 @@ pub fn html(
         let _ = writeln!(
             page.html,
             "<p class=\"note\" id=\"left-out\">{} more file differences are not in this page (limit \
-             {MAX_HTML_FILES}); the JSON report lists every one.</p>",
-            page.files_left_out
+             {}); the JSON report lists every one.</p>",
+            page.files_left_out, page.max_files
         );
     }
     let _ = writeln!(page.html, "<script>{SCRIPT}</script>\n</body></html>");
@@ -151,8 +176,11 @@ struct Page<'a, 'r> {
     contents: Option<&'a Contents>,
     /// Shown differences by context, in report order.
     by_context: HashMap<ContextId, Vec<&'a Shown<'r>>>,
+    /// How many of them count as differences of their own, as the verdict counts.
+    counted: HashMap<ContextId, usize>,
     files_written: usize,
     files_left_out: usize,
+    max_files: usize,
     html: String,
 }
 
@@ -251,15 +279,15 @@ impl<'a, 'r> Page<'a, 'r> {
         }
     }
 
-    /// Shown differences in this context and below it.
-    fn count_below(&self, context: &Context) -> usize {
-        let own = self.by_context.get(&context.id).map_or(0, Vec::len);
-        let children: usize = self
-            .children(context.id)
+    /// In this context and below it: the differences the verdict counts, and the shown rows (those
+    /// and the rows that follow from them: digests, entry counts).
+    fn count_below(&self, context: &Context) -> (usize, usize) {
+        let differences = self.counted.get(&context.id).copied().unwrap_or(0);
+        let rows = self.by_context.get(&context.id).map_or(0, Vec::len);
+        self.children(context.id)
             .iter()
             .map(|c| self.count_below(c))
-            .sum();
-        own + children
+            .fold((differences, rows), |(d, r), (cd, cr)| (d + cd, r + cr))
     }
 
     /// The contexts below `id` that the view shows, nested archives left to their files.
@@ -274,7 +302,7 @@ impl<'a, 'r> Page<'a, 'r> {
     }
 
     fn context(&mut self, context: &'r Context, depth: usize) {
-        let count = self.count_below(context);
+        let (count, rows) = self.count_below(context);
         let open = if depth < 2 { " open" } else { "" };
         let _ = write!(
             self.html,
@@ -288,6 +316,14 @@ impl<'a, 'r> Page<'a, 'r> {
                 "differences"
             },
         );
+        if rows > count {
+            let _ = write!(
+                self.html,
+                " <span class=\"rows\">(+{} {} that follow from them)</span>",
+                rows - count,
+                if rows - count == 1 { "row" } else { "rows" }
+            );
+        }
         if let Some(proof) = self.report.layer_proof(context.id) {
             let _ = write!(
                 self.html,
@@ -412,7 +448,7 @@ impl<'a, 'r> Page<'a, 'r> {
             self.html.push_str("</details>\n");
         }
         for (name, shown) in &dir.files {
-            if self.files_written >= MAX_HTML_FILES {
+            if self.files_written >= self.max_files {
                 self.files_left_out += 1;
                 continue;
             }
@@ -616,8 +652,11 @@ pub fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::filter::{Filter, View};
+    use crate::model::Aspect;
     use crate::report::fixtures::*;
 
     #[test]
@@ -649,5 +688,65 @@ mod tests {
         assert!(
             page.contains("<details class=\"dir\"><summary>etc/ <span class=\"count\">1</span>")
         );
+    }
+
+    #[test]
+    fn sections_count_differences_as_the_verdict_does_and_name_the_rows_that_follow() {
+        let mut report = report_skeleton();
+        report.differences.push(content_difference(
+            LAYER0,
+            "etc/app.conf",
+            &hex_of('1'),
+            &hex_of('2'),
+        ));
+        report.differences.push(other_difference(
+            LAYER0,
+            DiffKind::Layer,
+            "digest",
+            delta(
+                Aspect::Digest,
+                "digest",
+                json!(format!("sha256:{}", hex_of('3'))),
+                json!(format!("sha256:{}", hex_of('4'))),
+            ),
+        ));
+        let filter = Filter::default();
+        let presentation = Presentation::new(&report, &filter, View::PerLayer);
+        let page = html(["a", "b"], &report, &presentation, None, None);
+        assert!(
+            page.contains("<tr><th>differences</th><td>1</td></tr>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<span class=\"count\">1 difference</span> <span class=\"rows\">(+1 row that follow from them)</span>"
+            ),
+            "{page}"
+        );
+        assert!(!page.contains("2 differences"), "{page}");
+    }
+
+    #[test]
+    fn files_past_the_limit_are_counted_in_a_note_not_written() {
+        let mut report = report_skeleton();
+        for i in 0..5 {
+            report.differences.push(content_difference(
+                LAYER0,
+                &format!("etc/f{i}"),
+                &hex_of('1'),
+                &hex_of('2'),
+            ));
+        }
+        let filter = Filter::default();
+        let presentation = Presentation::new(&report, &filter, View::PerLayer);
+        let page = html_of_at_most(["a", "b"], &report, &presentation, None, None, 3);
+        assert_eq!(page.matches("<details class=\"file ").count(), 3);
+        assert!(
+            page.contains("2 more file differences are not in this page (limit 3)"),
+            "{page}"
+        );
+        let whole = html(["a", "b"], &report, &presentation, None, None);
+        assert_eq!(whole.matches("<details class=\"file ").count(), 5);
+        assert!(!whole.contains("id=\"left-out\""));
     }
 }

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use crate::explain::Verdict;
 use crate::filter::{Presentation, Shown};
-use crate::model::{DiffKind, Report, escape_control};
+use crate::model::{Category, DiffKind, Report, escape_control};
 use crate::rules::RulesReport;
 
 use super::Summary;
@@ -146,7 +146,16 @@ fn write_differences(md: &mut String, report: &Report, shown: &[Shown<'_>], max_
         .iter()
         .filter(|s| s.difference.kind != DiffKind::Pkg)
         .count();
-    let _ = writeln!(md, "### Differences ({} of {all} shown)\n", listed.len());
+    // Rows, not differences: the rows that follow from others (digests, entry counts) are listed too.
+    let _ = if listed.len() < all {
+        writeln!(
+            md,
+            "### Differences: the first {} of {all} rows\n",
+            listed.len()
+        )
+    } else {
+        writeln!(md, "### Differences: {all} rows\n")
+    };
     md.push_str("| type | name | input 0 | input 1 | explanation |\n|---|---|---|---|---|\n");
     for (row, s) in table_rows(report, &listed).iter().zip(&listed) {
         let explanations: Vec<String> = s
@@ -178,14 +187,22 @@ fn write_packages(md: &mut String, report: &Report, shown: &[Shown<'_>]) {
         return;
     }
     let _ = writeln!(md, "### Package changes ({})\n", packages.len());
-    md.push_str("| package | input 0 | input 1 |\n|---|---|---|\n");
-    for row in table_rows(report, &packages) {
+    md.push_str("| package | input 0 | input 1 | change |\n|---|---|---|---|\n");
+    for (row, s) in table_rows(report, &packages).iter().zip(&packages) {
+        let change: Vec<String> = s
+            .difference
+            .explanations
+            .iter()
+            .filter(|e| e.category == Category::Package)
+            .map(|e| escape(&e.text))
+            .collect();
         let _ = writeln!(
             md,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             escape(&row.name),
             escape(&row.input0),
-            escape(&row.input1)
+            escape(&row.input1),
+            change.join("<br>")
         );
     }
     md.push('\n');
@@ -214,7 +231,7 @@ mod tests {
 
     use super::*;
     use crate::filter::{Filter, IgnoreOption, View};
-    use crate::model::{Aspect, Category, ContextId, ContextKind, Explanation, Severity};
+    use crate::model::{Aspect, ContextId, ContextKind, Explanation, Severity};
     use crate::report::fixtures::*;
     use crate::rules::Rules;
 

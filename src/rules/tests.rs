@@ -254,6 +254,41 @@ fn config_field_rules_match_fields_and_env_variables_by_name() {
 }
 
 #[test]
+fn config_field_rules_match_user_entrypoint_and_exposed_ports_as_the_engine_spells_them() {
+    let mut report = report_skeleton();
+    for (field, input0, input1) in [
+        ("config.User", json!("app"), json!("root")),
+        ("config.Entrypoint[0]", json!("/app"), json!("/bin/sh")),
+        (r#"config.ExposedPorts["80/tcp"]"#, json!(null), json!({})),
+        ("config.UserNamespace", json!("a"), json!("b")),
+    ] {
+        let delta = delta(Aspect::Config, field, input0, input1);
+        report
+            .differences
+            .push(other_difference(CONFIG, DiffKind::Cfg, "config", delta));
+    }
+    let rules = |fields: &str| format!("config-fields = {fields}");
+    assert_eq!(
+        only(&rules(r#"["Cmd", "Env:PATH", "WorkingDir"]"#), &report).outcome,
+        Outcome::Pass
+    );
+    let expectations = [
+        ("User", "config.User: app → root"),
+        ("Entrypoint", "config.Entrypoint[0]: /app → /bin/sh"),
+        (
+            "ExposedPorts",
+            r#"config.ExposedPorts["80/tcp"]: absent → {}"#,
+        ),
+    ];
+    for (field, line) in expectations {
+        let fail = only(&rules(&format!("[\"{field}\"]")), &report);
+        assert_eq!(fail.outcome, Outcome::Fail, "{field}");
+        // `User` is not a prefix match: `config.UserNamespace` is another field.
+        assert_eq!(fail.offending, [line], "{field}");
+    }
+}
+
+#[test]
 fn growth_rules_compare_the_layer_sizes_per_platform() {
     let mut report = report_skeleton();
     let grown = report.contexts[4].descriptors.input1.as_mut().unwrap();

@@ -279,4 +279,47 @@ mod tests {
     fn an_added_text_file_is_one_hunk_of_insertions() {
         insta::assert_snapshot!(hunks("usr/bin/start", "", "#!/bin/sh\nexec app \"$@\"\n"));
     }
+
+    #[test]
+    fn a_long_diff_is_cut_after_the_line_limit_with_a_note() {
+        let lines = MAX_HUNK_LINES + 500;
+        let old = numbered(lines, &[]);
+        let new = numbered(lines, &(1..=lines).collect::<Vec<_>>());
+        let out = hunks("etc/big.conf", &old, &new);
+        let rows = out.matches("<span class=\"del\">").count()
+            + out.matches("<span class=\"ins\">").count()
+            + out.matches("<span class=\"eq\">").count();
+        assert_eq!(rows, MAX_HUNK_LINES);
+        assert!(
+            out.ends_with(&format!(
+                "</pre>\n<p class=\"note\">the diff goes on: cut after {MAX_HUNK_LINES} lines (--report-dir has both files)</p>\n"
+            )),
+            "{}",
+            &out[out.len() - 200..]
+        );
+        let short = hunks("etc/small.conf", &numbered(10, &[]), &numbered(10, &[5]));
+        assert!(!short.contains("the diff goes on"));
+    }
+
+    #[test]
+    fn binary_files_show_sizes_the_first_difference_and_an_escaped_hex_excerpt() {
+        let old: Vec<u8> = (0..200u8).collect();
+        let mut new = old.clone();
+        new[70] = b'<';
+        new.push(0);
+        let out = hex(&old, &new);
+        assert!(
+            out.starts_with(
+                "<p class=\"note\">binary: 200 and 201 bytes, first difference at byte 70</p>\n"
+            ),
+            "{out}"
+        );
+        // Two rows before the first difference's row (70 / 16 = 4), six rows a side.
+        assert_eq!(out.matches("\n00000020  20 21").count(), 2, "{out}");
+        assert_eq!(out.matches("<pre class=\"hex\">").count(), 2);
+        assert!(out.contains("00000040  40 41 42 43 44 45 3c 47"), "{out}");
+        assert!(out.contains("@ABCDE&lt;G"), "{out}");
+        assert!(!out.contains("00000080"), "{out}");
+        assert!(!out.contains("ABCDE<G"), "{out}");
+    }
 }
