@@ -6,7 +6,9 @@
 #   host   GIB GiB of real files: TREE (/usr) repeated; on side b every mtime a day later, one file in
 #          1000 changed, one entry in 20,000 left out and as many added;
 #   small  ENTRIES small files (64-575 bytes, 1000 to a directory); on side b every mtime a day later,
-#          one file in 1000 changed.
+#          one file in 1000 changed;
+#   history one small layer, a config of STEPS history steps (8.4 MB at 100,000); on side b every step
+#          created a year later (STEPS config differences in one config context).
 # Then, on each pair, one run of each (GNU time: wall seconds and peak RSS):
 #   floor      examples/baseline: sha256 of both blobs + gunzip + sha256 of the tars, 2 threads (the
 #              baseline of bench/semantic-bench.sh)
@@ -15,17 +17,20 @@
 #   verbose    --format table --verbose
 #   json       --format json
 #   ndjson     --format ndjson
+#   html       --format html
 #   report-dir --format table --report-dir DIR      (both sides of every differing file written)
 #   explorer   scale_bench explorer: the comparison loaded as the explorer loads it, one frame drawn;
 #              it prints its own wall time and peak RSS
-# Goals (issue 12): headless peak RSS <= 150 MiB on host and <= 400 MiB on small in every format;
-# explorer <= 400 MiB on host and <= 1 GiB on small; semantic <= 1.15 x floor on host.
+# Goals (issue 12): headless peak RSS <= 150 MiB on host and history and <= 400 MiB on small in every
+# format; explorer <= 400 MiB on host and history and <= 1 GiB on small; semantic <= 1.15 x floor on
+# host.
 #
 # Usage: bench/scale-bench.sh
 # Environment:
-#   GIB=3 ENTRIES=1000000 TREE=/usr    the pairs' sizes (a quick run: GIB=1 ENTRIES=100000)
+#   GIB=3 ENTRIES=1000000 STEPS=100000 TREE=/usr   the pairs' sizes (quick: GIB=1 ENTRIES=100000)
 #   SCALE_DIR=/var/tmp/ocidiff-scale-bench   where the pairs are (DIR/host-GIB, DIR/small-ENTRIES)
-#   PAIRS="host small"  RUNS_OF="floor semantic table verbose json ndjson report-dir explorer"
+#   PAIRS="host small history"
+#   RUNS_OF="floor semantic table verbose json ndjson html report-dir explorer"
 #   OCIDIFF=target/release/ocidiff-tui   the binary measured (another build's, to compare)
 #   EXPLORER=target/release/examples/scale_bench   the explorer driver measured
 #   BUILT=target/release  where the examples are; NO_BUILD=1 skips `cargo build --release` (to measure
@@ -40,10 +45,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GIB=${GIB:-3}
 ENTRIES=${ENTRIES:-1000000}
+STEPS=${STEPS:-100000}
 TREE=${TREE:-/usr}
 SCALE_DIR=${SCALE_DIR:-/var/tmp/ocidiff-scale-bench}
-PAIRS=${PAIRS:-host small}
-RUNS_OF=${RUNS_OF:-floor semantic table verbose json ndjson report-dir explorer}
+PAIRS=${PAIRS:-host small history}
+RUNS_OF=${RUNS_OF:-floor semantic table verbose json ndjson html report-dir explorer}
 BUILT=${BUILT:-${CARGO_TARGET_DIR:-target}/release}
 OCIDIFF=${OCIDIFF:-$BUILT/ocidiff-tui}
 EXPLORER=${EXPLORER:-$BUILT/examples/scale_bench}
@@ -65,7 +71,8 @@ for pair in $PAIRS; do
   case $pair in
     host) dir=$SCALE_DIR/host-$GIB; "$GEN" host "$dir" "$GIB" "$TREE" || exit 2 ;;
     small) dir=$SCALE_DIR/small-$ENTRIES; "$GEN" small "$dir" "$ENTRIES" || exit 2 ;;
-    *) die "unknown pair $pair (host, small)" ;;
+    history) dir=$SCALE_DIR/history-$STEPS; "$GEN" history "$dir" "$STEPS" || exit 2 ;;
+    *) die "unknown pair $pair (host, small, history)" ;;
   esac
   du -sh "$dir/a" "$dir/b" | sed 's/^/    /'
 done
@@ -96,6 +103,7 @@ for pair in $PAIRS; do
   case $pair in
     host) dir=$SCALE_DIR/host-$GIB; headless_goal=150; explorer_goal=400 ;;
     small) dir=$SCALE_DIR/small-$ENTRIES; headless_goal=400; explorer_goal=1024 ;;
+    history) dir=$SCALE_DIR/history-$STEPS; headless_goal=150; explorer_goal=400 ;;
   esac
   A=$dir/a B=$dir/b
   echo "==> $pair: $A vs $B"
@@ -110,6 +118,7 @@ for pair in $PAIRS; do
       verbose) args=(--format table --verbose) ;;
       json) args=(--format json) ;;
       ndjson) args=(--format ndjson) ;;
+      html) args=(--format html) ;;
       report-dir) rm -rf "$BENCH_OUT/$pair.report"; args=(--format table --report-dir "$BENCH_OUT/$pair.report") ;;
       explorer) run "$pair.explorer" "$EXPLORER" explorer "oci:$A" "oci:$B" ;;
       *) die "unknown run $what" ;;

@@ -266,18 +266,22 @@ fn content(i: u64, variant: u8, buffer: &mut Vec<u8>) {
 
 /// One side of the pair: `files` text files, variant 0 or 1.
 fn write_files(layout: &Path, files: u64, variant: u8) -> io::Result<()> {
-    layout::write_layout(layout, "content_bench generate", |tar| {
-        let mut buffer = Vec::with_capacity(FILE_SIZE + 128);
-        for i in 0..files {
-            content(i, variant, &mut buffer);
-            let mut header = tar::Header::new_ustar();
-            header.set_size(buffer.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(1_700_000_000);
-            header.set_entry_type(tar::EntryType::Regular);
-            let path = format!("data/d{:04}/f{i:08}.conf", i / 1000);
-            tar.append_data(&mut header, path, buffer.as_slice())?;
-        }
-        Ok(())
-    })
+    layout::write_layout(
+        layout,
+        vec![serde_json::json!({"created_by": "content_bench generate"})],
+        |tar| {
+            let mut buffer = Vec::with_capacity(FILE_SIZE + 128);
+            for i in 0..files {
+                content(i, variant, &mut buffer);
+                let mut header = tar::Header::new_ustar();
+                header.set_size(buffer.len() as u64);
+                header.set_mode(0o644);
+                header.set_mtime(1_700_000_000);
+                header.set_entry_type(tar::EntryType::Regular);
+                let path = format!("data/d{:04}/f{i:08}.conf", i / 1000);
+                tar.append_data(&mut header, path, buffer.as_slice())?;
+            }
+            Ok(())
+        },
+    )
 }

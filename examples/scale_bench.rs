@@ -9,7 +9,10 @@
 //! * `scale_bench small DIR ENTRIES` writes DIR/a and DIR/b with ENTRIES small files (64 to 575 bytes,
 //!   1000 to a directory); side b has every mtime a day later and one file in 1000 changed.
 //!
-//! Both stream (a file at a time; nothing of a layer is held in memory) and reuse a layout that
+//! * `scale_bench history DIR STEPS` writes DIR/a and DIR/b of one small layer each, whose configs
+//!   have STEPS history steps (about 90 bytes each); side b has every step's `created` a year later.
+//!
+//! All stream (a file at a time; nothing of a layer is held in memory) and reuse a layout that
 //! already has its `index.json`.
 //!
 //! * `scale_bench explorer IMAGE0 IMAGE1` loads the comparison as the explorer does (both views,
@@ -27,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use serde_json::json;
 
 use ocidiff::engine::spool::ContentSpool;
 use ocidiff::engine::{self, MergedView, Options};
@@ -64,9 +68,13 @@ fn main() {
         ["small", dir, entries] => {
             number(entries).and_then(|entries| small_pair(Path::new(dir), entries))
         }
+        ["history", dir, steps] => {
+            number(steps).and_then(|steps| history_pair(Path::new(dir), steps))
+        }
         ["explorer", image0, image1] => explorer(image0, image1),
         _ => Err(io::Error::other(
-            "usage: scale_bench host DIR GIB [TREE] | small DIR ENTRIES | explorer IMAGE0 IMAGE1",
+            "usage: scale_bench host DIR GIB [TREE] | small DIR ENTRIES | history DIR STEPS \
+             | explorer IMAGE0 IMAGE1",
         )),
     };
     if let Err(error) = result {
@@ -86,6 +94,16 @@ fn pair(
     what: &str,
     write: impl Fn(&mut LayerTar, u8) -> io::Result<()>,
 ) -> io::Result<()> {
+    pair_with_history(dir, what, |_| vec![json!({"created_by": what})], write)
+}
+
+/// [`pair`] with each side's config history from `history(side)`.
+fn pair_with_history(
+    dir: &Path,
+    what: &str,
+    history: impl Fn(u8) -> Vec<serde_json::Value>,
+    write: impl Fn(&mut LayerTar, u8) -> io::Result<()>,
+) -> io::Result<()> {
     for (name, side) in [("a", 0u8), ("b", 1u8)] {
         let layout = dir.join(name);
         if layout.join("index.json").exists() {
@@ -93,7 +111,7 @@ fn pair(
             continue;
         }
         let started = Instant::now();
-        layout::write_layout(&layout, what, |tar| write(tar, side))?;
+        layout::write_layout(&layout, history(side), |tar| write(tar, side))?;
         println!(
             "{}: {what}, written in {:.1} s",
             layout.display(),
@@ -269,6 +287,30 @@ fn small_pair(dir: &Path, entries: u64) -> io::Result<()> {
             append_file(tar, &name, &content, mtime, 0o644)?;
         }
         Ok(())
+    })
+}
+
+/// A config of `steps` history steps on one small layer; side b's steps were all created a year later.
+fn history_pair(dir: &Path, steps: u64) -> io::Result<()> {
+    let what = format!("{steps} history steps");
+    let history = |side: u8| {
+        let created = if side == 0 {
+            "2024-01-01T00:00:00Z"
+        } else {
+            "2025-01-01T00:00:00Z"
+        };
+        (0..steps)
+            .map(|i| {
+                json!({
+                    "created": created,
+                    "created_by": format!("RUN step {i}"),
+                    "empty_layer": i != 0,
+                })
+            })
+            .collect()
+    };
+    pair_with_history(dir, &what, history, |tar, _| {
+        append_file(tar, "etc/hostname", b"scale\n", 1_700_000_000, 0o644)
     })
 }
 

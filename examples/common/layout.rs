@@ -45,10 +45,10 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 /// Writes `layout` (an OCI layout: index, manifest, config, one gzip layer) whose layer holds what
-/// `entries` appends; `created_by` goes in the config's history.
+/// `entries` appends; `history` is the config's.
 pub fn write_layout(
     layout: &Path,
-    created_by: &str,
+    history: Vec<serde_json::Value>,
     entries: impl FnOnce(&mut LayerTar) -> io::Result<()>,
 ) -> io::Result<()> {
     let blobs = layout.join("blobs/sha256");
@@ -70,7 +70,7 @@ pub fn write_layout(
         "os": "linux",
         "config": {},
         "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
-        "history": [{"created_by": created_by}],
+        "history": history,
     }))?;
     let config_digest = write_blob(&blobs, &config)?;
     let manifest = serde_json::to_vec(&json!({

@@ -48,7 +48,7 @@ impl Walker<'_> {
             Some(Sides {
                 input0: Content::Json(a),
                 input1: Content::Json(b),
-            }) => json_diff::json_deltas(&a, &b, pair.classify),
+            }) => json_diff::json_deltas(a, b, pair.classify),
             Some(Sides {
                 input0: Content::Text(a),
                 input1: Content::Text(b),

@@ -2,6 +2,7 @@
 //! compared, including ones no schema here names (Docker's Healthcheck, Shell, OnBuild...); each
 //! differing leaf becomes a [`Delta`] whose aspect comes from its path.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,7 +25,10 @@ pub type Classifier = fn(&[Segment]) -> Option<Aspect>;
 /// nothing in common) would take hours; past it, arrays align coarser (more deltas, none lost).
 const ALIGN_BUDGET: Duration = Duration::from_secs(2);
 
-pub fn json_deltas(a: &Value, b: &Value, classify: Classifier) -> Vec<Delta> {
+/// The deltas between two documents. The documents are taken, not borrowed: each part is freed as soon
+/// as it is compared, and a differing leaf moves into its delta, so a config of 100,000 history steps
+/// is never held twice.
+pub fn json_deltas(a: Value, b: Value, classify: Classifier) -> Vec<Delta> {
     let mut walk = Walk {
         classify,
         deadline: Instant::now() + ALIGN_BUDGET,
@@ -41,46 +45,50 @@ struct Walk {
     out: Vec<Delta>,
 }
 
+type Object = serde_json::Map<String, Value>;
+
 impl Walk {
-    fn compare(&mut self, path: &mut Vec<Segment>, a: Option<&Value>, b: Option<&Value>) {
+    fn compare(&mut self, path: &mut Vec<Segment>, a: Option<Value>, b: Option<Value>) {
         if a == b {
             return;
         }
         let Some(aspect) = (self.classify)(path) else {
             return;
         };
-        let empty = serde_json::Map::new();
         match (a, b) {
             (Some(Value::Object(x)), Some(Value::Object(y))) => self.compare_objects(path, x, y),
             // An object on one side and nothing on the other compares key by key against an empty object,
             // so each key keeps its own aspect (a ref-name annotation stays an image-name difference).
             (Some(Value::Object(x)), None | Some(Value::Null)) => {
-                self.compare_objects(path, x, &empty)
+                self.compare_objects(path, x, Object::new())
             }
             (None | Some(Value::Null), Some(Value::Object(y))) => {
-                self.compare_objects(path, &empty, y)
+                self.compare_objects(path, Object::new(), y)
             }
             (Some(Value::Array(x)), Some(Value::Array(y))) => self.compare_arrays(path, x, y),
-            _ => self.out.push(Delta::new(
+            (a, b) => self.out.push(Delta::new(
                 aspect,
                 format_path(path),
-                a.cloned().unwrap_or(Value::Null),
-                b.cloned().unwrap_or(Value::Null),
+                a.unwrap_or(Value::Null),
+                b.unwrap_or(Value::Null),
             )),
         }
     }
 
-    fn compare_objects(
-        &mut self,
-        path: &mut Vec<Segment>,
-        x: &serde_json::Map<String, Value>,
-        y: &serde_json::Map<String, Value>,
-    ) {
-        let mut keys: Vec<&String> = x.keys().collect();
-        keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
-        for key in keys {
-            path.push(Segment::Key(key.clone()));
-            self.compare(path, x.get(key), y.get(key));
+    /// `x`'s keys in its order, then the keys only `y` has in `y`'s order.
+    fn compare_objects(&mut self, path: &mut Vec<Segment>, x: Object, mut y: Object) {
+        let only_in_y: Vec<String> = y.keys().filter(|k| !x.contains_key(*k)).cloned().collect();
+        for (key, left) in x {
+            // Taken out in place (a `null` left behind), so that `y` keeps its order.
+            let right = y.get_mut(&key).map(std::mem::take);
+            path.push(Segment::Key(key));
+            self.compare(path, Some(left), right);
+            path.pop();
+        }
+        for key in only_in_y {
+            let right = y.get_mut(&key).map(std::mem::take);
+            path.push(Segment::Key(key));
+            self.compare(path, None, right);
             path.pop();
         }
     }
@@ -88,41 +96,71 @@ impl Walk {
     /// Arrays are aligned by a diff of their elements, so one inserted Env entry or history step is one
     /// delta, not a shift of every later element. Elements are aligned on everything but their times
     /// (history steps rebuilt later are the same steps), then paired elements are compared in full.
-    fn compare_arrays(&mut self, path: &mut Vec<Segment>, x: &[Value], y: &[Value]) {
-        let mut keys = |v: &[Value]| {
-            v.iter()
-                .enumerate()
-                .map(|(i, element)| {
-                    let mut key = String::new();
-                    path.push(Segment::Index(i));
-                    self.alignment_key(path, element, &mut key);
-                    path.pop();
-                    key
-                })
-                .collect::<Vec<_>>()
+    fn compare_arrays(&mut self, path: &mut Vec<Segment>, mut x: Vec<Value>, mut y: Vec<Value>) {
+        let take = |v: &mut Vec<Value>, i: usize, present: bool| {
+            v.get_mut(i).filter(|_| present).map(std::mem::take)
         };
-        let (kx, ky) = (keys(x), keys(y));
-        let ops = similar::capture_diff_slices_deadline(
-            similar::Algorithm::Myers,
-            &kx,
-            &ky,
-            Some(self.deadline),
-        );
-        for op in ops {
-            let (old, new) = (op.old_range(), op.new_range());
+        for (old, new) in self.align(path, &x, &y) {
             let paired = old.len().min(new.len());
             for k in 0..old.len().max(new.len()) {
                 let (i, j) = (old.start + k, new.start + k);
-                let (left, right) = (
-                    x.get(i).filter(|_| k < old.len()),
-                    y.get(j).filter(|_| k < new.len()),
-                );
+                let left = take(&mut x, i, k < old.len());
+                let right = take(&mut y, j, k < new.len());
                 let index = if k < paired || right.is_none() { i } else { j };
                 path.push(Segment::Index(index));
                 self.compare(path, left, right);
                 path.pop();
             }
         }
+    }
+
+    /// The alignment of two arrays as (old, new) ranges in order: equal ranges pair their elements,
+    /// the others are replaced, deleted or inserted. The elements' common prefix and suffix are found
+    /// a pair at a time, so only the middle's keys are ever held (none for two histories of the same
+    /// steps); Myers' diff (which trims them the same way) aligns the middle.
+    fn align(
+        &self,
+        path: &mut Vec<Segment>,
+        x: &[Value],
+        y: &[Value],
+    ) -> Vec<(Range<usize>, Range<usize>)> {
+        let mut same =
+            |i: usize, j: usize| self.key_of(path, i, &x[i]) == self.key_of(path, j, &y[j]);
+        let shorter = x.len().min(y.len());
+        let prefix = (0..shorter).take_while(|&i| same(i, i)).count();
+        let suffix = (0..shorter - prefix)
+            .take_while(|&k| same(x.len() - 1 - k, y.len() - 1 - k))
+            .count();
+        let middle = (prefix..x.len() - suffix, prefix..y.len() - suffix);
+        let mut ranges = vec![(0..prefix, 0..prefix)];
+        if !(middle.0.is_empty() && middle.1.is_empty()) {
+            let mut keys = |v: &[Value], range: Range<usize>| -> Vec<String> {
+                range.map(|i| self.key_of(path, i, &v[i])).collect()
+            };
+            let (kx, ky) = (keys(x, middle.0), keys(y, middle.1));
+            let ops = similar::capture_diff_slices_deadline(
+                similar::Algorithm::Myers,
+                &kx,
+                &ky,
+                Some(self.deadline),
+            );
+            let shift = |r: Range<usize>| r.start + prefix..r.end + prefix;
+            ranges.extend(
+                ops.iter()
+                    .map(|op| (shift(op.old_range()), shift(op.new_range()))),
+            );
+        }
+        ranges.push((x.len() - suffix..x.len(), y.len() - suffix..y.len()));
+        ranges
+    }
+
+    /// The alignment key of the element at `index`.
+    fn key_of(&self, path: &mut Vec<Segment>, index: usize, element: &Value) -> String {
+        let mut key = String::new();
+        path.push(Segment::Index(index));
+        self.alignment_key(path, element, &mut key);
+        path.pop();
+        key
     }
 }
 
@@ -292,7 +330,7 @@ pub fn text_deltas(a: &str, b: &str, classify: Classifier) -> Vec<Delta> {
                 .collect(),
         )
     };
-    json_deltas(&lines(a), &lines(b), classify)
+    json_deltas(lines(a), lines(b), classify)
 }
 
 #[cfg(test)]
@@ -311,7 +349,7 @@ mod tests {
         let b = json!({"created": "2024", "config": {"Env": ["A=1", "NEW=1", "B=2"], "Healthcheck": {"Test": ["y"]}},
             "history": [{"created": "2", "created_by": "y"}], "rootfs": {"type": "layers", "diff_ids": ["d2"]}});
         assert_eq!(
-            summary(&json_deltas(&a, &b, config_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), config_aspect)),
             [
                 (Aspect::ImageTime, "created".into()),
                 (Aspect::Config, "config.Env[1]".into()),
@@ -326,8 +364,8 @@ mod tests {
     #[test]
     fn an_inserted_array_element_is_one_delta_with_null_on_the_other_side() {
         let deltas = json_deltas(
-            &json!({"Env": ["A", "B"]}),
-            &json!({"Env": ["A", "X", "B"]}),
+            json!({"Env": ["A", "B"]}),
+            json!({"Env": ["A", "X", "B"]}),
             config_aspect,
         );
         assert_eq!(deltas.len(), 1);
@@ -342,7 +380,7 @@ mod tests {
         let b = json!({"history": [step("2", "FROM x"), step("2", "RUN new"), step("2", "RUN a"),
             step("2", "RUN b")]});
         assert_eq!(
-            summary(&json_deltas(&a, &b, config_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), config_aspect)),
             [
                 (Aspect::ImageTime, "history[0].created".into()),
                 // The inserted step, field by field; then the steps paired, named by input 0's index.
@@ -363,7 +401,7 @@ mod tests {
         };
         let a = json!({"history": history("2024-01-01T00:00:00Z")});
         let b = json!({"history": history("2024-01-02T00:00:00Z")});
-        let deltas = json_deltas(&a, &b, config_aspect);
+        let deltas = json_deltas(a.clone(), b.clone(), config_aspect);
         assert_eq!(deltas.len(), 100_000);
         assert!(deltas.iter().all(|d| d.aspect == Aspect::ImageTime));
         assert_eq!(deltas[99_999].field, "history[99999].created");
@@ -374,7 +412,7 @@ mod tests {
         let a = json!({"annotations": {"org.opencontainers.image.created": "1", "org.opencontainers.image.ref.name": "a", "x": "1"}});
         let b = json!({"annotations": {"org.opencontainers.image.created": "2", "org.opencontainers.image.ref.name": "b", "x": "2"}});
         assert_eq!(
-            summary(&json_deltas(&a, &b, descriptor_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), descriptor_aspect)),
             [
                 (
                     Aspect::ImageTime,
@@ -394,7 +432,7 @@ mod tests {
         let a = json!({"mediaType": "m"});
         let b = json!({"mediaType": "m", "annotations": {"org.opencontainers.image.ref.name": "latest"}});
         assert_eq!(
-            summary(&json_deltas(&a, &b, descriptor_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), descriptor_aspect)),
             [(
                 Aspect::ImageName,
                 "annotations[\"org.opencontainers.image.ref.name\"]".into()
@@ -407,7 +445,7 @@ mod tests {
         let a = json!({"mediaType": "m1", "config": {"digest": "1"}, "layers": [1]});
         let b = json!({"mediaType": "m2", "config": {"digest": "2"}, "layers": [2, 3]});
         assert_eq!(
-            summary(&json_deltas(&a, &b, manifest_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), manifest_aspect)),
             [(Aspect::MediaType, "mediaType".into())]
         );
     }
@@ -421,7 +459,7 @@ mod tests {
             "predicate": {"metadata": {"buildStartedOn": "2"}, "runDetails": {"metadata": {"finishedOn": "2"}}},
             "packages": [{"name": "x", "created": "2"}]});
         assert_eq!(
-            summary(&json_deltas(&a, &b, payload_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), payload_aspect)),
             [
                 (Aspect::ImageTime, "creationInfo.created".into()),
                 (Aspect::ImageTime, "metadata.timestamp".into()),
@@ -460,7 +498,7 @@ mod tests {
         let b =
             json!({"subject": {"mediaType": "m", "digest": "d2", "size": 1}, "artifactType": "y"});
         assert_eq!(
-            summary(&json_deltas(&a, &b, manifest_aspect)),
+            summary(&json_deltas(a.clone(), b.clone(), manifest_aspect)),
             [
                 (Aspect::Digest, "subject.digest".into()),
                 (Aspect::Structure, "artifactType".into())
@@ -469,7 +507,7 @@ mod tests {
         let key = "io.github.containers.zstd-chunked.manifest-checksum";
         let a = json!({"annotations": {key: "sha256:1"}});
         assert_eq!(
-            summary(&json_deltas(&a, &json!({}), descriptor_aspect)),
+            summary(&json_deltas(a.clone(), json!({}), descriptor_aspect)),
             [(Aspect::MediaType, format!("annotations[\"{key}\"]"))]
         );
     }

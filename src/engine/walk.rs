@@ -260,8 +260,13 @@ impl<'a> Walker<'a> {
                 }];
             }
         }
-        if let (Some(a), Some(b)) = (&documents.input0, &documents.input1) {
-            self.json_difference(root, DiffKind::Idx, "index", a, b, json_diff::index_aspect);
+        if let Sides {
+            input0: Some(a),
+            input1: Some(b),
+        } = documents
+        {
+            let docs = Sides::new(a, b);
+            self.json_difference(root, DiffKind::Idx, "index", docs, json_diff::index_aspect);
         } else {
             self.warn(
                 Some(root),
@@ -460,16 +465,15 @@ impl<'a> Walker<'a> {
     ) -> Result<(), EngineError> {
         let at = or_root(pair.path);
         let docs = self.read_both_json("manifest", pair.descriptors, at)?;
+        let manifests: Sides<Manifest> =
+            self.parse_both(pair.descriptors, &docs, "manifest", at)?;
         self.json_difference(
             pair.context,
             DiffKind::Mani,
             "manifest",
-            &docs.input0,
-            &docs.input1,
+            docs,
             json_diff::manifest_aspect,
         );
-        let manifests: Sides<Manifest> =
-            self.parse_both(pair.descriptors, &docs, "manifest", at)?;
         let counts = manifests.as_ref().map(|m| m.layers.len());
         if counts.differ() {
             self.emit_difference(Difference {
@@ -526,17 +530,16 @@ impl<'a> Walker<'a> {
             return Ok(Sides::default());
         }
         let configs = self.read_both_json("config", &descs, &path)?;
+        let parsed: Sides<ImageConfig> = self.parse_both(&descs, &configs, "config", &path)?;
         if descs.input0.digest != descs.input1.digest {
             self.json_difference(
                 context,
                 DiffKind::Cfg,
                 "config",
-                &configs.input0,
-                &configs.input1,
+                configs,
                 json_diff::config_aspect,
             );
         }
-        let parsed: Sides<ImageConfig> = self.parse_both(&descs, &configs, "config", &path)?;
         for side in Side::BOTH {
             let desc = descs.get(side);
             diff_ids_per_layer(manifests.get(side), desc.kind(), parsed.get(side))
@@ -790,8 +793,7 @@ impl<'a> Walker<'a> {
     fn descriptor_difference(&self, ctx: ContextId, key: &str, descs: Sides<Option<&Descriptor>>) {
         let deltas = match (descs.input0, descs.input1) {
             (Some(a), Some(b)) => {
-                let (a, b) = (to_value(a), to_value(b));
-                json_diff::json_deltas(&a, &b, json_diff::descriptor_aspect)
+                json_diff::json_deltas(to_value(a), to_value(b), json_diff::descriptor_aspect)
             }
             (None, None) => return,
             (a, b) => vec![Delta::new(
@@ -821,11 +823,10 @@ impl<'a> Walker<'a> {
         ctx: ContextId,
         kind: DiffKind,
         key: &str,
-        a: &Value,
-        b: &Value,
+        docs: Sides<Value>,
         classify: Classifier,
     ) {
-        let deltas = json_diff::json_deltas(a, b, classify);
+        let deltas = json_diff::json_deltas(docs.input0, docs.input1, classify);
         if !deltas.is_empty() {
             self.emit_difference(Difference {
                 context: ctx,
