@@ -230,43 +230,32 @@ fn the_config_file_gives_defaults_that_env_and_flags_override() {
     );
 }
 
-#[test]
-fn a_malformed_config_file_is_one_line_naming_the_line() {
+/// The one error line of a run under this config file (exit 2).
+fn config_error(config: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = with_config(
-        dir.path(),
-        "ignore-paths = [\"a\"]\ncolour = \"red\"\n",
-        &["a", "b"],
-        &[],
-    );
+    let run = with_config(dir.path(), config, &["a", "b"], &[]);
     run.expect_code(2);
     let lines = run.error_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
+    lines[0].clone()
+}
+
+#[test]
+fn a_malformed_config_file_is_one_line_naming_the_line() {
+    let line = config_error("ignore-paths = [\"a\"]\ncolour = \"red\"\n");
+    assert!(line.starts_with("ocidiff-tui: config file "), "{line}");
     assert!(
-        lines[0].starts_with("ocidiff-tui: config file "),
-        "{lines:?}"
-    );
-    assert!(
-        lines[0].contains("config.toml:2: unknown field `colour`"),
-        "{lines:?}"
+        line.contains("config.toml:2: unknown field `colour`"),
+        "{line}"
     );
 }
 
 #[test]
 fn a_bad_view_in_the_config_file_is_one_line_naming_the_line() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let run = with_config(
-        dir.path(),
-        "theme = \"Nord\"\nview = \"sideways\"\n",
-        &["a", "b"],
-        &[],
-    );
-    run.expect_code(2);
-    let lines = run.error_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = config_error("theme = \"Nord\"\nview = \"sideways\"\n");
     assert!(
-        lines[0].contains("config.toml:2: view = \"sideways\": expected auto, per-layer or merged"),
-        "{lines:?}"
+        line.contains("config.toml:2: view = \"sideways\": expected auto, per-layer or merged"),
+        "{line}"
     );
 }
 
@@ -337,19 +326,10 @@ fn the_theme_from_flag_env_or_config_file_colours_the_html_hunks() {
 
 #[test]
 fn a_bad_key_binding_in_the_config_file_is_one_line_naming_the_line() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let run = with_config(
-        dir.path(),
-        "theme = \"Nord\"\n[keys]\nquit = \"Q\"\nsearch = \"n\"\n",
-        &["a", "b"],
-        &[],
-    );
-    run.expect_code(2);
-    let lines = run.error_lines();
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = config_error("theme = \"Nord\"\n[keys]\nquit = \"Q\"\nsearch = \"n\"\n");
     assert!(
-        lines[0].contains("config.toml:4: keys: n is bound to both next-match and search"),
-        "{lines:?}"
+        line.contains("config.toml:4: keys: n is bound to both next-match and search"),
+        "{line}"
     );
 }
 

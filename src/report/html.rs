@@ -319,9 +319,13 @@ impl<'a, 'r> Page<'a, 'r> {
         if rows > count {
             let _ = write!(
                 self.html,
-                " <span class=\"rows\">(+{} {} that follow from them)</span>",
+                " <span class=\"rows\">(+{} {} from them)</span>",
                 rows - count,
-                if rows - count == 1 { "row" } else { "rows" }
+                if rows - count == 1 {
+                    "row that follows"
+                } else {
+                    "rows that follow"
+                }
             );
         }
         if let Some(proof) = self.report.layer_proof(context.id) {
@@ -719,7 +723,7 @@ mod tests {
         );
         assert!(
             page.contains(
-                "<span class=\"count\">1 difference</span> <span class=\"rows\">(+1 row that follow from them)</span>"
+                "<span class=\"count\">1 difference</span> <span class=\"rows\">(+1 row that follows from them)</span>"
             ),
             "{page}"
         );

@@ -158,12 +158,7 @@ fn write_differences(md: &mut String, report: &Report, shown: &[Shown<'_>], max_
     };
     md.push_str("| type | name | input 0 | input 1 | explanation |\n|---|---|---|---|---|\n");
     for (row, s) in table_rows(report, &listed).iter().zip(&listed) {
-        let explanations: Vec<String> = s
-            .difference
-            .explanations
-            .iter()
-            .map(|e| escape(&explanation_line(e)))
-            .collect();
+        let explanations = s.difference.explanations.iter().map(explanation_line);
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} |",
@@ -171,7 +166,7 @@ fn write_differences(md: &mut String, report: &Report, shown: &[Shown<'_>], max_
             escape(&row.name),
             escape(&row.input0),
             escape(&row.input1),
-            explanations.join("<br>")
+            lines_cell(explanations)
         );
     }
     md.push('\n');
@@ -189,23 +184,30 @@ fn write_packages(md: &mut String, report: &Report, shown: &[Shown<'_>]) {
     let _ = writeln!(md, "### Package changes ({})\n", packages.len());
     md.push_str("| package | input 0 | input 1 | change |\n|---|---|---|---|\n");
     for (row, s) in table_rows(report, &packages).iter().zip(&packages) {
-        let change: Vec<String> = s
+        let change = s
             .difference
             .explanations
             .iter()
             .filter(|e| e.category == Category::Package)
-            .map(|e| escape(&e.text))
-            .collect();
+            .map(|e| e.text.clone());
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} |",
             escape(&row.name),
             escape(&row.input0),
             escape(&row.input1),
-            change.join("<br>")
+            lines_cell(change)
         );
     }
     md.push('\n');
+}
+
+/// Lines in one table cell, each escaped.
+fn lines_cell(lines: impl Iterator<Item = String>) -> String {
+    lines
+        .map(|line| escape(&line))
+        .collect::<Vec<_>>()
+        .join("<br>")
 }
 
 /// Text from an image made inert in Markdown: control characters escaped, inline markup characters
