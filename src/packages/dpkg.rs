@@ -1,16 +1,17 @@
 //! dpkg (Debian, Ubuntu, distroless): `var/lib/dpkg/status` (or distroless `status.d/`), the file lists
 //! `info/<name>[:arch].list` and their MD5s in `info/*.md5sums`, conffiles' MD5s in the status.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use rustc_hash::FxHashMap;
 
 use super::inventory::{Builder, Records};
-use super::paths::clean;
+use super::paths::{clean, clean_bytes};
 use super::stanza::{self, Stanza};
 use super::{
     Algorithm, Checksum, DatabaseFiles, Ecosystem, MAX_DATABASE_BYTES, MAX_PACKAGE_FILE_BYTES,
     Package, PackageFile, PackageKey, Recorded, Wanted,
 };
-use crate::model::name_from_bytes;
 
 pub(super) const DIR: &str = "var/lib/dpkg";
 pub(super) const STATUS: &str = "var/lib/dpkg/status";
@@ -176,21 +177,20 @@ fn add_package(header: Header, list: FileList, database: &str, out: &mut Builder
 #[derive(Default)]
 struct FileList {
     files: Vec<PackageFile>,
-    by_path: HashMap<String, usize>,
+    by_path: FxHashMap<String, usize>,
 }
 
 impl FileList {
     fn entry(&mut self, path: String) -> &mut PackageFile {
-        let index = match self.by_path.get(&path) {
-            Some(&index) => index,
-            None => {
-                self.by_path.insert(path.clone(), self.files.len());
+        let index = match self.by_path.entry(path) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(new) => {
                 self.files.push(PackageFile {
-                    path,
+                    path: new.key().clone(),
                     record: Recorded::Nothing,
                     config: false,
                 });
-                self.files.len() - 1
+                *new.insert(self.files.len() - 1)
             }
         };
         &mut self.files[index]
@@ -222,7 +222,7 @@ impl FileList {
     /// `.list`: one absolute path per line, directories included.
     fn add_list(&mut self, text: &[u8]) {
         for line in text.split(|&b| b == b'\n') {
-            if let Some(path) = clean(&name_from_bytes(line)) {
+            if let Some(path) = clean_bytes(line) {
                 self.entry(path);
             }
         }
@@ -277,7 +277,7 @@ fn md5sum_line(line: &[u8]) -> Option<(Checksum, String)> {
         .strip_prefix(b" ")
         .or_else(|| rest.strip_prefix(b"*"))
         .unwrap_or(rest);
-    let path = clean(&name_from_bytes(rest))?;
+    let path = clean_bytes(rest)?;
     Some((Checksum::from_hex(Algorithm::Md5, hash)?, path))
 }
 

@@ -1,8 +1,9 @@
 //! One image's packages, read from its database files, with an index from path to owner.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use enumset::EnumSet;
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use super::paths::{self, Aliases};
@@ -19,9 +20,33 @@ pub struct Inventory {
     records: BTreeMap<String, Records>,
     aliases: Aliases,
     /// Canonical path → (package, file) indexes.
-    index: HashMap<String, Vec<(usize, usize)>>,
+    index: FxHashMap<String, Entries>,
     /// Directories that a package owns with everything below them (npm).
-    roots: HashMap<String, usize>,
+    roots: FxHashMap<String, usize>,
+}
+
+/// The (package, file) indexes of the entries that own one path: nearly always one, kept without an
+/// allocation of its own.
+#[derive(Debug, Clone)]
+enum Entries {
+    One([(usize, usize); 1]),
+    Several(Vec<(usize, usize)>),
+}
+
+impl Entries {
+    fn push(&mut self, entry: (usize, usize)) {
+        match self {
+            Entries::One([first]) => *self = Entries::Several(vec![*first, entry]),
+            Entries::Several(all) => all.push(entry),
+        }
+    }
+
+    fn as_slice(&self) -> &[(usize, usize)] {
+        match self {
+            Entries::One(one) => one,
+            Entries::Several(all) => all,
+        }
+    }
 }
 
 /// A database file that holds one record per package (dpkg `status`, apk `installed`, the rpm database,
@@ -122,13 +147,17 @@ impl Builder {
     }
 
     fn finish(self, aliases: Aliases) -> Inventory {
-        let mut index: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut index: FxHashMap<String, Entries> = FxHashMap::default();
         for (p, package) in self.packages.iter().enumerate() {
             for (f, file) in package.files.iter().enumerate() {
-                index
-                    .entry(aliases.resolve(&file.path).into_owned())
-                    .or_default()
-                    .push((p, f));
+                match index.entry(aliases.resolve(&file.path).into_owned()) {
+                    std::collections::hash_map::Entry::Occupied(mut known) => {
+                        known.get_mut().push((p, f))
+                    }
+                    std::collections::hash_map::Entry::Vacant(new) => {
+                        new.insert(Entries::One([(p, f)]));
+                    }
+                }
             }
         }
         let roots = self
@@ -204,6 +233,7 @@ impl Inventory {
         let path = self.aliases.resolve(path);
         if let Some(entries) = self.index.get(path.as_ref()) {
             return entries
+                .as_slice()
                 .iter()
                 .map(|&(p, f)| Owner {
                     package: &self.packages[p],
@@ -244,13 +274,17 @@ impl Inventory {
         let dir = cache_dir.strip_suffix("__pycache__")?;
         let module = name.strip_suffix(".pyc")?.split('.').next()?;
         let source = format!("{dir}{module}.py");
-        self.index.get(&source)?.iter().find_map(|&(p, _)| {
-            let package = &self.packages[p];
-            (package.ecosystem() == Ecosystem::Python).then_some(Owner {
-                package,
-                file: None,
+        self.index
+            .get(&source)?
+            .as_slice()
+            .iter()
+            .find_map(|&(p, _)| {
+                let package = &self.packages[p];
+                (package.ecosystem() == Ecosystem::Python).then_some(Owner {
+                    package,
+                    file: None,
+                })
             })
-        })
     }
 
     /// The digests a caller must compute of `path`'s content to check it against every recorded checksum.

@@ -3,19 +3,35 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::model::name_from_bytes;
+
 /// A database's spelling of a path (`/usr/bin/x`, `usr/bin/x`, `./x`, with `..` or doubled slashes) as a
 /// canonical image path: relative, no `.` or `..` components. `None` for the root itself and for a path
 /// that climbs above it.
 pub(super) fn clean(raw: &str) -> Option<String> {
     let relative = raw.trim_start_matches('/');
-    let canonical = !relative.is_empty()
-        && relative
-            .split('/')
-            .all(|part| !matches!(part, "" | "." | ".."));
-    if canonical {
+    if is_canonical(relative) {
         return Some(relative.to_owned());
     }
     join("", raw)
+}
+
+/// [`clean`] of a name as a database's bytes spell it, decoded as [`name_from_bytes`] decodes tar
+/// names; one allocation for the usual valid UTF-8 name without backslashes.
+pub(super) fn clean_bytes(raw: &[u8]) -> Option<String> {
+    match std::str::from_utf8(raw) {
+        Ok(text) if !text.contains('\\') => clean(text),
+        _ => clean(&name_from_bytes(raw)),
+    }
+}
+
+/// Relative, not empty, and no empty, `.` or `..` component.
+fn is_canonical(relative: &str) -> bool {
+    !relative.is_empty()
+        && relative
+            .as_bytes()
+            .split(|&b| b == b'/')
+            .all(|part| !matches!(part, b"" | b"." | b".."))
 }
 
 /// `relative` resolved lexically against the directory `base` (itself canonical), as [`clean`] does.
@@ -98,6 +114,17 @@ mod tests {
             Some("usr/bin/tool")
         );
         assert_eq!(join("usr/lib", "/etc/x").as_deref(), Some("etc/x"));
+    }
+
+    #[test]
+    fn clean_bytes_decodes_as_tar_names_are_decoded() {
+        assert_eq!(clean_bytes(b"/usr/bin/x").as_deref(), Some("usr/bin/x"));
+        assert_eq!(clean_bytes(b"/usr/a\\b").as_deref(), Some("usr/a\\\\b"));
+        assert_eq!(clean_bytes(b"/usr/\xff//x").as_deref(), Some("usr/\\xff/x"));
+        assert_eq!(clean_bytes(b"/.."), None);
+        for raw in [&b"/etc/a b"[..], b"./x/./y", b"a\\b/../c", b"\xc3\xa9t\xe9"] {
+            assert_eq!(clean_bytes(raw), clean(&name_from_bytes(raw)), "{raw:?}");
+        }
     }
 
     #[test]

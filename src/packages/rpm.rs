@@ -6,7 +6,7 @@
 use rusqlite::{Connection, MAIN_DB, OpenFlags, OptionalExtension};
 
 use super::inventory::{Builder, Records};
-use super::paths::clean;
+use super::paths::clean_bytes;
 use super::wal;
 use super::{
     Algorithm, Checksum, DatabaseFiles, Ecosystem, MAX_DATABASE_BYTES, Package, PackageFile,
@@ -460,7 +460,7 @@ impl<'a> Header<'a> {
             };
             let mut raw = dir.to_vec();
             raw.extend_from_slice(basename);
-            let Some(path) = clean(&name_from_bytes(&raw)) else {
+            let Some(path) = clean_bytes(&raw) else {
                 continue;
             };
             let flag = flags.as_ref().map_or(0, |f| f[i]);
