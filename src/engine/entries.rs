@@ -70,6 +70,9 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
     if a.pax != b.pax {
         map_deltas(&mut out, Aspect::PaxRecord, "pax:", &a.pax, &b.pax);
     }
+    // A first push reserves room for four deltas, and most differing entries have one: the rest would
+    // be kept for the whole comparison (530 bytes a difference).
+    out.shrink_to_fit();
     out
 }
 
@@ -264,28 +267,36 @@ pub fn compare_layer_entries(
     b: &LayerEntries,
     include_unchanged: bool,
 ) -> Vec<Difference> {
+    layer_entry_differences(context, a, b, include_unchanged).collect()
+}
+
+/// [`compare_layer_entries`] one difference at a time, for a caller that passes each on (a layer of a
+/// million changed files is then never a list of its own).
+pub fn layer_entry_differences<'l>(
+    context: ContextId,
+    a: &'l LayerEntries,
+    b: &'l LayerEntries,
+    include_unchanged: bool,
+) -> impl Iterator<Item = Difference> + 'l {
     let pairs = pair_entries(a, b);
     let moved = moved_entries(&pairs);
-    let mut out = Vec::new();
-    if a.len() != b.len() {
-        out.push(Difference {
-            context,
-            kind: DiffKind::Layer,
-            key: "entries".into(),
-            deltas: vec![Delta::new(
-                Aspect::EntryCount,
-                "entries",
-                json!(a.len()),
-                json!(b.len()),
-            )],
-            entries: None,
-            origin: None,
-            id: DiffId::default(),
-            nested: None,
-            explanations: Vec::new(),
-        });
-    }
-    for (path, indexes) in pairs {
+    let count = (a.len() != b.len()).then(|| Difference {
+        context,
+        kind: DiffKind::Layer,
+        key: "entries".into(),
+        deltas: vec![Delta::new(
+            Aspect::EntryCount,
+            "entries",
+            json!(a.len()),
+            json!(b.len()),
+        )],
+        entries: None,
+        origin: None,
+        id: DiffId::default(),
+        nested: None,
+        explanations: Vec::new(),
+    });
+    let files = pairs.into_iter().filter_map(move |(path, indexes)| {
         let ea = indexes.input0.map(|i| &a.entries[i as usize]);
         let eb = indexes.input1.map(|i| &b.entries[i as usize]);
         let deltas = match (ea, eb) {
@@ -294,16 +305,10 @@ pub fn compare_layer_entries(
             }
             (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
         };
-        if !deltas.is_empty() || include_unchanged {
-            out.push(file_difference(
-                context,
-                path.to_owned(),
-                Sides::new(ea, eb),
-                deltas,
-            ));
-        }
-    }
-    out
+        (!deltas.is_empty() || include_unchanged)
+            .then(|| file_difference(context, path.to_owned(), Sides::new(ea, eb), deltas))
+    });
+    count.into_iter().chain(files)
 }
 
 /// Input 0's indexes of the shared entries whose relative order differs: those off a longest common

@@ -400,6 +400,8 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         }
         walked.entries.push(meta);
     }
+    // Kept until the comparison ends: without the room the last doublings left.
+    walked.entries.shrink_to_fit();
     let mut stream = reader.into_inner().0;
     io::copy(&mut stream, &mut io::sink()).map_err(BlobError::from_io)?;
     let actual = Digest::from_sha256(hasher.borrow().finalize());

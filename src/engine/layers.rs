@@ -15,7 +15,7 @@ use crate::oci::{BlobKind, Descriptor, Digest};
 
 use super::MergedView;
 use super::blob::{check_stored, verify_blob};
-use super::entries::{LayerEntries, compare_layer_entries, compare_merged, merge_layers};
+use super::entries::{LayerEntries, compare_merged, layer_entry_differences, merge_layers};
 use super::error::BlobError;
 use super::findings::{self, Candidate, Candidates, EntryAt, ReadLayers};
 use super::layer::{
@@ -598,7 +598,7 @@ impl Work<'_, '_> {
             y.as_deref().unwrap_or(&empty),
         );
         let include_unchanged = self.walker.options.include_unchanged;
-        for difference in compare_layer_entries(layer.context, xs, ys, include_unchanged) {
+        for difference in layer_entry_differences(layer.context, xs, ys, include_unchanged) {
             let layers = Sides::new((a, xs), (b, ys));
             let settles = (difference.entries.as_deref()).and_then(|entries| {
                 provisional.remove(&pairing_of(entries.as_ref().map(Option::as_ref)))
