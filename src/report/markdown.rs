@@ -10,9 +10,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::explain::Verdict;
+use crate::explain::{Verdict, package_change_kind};
 use crate::filter::{Presentation, Shown};
-use crate::model::{Category, DiffKind, Report, escape_control};
+use crate::model::{DiffKind, Report, escape_control};
 use crate::rules::RulesReport;
 
 use super::Summary;
@@ -184,19 +184,13 @@ fn write_packages(md: &mut String, report: &Report, shown: &[Shown<'_>]) {
     let _ = writeln!(md, "### Package changes ({})\n", packages.len());
     md.push_str("| package | input 0 | input 1 | change |\n|---|---|---|---|\n");
     for (row, s) in table_rows(report, &packages).iter().zip(&packages) {
-        let change = s
-            .difference
-            .explanations
-            .iter()
-            .filter(|e| e.category == Category::Package)
-            .map(|e| e.text.clone());
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} |",
             escape(&row.name),
             escape(&row.input0),
             escape(&row.input1),
-            lines_cell(change)
+            package_change_kind(s.difference)
         );
     }
     md.push('\n');
@@ -233,7 +227,7 @@ mod tests {
 
     use super::*;
     use crate::filter::{Filter, IgnoreOption, View};
-    use crate::model::{Aspect, ContextId, ContextKind, Explanation, Severity};
+    use crate::model::{Aspect, Category, ContextId, ContextKind, Explanation, Severity};
     use crate::report::fixtures::*;
     use crate::rules::Rules;
 

@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::filter::{Filter, IgnoreOption, View};
@@ -221,22 +221,24 @@ fn package_rules_skip_when_no_database_was_read() {
     assert_eq!(result.outcome, Outcome::Skip);
 }
 
+/// A report whose config differs in these fields (path as the engine spells it, both values).
+fn config_report(fields: Vec<(&str, Value, Value)>) -> Report {
+    let mut report = report_skeleton();
+    for (field, input0, input1) in fields {
+        let delta = delta(Aspect::Config, field, input0, input1);
+        report
+            .differences
+            .push(other_difference(CONFIG, DiffKind::Cfg, "config", delta));
+    }
+    report
+}
+
 #[test]
 fn config_field_rules_match_fields_and_env_variables_by_name() {
-    let mut report = report_skeleton();
-    let env = delta(
-        Aspect::Config,
-        "config.Env[2]",
-        json!(null),
-        json!("APP_DEBUG=1"),
-    );
-    report
-        .differences
-        .push(other_difference(CONFIG, DiffKind::Cfg, "config", env));
-    let cmd = delta(Aspect::Config, "config.Cmd[0]", json!("sh"), json!("bash"));
-    report
-        .differences
-        .push(other_difference(CONFIG, DiffKind::Cfg, "config", cmd));
+    let report = config_report(vec![
+        ("config.Env[2]", json!(null), json!("APP_DEBUG=1")),
+        ("config.Cmd[0]", json!("sh"), json!("bash")),
+    ]);
     let rules = |fields: &str| format!("config-fields = {fields}");
     assert_eq!(
         only(&rules(r#"["User", "Env:PATH", "Entry"]"#), &report).outcome,
@@ -255,18 +257,12 @@ fn config_field_rules_match_fields_and_env_variables_by_name() {
 
 #[test]
 fn config_field_rules_match_user_entrypoint_and_exposed_ports_as_the_engine_spells_them() {
-    let mut report = report_skeleton();
-    for (field, input0, input1) in [
+    let report = config_report(vec![
         ("config.User", json!("app"), json!("root")),
         ("config.Entrypoint[0]", json!("/app"), json!("/bin/sh")),
         (r#"config.ExposedPorts["80/tcp"]"#, json!(null), json!({})),
         ("config.UserNamespace", json!("a"), json!("b")),
-    ] {
-        let delta = delta(Aspect::Config, field, input0, input1);
-        report
-            .differences
-            .push(other_difference(CONFIG, DiffKind::Cfg, "config", delta));
-    }
+    ]);
     let rules = |fields: &str| format!("config-fields = {fields}");
     assert_eq!(
         only(&rules(r#"["Cmd", "Env:PATH", "WorkingDir"]"#), &report).outcome,
