@@ -21,6 +21,7 @@
 //! Exit status: 0 = both goals met, 1 = not.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
@@ -155,7 +156,10 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         kind: DiffKind::File,
         key: path.to_owned(),
         deltas,
-        entries: Some(Box::new(Sides::new(input0, input1))),
+        entries: Some(Box::new(Sides::new(
+            input0.map(Arc::new),
+            input1.map(Arc::new),
+        ))),
         origin: None,
         id: DiffId::default(),
         nested: None,
@@ -171,8 +175,8 @@ fn dir_difference(path: &str, index: u32) -> Difference {
         key: path.to_owned(),
         deltas: vec![mtime_delta()],
         entries: Some(Box::new(Sides::new(
-            Some(meta(index, &name, EntryKind::Directory, T0, None)),
-            Some(meta(index, &name, EntryKind::Directory, T1, None)),
+            Some(Arc::new(meta(index, &name, EntryKind::Directory, T0, None))),
+            Some(Arc::new(meta(index, &name, EntryKind::Directory, T1, None))),
         ))),
         origin: None,
         id: DiffId::default(),

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -113,9 +114,9 @@ pub fn files_of_members<'r>(
 /// A member of a file compared inside, on one side: where it goes and how to unpack it from the file.
 struct Member {
     context_path: String,
-    entry: EntryMeta,
+    entry: Arc<EntryMeta>,
     /// From the layer's file down to the member ([`nested::member_content`]).
-    steps: Vec<(NestedFormat, EntryMeta)>,
+    steps: Vec<UnpackStep>,
     /// The file it lies in, as the table names it (`srv/app.tar`, `a.tar.gz!/x.tar`).
     file: String,
 }
@@ -282,6 +283,9 @@ impl Members {
     }
 }
 
+/// One level of unpacking: the format of the file there and the member to take from it.
+type UnpackStep = (NestedFormat, Arc<EntryMeta>);
+
 /// How to unpack a member of a file compared inside on one side: the nested context of its outermost
 /// file (the layer's entry) and the steps from that file down to the member.
 fn unpack_path(
@@ -289,7 +293,7 @@ fn unpack_path(
     by_inside: &HashMap<ContextId, &Difference>,
     member: &Difference,
     side: Side,
-) -> Option<(ContextId, Vec<(NestedFormat, EntryMeta)>)> {
+) -> Option<(ContextId, Vec<UnpackStep>)> {
     let mut steps = Vec::new();
     let mut entry = member.entries.as_ref()?.get(side).clone()?;
     let mut inside = member.context;

@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -123,7 +124,7 @@ pub(super) fn presence_delta(present: Sides<bool>) -> Delta {
 pub(super) fn file_difference(
     context: ContextId,
     key: String,
-    entries: Sides<Option<&EntryMeta>>,
+    entries: Sides<Option<&Arc<EntryMeta>>>,
     deltas: Vec<Delta>,
 ) -> Difference {
     Difference {
@@ -143,7 +144,8 @@ pub(super) fn file_difference(
 /// (path, position). Built once, on the thread that read the layer.
 #[derive(Debug, Default)]
 pub struct LayerEntries {
-    pub entries: Vec<EntryMeta>,
+    /// Shared with the differences that name them.
+    pub entries: Vec<Arc<EntryMeta>>,
     paths: Vec<String>,
     sorted: Vec<u32>,
     /// The contents the scan kept (see [`super::layer::Capture`]), by entry index, in index order.
@@ -152,7 +154,12 @@ pub struct LayerEntries {
 
 impl LayerEntries {
     pub fn new(entries: Vec<EntryMeta>) -> Self {
-        let paths: Vec<String> = entries.iter().map(EntryMeta::path).collect();
+        Self::shared(entries.into_iter().map(Arc::new).collect())
+    }
+
+    /// Of entries already shared (as the layer reader makes them).
+    pub fn shared(entries: Vec<Arc<EntryMeta>>) -> Self {
+        let paths: Vec<String> = entries.iter().map(|e| e.path()).collect();
         let mut sorted: Vec<u32> = (0..entries.len() as u32).collect();
         sorted.sort_by(|&x, &y| paths[x as usize].cmp(&paths[y as usize]).then(x.cmp(&y)));
         LayerEntries {
@@ -349,7 +356,7 @@ fn moved_entries(pairs: &[(&str, Sides<Option<u32>>)]) -> HashSet<u32> {
 }
 
 /// One image's final filesystem: each path's entry and the layer that gave it.
-pub type MergedFs<'e> = BTreeMap<String, (&'e EntryMeta, usize)>;
+pub type MergedFs<'e> = BTreeMap<String, (&'e Arc<EntryMeta>, usize)>;
 
 /// Applies layers bottom-up with overlay semantics: whiteouts delete from the layers below, opaque
 /// whiteouts hide a directory's lower contents, a non-directory replacing a directory hides its
@@ -415,20 +422,21 @@ pub fn compare_merged(
     include_unchanged: bool,
 ) -> Vec<Difference> {
     let mut out = Vec::new();
-    let mut emit =
-        |path: &String, ea: Option<&(&EntryMeta, usize)>, eb: Option<&(&EntryMeta, usize)>| {
-            let deltas = match (ea, eb) {
-                (Some((x, _)), Some((y, _))) => entry_deltas(x, y, false),
-                (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
-            };
-            if deltas.is_empty() && !include_unchanged {
-                return;
-            }
-            let entries = Sides::new(ea.map(|(e, _)| *e), eb.map(|(e, _)| *e));
-            let mut difference = file_difference(context, path.clone(), entries, deltas);
-            difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
-            out.push(difference);
+    let mut emit = |path: &String,
+                    ea: Option<&(&Arc<EntryMeta>, usize)>,
+                    eb: Option<&(&Arc<EntryMeta>, usize)>| {
+        let deltas = match (ea, eb) {
+            (Some((x, _)), Some((y, _))) => entry_deltas(x, y, false),
+            (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
         };
+        if deltas.is_empty() && !include_unchanged {
+            return;
+        }
+        let entries = Sides::new(ea.map(|(e, _)| *e), eb.map(|(e, _)| *e));
+        let mut difference = file_difference(context, path.clone(), entries, deltas);
+        difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
+        out.push(difference);
+    };
     for (x, y) in merge_join(a.iter(), b.iter(), |x, y| x.0.cmp(y.0)) {
         if let Some(path) = x.or(y).map(|(path, _)| path) {
             emit(path, x.map(|(_, e)| e), y.map(|(_, e)| e));

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Seek};
+use std::sync::Arc;
 
 use crate::model::{ContextKind, DiffKind, Difference, EntryMeta, Report, Side, Sides};
 use crate::oci::{Descriptor, Digest};
@@ -18,7 +19,7 @@ pub struct Wanted {
     pub side: Side,
     /// The context path of the difference (`/manifests-0/layers-1`, `/merged`...).
     pub context_path: String,
-    pub entry: EntryMeta,
+    pub entry: Arc<EntryMeta>,
     /// The layer that holds the entry, if it has content to read.
     pub layer: Option<Descriptor>,
 }

@@ -601,7 +601,7 @@ impl Work<'_, '_> {
         for difference in layer_entry_differences(layer.context, xs, ys, include_unchanged) {
             let layers = Sides::new((a, xs), (b, ys));
             let settles = (difference.entries.as_deref()).and_then(|entries| {
-                provisional.remove(&pairing_of(entries.as_ref().map(Option::as_ref)))
+                provisional.remove(&pairing_of(entries.as_ref().map(Option::as_deref)))
             });
             self.found(plan, difference, settles, |side| {
                 let (job, entries) = *layers.get(side);

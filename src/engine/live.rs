@@ -6,7 +6,7 @@
 //! provisional difference under its id, or withdraws it if the layer failed to read or verify.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides};
 
@@ -135,6 +135,8 @@ impl LivePair {
             return None;
         }
         let pairing = pairing_of(entries);
+        let shared = entries.map(|e| e.cloned().map(Arc::new));
+        let entries = shared.as_ref().map(Option::as_ref);
         Some((
             pairing,
             file_difference(self.context, path, entries, deltas),

@@ -9,6 +9,7 @@
 //! is compared by digest only, and the comparison says so.
 
 use std::io::{self, Cursor, Read};
+use std::sync::Arc;
 
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -140,15 +141,15 @@ pub fn compare_files(
 /// `input`'s). `steps` go from the file down: at each level the format of the file there and its member
 /// to take (a tar's or a zip's member by index, a compressed stream's payload), the last one the member
 /// wanted. Each level unpacks at most `limits.bytes`.
-pub fn member_content(
+pub fn member_content<E: std::borrow::Borrow<EntryMeta>>(
     input: usize,
     file: &[u8],
-    steps: &[(NestedFormat, EntryMeta)],
+    steps: &[(NestedFormat, E)],
     limits: &NestedLimits,
 ) -> Result<Vec<u8>, NestedError> {
     let mut bytes = file.to_vec();
     for (format, member) in steps {
-        bytes = unpack_member(input, &bytes, *format, member, limits)?;
+        bytes = unpack_member(input, &bytes, *format, member.borrow(), limits)?;
     }
     Ok(bytes)
 }
@@ -287,8 +288,8 @@ impl Comparer<'_> {
             &inner,
             deltas,
             Some(Sides::new(
-                Some(entries.input0.clone()),
-                Some(entries.input1.clone()),
+                Some(Arc::new(entries.input0.clone())),
+                Some(Arc::new(entries.input1.clone())),
             )),
         ));
         let index = out.differences.len() - 1;
@@ -635,7 +636,10 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
         match differences.iter_mut().find(|d| d.key == x.path()) {
             Some(difference) => difference.deltas.extend(deltas),
             None => {
-                let entries = Sides::new(Some(x.clone()), Some(b.entries[j].clone()));
+                let entries = Sides::new(
+                    Some(Arc::new(x.clone())),
+                    Some(Arc::new(b.entries[j].clone())),
+                );
                 differences.push(member_difference(&x.path(), deltas, Some(entries)));
             }
         }
@@ -643,7 +647,7 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
 }
 
 /// Differences whose two sides are nested files with different contents: (index, both entries).
-fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<EntryMeta>>)> {
+fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<Arc<EntryMeta>>>)> {
     differences
         .iter()
         .enumerate()
@@ -741,7 +745,7 @@ fn content_deltas(a: &EntryMeta, b: &EntryMeta) -> Vec<Delta> {
 fn member_difference(
     key: &str,
     deltas: Vec<Delta>,
-    entries: Option<Sides<Option<EntryMeta>>>,
+    entries: Option<Sides<Option<Arc<EntryMeta>>>>,
 ) -> Difference {
     Difference {
         context: ContextId(0),

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -128,7 +130,8 @@ pub struct Difference {
     pub deltas: Vec<Delta>,
     /// For files: both inputs' tar entries (`None` where absent).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entries: Option<Box<Sides<Option<EntryMeta>>>>,
+    /// Shared with the layer that read them: a file difference costs no copy of its entries.
+    pub entries: Option<Box<Sides<Option<Arc<EntryMeta>>>>>,
     /// For files in the merged view: the layer index that gave each input its entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Sides<Option<usize>>>,

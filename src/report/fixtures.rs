@@ -117,7 +117,10 @@ pub fn file_difference(
         kind: DiffKind::File,
         key,
         deltas,
-        entries: Some(Box::new(Sides::new(input0, input1))),
+        entries: Some(Box::new(Sides::new(
+            input0.map(std::sync::Arc::new),
+            input1.map(std::sync::Arc::new),
+        ))),
         origin: None,
         id: DiffId::default(),
         nested: None,

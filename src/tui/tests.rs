@@ -1183,8 +1183,8 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
             json!("y"),
         )],
         entries: Some(Box::new(Sides::new(
-            Some(EntryMeta::test_file(name)),
-            Some(EntryMeta::test_file(name)),
+            Some(std::sync::Arc::new(EntryMeta::test_file(name))),
+            Some(std::sync::Arc::new(EntryMeta::test_file(name))),
         ))),
         origin: None,
         nested: None,

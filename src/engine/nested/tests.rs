@@ -295,7 +295,7 @@ fn member<'c>(
         .unwrap_or_else(|| panic!("no {key}: {:?}", rows(comparison)));
     let entries = comparison.differences[index].entries.as_deref().unwrap();
     let child = (comparison.children.iter()).find_map(|(i, c)| (*i == index).then_some(c));
-    (entries.input1.clone().unwrap(), child)
+    (EntryMeta::clone(entries.input1.as_ref().unwrap()), child)
 }
 
 #[test]
