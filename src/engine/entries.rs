@@ -154,11 +154,7 @@ pub struct LayerEntries {
 
 impl LayerEntries {
     pub fn new(entries: Vec<EntryMeta>) -> Self {
-        Self::shared(entries.into_iter().map(Arc::new).collect())
-    }
-
-    /// Of entries already shared (as the layer reader makes them).
-    pub fn shared(entries: Vec<Arc<EntryMeta>>) -> Self {
+        let entries: Vec<Arc<EntryMeta>> = entries.into_iter().map(Arc::new).collect();
         let paths: Vec<String> = entries.iter().map(|e| e.path()).collect();
         let mut sorted: Vec<u32> = (0..entries.len() as u32).collect();
         sorted.sort_by(|&x, &y| paths[x as usize].cmp(&paths[y as usize]).then(x.cmp(&y)));

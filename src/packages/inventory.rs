@@ -1,6 +1,7 @@
 //! One image's packages, read from its database files, with an index from path to owner.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 
 use enumset::EnumSet;
 use rustc_hash::FxHashMap;
@@ -151,10 +152,8 @@ impl Builder {
         for (p, package) in self.packages.iter().enumerate() {
             for (f, file) in package.files.iter().enumerate() {
                 match index.entry(aliases.resolve(&file.path).into_owned()) {
-                    std::collections::hash_map::Entry::Occupied(mut known) => {
-                        known.get_mut().push((p, f))
-                    }
-                    std::collections::hash_map::Entry::Vacant(new) => {
+                    Entry::Occupied(mut known) => known.get_mut().push((p, f)),
+                    Entry::Vacant(new) => {
                         new.insert(Entries::One([(p, f)]));
                     }
                 }

@@ -77,10 +77,11 @@ fn html_of_at_most(
     max_files: usize,
 ) -> String {
     let shown = presentation.shown();
-    let verdict = Verdict::new(report, &shown);
+    let tally = tally(report, &shown);
+    let verdict = Verdict::of_counted(tally.counted.iter().map(|c| (c.shown.difference, c.own)));
     let summary = Summary::new(report, presentation);
     let mut counted: HashMap<ContextId, usize> = HashMap::new();
-    for c in &tally(report, &shown).counted {
+    for c in &tally.counted {
         *counted.entry(c.shown.difference.context).or_default() += 1;
     }
     let mut page = Page {
