@@ -155,9 +155,12 @@ fn tar_compression(media_type: &str) -> Option<Compression> {
 ///
 /// Validation matters beyond correctness: digests become file names (`blobs/sha256/<hex>`), so a digest
 /// from an image must never be able to name anything but one file in the blob directory.
+///
+/// Kept as its 32 bytes (a layer of a million files holds a million of them); the text is written when
+/// shown. Bytes order as their lowercase hex does.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Digest {
-    hex: String,
+    sha256: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -170,9 +173,7 @@ impl Digest {
     }
 
     pub fn from_sha256(raw: [u8; 32]) -> Digest {
-        Digest {
-            hex: hex::encode(raw),
-        }
+        Digest { sha256: raw }
     }
 
     pub fn algorithm(&self) -> &'static str {
@@ -180,49 +181,44 @@ impl Digest {
     }
 
     /// The 64 hex digits, without the algorithm prefix.
-    pub fn hex(&self) -> &str {
-        &self.hex
+    pub fn hex(&self) -> String {
+        hex::encode(self.sha256)
     }
 
     /// The 32 bytes of the digest.
     pub fn bytes(&self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        // Validated at construction: 64 lowercase hex digits.
-        let _ = hex::decode_to_slice(&self.hex, &mut out);
-        out
-    }
-
-    /// A short form for labels: the first 12 hex digits.
-    pub fn short(&self) -> &str {
-        &self.hex[..12]
+        self.sha256
     }
 }
 
 impl FromStr for Digest {
     type Err = InvalidDigest;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s
-            .strip_prefix("sha256:")
-            .ok_or_else(|| InvalidDigest(s.to_owned()))?;
-        let valid = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if !valid {
-            return Err(InvalidDigest(s.to_owned()));
+        let invalid = || InvalidDigest(s.to_owned());
+        let hex = s.strip_prefix("sha256:").ok_or_else(invalid)?;
+        // Uppercase digits decode too, but a digest is spelled one way only.
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(invalid());
         }
-        Ok(Digest {
-            hex: hex.to_owned(),
-        })
+        let mut sha256 = [0u8; 32];
+        hex::decode_to_slice(hex, &mut sha256).map_err(|_| invalid())?;
+        Ok(Digest { sha256 })
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sha256:{}", self.hex)
+        let mut text = [0u8; 64];
+        // 64 bytes of room for 32 bytes' hex: this cannot fail.
+        let _ = hex::encode_to_slice(self.sha256, &mut text);
+        f.write_str("sha256:")?;
+        f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sha256:{}", self.hex)
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -431,6 +427,19 @@ mod tests {
         }
         let ok = format!("sha256:{}", "0a".repeat(32));
         assert_eq!(ok.parse::<Digest>().unwrap().to_string(), ok);
+    }
+
+    #[test]
+    fn digests_kept_as_bytes_order_and_print_as_their_text() {
+        let texts = ["0a", "09", "a0", "ff", "f0"].map(|b| format!("sha256:{}", b.repeat(32)));
+        let mut digests: Vec<Digest> = texts.iter().map(|t| t.parse().unwrap()).collect();
+        digests.sort();
+        let mut sorted = texts.to_vec();
+        sorted.sort();
+        let printed: Vec<String> = digests.iter().map(|d| format!("{d} {d:?}")).collect();
+        let expected: Vec<String> = sorted.iter().map(|t| format!("{t} {t}")).collect();
+        assert_eq!(printed, expected);
+        assert_eq!(digests[0].hex(), "09".repeat(32));
     }
 
     #[test]

@@ -346,7 +346,7 @@ fn corrupt_second_layer_keeps_the_first_layers_differences() {
         .lines()
         .find(|l| l.starts_with("File ") && l.contains("etc/version"))
         .unwrap_or_else(|| panic!("layer 0's difference is printed:\n{table}"));
-    let sha = |s: &str| Digest::sha256_of(s.as_bytes()).hex().to_owned();
+    let sha = |s: &str| Digest::sha256_of(s.as_bytes()).hex();
     assert!(
         row.contains(&sha("1.0\n")) && row.contains(&sha("2.0\n")),
         "{row}"

@@ -501,7 +501,7 @@ fn largest_file(dir: &Path) -> PathBuf {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    ocidiff::oci::Digest::sha256_of(bytes).hex().to_owned()
+    ocidiff::oci::Digest::sha256_of(bytes).hex()
 }
 
 #[test]

@@ -152,9 +152,13 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
                 deltas: args.verbose,
                 explanations: true,
             };
-            write_detailed_table(&mut io::stdout().lock(), &report, &shown, details)
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            write_detailed_table(&mut out, &report, &shown, details).and_then(|()| out.flush())
         }
-        Format::Table => write_table(&mut io::stdout().lock(), &report, &shown),
+        Format::Table => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            write_table(&mut out, &report, &shown).and_then(|()| out.flush())
+        }
         Format::Json => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             write_json(&mut out, &json_with_rules())

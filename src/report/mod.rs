@@ -23,7 +23,7 @@ pub use markdown::{DEFAULT_MARKDOWN_ROWS, write_markdown};
 pub use ndjson::NdjsonWriter;
 pub use summary::Summary;
 pub use table::{
-    Row, RowDetails, explanation_line, table_rows, write_detailed_table, write_rows, write_table,
+    Row, RowDetails, explanation_line, table_rows, write_detailed_table, write_table,
     write_verbose_table,
 };
 

@@ -2,6 +2,7 @@
 //! minwidth 4, padding 4 and spaces: every cell but the last of a line is padded to its column's width,
 //! which is the widest cell of the column plus 4.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -28,20 +29,12 @@ pub struct Row {
 
 /// Writes one row per shown difference; nothing at all (not even the header) when there is none.
 pub fn write_table(out: &mut dyn Write, report: &Report, shown: &[Shown<'_>]) -> io::Result<()> {
-    write_rows(out, &table_rows(report, shown))
+    write_detailed_table(out, report, shown, RowDetails::default())
 }
 
 /// The rows for the shown differences, in the order given.
 pub fn table_rows(report: &Report, shown: &[Shown<'_>]) -> Vec<Row> {
     shown.iter().map(|s| row(report, s)).collect()
-}
-
-/// Aligns and writes rows under the header; control characters in cells are escaped.
-pub fn write_rows(out: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
-    for line in aligned_lines(rows) {
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
 }
 
 /// What is written under each row of the table.
@@ -75,13 +68,15 @@ pub fn write_detailed_table(
     shown: &[Shown<'_>],
     details: RowDetails,
 ) -> io::Result<()> {
-    let mut lines = aligned_lines(&table_rows(report, shown)).into_iter();
-    let Some(header) = lines.next() else {
+    if shown.is_empty() {
         return Ok(());
-    };
-    writeln!(out, "{header}")?;
-    for (line, shown) in lines.zip(shown) {
-        writeln!(out, "{line}")?;
+    }
+    // Two passes over the rows, the first for the columns' widths: a row is rebuilt rather than kept,
+    // so the table costs one row of memory, not one per difference.
+    let widths = column_widths(shown.iter().map(|s| row(report, s)));
+    write_line(out, &HEADER.map(Cow::Borrowed), widths)?;
+    for shown in shown {
+        write_line(out, &escaped_cells(&row(report, shown)), widths)?;
         if details.deltas {
             write_deltas(out, shown)?;
         }
@@ -137,35 +132,29 @@ pub fn explanation_line(explanation: &Explanation) -> String {
     )
 }
 
-/// The header and the rows, aligned; nothing at all when there is no row.
-fn aligned_lines(rows: &[Row]) -> Vec<String> {
-    if rows.is_empty() {
-        return Vec::new();
-    }
-    let mut cells: Vec<[String; 4]> = vec![HEADER.map(str::to_owned)];
-    cells.extend(rows.iter().map(|r| {
-        [r.kind, &r.name, &r.input0, &r.input1].map(|cell| escape_control(cell).into_owned())
-    }));
-    let widths = column_widths(&cells);
-    cells
-        .iter()
-        .map(|line| {
-            let mut text = String::new();
-            for (cell, width) in line.iter().zip(widths) {
-                text.push_str(cell);
-                text.extend(std::iter::repeat_n(' ', width - cell_width(cell)));
-            }
-            text.push_str(&line[3]);
-            text
-        })
-        .collect()
+/// A row's cells as written: control characters escaped.
+fn escaped_cells(row: &Row) -> [Cow<'_, str>; 4] {
+    [row.kind, &row.name, &row.input0, &row.input1].map(escape_control)
 }
 
-/// Widths of the three padded columns (the last column is never padded).
-fn column_widths(lines: &[[String; 4]]) -> [usize; 3] {
-    let mut widths = [MIN_WIDTH; 3];
-    for line in lines {
-        for (width, cell) in widths.iter_mut().zip(line.iter()) {
+/// Writes one line: each cell but the last padded to its column's width.
+fn write_line(
+    out: &mut dyn Write,
+    cells: &[Cow<'_, str>; 4],
+    widths: [usize; 3],
+) -> io::Result<()> {
+    for (cell, width) in cells.iter().zip(widths) {
+        write!(out, "{cell}{:1$}", "", width - cell_width(cell))?;
+    }
+    writeln!(out, "{}", cells[3])
+}
+
+/// Widths of the three padded columns (the last column is never padded), the header's cells included.
+fn column_widths(rows: impl Iterator<Item = Row>) -> [usize; 3] {
+    let [kind, name, input0, _] = HEADER.map(|cell| MIN_WIDTH.max(cell_width(cell) + PADDING));
+    let mut widths = [kind, name, input0];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(escaped_cells(&row).iter()) {
             *width = (*width).max(cell_width(cell) + PADDING);
         }
     }
@@ -302,7 +291,7 @@ fn presence_cell(entry: Option<&EntryMeta>) -> String {
     match entry {
         None => "missing".into(),
         Some(e) => match (e.kind, &e.content, &e.link) {
-            (EntryKind::File, Some(digest), _) => digest.hex().to_owned(),
+            (EntryKind::File, Some(digest), _) => digest.hex(),
             (EntryKind::Symlink | EntryKind::Hardlink, _, Some(link)) => format!("Linkname {link}"),
             (kind, _, _) => format!("Type {}", kind.label()),
         },
@@ -354,7 +343,7 @@ fn entry_cell(field: &str, e: &EntryMeta) -> String {
         "content" => e
             .content
             .as_ref()
-            .map_or_else(|| "none".into(), |d| d.hex().to_owned()),
+            .map_or_else(|| "none".into(), |d| d.hex()),
         "mtime" => e.mtime.go_string(),
         "atime" => optional_time("Atime", &e.atime),
         "ctime" => optional_time("Ctime", &e.ctime),
@@ -396,7 +385,7 @@ fn descriptor_cells(context: Option<&Context>, deltas: &[&Delta]) -> (String, St
     {
         let cell = |side: &Option<crate::oci::Descriptor>| {
             side.as_ref()
-                .map_or_else(|| "missing".into(), |d| d.digest.hex().to_owned())
+                .map_or_else(|| "missing".into(), |d| d.digest.hex())
         };
         return (name, cell(&d.input0), cell(&d.input1));
     }
