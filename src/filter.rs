@@ -817,7 +817,7 @@ mod tests {
             .collect();
         let shown = [&deltas[1], &deltas[3]];
         let marks: Vec<(&str, bool)> = marked_deltas(&deltas, &shown)
-            .map(|(d, shown)| (d.field.as_str(), shown))
+            .map(|(d, shown)| (d.field.as_ref(), shown))
             .collect();
         assert_eq!(
             marks,

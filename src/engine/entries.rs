@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::model::{
-    Aspect, ContextId, Delta, DiffId, DiffKind, Difference, EntryKind, EntryMeta, Sides, Whiteout,
-    canonical_path,
+    Aspect, ContextId, Delta, DeltaValue, DiffId, DiffKind, Difference, EntryKind, EntryMeta,
+    Sides, Whiteout, canonical_path,
 };
 
 /// Everything that differs between two entries that stand for the same path. `order_changed` says
@@ -58,9 +58,9 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
         let device = |e: &EntryMeta| e.device.map(|(major, minor)| format!("{major}:{minor}"));
         differ(&mut out, Aspect::Device, "device", device(a), device(b));
     }
-    differ(&mut out, Aspect::FileTime, "mtime", a.mtime, b.mtime);
-    differ(&mut out, Aspect::FileTime, "atime", a.atime, b.atime);
-    differ(&mut out, Aspect::FileTime, "ctime", a.ctime, b.ctime);
+    differ_times(&mut out, "mtime", a.mtime, b.mtime);
+    differ_times(&mut out, "atime", a.atime, b.atime);
+    differ_times(&mut out, "ctime", a.ctime, b.ctime);
     if order_changed {
         differ(&mut out, Aspect::Order, "index", a.index, b.index);
     }
@@ -82,12 +82,25 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
 fn differ<T: PartialEq + serde::Serialize>(
     out: &mut Vec<Delta>,
     aspect: Aspect,
-    field: &str,
+    field: &'static str,
     a: T,
     b: T,
 ) {
     if a != b {
         out.push(Delta::new(aspect, field, json!(a), json!(b)));
+    }
+}
+
+/// Adds a delta if the times differ, the times kept as they are (most differing entries differ only
+/// in their mtime: text is made of it only when it is shown).
+fn differ_times<T: PartialEq + Into<DeltaValue>>(
+    out: &mut Vec<Delta>,
+    field: &'static str,
+    a: T,
+    b: T,
+) {
+    if a != b {
+        out.push(Delta::new(Aspect::FileTime, field, a, b));
     }
 }
 
@@ -456,7 +469,7 @@ mod tests {
     }
 
     fn fields(d: &Difference) -> Vec<&str> {
-        d.deltas.iter().map(|x| x.field.as_str()).collect()
+        d.deltas.iter().map(|x| x.field.as_ref()).collect()
     }
 
     #[test]
@@ -471,7 +484,7 @@ mod tests {
         let deltas = entry_deltas(&a, &b, false);
         let aspects: Vec<(Aspect, &str)> = deltas
             .iter()
-            .map(|d| (d.aspect, d.field.as_str()))
+            .map(|d| (d.aspect, d.field.as_ref()))
             .collect();
         assert_eq!(
             aspects,

@@ -339,7 +339,10 @@ mod tests {
     use serde_json::json;
 
     fn summary(deltas: &[Delta]) -> Vec<(Aspect, String)> {
-        deltas.iter().map(|d| (d.aspect, d.field.clone())).collect()
+        deltas
+            .iter()
+            .map(|d| (d.aspect, d.field.to_string()))
+            .collect()
     }
 
     #[test]

@@ -798,7 +798,7 @@ impl<'a> Walker<'a> {
             (None, None) => return,
             (a, b) => vec![Delta::new(
                 Aspect::Presence,
-                key,
+                key.to_owned(),
                 json!(a.map(to_value)),
                 json!(b.map(to_value)),
             )],

@@ -1,9 +1,9 @@
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{Aspect, AspectSet, EntryMeta, Explanation, Sides};
+use super::{Aspect, AspectSet, DeltaValue, EntryMeta, Explanation, Sides};
 use crate::oci::Descriptor;
 
 /// Identifies a [`Context`] within one comparison. Contexts are numbered in the order they are created.
@@ -98,16 +98,21 @@ impl DiffKind {
 pub struct Delta {
     pub aspect: Aspect,
     /// What differs: `content`, `mode`, `uid`, `mtime`, `xattr:user.x`, `Env[2]`, `annotations.org.x`...
-    pub field: String,
-    pub values: Sides<Value>,
+    pub field: Cow<'static, str>,
+    pub values: Sides<DeltaValue>,
 }
 
 impl Delta {
-    pub fn new(aspect: Aspect, field: impl Into<String>, input0: Value, input1: Value) -> Delta {
+    pub fn new(
+        aspect: Aspect,
+        field: impl Into<Cow<'static, str>>,
+        input0: impl Into<DeltaValue>,
+        input1: impl Into<DeltaValue>,
+    ) -> Delta {
         Delta {
             aspect,
             field: field.into(),
-            values: Sides::new(input0, input1),
+            values: Sides::new(input0.into(), input1.into()),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! layer.
 
 mod aspect;
+mod delta_value;
 mod entry;
 mod event;
 mod explanation;
@@ -13,6 +14,7 @@ mod sides;
 mod text;
 
 pub use aspect::{Aspect, AspectSet};
+pub use delta_value::DeltaValue;
 pub use entry::{
     EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout, canonical_path,
 };

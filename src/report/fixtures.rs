@@ -158,5 +158,5 @@ pub fn other_difference(context: ContextId, kind: DiffKind, key: &str, delta: De
 }
 
 pub fn delta(aspect: Aspect, field: &str, input0: Value, input1: Value) -> Delta {
-    Delta::new(aspect, field, input0, input1)
+    Delta::new(aspect, field.to_owned(), input0, input1)
 }

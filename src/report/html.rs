@@ -410,8 +410,8 @@ impl<'a, 'r> Page<'a, 'r> {
                     s.difference.kind.label(),
                     escape(&s.difference.key),
                     escape(&delta.field),
-                    value(&delta.values.input0),
-                    value(&delta.values.input1)
+                    value(&delta.values.input0.to_json()),
+                    value(&delta.values.input1.to_json())
                 );
             }
             self.explanations(s.difference, "tr");
@@ -429,7 +429,12 @@ impl<'a, 'r> Page<'a, 'r> {
             let (v0, v1) = d
                 .deltas
                 .first()
-                .map(|x| (value(&x.values.input0), value(&x.values.input1)))
+                .map(|x| {
+                    (
+                        value(&x.values.input0.to_json()),
+                        value(&x.values.input1.to_json()),
+                    )
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 self.html,
@@ -494,8 +499,8 @@ impl<'a, 'r> Page<'a, 'r> {
                 "<tr{class}><td>{}{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&delta.field),
                 if hidden { " (ignored)" } else { "" },
-                value(&delta.values.input0),
-                value(&delta.values.input1)
+                value(&delta.values.input0.to_json()),
+                value(&delta.values.input1.to_json())
             );
         }
         if let Some(entries) = d.entries.as_deref() {

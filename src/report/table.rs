@@ -99,8 +99,8 @@ fn write_deltas(out: &mut dyn Write, shown: &Shown<'_>) -> io::Result<()> {
         let detail = format!(
             "{}: {} -> {}",
             delta.field,
-            plain(&delta.values.input0),
-            plain(&delta.values.input1)
+            plain(&delta.values.input0.to_json()),
+            plain(&delta.values.input1.to_json())
         );
         let mark = if hidden { "  (ignored)" } else { "" };
         writeln!(out, "    {}{mark}", escape_control(&detail))?;
@@ -281,8 +281,8 @@ fn file_cells(
         None => (None, None),
     };
     (
-        entry(e0, &delta.values.input0),
-        entry(e1, &delta.values.input1),
+        entry(e0, &delta.values.input0.to_json()),
+        entry(e1, &delta.values.input1.to_json()),
     )
 }
 
@@ -392,34 +392,45 @@ fn descriptor_cells(context: Option<&Context>, deltas: &[&Delta]) -> (String, St
     if let Some(delta) = media_type_delta {
         return (
             name,
-            plain(&delta.values.input0),
-            plain(&delta.values.input1),
+            plain(&delta.values.input0.to_json()),
+            plain(&delta.values.input1.to_json()),
         );
     }
     if let Some(delta) = deltas.iter().find(|d| d.field == "digest") {
         let hex = |v: &Value| plain(v).trim_start_matches("sha256:").to_owned();
-        return (name, hex(&delta.values.input0), hex(&delta.values.input1));
+        return (
+            name,
+            hex(&delta.values.input0.to_json()),
+            hex(&delta.values.input1.to_json()),
+        );
     }
     let Some(delta) = deltas.first() else {
         return (name, "?".into(), "?".into());
     };
     let cell = |v: &Value| format!("{} {}", delta.field, plain(v));
-    (name, cell(&delta.values.input0), cell(&delta.values.input1))
+    (
+        name,
+        cell(&delta.values.input0.to_json()),
+        cell(&delta.values.input1.to_json()),
+    )
 }
 
-fn first_present(values: &Sides<Value>) -> String {
+fn first_present(values: &Sides<crate::model::DeltaValue>) -> String {
     if values.input0.is_null() {
-        plain(&values.input1)
+        plain(&values.input1.to_json())
     } else {
-        plain(&values.input0)
+        plain(&values.input0.to_json())
     }
 }
 
 /// diffoci's layer notes: entry-count and name-count mismatches, in INPUT-0 with INPUT-1 empty.
 fn layer_cells(key: &str, delta: &Delta) -> (String, String) {
     let count = |v: &Value| v.as_u64().unwrap_or(0);
-    let (a, b) = (count(&delta.values.input0), count(&delta.values.input1));
-    let note = match delta.field.as_str() {
+    let (a, b) = (
+        count(&delta.values.input0.to_json()),
+        count(&delta.values.input1.to_json()),
+    );
+    let note = match &*delta.field {
         "entries" => format!("length mismatch ({a} vs {b})"),
         "count" if b == 0 => format!("name {key:?} only appears in input 0"),
         "count" if a == 0 => format!("name {key:?} only appears in input 1"),
@@ -432,7 +443,10 @@ fn layer_cells(key: &str, delta: &Delta) -> (String, String) {
 /// `field: value` on each side.
 fn field_cells(delta: &Delta) -> (String, String) {
     let cell = |v: &Value| format!("{}: {}", delta.field, plain(v));
-    (cell(&delta.values.input0), cell(&delta.values.input1))
+    (
+        cell(&delta.values.input0.to_json()),
+        cell(&delta.values.input1.to_json()),
+    )
 }
 
 /// Strings unquoted, absent values as `missing`, anything else as compact JSON.

@@ -342,8 +342,8 @@ fn config_fields(in_view: &[&Difference], wanted: &[String]) -> RuleResult {
                 let line = format!(
                     "{}: {} → {}",
                     delta.field,
-                    short(&delta.values.input0),
-                    short(&delta.values.input1)
+                    short(&delta.values.input0.to_json()),
+                    short(&delta.values.input1.to_json())
                 );
                 offending.push(escape_control(&line).into_owned());
             }
@@ -358,12 +358,16 @@ fn config_fields(in_view: &[&Difference], wanted: &[String]) -> RuleResult {
 
 /// `User` matches `config.User`; `Cmd` matches `config.Cmd[1]`; `Env:PATH` matches an `Env` entry
 /// whose variable is PATH on either side.
-fn field_matches(wanted: &str, field: &str, values: &crate::model::Sides<Value>) -> bool {
+fn field_matches(
+    wanted: &str,
+    field: &str,
+    values: &crate::model::Sides<crate::model::DeltaValue>,
+) -> bool {
     let Some(rest) = field.strip_prefix("config.") else {
         return false;
     };
     if let Some(name) = wanted.strip_prefix("Env:") {
-        let named = |v: &Value| {
+        let named = |v: &crate::model::DeltaValue| {
             v.as_str()
                 .is_some_and(|s| s.split_once('=').map_or(s, |(n, _)| n) == name)
         };

@@ -91,7 +91,10 @@ mod tests {
             .push((ContextId(0), Sides::new(Some(5), Some(6))));
         swap_report(&mut report);
         let d = &report.differences[0];
-        assert_eq!(d.deltas[0].values, Sides::new(json!("A=1"), json!(null)));
+        assert_eq!(
+            d.deltas[0].values,
+            Sides::new(json!("A=1").into(), json!(null).into())
+        );
         assert_eq!(d.origin, Some(Sides::new(None, Some(1))));
         assert_eq!(report.layer_entries[0].1, Sides::new(Some(6), Some(5)));
         swap_report(&mut report);

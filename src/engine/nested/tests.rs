@@ -17,7 +17,7 @@ fn rows(comparison: &NestedComparison) -> Vec<(String, Vec<String>)> {
         .differences
         .iter()
         .map(|d| {
-            let fields = d.deltas.iter().map(|x| x.field.clone()).collect();
+            let fields = d.deltas.iter().map(|x| x.field.to_string()).collect();
             (d.key.clone(), fields)
         })
         .collect()

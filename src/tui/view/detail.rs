@@ -364,7 +364,7 @@ fn field_style(
     let matching: Vec<&Delta> = d
         .deltas
         .iter()
-        .filter(|x| fields.contains(&x.field))
+        .filter(|x| fields.iter().any(|f| *f == x.field))
         .collect();
     if matching.is_empty() {
         return None;
@@ -578,8 +578,8 @@ fn property_lines(
             format!(
                 "  {}: {} → {}{note}",
                 escape_control(&delta.field),
-                value_text(&delta.values.input0),
-                value_text(&delta.values.input1)
+                value_text(&delta.values.input0.to_json()),
+                value_text(&delta.values.input1.to_json())
             ),
             style,
         ));
