@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::model::{
-    Aspect, ContextId, Delta, DeltaValue, DiffId, DiffKind, Difference, EntryKind, EntryMeta,
-    Sides, Whiteout, canonical_path,
+    Aspect, ContextId, Delta, DeltaValue, DiffId, DiffKind, Difference, EntryExtras, EntryKind,
+    EntryMeta, Sides, Whiteout, canonical_path,
 };
 
 /// Everything that differs between two entries that stand for the same path. `order_changed` says
@@ -54,22 +54,41 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
     differ(&mut out, Aspect::Owner, "gid", a.gid, b.gid);
     differ(&mut out, Aspect::Owner, "uname", &a.uname, &b.uname);
     differ(&mut out, Aspect::Owner, "gname", &a.gname, &b.gname);
-    if a.device != b.device {
-        let device = |e: &EntryMeta| e.device.map(|(major, minor)| format!("{major}:{minor}"));
-        differ(&mut out, Aspect::Device, "device", device(a), device(b));
+    let (extras_a, extras_b) = (a.extras(), b.extras());
+    if extras_a.device != extras_b.device {
+        let device = |e: &EntryExtras| e.device.map(|(major, minor)| format!("{major}:{minor}"));
+        differ(
+            &mut out,
+            Aspect::Device,
+            "device",
+            device(extras_a),
+            device(extras_b),
+        );
     }
     differ_times(&mut out, "mtime", a.mtime, b.mtime);
-    differ_times(&mut out, "atime", a.atime, b.atime);
-    differ_times(&mut out, "ctime", a.ctime, b.ctime);
+    differ_times(&mut out, "atime", extras_a.atime, extras_b.atime);
+    differ_times(&mut out, "ctime", extras_a.ctime, extras_b.ctime);
     if order_changed {
         differ(&mut out, Aspect::Order, "index", a.index, b.index);
     }
     differ(&mut out, Aspect::TarFormat, "format", a.format, b.format);
-    if a.xattrs != b.xattrs {
-        map_deltas(&mut out, Aspect::Xattr, "xattr:", &a.xattrs, &b.xattrs);
+    if extras_a.xattrs != extras_b.xattrs {
+        map_deltas(
+            &mut out,
+            Aspect::Xattr,
+            "xattr:",
+            &extras_a.xattrs,
+            &extras_b.xattrs,
+        );
     }
-    if a.pax != b.pax {
-        map_deltas(&mut out, Aspect::PaxRecord, "pax:", &a.pax, &b.pax);
+    if extras_a.pax != extras_b.pax {
+        map_deltas(
+            &mut out,
+            Aspect::PaxRecord,
+            "pax:",
+            &extras_a.pax,
+            &extras_b.pax,
+        );
     }
     // A first push reserves room for four deltas, and most differing entries have one: the rest would
     // be kept for the whole comparison (530 bytes a difference).
@@ -480,7 +499,7 @@ mod tests {
         b.uid = 1000;
         b.mtime = Timestamp::from_secs(2);
         b.format = TarFormat::Pax;
-        b.xattrs.insert("user.x".into(), "1".into());
+        b.extras_mut().xattrs.insert("user.x".into(), "1".into());
         let deltas = entry_deltas(&a, &b, false);
         let aspects: Vec<(Aspect, &str)> = deltas
             .iter()

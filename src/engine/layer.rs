@@ -10,7 +10,9 @@ use std::sync::atomic::AtomicU64;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{EntryKind, EntryMeta, NestedFormat, canonical_path, name_from_bytes};
+use crate::model::{
+    EntryExtras, EntryKind, EntryMeta, NestedFormat, canonical_path, name_from_bytes,
+};
 use crate::oci::{Compression, Descriptor, Digest};
 use crate::source::BlobSource;
 use crate::tarball::{self, BufStreamed};
@@ -439,15 +441,18 @@ fn read_entry<R: Read>(
         uname: name_from_bytes(&entry.uname),
         gname: name_from_bytes(&entry.gname),
         mtime: entry.mtime,
-        atime: entry.atime,
-        ctime: entry.ctime,
-        device: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice)
-            .then_some(entry.device),
-        xattrs: text_pairs(&entry.xattrs),
-        pax: text_pairs(&entry.pax),
         format: entry.format,
         content: None,
         nested: None,
+        extras: EntryExtras {
+            atime: entry.atime,
+            ctime: entry.ctime,
+            device: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice)
+                .then_some(entry.device),
+            xattrs: text_pairs(&entry.xattrs),
+            pax: text_pairs(&entry.pax),
+        }
+        .boxed(),
     };
     if let Some(visitor) = visitor {
         visitor
@@ -714,8 +719,14 @@ mod tests {
             }
         );
         assert_eq!(entry.uid, 1000);
-        assert_eq!(entry.xattrs.get("user.k").map(String::as_str), Some("v"));
-        assert_eq!(entry.pax.get("GNU.custom").map(String::as_str), Some("z"));
+        assert_eq!(
+            entry.extras().xattrs.get("user.k").map(String::as_str),
+            Some("v")
+        );
+        assert_eq!(
+            entry.extras().pax.get("GNU.custom").map(String::as_str),
+            Some("z")
+        );
         assert_eq!(entry.format, TarFormat::Pax);
     }
 

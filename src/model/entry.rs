@@ -6,7 +6,10 @@ use serde::Serialize;
 use crate::oci::Digest;
 
 /// The metadata of one tar entry, as read from a layer. Content is never kept, only its sha256.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// A layer of a million files holds a million of these: what few entries have is kept apart, in
+/// [`EntryExtras`], and costs the others one pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryMeta {
     /// 0-based position of the entry in its layer's tar stream.
     pub index: u32,
@@ -14,7 +17,6 @@ pub struct EntryMeta {
     pub name: String,
     pub kind: EntryKind,
     /// Symlink or hardlink target as written.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     pub size: u64,
     /// The whole mode field: permission bits, setuid/setgid/sticky and any file-type bits the writer set.
@@ -24,25 +26,86 @@ pub struct EntryMeta {
     pub uname: String,
     pub gname: String,
     pub mtime: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub atime: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ctime: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<(u32, u32)>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub xattrs: BTreeMap<String, String>,
-    /// PAX records not represented by another field (values lossily decoded).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub pax: BTreeMap<String, String>,
     pub format: TarFormat,
     /// sha256 of the entry's data, for regular files.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Digest>,
     /// What the data holds that can be compared member by member (an archive, a compressed stream, a
     /// compiled Python file), as its first bytes say.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nested: Option<NestedFormat>,
+    /// `None` when the entry has none of them; read them with [`EntryMeta::extras`].
+    pub extras: Option<Box<EntryExtras>>,
+}
+
+/// What few tar entries have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryExtras {
+    pub atime: Option<Timestamp>,
+    pub ctime: Option<Timestamp>,
+    pub device: Option<(u32, u32)>,
+    pub xattrs: BTreeMap<String, String>,
+    /// PAX records not represented by another field (values lossily decoded).
+    pub pax: BTreeMap<String, String>,
+}
+
+static NO_EXTRAS: EntryExtras = EntryExtras {
+    atime: None,
+    ctime: None,
+    device: None,
+    xattrs: BTreeMap::new(),
+    pax: BTreeMap::new(),
+};
+
+impl EntryExtras {
+    /// Boxed, or `None` when there is nothing in it.
+    pub fn boxed(self) -> Option<Box<EntryExtras>> {
+        (self != NO_EXTRAS).then(|| Box::new(self))
+    }
+}
+
+/// Written as one object, in the order of the fields as listed (the extras in their place after
+/// `mtime`), absent optional fields left out.
+impl Serialize for EntryMeta {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let extras = self.extras();
+        let mut object = s.serialize_struct("EntryMeta", 18)?;
+        object.serialize_field("index", &self.index)?;
+        object.serialize_field("name", &self.name)?;
+        object.serialize_field("kind", &self.kind)?;
+        if let Some(link) = &self.link {
+            object.serialize_field("link", link)?;
+        }
+        object.serialize_field("size", &self.size)?;
+        object.serialize_field("mode", &self.mode)?;
+        object.serialize_field("uid", &self.uid)?;
+        object.serialize_field("gid", &self.gid)?;
+        object.serialize_field("uname", &self.uname)?;
+        object.serialize_field("gname", &self.gname)?;
+        object.serialize_field("mtime", &self.mtime)?;
+        if let Some(atime) = &extras.atime {
+            object.serialize_field("atime", atime)?;
+        }
+        if let Some(ctime) = &extras.ctime {
+            object.serialize_field("ctime", ctime)?;
+        }
+        if let Some(device) = &extras.device {
+            object.serialize_field("device", device)?;
+        }
+        if !extras.xattrs.is_empty() {
+            object.serialize_field("xattrs", &extras.xattrs)?;
+        }
+        if !extras.pax.is_empty() {
+            object.serialize_field("pax", &extras.pax)?;
+        }
+        object.serialize_field("format", &self.format)?;
+        if let Some(content) = &self.content {
+            object.serialize_field("content", content)?;
+        }
+        if let Some(nested) = &self.nested {
+            object.serialize_field("nested", nested)?;
+        }
+        object.end()
+    }
 }
 
 /// A file format whose inside is compared when two files of it differ.
@@ -93,6 +156,16 @@ impl NestedFormat {
 }
 
 impl EntryMeta {
+    /// Its PAX times, device numbers, extended attributes and other PAX records.
+    pub fn extras(&self) -> &EntryExtras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// Its extras, to change.
+    pub fn extras_mut(&mut self) -> &mut EntryExtras {
+        self.extras.get_or_insert_default()
+    }
+
     /// The path this entry stands for, with `./`, leading `/`, `//` and a trailing `/` removed.
     pub fn path(&self) -> String {
         canonical_path(&self.name)
@@ -118,14 +191,10 @@ impl EntryMeta {
             uname: String::new(),
             gname: String::new(),
             mtime: Timestamp::default(),
-            atime: None,
-            ctime: None,
-            device: None,
-            xattrs: BTreeMap::new(),
-            pax: BTreeMap::new(),
             format: TarFormat::Ustar,
             content: None,
             nested: None,
+            extras: None,
         }
     }
 
@@ -330,6 +399,34 @@ fn is_canonical(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_is_written_with_its_extras_in_their_place_and_absent_fields_left_out() {
+        let plain = EntryMeta::test_file("a");
+        assert_eq!(plain.extras, None);
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"index":0,"name":"a","kind":"file","size":0,"mode":420,"uid":0,"gid":0,"uname":"","gname":"","mtime":"1970-01-01T00:00:00Z","format":"ustar"}"#
+        );
+        let mut full = EntryMeta::test_file("d");
+        full.link = Some("t".into());
+        full.content = Some(crate::oci::Digest::from_sha256([0; 32]));
+        full.nested = Some(NestedFormat::Gzip);
+        let extras = full.extras_mut();
+        extras.atime = Some(Timestamp::from_secs(1));
+        extras.ctime = Some(Timestamp::from_secs(2));
+        extras.device = Some((1, 3));
+        extras.xattrs.insert("user.x".into(), "v".into());
+        extras.pax.insert("comment".into(), "c".into());
+        let zeros = "0".repeat(64);
+        assert_eq!(
+            serde_json::to_string(&full).unwrap(),
+            format!(
+                r#"{{"index":0,"name":"d","kind":"file","link":"t","size":0,"mode":420,"uid":0,"gid":0,"uname":"","gname":"","mtime":"1970-01-01T00:00:00Z","atime":"1970-01-01T00:00:01Z","ctime":"1970-01-01T00:00:02Z","device":[1,3],"xattrs":{{"user.x":"v"}},"pax":{{"comment":"c"}},"format":"ustar","content":"sha256:{zeros}","nested":"gzip"}}"#
+            )
+        );
+        assert_eq!(EntryExtras::default().boxed(), None);
+    }
 
     #[test]
     fn canonical_paths_fold_spellings_but_keep_dotdot() {

@@ -337,7 +337,7 @@ fn entry_cell(field: &str, e: &EntryMeta) -> String {
         "uname" => format!("Uname {}", e.uname),
         "gname" => format!("Gname {}", e.gname),
         "device" => {
-            let (major, minor) = e.device.unwrap_or((0, 0));
+            let (major, minor) = e.extras().device.unwrap_or((0, 0));
             format!("Dev {major}:{minor}")
         }
         "content" => e
@@ -345,8 +345,8 @@ fn entry_cell(field: &str, e: &EntryMeta) -> String {
             .as_ref()
             .map_or_else(|| "none".into(), |d| d.hex()),
         "mtime" => e.mtime.go_string(),
-        "atime" => optional_time("Atime", &e.atime),
-        "ctime" => optional_time("Ctime", &e.ctime),
+        "atime" => optional_time("Atime", &e.extras().atime),
+        "ctime" => optional_time("Ctime", &e.extras().ctime),
         "index" => format!("Index {}", e.index),
         "format" => format!("Format {}", e.format.go_label()),
         "kind" => format!("Type {}", e.kind.label()),
@@ -358,9 +358,9 @@ fn entry_cell(field: &str, e: &EntryMeta) -> String {
 /// `Xattr key=value` / `Pax key=value`, `(none)` where the entry lacks the record.
 fn record_cell(field: &str, e: &EntryMeta) -> String {
     let (label, key, records) = if let Some(key) = field.strip_prefix("xattr:") {
-        ("Xattr", key, &e.xattrs)
+        ("Xattr", key, &e.extras().xattrs)
     } else if let Some(key) = field.strip_prefix("pax:") {
-        ("Pax", key, &e.pax)
+        ("Pax", key, &e.extras().pax)
     } else {
         return "?".into();
     };

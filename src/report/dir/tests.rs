@@ -293,7 +293,7 @@ fn devices_and_fifos_are_skipped() {
         EntryKind::Other(b'X'),
     ] {
         let mut device = with_kind("dev/null", kind);
-        device.device = Some((1, 3));
+        device.extras_mut().device = Some((1, 3));
         assert!(matches!(
             write(&mut report, &device, b""),
             Ok(Written::NotWritten {

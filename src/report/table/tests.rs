@@ -145,7 +145,7 @@ fn the_first_delta_in_diffocis_precedence_wins() {
 fn fields_diffoci_prints_as_question_marks_are_named() {
     let mut e0 = entry("etc/a");
     let mut e1 = entry("etc/a");
-    e0.xattrs.insert("user.x".into(), "1".into());
+    e0.extras_mut().xattrs.insert("user.x".into(), "1".into());
     e1.kind = crate::model::EntryKind::Symlink;
     let kind = delta(Aspect::Kind, "kind", json!("file"), json!("symlink"));
     let xattr = delta(Aspect::Xattr, "xattr:user.x", json!("1"), json!(null));

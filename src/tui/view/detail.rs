@@ -408,13 +408,14 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
         }),
         field("mtime", &["mtime"], &|e| e.mtime.rfc3339()),
         field("atime", &["atime"], &|e| {
-            e.atime.map(|t| t.rfc3339()).unwrap_or_default()
+            e.extras().atime.map(|t| t.rfc3339()).unwrap_or_default()
         }),
         field("ctime", &["ctime"], &|e| {
-            e.ctime.map(|t| t.rfc3339()).unwrap_or_default()
+            e.extras().ctime.map(|t| t.rfc3339()).unwrap_or_default()
         }),
         field("device", &["device"], &|e| {
-            e.device
+            e.extras()
+                .device
                 .map(|(a, b)| format!("{a}:{b}"))
                 .unwrap_or_default()
         }),
@@ -425,15 +426,15 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
     ];
     let mut keys: BTreeMap<String, ()> = BTreeMap::new();
     for e in entries.iter().filter_map(|(_, e)| *e) {
-        keys.extend(e.xattrs.keys().map(|k| (format!("xattr:{k}"), ())));
-        keys.extend(e.pax.keys().map(|k| (format!("pax:{k}"), ())));
+        keys.extend(e.extras().xattrs.keys().map(|k| (format!("xattr:{k}"), ())));
+        keys.extend(e.extras().pax.keys().map(|k| (format!("pax:{k}"), ())));
     }
     for key in keys.into_keys() {
         let value = |e: &EntryMeta| {
             let (map, name) = match key.split_once(':') {
-                Some(("xattr", k)) => (&e.xattrs, k),
-                Some((_, k)) => (&e.pax, k),
-                None => (&e.pax, key.as_str()),
+                Some(("xattr", k)) => (&e.extras().xattrs, k),
+                Some((_, k)) => (&e.extras().pax, k),
+                None => (&e.extras().pax, key.as_str()),
             };
             map.get(name).cloned().unwrap_or_default()
         };
