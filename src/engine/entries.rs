@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::model::{
     Aspect, ContextId, Delta, DeltaValue, DiffId, DiffKind, Difference, EntryExtras, EntryKind,
-    EntryMeta, Sides, Whiteout, canonical_path,
+    EntryMeta, Sides, Whiteout, canonical_path, is_canonical,
 };
 
 /// Everything that differs between two entries that stand for the same path. `order_changed` says
@@ -178,7 +178,9 @@ pub(super) fn file_difference(
 pub struct LayerEntries {
     /// Shared with the differences that name them.
     pub entries: Vec<Arc<EntryMeta>>,
-    paths: Vec<String>,
+    /// The canonical paths of the entries whose names are spelled otherwise (`./etc`), by entry
+    /// index; the others' paths are their names (most layers have no other spelling).
+    respelled: Vec<(u32, String)>,
     sorted: Vec<u32>,
     /// The contents the scan kept (see [`super::layer::Capture`]), by entry index, in index order.
     captured: Vec<(u32, Vec<u8>)>,
@@ -187,15 +189,21 @@ pub struct LayerEntries {
 impl LayerEntries {
     pub fn new(entries: Vec<EntryMeta>) -> Self {
         let entries: Vec<Arc<EntryMeta>> = entries.into_iter().map(Arc::new).collect();
-        let paths: Vec<String> = entries.iter().map(|e| e.path()).collect();
-        let mut sorted: Vec<u32> = (0..entries.len() as u32).collect();
-        sorted.sort_by(|&x, &y| paths[x as usize].cmp(&paths[y as usize]).then(x.cmp(&y)));
-        LayerEntries {
+        let respelled = (0..entries.len() as u32)
+            .zip(&entries)
+            .filter(|(_, e)| !is_canonical(&e.name))
+            .map(|(index, e)| (index, e.path()))
+            .collect();
+        let mut layer = LayerEntries {
             entries,
-            paths,
-            sorted,
+            respelled,
+            sorted: Vec::new(),
             captured: Vec::new(),
-        }
+        };
+        let mut sorted: Vec<u32> = (0..layer.len() as u32).collect();
+        sorted.sort_by(|&x, &y| layer.path(x).cmp(layer.path(y)).then(x.cmp(&y)));
+        layer.sorted = sorted;
+        layer
     }
 
     /// With the contents the scan kept, by entry index.
@@ -230,7 +238,10 @@ impl LayerEntries {
     }
 
     fn path(&self, index: u32) -> &str {
-        &self.paths[index as usize]
+        match self.respelled.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(at) => &self.respelled[at].1,
+            Err(_) => &self.entries[index as usize].name,
+        }
     }
 
     /// (path, occurrence of that path, entry index), in path order.
@@ -393,10 +404,9 @@ pub fn merge_layers<'e>(layers: impl IntoIterator<Item = &'e LayerEntries>) -> M
     let mut fs = MergedFs::new();
     for (layer_index, layer) in layers.into_iter().enumerate() {
         let entries = &layer.entries;
-        let paths: Vec<(String, Option<Whiteout>)> = layer
-            .paths
-            .iter()
-            .map(|path| (path.clone(), Whiteout::of_path(path)))
+        let paths: Vec<(String, Option<Whiteout>)> = (0..layer.len() as u32)
+            .map(|index| layer.path(index))
+            .map(|path| (path.to_owned(), Whiteout::of_path(path)))
             .collect();
         for (_, whiteout) in &paths {
             match whiteout {

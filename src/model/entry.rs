@@ -386,7 +386,7 @@ pub fn canonical_path(name: &str) -> String {
 
 /// Already what [`canonical_path`] makes of it (most names in a layer): no leading or trailing `/`, no
 /// empty or `.` component.
-fn is_canonical(name: &str) -> bool {
+pub fn is_canonical(name: &str) -> bool {
     !name.starts_with('/')
         && !name.ends_with('/')
         && !name.contains("//")

@@ -16,7 +16,8 @@ mod text;
 pub use aspect::{Aspect, AspectSet};
 pub use delta_value::DeltaValue;
 pub use entry::{
-    EntryExtras, EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout, canonical_path,
+    EntryExtras, EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout,
+    canonical_path, is_canonical,
 };
 pub use event::{
     Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, Event, LayerProof,
