@@ -187,8 +187,8 @@ pub struct LayerEntries {
 }
 
 impl LayerEntries {
-    pub fn new(entries: Vec<EntryMeta>) -> Self {
-        let entries: Vec<Arc<EntryMeta>> = entries.into_iter().map(Arc::new).collect();
+    pub fn new(entries: Vec<impl Into<Arc<EntryMeta>>>) -> Self {
+        let entries: Vec<Arc<EntryMeta>> = entries.into_iter().map(Into::into).collect();
         let respelled = (0..entries.len() as u32)
             .zip(&entries)
             .filter(|(_, e)| !is_canonical(&e.name))

@@ -65,7 +65,8 @@ impl Default for ReadLimits {
 /// What reading a layer gives.
 #[derive(Debug, Default)]
 pub struct LayerScan {
-    pub entries: Vec<EntryMeta>,
+    /// Shared from the start: the differences and the pairing hold the same entries.
+    pub entries: Vec<Arc<EntryMeta>>,
     /// The contents kept of the files a [`Capture`] asked for, by entry index.
     pub captured: Vec<(u32, Vec<u8>)>,
     /// The compression actually found (which may contradict the media type).
@@ -129,7 +130,7 @@ impl<'v> TarRead<'v> {
 /// A tar walked: its entries and the contents captured.
 #[derive(Default)]
 struct Walked<'s> {
-    entries: Vec<EntryMeta>,
+    entries: Vec<Arc<EntryMeta>>,
     captured: Vec<(u32, Vec<u8>)>,
     /// To commit once the blob is verified.
     spooled: Option<SpoolWriter<'s>>,
@@ -194,7 +195,7 @@ pub fn extract_from_layer(
 pub fn scan_tar_stream<R: Read>(
     stream: R,
     limits: &ReadLimits,
-) -> Result<Vec<EntryMeta>, BlobError> {
+) -> Result<Vec<Arc<EntryMeta>>, BlobError> {
     scan_tar(stream, TarRead::new(limits)).map(|(walked, _)| walked.entries)
 }
 
@@ -203,7 +204,7 @@ pub fn visit_tar_stream<R: Read>(
     stream: R,
     visitor: &mut dyn ContentVisitor,
     limits: &ReadLimits,
-) -> Result<Vec<EntryMeta>, BlobError> {
+) -> Result<Vec<Arc<EntryMeta>>, BlobError> {
     let how = TarRead {
         visitor: Some(visitor),
         ..TarRead::new(limits)
@@ -400,7 +401,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         if let Some(observer) = how.observer {
             observer.entry(&meta);
         }
-        walked.entries.push(meta);
+        walked.entries.push(Arc::new(meta));
     }
     // Kept until the comparison ends: without the room the last doublings left.
     walked.entries.shrink_to_fit();
