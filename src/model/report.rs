@@ -177,14 +177,24 @@ impl Report {
             return Applied::Unchanged;
         }
         let mut moved = vec![None; self.differences.len()];
-        let mut old: Vec<Option<Difference>> = std::mem::take(&mut self.differences)
-            .into_iter()
-            .map(Some)
-            .collect();
         for (new, &at) in kept.iter().enumerate() {
             moved[at] = Some(new);
         }
-        self.differences = kept.iter().filter_map(|&at| old[at].take()).collect();
+        // Each difference's new place (those not kept after the others), reached by swaps: a million
+        // differences are not copied into a second list.
+        let mut dropped = kept.len()..;
+        let mut place: Vec<usize> = (moved.iter())
+            .map(|m| m.or_else(|| dropped.next()).unwrap_or_default())
+            .collect();
+        for at in 0..place.len() {
+            while place[at] != at {
+                let to = place[at];
+                self.differences.swap(at, to);
+                place.swap(at, to);
+            }
+        }
+        self.differences.truncate(kept.len());
+        self.differences.shrink_to_fit();
         self.positions = Positions(
             self.differences
                 .iter()
@@ -279,5 +289,57 @@ impl Report {
     pub fn in_layer_view(&self, id: ContextId) -> bool {
         self.ancestry(id)
             .any(|c| matches!(c.kind, ContextKind::Layer { .. }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DiffKind;
+
+    fn difference(id: u32, context: u32) -> Difference {
+        Difference {
+            id: DiffId(id),
+            context: ContextId(context),
+            kind: DiffKind::File,
+            key: format!("f{id}"),
+            deltas: Vec::new(),
+            entries: None,
+            origin: None,
+            nested: None,
+            explanations: Vec::new(),
+        }
+    }
+
+    fn keys(report: &Report) -> Vec<&str> {
+        report.differences.iter().map(|d| d.key.as_str()).collect()
+    }
+
+    #[test]
+    fn withdrawing_and_finishing_reorder_the_differences_in_place_and_say_where_each_went() {
+        let mut report = Report::default();
+        for (id, context) in [(0, 2), (1, 1), (2, 2), (3, 1), (4, 0), (5, 1)] {
+            report.apply(Event::Provisional(difference(id, context)));
+        }
+        let withdrawn = report.apply(Event::Withdrawn {
+            differences: vec![DiffId(2), DiffId(4)],
+        });
+        assert_eq!(
+            withdrawn,
+            Applied::Moved(vec![Some(0), Some(1), None, Some(2), None, Some(3)])
+        );
+        assert_eq!(keys(&report), ["f0", "f1", "f3", "f5"]);
+        for id in [5, 0, 1, 3] {
+            report.apply(Event::Difference(difference(id, if id == 0 { 2 } else { 1 })));
+        }
+        let finished = report.apply(Event::Finished);
+        // Context order first, then the order they were settled in.
+        assert_eq!(keys(&report), ["f5", "f1", "f3", "f0"]);
+        assert_eq!(
+            finished,
+            Applied::Moved(vec![Some(3), Some(1), Some(2), Some(0)])
+        );
+        assert_eq!(report.difference(DiffId(3)).map(|d| d.key.as_str()), Some("f3"));
+        assert_eq!(report.differences.capacity(), 4);
     }
 }
