@@ -330,7 +330,10 @@ mod tests {
         );
         assert_eq!(keys(&report), ["f0", "f1", "f3", "f5"]);
         for id in [5, 0, 1, 3] {
-            report.apply(Event::Difference(difference(id, if id == 0 { 2 } else { 1 })));
+            report.apply(Event::Difference(difference(
+                id,
+                if id == 0 { 2 } else { 1 },
+            )));
         }
         let finished = report.apply(Event::Finished);
         // Context order first, then the order they were settled in.
@@ -339,7 +342,10 @@ mod tests {
             finished,
             Applied::Moved(vec![Some(3), Some(1), Some(2), Some(0)])
         );
-        assert_eq!(report.difference(DiffId(3)).map(|d| d.key.as_str()), Some("f3"));
+        assert_eq!(
+            report.difference(DiffId(3)).map(|d| d.key.as_str()),
+            Some("f3")
+        );
         assert_eq!(report.differences.capacity(), 4);
     }
 }
