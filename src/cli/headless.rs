@@ -17,7 +17,6 @@ use ocidiff::model::{DiffKind, Difference, Event, Report, Sides, escape_control}
 use ocidiff::report::{
     Contents, Format, JsonReport, NdjsonWriter, NonEmpty, ReportDir, ReportError, RowDetails,
     Summary, WriteLimits, write_detailed_table, write_html, write_json, write_markdown,
-    write_table,
 };
 use ocidiff::report_dir_export::{ReadAgainLimits, export_differences};
 use ocidiff::rules::{Rules, RulesReport};
@@ -147,17 +146,13 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     let json_with_rules =
         || JsonReport::new(inputs, &report, &filter, view).with_rules(rules.as_ref());
     let written = match format {
-        Format::Table if args.verbose || args.explain.explain => {
+        Format::Table => {
             let details = RowDetails {
                 deltas: args.verbose,
-                explanations: true,
+                explanations: args.verbose || args.explain.explain,
             };
             let mut out = io::BufWriter::new(io::stdout().lock());
             write_detailed_table(&mut out, &report, &shown, details).and_then(|()| out.flush())
-        }
-        Format::Table => {
-            let mut out = io::BufWriter::new(io::stdout().lock());
-            write_table(&mut out, &report, &shown).and_then(|()| out.flush())
         }
         Format::Json => {
             let mut out = io::BufWriter::new(io::stdout().lock());
