@@ -31,7 +31,7 @@ use serde_json::json;
 use ocidiff::filter::{Filter, IgnoreOption, Presentation, View};
 use ocidiff::model::{
     Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryKind,
-    EntryMeta, Event, Sides, TarFormat, Timestamp,
+    EntryMeta, Event, Owner, Sides, TarFormat, Timestamp,
 };
 use ocidiff::oci::{Descriptor, Digest};
 use ocidiff::tui::app::{Action, App};
@@ -76,7 +76,7 @@ fn context(id: u32, parent: Option<u32>, kind: ContextKind, path: &str, label: &
 fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&str>) -> EntryMeta {
     EntryMeta {
         index,
-        name: name.to_owned(),
+        name: name.into(),
         kind,
         link: None,
         size: content.map_or(0, |c| c.len() as u64),
@@ -85,10 +85,7 @@ fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&st
         } else {
             0o644
         },
-        uid: 0,
-        gid: 0,
-        uname: String::new(),
-        gname: String::new(),
+        owner: Owner::none(),
         mtime: Timestamp::from_secs(mtime),
         extras: None,
         format: TarFormat::Ustar,

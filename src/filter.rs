@@ -221,8 +221,11 @@ pub enum View {
 #[derive(Debug, Clone)]
 pub struct Shown<'r> {
     pub difference: &'r Difference,
-    pub deltas: Vec<&'r Delta>,
+    pub deltas: ShownDeltas<'r>,
 }
+
+/// The deltas of a difference that the filter shows, in order.
+pub type ShownDeltas<'r> = smallvec::SmallVec<[&'r Delta; 2]>;
 
 impl<'r> Shown<'r> {
     /// Each of its difference's deltas, in order, with whether the filter shows it.

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use anyhow::{Context as _, Result, anyhow};
 
@@ -143,8 +143,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         read_contents(&images, &report, &files, &options.read_limits)
     });
     let json = JsonReport::new(inputs, &report, &filter, view);
-    let json_with_rules =
-        || JsonReport::new(inputs, &report, &filter, view).with_rules(rules.as_ref());
+    let json_with_rules = || {
+        JsonReport::new(inputs, &report, &filter, view)
+            .with_rules(rules.as_ref())
+            .with_shown(&shown)
+    };
     let written = match format {
         Format::Table => {
             let details = RowDetails {
@@ -223,7 +226,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     ));
     let verdict = Verdict::new(&report, &shown);
     if !args.quiet {
-        eprintln!("{}", Summary::new(&report, &presentation));
+        eprintln!("{}", Summary::new(&report, &presentation, &shown));
         // A partial comparison has no verdict; no difference needs none.
         if report.errors.is_empty() && verdict.differences > 0 {
             eprintln!("verdict: {verdict}");
@@ -314,9 +317,26 @@ fn compare(
     let mut report = Report::default();
     // Debug lines would break into the progress line.
     let mut progress = ProgressLine::new(!quiet && !debug.enabled());
-    let mut ndjson = (format == Format::Ndjson).then(|| NdjsonWriter::new(io::stdout().lock()));
+    let mut ndjson = (format == Format::Ndjson)
+        .then(|| NdjsonWriter::new(io::BufWriter::new(io::stdout().lock())));
     let mut stdout_closed = false;
-    for event in events {
+    loop {
+        let event = match events.try_recv() {
+            Ok(event) => event,
+            Err(waiting) => {
+                // Caught up with the comparison: what was written goes out before waiting.
+                if let Some(writer) = ndjson.as_mut().filter(|_| !stdout_closed) {
+                    stdout_closed = to_stdout(writer.flush())?;
+                }
+                match waiting {
+                    mpsc::TryRecvError::Empty => match events.recv() {
+                        Ok(event) => event,
+                        Err(_) => break,
+                    },
+                    mpsc::TryRecvError::Disconnected => break,
+                }
+            }
+        };
         debug.event(&event);
         match &event {
             Event::Progress(p) => progress.update(p),
@@ -331,15 +351,20 @@ fn compare(
             _ => {}
         }
         if let Some(writer) = ndjson.as_mut().filter(|_| !stdout_closed) {
-            match writer.write_event(&event) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => stdout_closed = true,
-                other => other?,
-            }
+            stdout_closed = to_stdout(writer.write_event(&event))?;
         }
         report.apply(event);
     }
     progress.clear();
     Ok(report)
+}
+
+/// A write to stdout: whether stdout is now closed (the reader went away), or the error.
+fn to_stdout(written: io::Result<()>) -> io::Result<bool> {
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(true),
+        other => other.map(|()| false),
+    }
 }
 
 /// `--report-dir DIR`: new or empty, unless `--overwrite-report-dir` says to replace a previous report.
@@ -374,7 +399,7 @@ fn write_report_dir(
     images: &Sides<Image>,
     report: &Report,
     files: &[&Difference],
-    report_json: &JsonReport<'_>,
+    report_json: &JsonReport<'_, '_>,
     limits: &ReadAgainLimits,
 ) -> Result<bool> {
     let exported = export_differences(out, images, report, files, report_json, limits)

@@ -50,10 +50,11 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
         a.mode_type_bits(),
         b.mode_type_bits(),
     );
-    differ(&mut out, Aspect::Owner, "uid", a.uid, b.uid);
-    differ(&mut out, Aspect::Owner, "gid", a.gid, b.gid);
-    differ(&mut out, Aspect::Owner, "uname", &a.uname, &b.uname);
-    differ(&mut out, Aspect::Owner, "gname", &a.gname, &b.gname);
+    let (x, y) = (&a.owner, &b.owner);
+    differ(&mut out, Aspect::Owner, "uid", x.uid, y.uid);
+    differ(&mut out, Aspect::Owner, "gid", x.gid, y.gid);
+    differ(&mut out, Aspect::Owner, "uname", &*x.uname, &*y.uname);
+    differ(&mut out, Aspect::Owner, "gname", &*x.gname, &*y.gname);
     let (extras_a, extras_b) = (a.extras(), b.extras());
     if extras_a.device != extras_b.device {
         let device = |e: &EntryExtras| e.device.map(|(major, minor)| format!("{major}:{minor}"));
@@ -506,7 +507,7 @@ mod tests {
         let a = entry(0, "./bin/sh");
         let mut b = entry(0, "bin/sh");
         b.mode = 0o100755;
-        b.uid = 1000;
+        b.owner_mut().uid = 1000;
         b.mtime = Timestamp::from_secs(2);
         b.format = TarFormat::Pax;
         b.extras_mut().xattrs.insert("user.x".into(), "1".into());
@@ -564,7 +565,7 @@ mod tests {
     fn duplicate_names_pair_by_occurrence() {
         let a = vec![entry(0, "x"), entry(1, "x")];
         let mut second = entry(1, "x");
-        second.uid = 5;
+        second.owner_mut().uid = 5;
         let b = vec![entry(0, "x"), second];
         let diffs = compare_layer_entries(
             ContextId(0),

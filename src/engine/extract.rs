@@ -152,7 +152,7 @@ fn write_error(images: &Sides<Image>, wanted: &Wanted, error: io::Error) -> Engi
     EngineError::Write {
         input: wanted.side.index(),
         spec: images.get(wanted.side).spec.clone(),
-        name: wanted.entry.name.clone(),
+        name: wanted.entry.name.to_string(),
         message: error.to_string(),
     }
 }

@@ -289,7 +289,7 @@ impl<'f, 'w> Findings<'f, 'w> {
                         files.retain(|p, _| !p.starts_with(&format!("{dir}/")));
                     }
                     None if entry.kind == EntryKind::Symlink && !path.contains('/') => {
-                        symlinks.insert(path, entry.link.clone().unwrap_or_default());
+                        symlinks.insert(path, entry.link.as_deref().unwrap_or_default().to_owned());
                     }
                     None => {}
                 }

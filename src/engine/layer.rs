@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicU64;
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{
-    EntryExtras, EntryKind, EntryMeta, NestedFormat, canonical_path, name_from_bytes,
+    EntryExtras, EntryKind, EntryMeta, NestedFormat, Owner, canonical_path, name_from_bytes,
 };
 use crate::oci::{Compression, Descriptor, Digest};
 use crate::source::BlobSource;
@@ -360,6 +360,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
     let mut walked = Walked::default();
     let mut captured_bytes = 0u64;
     let mut content_buffer = vec![0u8; READ_BUFFER];
+    let mut owners = Owners::default();
     while how.list_entries
         && let Some(entry) = reader.next_entry().map_err(BlobError::from_tar)?
     {
@@ -383,7 +384,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
             .filter(|&kept| captured_bytes + kept <= limits.capture_layer)
             .map(Kept::new);
         let meta = read_entry(
-            (index, name),
+            (index, name.into_boxed_str(), owners.of(&entry)),
             &entry,
             &mut reader,
             &mut content_buffer,
@@ -421,7 +422,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
 }
 
 fn read_entry<R: Read>(
-    (index, name): (u32, String),
+    (index, name, owner): (u32, Box<str>, Arc<Owner>),
     entry: &tarball::Entry,
     reader: &mut TarReader<R>,
     buffer: &mut [u8],
@@ -434,13 +435,10 @@ fn read_entry<R: Read>(
         index,
         name,
         kind,
-        link: (!entry.link.is_empty()).then(|| name_from_bytes(&entry.link)),
+        link: (!entry.link.is_empty()).then(|| name_from_bytes(&entry.link).into()),
         size: entry.size,
         mode: entry.mode,
-        uid: entry.uid,
-        gid: entry.gid,
-        uname: name_from_bytes(&entry.uname),
-        gname: name_from_bytes(&entry.gname),
+        owner,
         mtime: entry.mtime,
         format: entry.format,
         content: None,
@@ -465,6 +463,40 @@ fn read_entry<R: Read>(
         meta.nested = NestedFormat::sniff(&meta.name, start.bytes());
     }
     Ok(meta)
+}
+
+/// The owners of a layer's entries, each kept once for the entries to share: a layer has a few.
+#[derive(Default)]
+struct Owners(Vec<Arc<Owner>>);
+
+impl Owners {
+    /// Beyond this many, a new owner is not kept for sharing (the search would cost more than it saves).
+    const KEPT: usize = 64;
+
+    fn of(&mut self, entry: &tarball::Entry) -> Arc<Owner> {
+        let ids = |o: &&Arc<Owner>| o.uid == entry.uid && o.gid == entry.gid;
+        let as_written = |o: &&Arc<Owner>| {
+            ids(o) && o.uname.as_bytes() == entry.uname && o.gname.as_bytes() == entry.gname
+        };
+        if let Some(owner) = self.0.iter().find(as_written) {
+            return Arc::clone(owner);
+        }
+        // Names that are not UTF-8 are kept escaped, so only their decoded form matches.
+        let owner = Owner {
+            uid: entry.uid,
+            gid: entry.gid,
+            uname: name_from_bytes(&entry.uname).into(),
+            gname: name_from_bytes(&entry.gname).into(),
+        };
+        if let Some(same) = self.0.iter().find(|o| ***o == owner) {
+            return Arc::clone(same);
+        }
+        let owner = Arc::new(owner);
+        if self.0.len() < Self::KEPT {
+            self.0.push(Arc::clone(&owner));
+        }
+        owner
+    }
 }
 
 /// Where a file's content is kept besides being hashed: in memory (captured) and in the spool.
@@ -624,7 +656,7 @@ mod tests {
         let mut source = MemorySource::default();
         let desc = source.add(OCI_LAYER_GZIP, blob);
         let scan = scan(&source, &desc, &tar).unwrap();
-        let names: Vec<_> = scan.entries.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<_> = scan.entries.iter().map(|e| &*e.name).collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(scan.entries[1].content, Some(Digest::sha256_of(b"second")));
         assert_eq!(scan.entries[1].mode, 0o755);
@@ -719,7 +751,7 @@ mod tests {
                 nanos: 123_456_789
             }
         );
-        assert_eq!(entry.uid, 1000);
+        assert_eq!(entry.owner.uid, 1000);
         assert_eq!(
             entry.extras().xattrs.get("user.k").map(String::as_str),
             Some("v")
@@ -729,6 +761,42 @@ mod tests {
             Some("z")
         );
         assert_eq!(entry.format, TarFormat::Pax);
+    }
+
+    #[test]
+    fn entries_with_one_owner_share_it_and_names_not_utf8_stay_escaped() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let owners: [(u64, &[u8]); 5] = [
+            (0, b"root"),
+            (1000, b"user"),
+            (0, b"root"),
+            (7, b"caf\xe9"),
+            (7, b"caf\xe9"),
+        ];
+        for (i, (uid, uname)) in owners.iter().enumerate() {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(0);
+            header.set_mode(0o644);
+            header.set_uid(*uid);
+            header.set_username("x").unwrap();
+            header.as_gnu_mut().unwrap().uname[..uname.len()].copy_from_slice(uname);
+            header.as_gnu_mut().unwrap().uname[uname.len()..].fill(0);
+            header.set_entry_type(tar::EntryType::Regular);
+            builder
+                .append_data(&mut header, format!("f{i}"), &b""[..])
+                .unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let mut source = MemorySource::default();
+        let desc = source.add(OCI_LAYER_TAR, tar.clone());
+        let entries = scan(&source, &desc, &tar).unwrap().entries;
+        let owner = |i: usize| &entries[i].owner;
+        assert_eq!((owner(0).uid, &*owner(0).uname), (0, "root"));
+        assert_eq!((owner(1).uid, &*owner(1).uname), (1000, "user"));
+        assert_eq!(&*owner(3).uname, "caf\\xe9");
+        assert!(Arc::ptr_eq(owner(0), owner(2)), "one root for both");
+        assert!(Arc::ptr_eq(owner(3), owner(4)), "escaped names shared too");
+        assert!(!Arc::ptr_eq(owner(0), owner(1)));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use crate::codec::{self, Codec};
 use crate::model::{
     Aspect, ContextId, Delta, DiffId, DiffKind, Difference, EntryKind, EntryMeta, NestedFormat,
-    Sides, TarFormat, Timestamp, name_from_bytes,
+    Owner, Sides, TarFormat, Timestamp, name_from_bytes,
 };
 use crate::oci::Digest;
 
@@ -498,7 +498,7 @@ impl Comparer<'_> {
             let mut entry = EntryMeta {
                 index: index as u32,
                 kind,
-                link: (kind == EntryKind::Symlink).then(|| name_from_bytes(&content)),
+                link: (kind == EntryKind::Symlink).then(|| name_from_bytes(&content).into()),
                 size: file.size(),
                 mode: file.unix_mode().unwrap_or(0),
                 mtime,
@@ -544,15 +544,12 @@ struct ZipListing {
 fn zip_entry_base(name: &str) -> EntryMeta {
     EntryMeta {
         index: 0,
-        name: name.to_owned(),
+        name: name.into(),
         kind: EntryKind::File,
         link: None,
         size: 0,
         mode: 0,
-        uid: 0,
-        gid: 0,
-        uname: String::new(),
-        gname: String::new(),
+        owner: Owner::none(),
         mtime: Timestamp::default(),
         extras: None,
         format: TarFormat::Ustar,

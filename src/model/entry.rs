@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -14,17 +15,15 @@ pub struct EntryMeta {
     /// 0-based position of the entry in its layer's tar stream.
     pub index: u32,
     /// The name as written in the tar (GNU long names and PAX `path` applied), invalid UTF-8 as `\xNN`.
-    pub name: String,
+    pub name: Box<str>,
     pub kind: EntryKind,
     /// Symlink or hardlink target as written.
-    pub link: Option<String>,
+    pub link: Option<Box<str>>,
     pub size: u64,
     /// The whole mode field: permission bits, setuid/setgid/sticky and any file-type bits the writer set.
     pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-    pub uname: String,
-    pub gname: String,
+    /// Shared by the entries of a layer that have the same owner, as most do.
+    pub owner: Arc<Owner>,
     pub mtime: Timestamp,
     pub format: TarFormat,
     /// sha256 of the entry's data, for regular files.
@@ -34,6 +33,24 @@ pub struct EntryMeta {
     pub nested: Option<NestedFormat>,
     /// `None` when the entry has none of them; read them with [`EntryMeta::extras`].
     pub extras: Option<Box<EntryExtras>>,
+}
+
+/// Who owns an entry: its ids and, as written, its user and group names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u64,
+    pub gid: u64,
+    pub uname: Box<str>,
+    pub gname: Box<str>,
+}
+
+impl Owner {
+    /// Root, without names: the owner of members of archives that record none (zip, gzip), and of test
+    /// entries. One shared value.
+    pub fn none() -> Arc<Owner> {
+        static NONE: std::sync::LazyLock<Arc<Owner>> = std::sync::LazyLock::new(Arc::default);
+        Arc::clone(&NONE)
+    }
 }
 
 /// What few tar entries have.
@@ -77,10 +94,10 @@ impl Serialize for EntryMeta {
         }
         object.serialize_field("size", &self.size)?;
         object.serialize_field("mode", &self.mode)?;
-        object.serialize_field("uid", &self.uid)?;
-        object.serialize_field("gid", &self.gid)?;
-        object.serialize_field("uname", &self.uname)?;
-        object.serialize_field("gname", &self.gname)?;
+        object.serialize_field("uid", &self.owner.uid)?;
+        object.serialize_field("gid", &self.owner.gid)?;
+        object.serialize_field("uname", &self.owner.uname)?;
+        object.serialize_field("gname", &self.owner.gname)?;
         object.serialize_field("mtime", &self.mtime)?;
         if let Some(atime) = &extras.atime {
             object.serialize_field("atime", atime)?;
@@ -161,6 +178,11 @@ impl EntryMeta {
         self.extras.as_deref().unwrap_or(&NO_EXTRAS)
     }
 
+    /// Its owner, to change (a copy, if others share it).
+    pub fn owner_mut(&mut self) -> &mut Owner {
+        Arc::make_mut(&mut self.owner)
+    }
+
     /// Its extras, to change.
     pub fn extras_mut(&mut self) -> &mut EntryExtras {
         self.extras.get_or_insert_default()
@@ -186,10 +208,7 @@ impl EntryMeta {
             link: None,
             size: 0,
             mode: 0o644,
-            uid: 0,
-            gid: 0,
-            uname: String::new(),
-            gname: String::new(),
+            owner: Owner::none(),
             mtime: Timestamp::default(),
             format: TarFormat::Ustar,
             content: None,

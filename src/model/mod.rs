@@ -16,7 +16,7 @@ mod text;
 pub use aspect::{Aspect, AspectSet};
 pub use delta_value::DeltaValue;
 pub use entry::{
-    EntryExtras, EntryKind, EntryMeta, NestedFormat, TarFormat, Timestamp, Whiteout,
+    EntryExtras, EntryKind, EntryMeta, NestedFormat, Owner, TarFormat, Timestamp, Whiteout,
     canonical_path, is_canonical,
 };
 pub use event::{

@@ -31,8 +31,12 @@ pub struct Report {
 /// report lists each context's differences in that order, as the engine settled them.
 #[derive(Debug, Clone, Default)]
 pub struct Settling {
-    provisional: HashSet<DiffId>,
-    settled: HashMap<DiffId, u64>,
+    /// Present (0) for each provisional difference.
+    provisional: ById,
+    /// The order each settled difference was settled in.
+    settled: ById,
+    /// How many were settled.
+    count: usize,
 }
 
 /// What applying an event did to [`Report::differences`].
@@ -50,7 +54,43 @@ pub enum Applied {
 
 /// Differences by id. A position found stale (the list was changed directly) is looked up again.
 #[derive(Debug, Clone, Default)]
-pub struct Positions(HashMap<DiffId, usize>);
+pub struct Positions(ById);
+
+/// A number for some difference ids, in a list the ids index: the engine hands ids out one after the
+/// other from 0, so a million differences cost 4 MB where a hash map took 35.
+#[derive(Debug, Clone, Default)]
+struct ById(Vec<u32>);
+
+impl ById {
+    const ABSENT: u32 = u32::MAX;
+
+    fn get(&self, id: DiffId) -> Option<u32> {
+        (self.0.get(id.0 as usize).copied()).filter(|&value| value != Self::ABSENT)
+    }
+
+    fn contains(&self, id: DiffId) -> bool {
+        self.get(id).is_some()
+    }
+
+    fn insert(&mut self, id: DiffId, value: u32) {
+        let at = id.0 as usize;
+        if at >= self.0.len() {
+            self.0.resize(at + 1, Self::ABSENT);
+        }
+        self.0[at] = value;
+    }
+
+    fn remove(&mut self, id: DiffId) -> Option<u32> {
+        let value = self.get(id)?;
+        self.0[id.0 as usize] = Self::ABSENT;
+        Some(value)
+    }
+}
+
+/// A position or an order among the differences, which ids number.
+fn as_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(ById::ABSENT)
+}
 
 impl Report {
     pub fn apply(&mut self, event: Event) -> Applied {
@@ -58,12 +98,12 @@ impl Report {
             Event::Context(c) => self.contexts.push(*c),
             Event::Difference(d) => return self.settle(d),
             Event::Provisional(d) => {
-                self.settling.provisional.insert(d.id);
+                self.settling.provisional.insert(d.id, 0);
                 return self.push(d);
             }
             Event::Withdrawn { differences } => {
                 let withdrawn: HashSet<DiffId> = differences.into_iter().collect();
-                for id in &withdrawn {
+                for &id in &withdrawn {
                     self.settling.provisional.remove(id);
                 }
                 let kept = (self.differences.iter().enumerate())
@@ -104,11 +144,12 @@ impl Report {
                 let Settling {
                     provisional,
                     settled,
+                    ..
                 } = std::mem::take(&mut self.settling);
                 let mut keyed: Vec<((u32, u64), usize)> = (self.differences.iter().enumerate())
-                    .filter(|(_, d)| !provisional.contains(&d.id))
+                    .filter(|(_, d)| !provisional.contains(d.id))
                     .map(|(i, d)| {
-                        let order = settled.get(&d.id).copied().unwrap_or(u64::MAX);
+                        let order = settled.get(d.id).map_or(u64::MAX, u64::from);
                         ((d.context.0, order), i)
                     })
                     .collect();
@@ -122,7 +163,7 @@ impl Report {
 
     fn push(&mut self, difference: Difference) -> Applied {
         let at = self.differences.len();
-        self.positions.0.insert(difference.id, at);
+        self.positions.0.insert(difference.id, as_u32(at));
         self.differences.push(difference);
         Applied::Added(at)
     }
@@ -130,9 +171,11 @@ impl Report {
     /// A settled difference: new, or the settled form of a provisional one, which it replaces.
     fn settle(&mut self, difference: Difference) -> Applied {
         let id = difference.id;
-        let order = self.settling.settled.len() as u64;
-        self.settling.settled.insert(id, order);
-        if self.settling.provisional.remove(&id)
+        self.settling
+            .settled
+            .insert(id, as_u32(self.settling.count));
+        self.settling.count += 1;
+        if self.settling.provisional.remove(id).is_some()
             && let Some(at) = self.position(id)
         {
             self.differences[at] = difference;
@@ -195,13 +238,11 @@ impl Report {
         }
         self.differences.truncate(kept.len());
         self.differences.shrink_to_fit();
-        self.positions = Positions(
-            self.differences
-                .iter()
-                .enumerate()
-                .map(|(position, d)| (d.id, position))
-                .collect(),
-        );
+        let mut positions = ById::default();
+        for (position, d) in self.differences.iter().enumerate() {
+            positions.insert(d.id, as_u32(position));
+        }
+        self.positions = Positions(positions);
         Applied::Moved(moved)
     }
 
@@ -215,8 +256,8 @@ impl Report {
     }
 
     fn position(&self, id: DiffId) -> Option<usize> {
-        match self.positions.0.get(&id) {
-            Some(&at) if self.differences.get(at).is_some_and(|d| d.id == id) => Some(at),
+        match self.positions.0.get(id).map(|at| at as usize) {
+            Some(at) if self.differences.get(at).is_some_and(|d| d.id == id) => Some(at),
             _ => self.differences.iter().position(|d| d.id == id),
         }
     }

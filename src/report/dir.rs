@@ -154,7 +154,7 @@ impl EntryRef {
         EntryRef {
             input: side.index(),
             context_path: context_path.to_owned(),
-            name: entry.name.clone(),
+            name: entry.name.to_string(),
             index: entry.index,
             size: entry.size,
         }

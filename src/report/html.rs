@@ -79,7 +79,7 @@ fn html_of_at_most(
     let shown = presentation.shown();
     let tally = tally(report, &shown);
     let verdict = Verdict::of_counted(tally.counted.iter().map(|c| (c.shown.difference, c.own)));
-    let summary = Summary::new(report, presentation);
+    let summary = Summary::new(report, presentation, &shown);
     let mut counted: HashMap<ContextId, usize> = HashMap::new();
     for c in &tally.counted {
         *counted.entry(c.shown.difference.context).or_default() += 1;
@@ -624,8 +624,8 @@ fn entry(entry: Option<&EntryMeta>) -> String {
         "{} {:04o} {}:{} {} bytes",
         e.kind.label(),
         e.permissions(),
-        e.uid,
-        e.gid,
+        e.owner.uid,
+        e.owner.gid,
         e.size
     );
     if let Some(link) = &e.link {

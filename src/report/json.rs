@@ -19,15 +19,17 @@ pub const JSON_FORMAT_VERSION: u32 = 2;
 /// The JSON document of a report, serialised straight from the report as it is written: nothing of the
 /// report is copied into an intermediate tree, so writing a report of a million differences takes little
 /// more memory than the report itself. `inputs` are the two image specs as the user gave them.
-pub struct JsonReport<'a> {
+pub struct JsonReport<'a, 'r> {
     inputs: [&'a str; 2],
     report: &'a Report,
     filter: &'a Filter,
     view: View,
     rules: Option<&'a RulesReport>,
+    /// What the filter shows, when the caller has it already (else it is worked out to be written).
+    shown: Option<&'a [Shown<'r>]>,
 }
 
-impl<'a> JsonReport<'a> {
+impl<'a, 'r> JsonReport<'a, 'r> {
     pub fn new(inputs: [&'a str; 2], report: &'a Report, filter: &'a Filter, view: View) -> Self {
         JsonReport {
             inputs,
@@ -35,6 +37,16 @@ impl<'a> JsonReport<'a> {
             filter,
             view,
             rules: None,
+            shown: None,
+        }
+    }
+
+    /// Writes `shown`, which the caller worked out with the same report, filter and view, instead
+    /// of working it out again (at a million differences, a second list of 32 MB).
+    pub fn with_shown(self, shown: &'a [Shown<'r>]) -> Self {
+        JsonReport {
+            shown: Some(shown),
+            ..self
         }
     }
 
@@ -44,11 +56,24 @@ impl<'a> JsonReport<'a> {
     }
 }
 
-impl Serialize for JsonReport<'_> {
+impl Serialize for JsonReport<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let presentation = Presentation::new(self.report, self.filter, self.view);
+        match self.shown {
+            Some(shown) => self.write(s, &presentation, shown),
+            None => self.write(s, &presentation, &presentation.shown()),
+        }
+    }
+}
+
+impl JsonReport<'_, '_> {
+    fn write<S: Serializer>(
+        &self,
+        s: S,
+        presentation: &Presentation<'_>,
+        shown: &[Shown<'_>],
+    ) -> Result<S::Ok, S::Error> {
         let report = self.report;
-        let presentation = Presentation::new(report, self.filter, self.view);
-        let shown = presentation.shown();
         let mut document = s.serialize_map(None)?;
         document.serialize_entry("ocidiffReport", &JSON_FORMAT_VERSION)?;
         document.serialize_entry("inputs", &self.inputs)?;
@@ -57,15 +82,15 @@ impl Serialize for JsonReport<'_> {
         document.serialize_entry("contexts", &ContextsJson(report))?;
         let differences = DifferencesJson {
             report,
-            presentation: &presentation,
-            shown: &shown,
+            presentation,
+            shown,
         };
         document.serialize_entry("differences", &differences)?;
-        document.serialize_entry("hidden", &HiddenJson(&presentation))?;
+        document.serialize_entry("hidden", &HiddenJson(presentation))?;
         document.serialize_entry("errors", &report.errors)?;
         document.serialize_entry("warnings", &report.warnings)?;
-        document.serialize_entry("summary", &SummaryJson::new(report, &shown))?;
-        document.serialize_entry("verdict", &VerdictJson::new(report, &shown))?;
+        document.serialize_entry("summary", &SummaryJson::new(report, shown))?;
+        document.serialize_entry("verdict", &VerdictJson::new(report, shown))?;
         if let Some(rules) = self.rules {
             document.serialize_entry("rules", &rules.to_json())?;
         }
@@ -74,7 +99,7 @@ impl Serialize for JsonReport<'_> {
 }
 
 /// Writes the report as one pretty-printed JSON document followed by a newline.
-pub fn write_json(out: &mut dyn Write, document: &JsonReport<'_>) -> Result<(), ReportError> {
+pub fn write_json(out: &mut dyn Write, document: &JsonReport<'_, '_>) -> Result<(), ReportError> {
     serde_json::to_writer_pretty(&mut *out, document)?;
     out.write_all(b"\n")?;
     Ok(())
@@ -189,13 +214,13 @@ impl SummaryJson {
 }
 
 /// The differences of the view, in report order, each with the deltas the filter shows marked.
-struct DifferencesJson<'a, 'r> {
-    report: &'r Report,
-    presentation: &'a Presentation<'r>,
-    shown: &'a [Shown<'r>],
+struct DifferencesJson<'a, 'p, 's> {
+    report: &'a Report,
+    presentation: &'a Presentation<'p>,
+    shown: &'a [Shown<'s>],
 }
 
-impl Serialize for DifferencesJson<'_, '_> {
+impl Serialize for DifferencesJson<'_, '_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // `shown` is in report order: walked alongside the differences, it gives each its shown deltas.
         let mut shown = self.shown.iter().peekable();
@@ -425,6 +450,23 @@ mod tests {
                 aspect.name()
             );
         }
+    }
+
+    #[test]
+    fn a_document_given_what_the_filter_shows_is_the_one_worked_out_without_it() {
+        let report = sample_report();
+        let filter = Filter::new(&[IgnoreOption::FileTimestamps], &["var/log".into()]).unwrap();
+        let write = |document: &JsonReport<'_, '_>| {
+            let mut out = Vec::new();
+            write_json(&mut out, document).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let presentation = Presentation::new(&report, &filter, View::PerLayer);
+        let shown = presentation.shown();
+        let document = || JsonReport::new(["oci:a", "oci:b"], &report, &filter, View::PerLayer);
+        let given = write(&document().with_shown(&shown));
+        assert_eq!(given, write(&document()));
+        assert!(given.contains("\"shown\": true"), "{given}");
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn markdown(
         "**Verdict:** {}\n",
         escape(&verdict_line(report, &verdict))
     );
-    let summary = Summary::new(report, presentation);
+    let summary = Summary::new(report, presentation, &shown);
     let _ = writeln!(md, "{}\n", escape(&summary.to_string()));
     write_counts(&mut md, &verdict);
     write_hidden(&mut md, &summary);

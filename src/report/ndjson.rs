@@ -4,8 +4,11 @@ use std::io::{self, Write};
 
 use crate::model::Event;
 
-/// Writes events as newline-delimited JSON, flushing after each so that a consumer reading a pipe sees
-/// every event as soon as it happens. Unfiltered: consumers get everything and filter themselves.
+/// Writes events as newline-delimited JSON. Unfiltered: consumers get everything and filter
+/// themselves. The caller flushes ([`NdjsonWriter::flush`]) whenever no event is waiting, so that a
+/// consumer reading a pipe sees every event as soon as it happens, while a burst of events (a million
+/// files' differences) is written in large blocks instead of one write each: written one by one they
+/// fell behind the comparison and piled up in memory.
 pub struct NdjsonWriter<W: Write> {
     out: W,
 }
@@ -17,7 +20,10 @@ impl<W: Write> NdjsonWriter<W> {
 
     pub fn write_event(&mut self, event: &Event) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, event)?;
-        self.out.write_all(b"\n")?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
@@ -89,10 +95,13 @@ mod tests {
     }
 
     #[test]
-    fn each_event_is_flushed_as_it_is_written() {
+    fn events_are_flushed_when_the_caller_says_not_one_by_one() {
         let mut writer = NdjsonWriter::new(CountingFlushes(0));
-        writer.write_event(&Event::Finished).unwrap();
-        writer.write_event(&Event::Finished).unwrap();
-        assert_eq!(writer.into_inner().0, 2);
+        for _ in 0..3 {
+            writer.write_event(&Event::Finished).unwrap();
+        }
+        assert_eq!(writer.out.0, 0);
+        writer.flush().unwrap();
+        assert_eq!(writer.into_inner().0, 1);
     }
 }

@@ -45,8 +45,9 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(report: &Report, presentation: &Presentation<'_>) -> Summary {
-        let mut summary = Summary::of_shown(report, &presentation.shown());
+    /// The counts of `shown` (what `presentation` shows) and of what it hides.
+    pub fn new(report: &Report, presentation: &Presentation<'_>, shown: &[Shown<'_>]) -> Summary {
+        let mut summary = Summary::of_shown(report, shown);
         summary.hidden_by_option = presentation.hidden_by_option();
         summary.hidden_by_paths = presentation.hidden_by_paths();
         summary.hidden_by_noise = presentation.hidden_by_noise();
@@ -233,7 +234,8 @@ mod tests {
     }
 
     fn summarise(report: &Report, filter: &Filter) -> Summary {
-        Summary::new(report, &Presentation::new(report, filter, View::PerLayer))
+        let presentation = Presentation::new(report, filter, View::PerLayer);
+        Summary::new(report, &presentation, &presentation.shown())
     }
 
     #[test]
@@ -321,7 +323,7 @@ mod tests {
         let strict = Filter::default();
         let presentation = Presentation::new(&report, &strict, View::PerLayer);
         let shown = presentation.shown();
-        let summary = Summary::new(&report, &presentation);
+        let summary = Summary::new(&report, &presentation, &shown);
         let verdict = crate::explain::Verdict::new(&report, &shown);
         assert_eq!(summary.rows, 5, "the table's rows");
         assert_eq!(summary.differences, 2);

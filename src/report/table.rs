@@ -246,7 +246,7 @@ fn context_name(context: Option<&Context>, layer: bool) -> String {
 fn file_name(entries: Option<&Sides<Option<Arc<EntryMeta>>>>, key: &str) -> String {
     entries
         .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
-        .map_or_else(|| key.to_owned(), |e| e.name.clone())
+        .map_or_else(|| key.to_owned(), |e| e.name.to_string())
 }
 
 /// A member of a file compared inside is named under the file: `FILE!/MEMBER`.
@@ -329,13 +329,13 @@ fn entry_cell(field: &str, e: &EntryMeta) -> String {
         None => format!("{label} none"),
     };
     match field {
-        "name" => e.name.clone(),
+        "name" => e.name.to_string(),
         "link" => format!("Linkname {}", e.link.as_deref().unwrap_or("")),
         "mode" | "mode-type-bits" => format!("Mode 0x{:x}", e.mode),
-        "uid" => format!("Uid {}", e.uid),
-        "gid" => format!("Gid {}", e.gid),
-        "uname" => format!("Uname {}", e.uname),
-        "gname" => format!("Gname {}", e.gname),
+        "uid" => format!("Uid {}", e.owner.uid),
+        "gid" => format!("Gid {}", e.owner.gid),
+        "uname" => format!("Uname {}", e.owner.uname),
+        "gname" => format!("Gname {}", e.owner.gname),
         "device" => {
             let (major, minor) = e.extras().device.unwrap_or((0, 0));
             format!("Dev {major}:{minor}")

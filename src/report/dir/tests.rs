@@ -176,7 +176,7 @@ fn a_symlink_entry_cannot_be_written_through() {
     let sandbox = Sandbox::new();
     let mut report = sandbox.report();
     let mut link = with_kind("a", EntryKind::Symlink);
-    link.link = Some(sandbox.outside().display().to_string());
+    link.link = Some(sandbox.outside().display().to_string().into());
     let written = write(&mut report, &link, b"").unwrap();
     let note = sandbox.layer("input-0").join("a");
     assert_eq!(written, Written::LinkNote { path: note.clone() });

@@ -70,7 +70,12 @@ impl Contents {
             for (side, entry) in d.entries.as_deref().into_iter().flat_map(|e| e.iter()) {
                 if let (Some(entry), Some(context)) = (entry, report.context(d.context)) {
                     by_entry.insert(
-                        (side, context.path.clone(), entry.index, entry.name.clone()),
+                        (
+                            side,
+                            context.path.clone(),
+                            entry.index,
+                            entry.name.to_string(),
+                        ),
                         d.id,
                     );
                 }
@@ -82,7 +87,7 @@ impl Contents {
                 w.side,
                 w.context_path.clone(),
                 w.entry.index,
-                w.entry.name.clone(),
+                w.entry.name.to_string(),
             );
             if let (Some(content), Some(id)) = (content, by_entry.get(&key)) {
                 let mut bytes = Vec::new();

@@ -125,7 +125,7 @@ fn mode_cells_print_the_whole_mode_field_in_hex() {
 fn the_first_delta_in_diffocis_precedence_wins() {
     let mut e0 = entry("etc/shadow");
     let mut e1 = entry("etc/shadow");
-    e1.uid = 42;
+    e1.owner_mut().uid = 42;
     e1.content = Some(digest(&hex_of('f')));
     let deltas = vec![
         delta(
@@ -136,7 +136,7 @@ fn the_first_delta_in_diffocis_precedence_wins() {
         ),
         delta(Aspect::Owner, "uid", json!(0), json!(42)),
     ];
-    e0.uname = "root".into();
+    e0.owner_mut().uname = "root".into();
     let row = single_row(file_difference(LAYER0, Some(e0), Some(e1), deltas));
     assert_eq!(cells(&row), ("File", "etc/shadow", "Uid 0", "Uid 42"));
 }
@@ -298,8 +298,8 @@ fn layer_rows_keep_trailing_padding_as_tabwriter_does() {
 fn control_characters_in_names_are_escaped_and_do_not_break_columns() {
     let mut e0 = entry("evil\u{1b}[2J\tname");
     let mut e1 = e0.clone();
-    e0.uid = 1;
-    e1.uid = 2;
+    e0.owner_mut().uid = 1;
+    e1.owner_mut().uid = 2;
     let d = delta(Aspect::Owner, "uid", json!(1), json!(2));
     let mut report = report_skeleton();
     report

@@ -391,8 +391,10 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
         field("kind", &["kind", "presence"], &|e| {
             e.kind.label().to_owned()
         }),
-        field("name", &["name"], &|e| e.name.clone()),
-        field("link", &["link"], &|e| e.link.clone().unwrap_or_default()),
+        field("name", &["name"], &|e| e.name.to_string()),
+        field("link", &["link"], &|e| {
+            e.link.as_deref().unwrap_or_default().to_owned()
+        }),
         field("size", &["size"], &|e| e.size.to_string()),
         field("content", &["content"], &|e| {
             e.content.as_ref().map_or(String::new(), |c| c.to_string())
@@ -401,10 +403,10 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
             format!("{:o}", e.mode)
         }),
         field("uid:gid", &["uid", "gid"], &|e| {
-            format!("{}:{}", e.uid, e.gid)
+            format!("{}:{}", e.owner.uid, e.owner.gid)
         }),
         field("user:group", &["uname", "gname"], &|e| {
-            format!("{}:{}", e.uname, e.gname)
+            format!("{}:{}", e.owner.uname, e.owner.gname)
         }),
         field("mtime", &["mtime"], &|e| e.mtime.rfc3339()),
         field("atime", &["atime"], &|e| {
