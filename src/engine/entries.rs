@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -395,8 +396,9 @@ fn moved_entries(pairs: &[(&str, Sides<Option<u32>>)]) -> HashSet<u32> {
     moved
 }
 
-/// One image's final filesystem: each path's entry and the layer that gave it.
-pub type MergedFs<'e> = BTreeMap<String, (&'e Arc<EntryMeta>, usize)>;
+/// One image's final filesystem: each path's entry and the layer that gave it. Paths are the layers'
+/// own, not copies.
+pub type MergedFs<'e> = BTreeMap<&'e str, (&'e Arc<EntryMeta>, usize)>;
 
 /// Applies layers bottom-up with overlay semantics: whiteouts delete from the layers below, opaque
 /// whiteouts hide a directory's lower contents, a non-directory replacing a directory hides its
@@ -405,9 +407,9 @@ pub fn merge_layers<'e>(layers: impl IntoIterator<Item = &'e LayerEntries>) -> M
     let mut fs = MergedFs::new();
     for (layer_index, layer) in layers.into_iter().enumerate() {
         let entries = &layer.entries;
-        let paths: Vec<(String, Option<Whiteout>)> = (0..layer.len() as u32)
+        let paths: Vec<(&str, Option<Whiteout>)> = (0..layer.len() as u32)
             .map(|index| layer.path(index))
-            .map(|path| (path.to_owned(), Whiteout::of_path(path)))
+            .map(|path| (path, Whiteout::of_path(path)))
             .collect();
         for (_, whiteout) in &paths {
             match whiteout {
@@ -421,10 +423,10 @@ pub fn merge_layers<'e>(layers: impl IntoIterator<Item = &'e LayerEntries>) -> M
                 continue;
             }
             let replaces_dir = fs
-                .get(&path)
+                .get(path)
                 .is_some_and(|(old, from)| *from < layer_index && old.kind == EntryKind::Directory);
             if replaces_dir && entry.kind != EntryKind::Directory {
-                remove_tree(&mut fs, &path, layer_index, false);
+                remove_tree(&mut fs, path, layer_index, false);
             }
             fs.insert(path, (entry, layer_index));
         }
@@ -442,26 +444,28 @@ fn remove_tree(fs: &mut MergedFs<'_>, path: &str, layer_index: usize, including_
     } else {
         format!("{path}/")
     };
-    let doomed: Vec<String> = fs
-        .range(prefix.clone()..)
+    let below = (Bound::Included(prefix.as_str()), Bound::Unbounded);
+    let doomed: Vec<&str> = fs
+        .range::<str, _>(below)
         .take_while(|(k, _)| k.starts_with(&prefix))
         .filter(|(_, (_, from))| *from < layer_index)
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| *k)
         .collect();
     for key in doomed {
-        fs.remove(&key);
+        fs.remove(key);
     }
 }
 
-/// Compares the two merged filesystems path by path (positions are not compared: they belong to layers).
+/// Compares the two merged filesystems path by path (positions are not compared: they belong to layers),
+/// handing each difference to `found` as it is found: a million of them are not first gathered.
 pub fn compare_merged(
     context: ContextId,
     a: &MergedFs<'_>,
     b: &MergedFs<'_>,
     include_unchanged: bool,
-) -> Vec<Difference> {
-    let mut out = Vec::new();
-    let mut emit = |path: &String,
+    mut found: impl FnMut(Difference),
+) {
+    let mut emit = |path: &str,
                     ea: Option<&(&Arc<EntryMeta>, usize)>,
                     eb: Option<&(&Arc<EntryMeta>, usize)>| {
         let deltas = match (ea, eb) {
@@ -472,16 +476,15 @@ pub fn compare_merged(
             return;
         }
         let entries = Sides::new(ea.map(|(e, _)| *e), eb.map(|(e, _)| *e));
-        let mut difference = file_difference(context, path.clone(), entries, deltas);
+        let mut difference = file_difference(context, path.to_owned(), entries, deltas);
         difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
-        out.push(difference);
+        found(difference);
     };
     for (x, y) in merge_join(a.iter(), b.iter(), |x, y| x.0.cmp(y.0)) {
         if let Some(path) = x.or(y).map(|(path, _)| path) {
             emit(path, x.map(|(_, e)| e), y.map(|(_, e)| e));
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -597,7 +600,7 @@ mod tests {
         ];
         let (lower, upper) = (LayerEntries::new(lower), LayerEntries::new(upper));
         let fs = merge_layers([&lower, &upper]);
-        let paths: Vec<(&str, usize)> = fs.iter().map(|(p, (_, l))| (p.as_str(), *l)).collect();
+        let paths: Vec<(&str, usize)> = fs.iter().map(|(p, (_, l))| (*p, *l)).collect();
         assert_eq!(
             paths,
             [("keep", 0), ("opt/dir", 1), ("usr/share/doc/README", 1)]
@@ -616,7 +619,8 @@ mod tests {
         );
         let a = merge_layers([&only_f]);
         let b = merge_layers([&only_g, &changed]);
-        let diffs = compare_merged(ContextId(3), &a, &b, false);
+        let mut diffs = Vec::new();
+        compare_merged(ContextId(3), &a, &b, false, |d| diffs.push(d));
         let summary: Vec<_> = diffs
             .iter()
             .map(|d| (d.key.as_str(), fields(d), d.origin))

@@ -727,14 +727,20 @@ impl Work<'_, '_> {
             .map(|l| merge_layers(l.iter().map(|(_, e)| e.as_ref())));
         let context = self.plans[p].merged_context;
         let include_unchanged = self.walker.options.include_unchanged;
-        for difference in compare_merged(context, &merged.input0, &merged.input1, include_unchanged)
-        {
+        let found = |difference: Difference| {
             let origin = difference.origin.unwrap_or_default();
             self.found(p, difference, None, |side| {
                 let (job, entries) = layers.get(side).get((*origin.get(side))?)?;
                 Some((*job, entries.as_ref()))
             });
-        }
+        };
+        compare_merged(
+            context,
+            &merged.input0,
+            &merged.input1,
+            include_unchanged,
+            found,
+        );
     }
 }
 
