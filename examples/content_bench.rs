@@ -102,7 +102,7 @@ fn sampled(report: &Report, samples: usize) -> Vec<usize> {
             let d = &report.differences[i];
             d.kind == DiffKind::File
                 && d.aspects().iter().any(|a| a.name() == "content")
-                && d.entries.as_deref().is_some_and(|e| {
+                && d.entries.as_ref().is_some_and(|e| {
                     e.iter().all(|(_, m)| {
                         m.as_ref()
                             .is_some_and(|m| m.kind == EntryKind::File && m.size <= 8 << 20)
@@ -152,7 +152,7 @@ fn latencies(
         if std::env::var_os("CONTENT_BENCH_VERBOSE").is_some() {
             let size = report.differences[index]
                 .entries
-                .as_deref()
+                .as_ref()
                 .and_then(|e| e.input1.as_ref())
                 .map_or(0, |m| m.size);
             eprintln!("  {:>8} ms  {size:>9} B  {path}", ms(start.elapsed()));

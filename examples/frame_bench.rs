@@ -149,14 +149,11 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         kind: DiffKind::File,
         key: path.to_owned(),
         deltas,
-        entries: Some(Box::new(Sides::new(
-            input0.map(Arc::new),
-            input1.map(Arc::new),
-        ))),
+        entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))),
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     }
 }
 
@@ -167,14 +164,14 @@ fn dir_difference(path: &str, index: u32) -> Difference {
         kind: DiffKind::File,
         key: path.to_owned(),
         deltas: vec![mtime_delta()],
-        entries: Some(Box::new(Sides::new(
+        entries: Some(Sides::new(
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T0, None))),
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T1, None))),
-        ))),
+        )),
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     }
 }
 

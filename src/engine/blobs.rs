@@ -69,7 +69,7 @@ impl Walker<'_> {
                 origin: None,
                 id: DiffId::default(),
                 nested: None,
-                explanations: Vec::new(),
+                explanations: Default::default(),
             });
         }
         Ok(())

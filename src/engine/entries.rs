@@ -166,11 +166,11 @@ pub(super) fn file_difference(
         kind: DiffKind::File,
         key,
         deltas,
-        entries: Some(Box::new(entries.map(|e| e.cloned()))),
+        entries: Some(entries.map(|e| e.cloned())),
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     }
 }
 
@@ -342,7 +342,7 @@ pub fn layer_entry_differences<'l>(
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     });
     let files = pairs.into_iter().filter_map(move |(path, indexes)| {
         let ea = indexes.input0.map(|i| &a.entries[i as usize]);
@@ -477,7 +477,8 @@ pub fn compare_merged(
         }
         let entries = Sides::new(ea.map(|(e, _)| *e), eb.map(|(e, _)| *e));
         let mut difference = file_difference(context, path.to_owned(), entries, deltas);
-        difference.origin = Some(Sides::new(ea.map(|(_, l)| *l), eb.map(|(_, l)| *l)));
+        let layer = |e: Option<&(_, usize)>| e.map(|(_, l)| *l as u32);
+        difference.origin = Some(Sides::new(layer(ea), layer(eb)));
         found(difference);
     };
     for (x, y) in merge_join(a.iter(), b.iter(), |x, y| x.0.cmp(y.0)) {

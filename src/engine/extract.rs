@@ -42,7 +42,7 @@ pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
                 ContextKind::Layer { .. } => context.descriptors.get(side).clone(),
                 ContextKind::MergedFs => {
                     let origin = difference.origin.as_ref().and_then(|o| *o.get(side));
-                    origin.and_then(|index| layer_of(report, context.parent, index, side))
+                    origin.and_then(|index| layer_of(report, context.parent, index as usize, side))
                 }
                 _ => None,
             };

@@ -71,7 +71,7 @@ impl Candidate {
         if !content_differs && !presence {
             return None;
         }
-        let entries = difference.entries.as_deref()?;
+        let entries = difference.entries.as_ref()?;
         let sides = Sides::from_fn(|side| {
             let entry = entries.get(side).as_ref()?;
             Some((*at.get(side).as_ref()?, entry.clone()))
@@ -648,7 +648,7 @@ fn package_difference(context: ContextId, change: &PackageChange) -> Difference 
         entries: None,
         origin: None,
         nested: None,
-        explanations: vec![Explanation {
+        explanations: thin_vec::thin_vec![Explanation {
             rule: "package".into(),
             category: Category::Package,
             severity: Severity::Review,

@@ -600,7 +600,7 @@ impl Work<'_, '_> {
         let include_unchanged = self.walker.options.include_unchanged;
         for difference in layer_entry_differences(layer.context, xs, ys, include_unchanged) {
             let layers = Sides::new((a, xs), (b, ys));
-            let settles = (difference.entries.as_deref()).and_then(|entries| {
+            let settles = (difference.entries.as_ref()).and_then(|entries| {
                 provisional.remove(&pairing_of(entries.as_ref().map(Option::as_deref)))
             });
             self.found(plan, difference, settles, |side| {
@@ -637,7 +637,7 @@ impl Work<'_, '_> {
     ) {
         let at = Sides::from_fn(|side| {
             let (job, entries) = layer(side)?;
-            let entry = difference.entries.as_deref()?.get(side).as_ref()?;
+            let entry = difference.entries.as_ref()?.get(side).as_ref()?;
             Some((job, entries, entry.index))
         });
         if let Some(catalogue) = &self.walker.options.catalogue {
@@ -730,7 +730,7 @@ impl Work<'_, '_> {
         let found = |difference: Difference| {
             let origin = difference.origin.unwrap_or_default();
             self.found(p, difference, None, |side| {
-                let (job, entries) = layers.get(side).get((*origin.get(side))?)?;
+                let (job, entries) = layers.get(side).get((*origin.get(side))? as usize)?;
                 Some((*job, entries.as_ref()))
             });
         };

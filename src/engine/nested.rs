@@ -646,7 +646,7 @@ fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<Arc<En
         .enumerate()
         .filter(|(_, d)| d.deltas.iter().any(|x| x.field == "content"))
         .filter_map(|(i, d)| {
-            let entries = d.entries.as_deref()?;
+            let entries = d.entries.as_ref()?;
             let both = entries.input0.as_ref()?.nested.is_some()
                 && entries.input1.as_ref()?.nested.is_some();
             both.then(|| (i, entries.clone()))
@@ -745,11 +745,11 @@ fn member_difference(
         kind: DiffKind::File,
         key: key.to_owned(),
         deltas,
-        entries: entries.map(Box::new),
+        entries,
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     }
 }
 

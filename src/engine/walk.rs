@@ -407,7 +407,7 @@ impl<'a> Walker<'a> {
             origin: None,
             id: DiffId::default(),
             nested: None,
-            explanations: Vec::new(),
+            explanations: Default::default(),
         });
     }
 
@@ -452,7 +452,7 @@ impl<'a> Walker<'a> {
                 origin: None,
                 id: DiffId::default(),
                 nested: None,
-                explanations: Vec::new(),
+                explanations: Default::default(),
             });
         }
     }
@@ -490,7 +490,7 @@ impl<'a> Walker<'a> {
                 origin: None,
                 id: DiffId::default(),
                 nested: None,
-                explanations: Vec::new(),
+                explanations: Default::default(),
             });
         }
         let configs = self.walk_config(pair, &manifests)?;
@@ -813,7 +813,7 @@ impl<'a> Walker<'a> {
                 origin: None,
                 id: DiffId::default(),
                 nested: None,
-                explanations: Vec::new(),
+                explanations: Default::default(),
             });
         }
     }
@@ -837,7 +837,7 @@ impl<'a> Walker<'a> {
                 origin: None,
                 id: DiffId::default(),
                 nested: None,
-                explanations: Vec::new(),
+                explanations: Default::default(),
             });
         }
     }

@@ -2,6 +2,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use thin_vec::ThinVec;
 
 use super::{Aspect, AspectSet, DeltaValue, EntryMeta, Explanation, Sides};
 use crate::oci::Descriptor;
@@ -136,17 +137,17 @@ pub struct Difference {
     /// For files: both inputs' tar entries (`None` where absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Shared with the layer that read them: a file difference costs no copy of its entries.
-    pub entries: Option<Box<Sides<Option<Arc<EntryMeta>>>>>,
+    pub entries: Option<Sides<Option<Arc<EntryMeta>>>>,
     /// For files in the merged view: the layer index that gave each input its entry.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<Sides<Option<usize>>>,
+    pub origin: Option<Sides<Option<u32>>>,
     /// For a file whose inside was compared: the context of its members. Its content deltas then only
     /// restate what differs inside, and are shown when something inside is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nested: Option<ContextId>,
     /// What explains it, if anything does.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub explanations: Vec<Explanation>,
+    #[serde(skip_serializing_if = "ThinVec::is_empty")]
+    pub explanations: ThinVec<Explanation>,
 }
 
 impl Difference {

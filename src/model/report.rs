@@ -348,7 +348,7 @@ mod tests {
             entries: None,
             origin: None,
             nested: None,
-            explanations: Vec::new(),
+            explanations: Default::default(),
         }
     }
 

@@ -117,14 +117,14 @@ pub fn file_difference(
         kind: DiffKind::File,
         key,
         deltas,
-        entries: Some(Box::new(Sides::new(
+        entries: Some(Sides::new(
             input0.map(std::sync::Arc::new),
             input1.map(std::sync::Arc::new),
-        ))),
+        )),
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     }
 }
 
@@ -153,7 +153,7 @@ pub fn other_difference(context: ContextId, kind: DiffKind, key: &str, delta: De
         origin: None,
         id: DiffId::default(),
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     }
 }
 

@@ -503,7 +503,7 @@ impl<'a, 'r> Page<'a, 'r> {
                 value(&delta.values.input1.to_json())
             );
         }
-        if let Some(entries) = d.entries.as_deref() {
+        if let Some(entries) = d.entries.as_ref() {
             let _ = writeln!(
                 self.html,
                 "<tr class=\"entry\"><td>entry</td><td>{}</td><td>{}</td></tr>",
@@ -600,7 +600,7 @@ fn kind_name(kind: &ContextKind) -> &'static str {
 
 /// `added`, `removed`, `type-changed` or `modified`, and its one-character mark.
 fn file_status(d: &Difference) -> (&'static str, char) {
-    let entries = d.entries.as_deref();
+    let entries = d.entries.as_ref();
     match entries.map(|e| (e.input0.is_some(), e.input1.is_some())) {
         Some((false, true)) => ("added", '+'),
         Some((true, false)) => ("removed", '-'),

@@ -180,7 +180,7 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
     };
     match difference.kind {
         DiffKind::File => {
-            let entries = difference.entries.as_deref();
+            let entries = difference.entries.as_ref();
             let (input0, input1) = file_cells(entries, &shown.deltas);
             Row {
                 kind,

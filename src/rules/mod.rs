@@ -320,7 +320,7 @@ fn files(in_view: &[&Difference], offends: impl Fn(&Difference) -> bool) -> Vec<
 /// Whether input 1's entry has one of `bits` that input 0's (if any) has not. A symlink's mode means
 /// nothing.
 fn gained_bits(d: &Difference, bits: u32) -> bool {
-    let Some(entries) = d.entries.as_deref() else {
+    let Some(entries) = d.entries.as_ref() else {
         return false;
     };
     let has = |e: &Option<std::sync::Arc<EntryMeta>>| {

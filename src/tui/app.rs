@@ -688,7 +688,7 @@ impl App {
                 let rank = match c.kind {
                     ContextKind::MergedFs => 0,
                     ContextKind::Layer { index } => {
-                        if origin.is_some_and(|o| o.contains(&Some(index))) {
+                        if origin.is_some_and(|o| o.contains(&Some(index as u32))) {
                             1
                         } else {
                             // Higher layers first: they give the file as the image has it.

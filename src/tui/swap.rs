@@ -52,9 +52,8 @@ fn swap_difference(difference: &mut Difference) {
         let values = std::mem::take(&mut delta.values);
         delta.values = swapped(values);
     }
-    if let Some(entries) = difference.entries.as_mut() {
-        let both = std::mem::take(entries.as_mut());
-        **entries = swapped(both);
+    if let Some(entries) = difference.entries.take() {
+        difference.entries = Some(swapped(entries));
     }
     if let Some(origin) = difference.origin.take() {
         difference.origin = Some(swapped(origin));
@@ -84,7 +83,7 @@ mod tests {
             origin: Some(Sides::new(Some(1), None)),
             id: crate::model::DiffId::default(),
             nested: None,
-            explanations: Vec::new(),
+            explanations: Default::default(),
         });
         report
             .layer_entries

@@ -1182,13 +1182,13 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
             json!("x"),
             json!("y"),
         )],
-        entries: Some(Box::new(Sides::new(
+        entries: Some(Sides::new(
             Some(std::sync::Arc::new(EntryMeta::test_file(name))),
             Some(std::sync::Arc::new(EntryMeta::test_file(name))),
-        ))),
+        )),
         origin: None,
         nested: None,
-        explanations: Vec::new(),
+        explanations: Default::default(),
     };
     // Listed now rather than at the next streaming refresh.
     let relist = |app: &mut App| {

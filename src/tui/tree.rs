@@ -877,7 +877,7 @@ mod tests {
             origin: None,
             id: crate::model::DiffId::default(),
             nested: None,
-            explanations: Vec::new(),
+            explanations: Default::default(),
         }
     }
 

@@ -293,7 +293,7 @@ fn member<'c>(
     let index = (comparison.differences.iter())
         .position(|d| d.key == key)
         .unwrap_or_else(|| panic!("no {key}: {:?}", rows(comparison)));
-    let entries = comparison.differences[index].entries.as_deref().unwrap();
+    let entries = comparison.differences[index].entries.as_ref().unwrap();
     let child = (comparison.children.iter()).find_map(|(i, c)| (*i == index).then_some(c));
     (EntryMeta::clone(entries.input1.as_ref().unwrap()), child)
 }

@@ -49,7 +49,7 @@ impl Contents {
         limits: &ReadLimits,
     ) -> Contents {
         let small = |d: &&&Difference| {
-            d.entries.as_deref().is_some_and(|e| {
+            d.entries.as_ref().is_some_and(|e| {
                 let fits = |s: &Option<std::sync::Arc<crate::model::EntryMeta>>| {
                     s.as_ref()
                         .is_none_or(|e| e.kind == EntryKind::File && e.size <= MAX_FILE_BYTES)
@@ -67,7 +67,7 @@ impl Contents {
         let mut contents = Contents::default();
         for d in &chosen {
             contents.files.insert(d.id, Sides::default());
-            for (side, entry) in d.entries.as_deref().into_iter().flat_map(|e| e.iter()) {
+            for (side, entry) in d.entries.as_ref().into_iter().flat_map(|e| e.iter()) {
                 if let (Some(entry), Some(context)) = (entry, report.context(d.context)) {
                     by_entry.insert(
                         (

@@ -107,7 +107,7 @@ impl Request {
     /// The load of both sides of difference `index` (a file difference).
     fn new(report: &Report, index: usize, images: Arc<Sides<Image>>, generation: u64) -> Request {
         let difference = &report.differences[index];
-        let entries = difference.entries.as_deref();
+        let entries = difference.entries.as_ref();
         let sides = Sides::from_fn(|side| match entries.and_then(|e| e.get(side).as_ref()) {
             None => SideContent::Absent,
             Some(e) if e.kind != EntryKind::File => SideContent::NotRegular(e.kind.label()),
@@ -185,7 +185,7 @@ impl ContentLoader {
         let Some(difference) = report.differences.get(difference_index) else {
             return;
         };
-        let entries = difference.entries.as_deref();
+        let entries = difference.entries.as_ref();
         let regular = |side: Side| {
             entries
                 .and_then(|e| e.get(side).as_ref())

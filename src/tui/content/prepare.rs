@@ -490,7 +490,7 @@ fn list_archive(bytes: &Sides<Option<&[u8]>>) -> Result<ArchiveBlock, String> {
             continue;
         }
         let aspects = difference.aspects();
-        let entries = difference.entries.as_deref();
+        let entries = difference.entries.as_ref();
         let kind_of = |side: Side| {
             entries
                 .and_then(|e| e.get(side).as_ref())

@@ -602,7 +602,7 @@ fn file_differences(report: &Report) -> Vec<usize> {
         .filter(|&i| {
             let d = &report.differences[i];
             d.kind == DiffKind::File
-                && d.entries.as_deref().is_some_and(|e| {
+                && d.entries.as_ref().is_some_and(|e| {
                     e.iter()
                         .any(|(_, m)| m.as_ref().is_some_and(|m| m.kind == EntryKind::File))
                 })

@@ -310,7 +310,7 @@ fn entry_lines(
         ),
     ])];
     if let Some(origin) = &d.origin {
-        let layer = |o: Option<usize>| o.map_or("-".to_owned(), |l| format!("layer {l}"));
+        let layer = |o: Option<u32>| o.map_or("-".to_owned(), |l| format!("layer {l}"));
         lines.push(Line::styled(
             format!("from {} / {}", layer(origin.input0), layer(origin.input1)),
             theme.dim(),
