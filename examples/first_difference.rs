@@ -30,7 +30,7 @@ fn main() -> Result<()> {
     };
     let started = Instant::now();
     let (mut first, mut first_settled, mut errors) = (None, None, 0);
-    for event in engine::spawn(Arc::new(images), options) {
+    for event in engine::spawn(Arc::new(images), options, engine::Backlog::Bounded(64)) {
         let at = started.elapsed().as_secs_f64();
         match &event {
             Event::Provisional(d) if d.kind == DiffKind::File => {

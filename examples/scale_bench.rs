@@ -338,7 +338,7 @@ fn explorer(image0: &str, image1: &str) -> io::Result<()> {
         content_spool: Some(Arc::clone(&spool)),
         ..Options::default()
     };
-    let events = engine::spawn(Arc::clone(&images), options);
+    let events = engine::spawn(Arc::clone(&images), options, engine::Backlog::Unbounded);
     let specs = [image0.to_owned(), image1.to_owned()];
     let mut app = App::new(specs, Filter::default(), View::Auto);
     let mut last_refresh = Instant::now();

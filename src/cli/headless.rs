@@ -304,6 +304,10 @@ fn open(input: usize, spec: &str, options: &SourceOptions) -> Result<Image> {
     open_image_with(spec, options).with_context(|| format!("input {input} ({spec})"))
 }
 
+/// Events the engine may send ahead of the report and the NDJSON writer: at a million differences an
+/// unbounded channel held 140 MB of them while NDJSON was written.
+const EVENT_BACKLOG: engine::Backlog = engine::Backlog::Bounded(4096);
+
 /// Runs the engine on its own threads ([`engine::spawn`]) and collects its events; errors are printed
 /// as they come, and NDJSON is streamed as it comes.
 fn compare(
@@ -313,7 +317,7 @@ fn compare(
     quiet: bool,
     debug: &mut DebugLog,
 ) -> Result<Report> {
-    let events = engine::spawn(Arc::new(images.clone()), options.clone());
+    let events = engine::spawn(Arc::new(images.clone()), options.clone(), EVENT_BACKLOG);
     let mut report = Report::default();
     // Debug lines would break into the progress line.
     let mut progress = ProgressLine::new(!quiet && !debug.enabled());

@@ -124,14 +124,42 @@ pub fn compare(images: &Sides<Image>, options: &Options, sink: &dyn EventSink) {
     sink.emit(Event::Finished);
 }
 
+/// How many events may wait in the channel for the caller to take them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backlog {
+    /// As many as come: the explorer, whose frames must not hold the comparison up.
+    Unbounded,
+    /// At most this many; the engine waits for room. For a caller that takes events as fast as it
+    /// can (headless reports): a writer that falls behind a million differences would otherwise
+    /// hold them all twice, in the channel and in the report.
+    Bounded(usize),
+}
+
 /// Runs [`compare`] on a thread of its own and hands its events over a channel: the one way the
 /// explorer and the headless reports start a comparison. A panic in the engine ends the stream with
 /// an [`Event::Error`] and [`Event::Finished`] instead of a silent stop.
-pub fn spawn(images: Arc<Sides<Image>>, options: Options) -> Receiver<Event> {
-    let (tx, rx) = channel();
+pub fn spawn(images: Arc<Sides<Image>>, options: Options, backlog: Backlog) -> Receiver<Event> {
+    enum Tx {
+        Unbounded(std::sync::mpsc::Sender<Event>),
+        Bounded(std::sync::mpsc::SyncSender<Event>),
+    }
+    let (tx, rx) = match backlog {
+        Backlog::Unbounded => {
+            let (tx, rx) = channel();
+            (Tx::Unbounded(tx), rx)
+        }
+        Backlog::Bounded(capacity) => {
+            let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+            (Tx::Bounded(tx), rx)
+        }
+    };
     std::thread::spawn(move || {
+        // A caller that went away stops nothing: the comparison runs on to its end unheard.
         let sink = |event| {
-            let _ = tx.send(event);
+            let _ = match &tx {
+                Tx::Unbounded(tx) => tx.send(event),
+                Tx::Bounded(tx) => tx.send(event),
+            };
         };
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             compare(&images, &options, &sink)

@@ -651,3 +651,50 @@ fn identical_remote_images_are_not_downloaded_unless_verify() {
         );
     }
 }
+
+#[test]
+fn a_bounded_backlog_hands_over_every_event_a_slow_caller_takes() {
+    use std::sync::Arc;
+    let files: Vec<(String, Vec<u8>)> =
+        (0..200).map(|i| (format!("f{i}"), vec![b'x'; i])).collect();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (n.as_str(), &c[..])).collect();
+    let images = Arc::new(
+        Sides::new(
+            single(&[(tar_at(&files, 1), OCI_LAYER_GZIP)], json!({})),
+            single(&[(tar_at(&files, 2), OCI_LAYER_GZIP)], json!({})),
+        )
+        .map(|(source, root)| crate::source::Image {
+            spec: "memory".into(),
+            source: Arc::new(source),
+            root,
+        }),
+    );
+    let collect = |backlog| {
+        let mut report = Report::default();
+        for event in super::spawn(Arc::clone(&images), Options::default(), backlog) {
+            // Slower than the engine: with room for two events, it waits for the caller.
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            report.apply(event);
+        }
+        report
+    };
+    let bounded = collect(super::Backlog::Bounded(2));
+    let unbounded = collect(super::Backlog::Unbounded);
+    assert!(
+        bounded.finished && bounded.errors.is_empty(),
+        "{:?}",
+        bounded.errors
+    );
+    let keys = |r: &Report| {
+        r.differences
+            .iter()
+            .map(|d| d.key.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&bounded), keys(&unbounded));
+    assert!(
+        keys(&bounded).len() > 200,
+        "every file's mtime: {:?}",
+        keys(&bounded)
+    );
+}

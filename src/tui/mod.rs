@@ -83,7 +83,7 @@ pub fn run(images: Sides<Image>, mut options: Options, launch: Launch) -> io::Re
     let read_limits = options.read_limits;
     let nested_limits = options.nested;
     let json_limit = options.json_limit;
-    let events = engine::spawn(Arc::clone(&images), options);
+    let events = engine::spawn(Arc::clone(&images), options, engine::Backlog::Unbounded);
     let mut app = App::new(launch.specs, launch.filter, launch.view);
     app.select_when_listed(launch.select);
     app.set_extra_args(launch.extra_args);
