@@ -202,7 +202,7 @@ impl Members {
         w: &Wanted,
         content: Option<&mut dyn Read>,
     ) -> io::Result<()> {
-        let key = (w.side, w.context_path.clone(), w.entry.index);
+        let key = (w.side, w.context_path.to_string(), w.entry.index);
         let Some(members) = self.wanted.remove(&key) else {
             write(out, refused, w.side, &w.context_path, &w.entry, content);
             return Ok(());

@@ -6,27 +6,31 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Seek};
 use std::sync::Arc;
 
-use crate::model::{ContextKind, DiffKind, Difference, EntryMeta, Report, Side, Sides};
+use crate::model::{ContextId, ContextKind, DiffKind, Difference, EntryMeta, Report, Side, Sides};
 use crate::oci::{Descriptor, Digest};
 use crate::source::Image;
 
 use super::error::EngineError;
 use super::layer::{ContentVisitor, ReadLimits, extract_from_layer};
 
-/// One side of one differing file: where it lives and where it goes in the report.
+/// One side of one differing file: where it lives and where it goes in the report. Its context path
+/// and layer are shared with the other files of the context: a million files' list is 40 bytes each.
 #[derive(Debug, Clone)]
 pub struct Wanted {
     pub side: Side,
     /// The context path of the difference (`/manifests-0/layers-1`, `/merged`...).
-    pub context_path: String,
+    pub context_path: Arc<str>,
     pub entry: Arc<EntryMeta>,
     /// The layer that holds the entry, if it has content to read.
-    pub layer: Option<Descriptor>,
+    pub layer: Option<Arc<Descriptor>>,
 }
 
 /// What to extract for these file differences (both sides of each).
 pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
     let mut out = Vec::new();
+    let mut paths: HashMap<ContextId, Arc<str>> = HashMap::new();
+    let mut layers: HashMap<(ContextId, Side, Option<u32>), Option<Arc<Descriptor>>> =
+        HashMap::new();
     for difference in differences.iter().filter(|d| d.kind == DiffKind::File) {
         let Some(context) = report.context(difference.context) else {
             continue;
@@ -34,23 +38,28 @@ pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
         let Some(entries) = &difference.entries else {
             continue;
         };
+        let context_path = paths
+            .entry(context.id)
+            .or_insert_with(|| context.path.as_str().into());
         for side in Side::BOTH {
             let Some(entry) = entries.get(side) else {
                 continue;
             };
-            let layer = match context.kind {
-                ContextKind::Layer { .. } => context.descriptors.get(side).clone(),
-                ContextKind::MergedFs => {
-                    let origin = difference.origin.as_ref().and_then(|o| *o.get(side));
-                    origin.and_then(|index| layer_of(report, context.parent, index as usize, side))
-                }
-                _ => None,
-            };
+            let origin = difference.origin.as_ref().and_then(|o| *o.get(side));
+            let layer = layers.entry((context.id, side, origin)).or_insert_with(|| {
+                let layer = match context.kind {
+                    ContextKind::Layer { .. } => context.descriptors.get(side).clone(),
+                    ContextKind::MergedFs => origin
+                        .and_then(|index| layer_of(report, context.parent, index as usize, side)),
+                    _ => None,
+                };
+                layer.map(Arc::new)
+            });
             out.push(Wanted {
                 side,
-                context_path: context.path.clone(),
+                context_path: Arc::clone(context_path),
                 entry: entry.clone(),
-                layer,
+                layer: layer.clone(),
             });
         }
     }
@@ -101,7 +110,7 @@ pub fn extract_until(
             (Some(layer), true) => {
                 let slot = by_layer
                     .entry((w.side, layer.digest.clone()))
-                    .or_insert_with(|| (layer.clone(), HashMap::new()));
+                    .or_insert_with(|| (Descriptor::clone(layer), HashMap::new()));
                 slot.1.entry(w.entry.index).or_default().push(w);
             }
             _ => {
@@ -131,7 +140,7 @@ pub fn extract_until(
                 .values()
                 .flatten()
                 .next()
-                .map(|w| w.context_path.clone())
+                .map(|w| w.context_path.to_string())
                 .unwrap_or_default();
             errors.push(EngineError::Blob {
                 input: side.index(),
@@ -203,4 +212,42 @@ fn spool_to_disk(content: &mut dyn Read) -> io::Result<std::fs::File> {
     let mut file = tempfile::tempfile()?;
     io::copy(content, &mut file)?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::wanted_for;
+    use crate::model::Side;
+    use crate::report::fixtures::*;
+
+    #[test]
+    fn the_files_of_a_layer_share_its_path_and_descriptor() {
+        let mut report = report_skeleton();
+        for path in ["etc/a", "etc/b"] {
+            let file = content_difference(LAYER0, path, &hex_of('1'), &hex_of('2'));
+            report.differences.push(file);
+        }
+        let files: Vec<_> = report.differences.iter().collect();
+        let wanted = wanted_for(&report, &files);
+        let sides: Vec<Side> = wanted.iter().map(|w| w.side).collect();
+        assert_eq!(
+            sides,
+            [Side::Input0, Side::Input1, Side::Input0, Side::Input1]
+        );
+        let (a, b) = (&wanted[0], &wanted[2]);
+        let layer = report.context(LAYER0).unwrap();
+        assert_eq!(&*a.context_path, layer.path);
+        assert!(Arc::ptr_eq(&a.context_path, &b.context_path));
+        let (Some(la), Some(lb)) = (&a.layer, &b.layer) else {
+            panic!("no layer: {wanted:?}");
+        };
+        assert!(Arc::ptr_eq(la, lb));
+        assert_eq!(Some(&**la), layer.descriptors.input0.as_ref());
+        assert_eq!(
+            wanted[1].layer.as_deref(),
+            layer.descriptors.input1.as_ref()
+        );
+    }
 }

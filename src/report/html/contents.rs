@@ -85,7 +85,7 @@ impl Contents {
         let errors = extract(images, &wanted, limits, |w, content| {
             let key = (
                 w.side,
-                w.context_path.clone(),
+                w.context_path.to_string(),
                 w.entry.index,
                 w.entry.name.to_string(),
             );
