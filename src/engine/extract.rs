@@ -81,7 +81,10 @@ fn layer_of(
 }
 
 /// A layer to read again and, by entry index, who wants each entry of it.
-type LayerWants<'w> = (Descriptor, HashMap<u32, Vec<&'w Wanted>>);
+type LayerWants<'w> = (Descriptor, HashMap<u32, WantedAt<'w>>);
+
+/// Who wants one entry: most often one.
+type WantedAt<'w> = smallvec::SmallVec<[&'w Wanted; 1]>;
 
 /// Hands each wanted entry to `write`, with its content for regular files. Entries without content
 /// are handed over without reading anything. Returns the errors (one line each); the rest goes on.
@@ -166,15 +169,15 @@ fn write_error(images: &Sides<Image>, wanted: &Wanted, error: io::Error) -> Engi
     }
 }
 
-struct Visitor<'w, 'f, F> {
-    by_index: &'w HashMap<u32, Vec<&'w Wanted>>,
+struct Visitor<'b, 'w, 'f, F> {
+    by_index: &'b HashMap<u32, WantedAt<'w>>,
     write: &'f mut F,
     failures: Vec<(&'w Wanted, io::Error)>,
     stop: &'f dyn Fn() -> bool,
 }
 
 impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
-    for Visitor<'_, '_, F>
+    for Visitor<'_, '_, '_, F>
 {
     fn wants(&mut self, index: u32) -> bool {
         self.by_index.contains_key(&index)

@@ -105,6 +105,8 @@ struct TarRead<'v> {
     diff_id: Option<&'v Digest>,
     /// Whether the tar is walked and its entries listed; if not, it is only hashed.
     list_entries: bool,
+    /// Whether the entries walked are kept; a read again for contents hands them to its visitor only.
+    keep_entries: bool,
     visitor: Option<&'v mut dyn ContentVisitor>,
     capture: Option<&'v Capture<'v>>,
     observer: Option<&'v dyn EntryObserver>,
@@ -118,6 +120,7 @@ impl<'v> TarRead<'v> {
         TarRead {
             diff_id: None,
             list_entries: true,
+            keep_entries: true,
             visitor: None,
             capture: None,
             observer: None,
@@ -185,6 +188,7 @@ pub fn extract_from_layer(
 ) -> Result<(), BlobError> {
     let how = TarRead {
         visitor: Some(visitor),
+        keep_entries: false,
         ..TarRead::new(limits)
     };
     read_layer(source, desc, None, how).map(|_| ())
@@ -361,10 +365,11 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
     let mut captured_bytes = 0u64;
     let mut content_buffer = vec![0u8; READ_BUFFER];
     let mut owners = Owners::default();
+    let mut walked_count = 0u64;
     while how.list_entries
         && let Some(entry) = reader.next_entry().map_err(BlobError::from_tar)?
     {
-        if walked.entries.len() as u64 >= limits.layer_entries {
+        if walked_count >= limits.layer_entries {
             return Err(BlobError::TooManyEntries {
                 limit: limits.layer_entries,
             });
@@ -372,7 +377,8 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         if how.visitor.as_mut().is_some_and(|v| v.stopped()) {
             return Err(BlobError::Stopped);
         }
-        let index = walked.entries.len() as u32;
+        let index = walked_count as u32;
+        walked_count += 1;
         let wants = how.visitor.as_mut().is_some_and(|v| v.wants(index));
         let wanted = if wants { how.visitor.as_mut() } else { None };
         let name = name_from_bytes(&entry.name);
@@ -402,7 +408,9 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
         if let Some(observer) = how.observer {
             observer.entry(&meta);
         }
-        walked.entries.push(Arc::new(meta));
+        if how.keep_entries {
+            walked.entries.push(Arc::new(meta));
+        }
     }
     // Kept until the comparison ends: without the room the last doublings left.
     walked.entries.shrink_to_fit();
@@ -797,6 +805,32 @@ mod tests {
         assert!(Arc::ptr_eq(owner(0), owner(2)), "one root for both");
         assert!(Arc::ptr_eq(owner(3), owner(4)), "escaped names shared too");
         assert!(!Arc::ptr_eq(owner(0), owner(1)));
+    }
+
+    #[test]
+    fn a_read_again_hands_over_the_wanted_entries_by_their_place_in_the_layer() {
+        struct Wants(Vec<(u32, String, Vec<u8>)>);
+        impl ContentVisitor for Wants {
+            fn wants(&mut self, index: u32) -> bool {
+                index == 2
+            }
+            fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
+                let mut bytes = Vec::new();
+                content.read_to_end(&mut bytes)?;
+                self.0.push((entry.index, entry.name.to_string(), bytes));
+                Ok(())
+            }
+        }
+        let tar = tar_of(&[
+            ("f0", b"0", 0o644),
+            ("f1", b"1", 0o644),
+            ("f2", b"2", 0o644),
+        ]);
+        let mut source = MemorySource::default();
+        let desc = source.add(OCI_LAYER_GZIP, gzip(&tar));
+        let mut wants = Wants(Vec::new());
+        extract_from_layer(&source, &desc, &mut wants, &ReadLimits::DEFAULT).unwrap();
+        assert_eq!(wants.0, [(2, "f2".to_string(), b"2".to_vec())]);
     }
 
     #[test]
