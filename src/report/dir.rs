@@ -35,7 +35,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::summary::plural;
 use super::{ReportError, human_size};
@@ -611,13 +610,18 @@ impl ReportDir {
         })
     }
 
-    fn json(&self) -> Value {
-        json!({
-            "limits": { "perFile": self.limits.per_file, "total": self.limits.total },
-            "writtenBytes": self.written,
-            "notWritten": self.notes.not_written,
-            "renamed": self.notes.renamed,
-        })
+    /// The `reportDir` member, written from the notes as they are (a report directory of a million
+    /// files not written has a million notes: a `Value` tree of them took 100 MB).
+    fn json(&self) -> ReportDirJson<'_> {
+        ReportDirJson {
+            limits: LimitsJson {
+                per_file: self.limits.per_file,
+                total: self.limits.total,
+            },
+            written_bytes: self.written,
+            not_written: &self.notes.not_written,
+            renamed: &self.notes.renamed,
+        }
     }
 
     fn readme(&self) -> String {
@@ -757,7 +761,23 @@ struct WithReportDir<'a, R> {
     #[serde(flatten)]
     report: &'a R,
     #[serde(rename = "reportDir")]
-    report_dir: Value,
+    report_dir: ReportDirJson<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportDirJson<'a> {
+    limits: LimitsJson,
+    written_bytes: u64,
+    not_written: &'a [NotWritten],
+    renamed: &'a [Renamed],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitsJson {
+    per_file: u64,
+    total: u64,
 }
 
 /// Creates `path` (never over anything already there), writes it through a buffer, then sets `mode`.
