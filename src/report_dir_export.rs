@@ -488,4 +488,36 @@ mod tests {
         let exported = export(&report, within);
         assert_eq!(exported.errors.len(), 2, "{:?}", exported.errors);
     }
+
+    #[test]
+    fn the_files_of_a_layer_share_its_path_and_descriptor() {
+        use crate::engine::extract::wanted_for;
+        use crate::model::Side;
+        use crate::report::fixtures::{LAYER0, content_difference, hex_of, report_skeleton};
+        let mut report = report_skeleton();
+        for path in ["etc/a", "etc/b"] {
+            let file = content_difference(LAYER0, path, &hex_of('1'), &hex_of('2'));
+            report.differences.push(file);
+        }
+        let files: Vec<_> = report.differences.iter().collect();
+        let wanted = wanted_for(&report, &files);
+        let sides: Vec<Side> = wanted.iter().map(|w| w.side).collect();
+        assert_eq!(
+            sides,
+            [Side::Input0, Side::Input1, Side::Input0, Side::Input1]
+        );
+        let (a, b) = (&wanted[0], &wanted[2]);
+        let layer = report.context(LAYER0).unwrap();
+        assert_eq!(&*a.context_path, layer.path);
+        assert!(Arc::ptr_eq(&a.context_path, &b.context_path));
+        let (Some(la), Some(lb)) = (&a.layer, &b.layer) else {
+            panic!("no layer: {wanted:?}");
+        };
+        assert!(Arc::ptr_eq(la, lb));
+        assert_eq!(Some(&**la), layer.descriptors.input0.as_ref());
+        assert_eq!(
+            wanted[1].layer.as_deref(),
+            layer.descriptors.input1.as_ref()
+        );
+    }
 }
