@@ -81,7 +81,7 @@ fn layer_of(
 }
 
 /// A layer to read again and, by entry index, who wants each entry of it.
-type LayerWants<'w> = (Descriptor, HashMap<u32, WantedAt<'w>>);
+type LayerWants<'w> = (Arc<Descriptor>, HashMap<u32, WantedAt<'w>>);
 
 /// Who wants one entry: most often one.
 type WantedAt<'w> = smallvec::SmallVec<[&'w Wanted; 1]>;
@@ -113,7 +113,7 @@ pub fn extract_until(
             (Some(layer), true) => {
                 let slot = by_layer
                     .entry((w.side, layer.digest.clone()))
-                    .or_insert_with(|| (Descriptor::clone(layer), HashMap::new()));
+                    .or_insert_with(|| (Arc::clone(layer), HashMap::new()));
                 slot.1.entry(w.entry.index).or_default().push(w);
             }
             _ => {
