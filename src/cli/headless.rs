@@ -88,6 +88,8 @@ pub fn engine_options(
         read_limits: ReadLimits::scaled(args.scale()),
         verify: args.verify,
         nested: NestedLimits::scaled(args.scale(), args.explain.depth()),
+        // A report directory reads the differing files' layers again anyway; its memory goes to that.
+        hold_contents: args.report_dir.is_none(),
         catalogue: Some(catalogue),
         packages: !args.explain.no_packages,
         provisional: false,

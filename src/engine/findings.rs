@@ -161,6 +161,8 @@ pub(super) trait ReadLayers: Sync {
     /// Each layer of plan `plan` as `side` has it, in order: its entries and kept files. A layer the
     /// comparison did not list (equal on both sides) is read now; `None` for one that failed.
     fn side_layers(&self, plan: usize, side: Side) -> Vec<Option<Arc<LayerEntries>>>;
+    /// The content of the file at `at` if it was held from the first read (see [`super::held`]).
+    fn held(&self, at: EntryAt) -> Option<Vec<u8>>;
     /// Reads a job's layer again, handing the wanted entries' contents to `visitor`.
     fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String>;
 }
@@ -382,15 +384,27 @@ impl<'f, 'w> Findings<'f, 'w> {
         wanted
     }
 
-    /// Reads each layer holding wanted entries once, on the engine's threads.
+    /// The wanted entries' contents: those held from the first read, then the others by reading
+    /// each layer that has them once more, on the engine's threads.
     fn read_again(&self, wanted: BTreeMap<EntryAt, Wanted>) -> HashMap<EntryAt, Read2> {
+        let mut held = HashMap::new();
         let mut by_job: BTreeMap<usize, HashMap<u32, Wanted>> = BTreeMap::new();
         for (at, w) in wanted {
-            by_job.entry(at.job).or_default().insert(at.index, w);
+            match self.layers.held(at).filter(|_| w.bytes_limit > 0) {
+                Some(bytes) => {
+                    held.insert(at, Read2::of_held(&w, bytes));
+                }
+                None => {
+                    by_job.entry(at.job).or_default().insert(at.index, w);
+                }
+            }
+        }
+        if by_job.is_empty() {
+            return held;
         }
         let jobs: Vec<(usize, HashMap<u32, Wanted>)> = by_job.into_iter().collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Mutex<HashMap<EntryAt, Read2>> = Mutex::new(HashMap::new());
+        let results: Mutex<HashMap<EntryAt, Read2>> = Mutex::new(held);
         let workers = self.walker.options.jobs.clamp(1, jobs.len().max(1));
         std::thread::scope(|scope| {
             for _ in 0..workers {
@@ -594,7 +608,27 @@ impl ContentVisitor for Rereader<'_> {
         let Some(wanted) = self.wanted.get(&entry.index) else {
             return Ok(());
         };
-        let keep = wanted.bytes_limit > 0 && entry.size <= wanted.bytes_limit;
+        let read = Read2::of(wanted, entry.size, content)?;
+        self.found.insert(entry.index, read);
+        Ok(())
+    }
+}
+
+impl Read2 {
+    /// What is wanted of a file whose content was held from the first read (within the limit).
+    fn of_held(wanted: &Wanted, bytes: Vec<u8>) -> Read2 {
+        let mut hasher = ContentHasher::new(wanted.algorithms);
+        hasher.update(&bytes);
+        Read2 {
+            digests: (!wanted.algorithms.is_empty()).then(|| hasher.finish()),
+            bytes: Some(bytes),
+            not_kept: None,
+        }
+    }
+
+    /// What is wanted of a file of `size` bytes whose content `content` reads.
+    fn of(wanted: &Wanted, size: u64, content: &mut dyn Read) -> std::io::Result<Read2> {
+        let keep = wanted.bytes_limit > 0 && size <= wanted.bytes_limit;
         let mut hasher = ContentHasher::new(wanted.algorithms);
         let mut bytes = Vec::new();
         let mut buffer = vec![0u8; 64 << 10];
@@ -610,19 +644,15 @@ impl ContentVisitor for Rereader<'_> {
         }
         let not_kept = (wanted.bytes_limit > 0 && !keep).then(|| {
             format!(
-                "{} bytes, more than the limit of {} for comparing inside files (--max-scale raises it)",
-                entry.size, wanted.bytes_limit
+                "{size} bytes, more than the limit of {} for comparing inside files (--max-scale raises it)",
+                wanted.bytes_limit
             )
         });
-        self.found.insert(
-            entry.index,
-            Read2 {
-                digests: (!wanted.algorithms.is_empty()).then(|| hasher.finish()),
-                bytes: keep.then_some(bytes),
-                not_kept,
-            },
-        );
-        Ok(())
+        Ok(Read2 {
+            digests: (!wanted.algorithms.is_empty()).then(|| hasher.finish()),
+            bytes: keep.then_some(bytes),
+            not_kept,
+        })
     }
 }
 

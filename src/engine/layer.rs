@@ -19,6 +19,7 @@ use crate::tarball::{self, BufStreamed};
 
 use super::blob::VerifyingReader;
 use super::error::BlobError;
+use super::held::{HeldContent, HeldWriter};
 use super::spool::{ContentSpool, SpoolWriter};
 use super::stream_hash::StreamHasher;
 
@@ -86,7 +87,13 @@ pub trait ContentVisitor {
 
 /// Is told of each entry as the scan reads it, on the reading thread (before the layer is verified).
 pub trait EntryObserver: Sync {
-    fn entry(&self, entry: &EntryMeta);
+    /// Where to copy the whole content of the file at `path`, `size` bytes long, that holds files (an
+    /// archive, a compressed file), if the observer wants it: the content then comes with the entry.
+    fn hold(&self, _path: &str, _size: u64) -> Option<HeldWriter> {
+        None
+    }
+
+    fn entry(&self, entry: &EntryMeta, content: Option<HeldContent>);
 }
 
 /// Which files' contents a scan keeps (within [`ReadLimits::capture_layer`] per layer): files whose
@@ -389,7 +396,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
             .map(|limit| limit.min(entry.size))
             .filter(|&kept| captured_bytes + kept <= limits.capture_layer)
             .map(Kept::new);
-        let meta = read_entry(
+        let (meta, held) = read_entry(
             (index, name.into_boxed_str(), owners.of(&entry)),
             &entry,
             &mut reader,
@@ -399,6 +406,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
             Keep {
                 kept: keep.as_mut(),
                 spool: how.spool.as_mut(),
+                observer: how.observer,
             },
         )?;
         if let Some(kept) = keep.filter(|_| meta.kind == EntryKind::File) {
@@ -406,7 +414,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
             walked.captured.push((index, kept.bytes));
         }
         if let Some(observer) = how.observer {
-            observer.entry(&meta);
+            observer.entry(&meta, held);
         }
         if how.keep_entries {
             walked.entries.push(Arc::new(meta));
@@ -437,7 +445,7 @@ fn read_entry<R: Read>(
     visitor: Option<&mut &mut dyn ContentVisitor>,
     stream: &RefCell<StreamHasher>,
     keep: Keep<'_, '_>,
-) -> Result<EntryMeta, BlobError> {
+) -> Result<(EntryMeta, Option<HeldContent>), BlobError> {
     let kind = EntryKind::from_typeflag(entry.typeflag);
     let mut meta = EntryMeta {
         index,
@@ -461,16 +469,23 @@ fn read_entry<R: Read>(
         }
         .boxed(),
     };
+    let mut held = None;
     if let Some(visitor) = visitor {
         visitor
             .visit(&meta, &mut reader.content(entry))
             .map_err(BlobError::from_io)?;
     } else if kind == EntryKind::File {
-        let (digest, start) = content_digest(index, entry, reader, buffer, stream, keep)?;
+        let hold = keep.observer.map(|observer| Hold {
+            observer,
+            name: &meta.name,
+        });
+        let (digest, start, content) =
+            content_digest(index, entry, reader, buffer, stream, keep, hold)?;
         meta.content = digest;
         meta.nested = NestedFormat::sniff(&meta.name, start.bytes());
+        held = content;
     }
-    Ok(meta)
+    Ok((meta, held))
 }
 
 /// The owners of a layer's entries, each kept once for the entries to share: a layer has a few.
@@ -507,10 +522,29 @@ impl Owners {
     }
 }
 
-/// Where a file's content is kept besides being hashed: in memory (captured) and in the spool.
+/// Where a file's content is kept besides being hashed: in memory (captured), in the spool, and
+/// whole for the observer if it holds files.
 struct Keep<'k, 's> {
     kept: Option<&'k mut Kept>,
     spool: Option<&'k mut SpoolWriter<'s>>,
+    observer: Option<&'k dyn EntryObserver>,
+}
+
+/// Asks the observer to hold a file's content once its first bytes show a format that holds files.
+struct Hold<'h> {
+    observer: &'h dyn EntryObserver,
+    name: &'h str,
+}
+
+impl Hold<'_> {
+    /// The writer the rest of the content goes to, having the first bytes, if the observer holds
+    /// this file.
+    fn decide(self, start: &Start, size: u64) -> Option<HeldWriter> {
+        NestedFormat::sniff(self.name, start.bytes())?;
+        let mut writer = self.observer.hold(&canonical_path(self.name), size)?;
+        writer.write(start.bytes());
+        Some(writer)
+    }
 }
 
 /// The content kept of a captured file: its first `limit` bytes.
@@ -574,7 +608,8 @@ fn content_digest<R: Read>(
     buffer: &mut [u8],
     stream: &RefCell<StreamHasher>,
     mut keep: Keep<'_, '_>,
-) -> Result<(Option<Digest>, Start), BlobError> {
+    mut hold: Option<Hold<'_>>,
+) -> Result<(Option<Digest>, Start, Option<HeldContent>), BlobError> {
     let mut own = (entry.is_sparse() || !stream.borrow_mut().begin_section()).then(Sha256::new);
     let mut start = Start::new();
     if let Some(spool) = keep.spool.as_mut() {
@@ -582,10 +617,12 @@ fn content_digest<R: Read>(
     }
     // Nothing but the stream hasher needs the bytes past the first ones: they are skipped, and hashed
     // where they lie in the read buffer.
-    let hashed_only = keep.kept.is_none() && keep.spool.is_none() && own.is_none();
+    let mut hashed_only = keep.kept.is_none() && keep.spool.is_none() && own.is_none();
+    let mut held: Option<HeldWriter> = None;
     let mut content = reader.content(entry);
     loop {
-        let want = if hashed_only {
+        // Whether to hold the content is decided on its first bytes, so they are read apart.
+        let want = if hashed_only || (hold.is_some() && start.room() > 0) {
             start.room()
         } else {
             buffer.len()
@@ -609,6 +646,19 @@ fn content_digest<R: Read>(
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);
         }
+        if let Some(held) = held.as_mut() {
+            held.write(&buffer[..n]);
+        }
+        if start.room() == 0
+            && let Some(hold) = hold.take()
+        {
+            held = hold.decide(&start, entry.size);
+            hashed_only &= held.is_none();
+        }
+    }
+    // A file shorter than the first bytes looked at.
+    if let Some(hold) = hold {
+        held = hold.decide(&start, entry.size);
     }
     if hashed_only {
         reader.skip_content().map_err(BlobError::from_tar)?;
@@ -621,7 +671,8 @@ fn content_digest<R: Read>(
         .map(|own| own.finalize().into())
         .or(section)
         .map(Digest::from_sha256);
-    Ok((digest, start))
+    let held = held.and_then(HeldWriter::finish);
+    Ok((digest, start, held))
 }
 
 /// Names and values of PAX records and xattrs, kept as text (invalid UTF-8 escaped, never merged).

@@ -18,6 +18,7 @@ use super::blob::{check_stored, verify_blob};
 use super::entries::{LayerEntries, compare_merged, layer_entry_differences, merge_layers};
 use super::error::BlobError;
 use super::findings::{self, Candidate, Candidates, EntryAt, ReadLayers};
+use super::held::{HeldContent, HeldContents, HeldWriter};
 use super::layer::{
     Capture, ContentVisitor, EntryObserver, LayerScan, extract_from_layer, scan_layer, verify_layer,
 };
@@ -350,10 +351,14 @@ struct Work<'w, 'a> {
     live: LivePairs,
 }
 
-/// The layer pairs whose differences are reported while they are read ([`super::Options::provisional`]).
+/// The layer pairs whose two sides are read: what is found in them while they are read, the
+/// differences ([`super::Options::provisional`]) and the contents held for the findings.
 #[derive(Default)]
 struct LivePairs {
+    /// By pair, if differences are reported while they are read.
     pairs: Vec<LivePair>,
+    /// The contents of files that hold files, kept to compare inside them (when that is done).
+    held: Option<HeldContents>,
     /// By (plan, layer).
     of_layer: HashMap<(usize, usize), usize>,
     /// Per read job: the pairs it is a side of.
@@ -366,17 +371,16 @@ impl LivePairs {
             of_job: vec![Vec::new(); jobs],
             ..LivePairs::default()
         };
-        if !walker.options.provisional {
-            return live;
-        }
-        let include_unchanged = walker.options.include_unchanged;
+        let options = walker.options;
         for (p, (plan, plan_needs)) in plans.iter().zip(needs).enumerate() {
             for (l, (layer, need)) in plan.layers.iter().zip(plan_needs).enumerate() {
                 let Need::Pair(a, b) = *need else { continue };
-                let at = live.pairs.len();
-                let present = Sides::new(a.is_some(), b.is_some());
-                live.pairs
-                    .push(LivePair::new(layer.context, include_unchanged, present));
+                let at = live.of_layer.len();
+                if options.provisional {
+                    let present = Sides::new(a.is_some(), b.is_some());
+                    let pair = LivePair::new(layer.context, options.include_unchanged, present);
+                    live.pairs.push(pair);
+                }
                 live.of_layer.insert((p, l), at);
                 for (job, side) in [(a, Side::Input0), (b, Side::Input1)] {
                     if let Some(job) = job {
@@ -385,7 +389,32 @@ impl LivePairs {
                 }
             }
         }
+        let nested = options.nested;
+        let hold = options.hold_contents && nested.depth > 0 && nested.bytes > 0;
+        live.held = (hold && !live.of_layer.is_empty())
+            .then(|| HeldContents::new(live.of_layer.len(), nested.bytes));
         live
+    }
+
+    /// `job` starts being read.
+    fn job_started(&self, job: usize) {
+        if let Some(held) = &self.held {
+            for &(pair, side) in &self.of_job[job] {
+                held.side_started(pair, side);
+            }
+        }
+    }
+
+    /// `job` was read to its end or failed.
+    fn job_done(&self, job: usize, listed: bool, emit: impl Fn(Difference) -> DiffId) {
+        for &(pair, side) in &self.of_job[job] {
+            if let Some(held) = &self.held {
+                held.side_complete(pair, side);
+            }
+            if let (true, Some(live)) = (listed, self.pairs.get(pair)) {
+                live.side_complete(side, &emit);
+            }
+        }
     }
 }
 
@@ -396,9 +425,25 @@ struct JobObserver<'o, 'w, 'a> {
 }
 
 impl EntryObserver for JobObserver<'_, '_, '_> {
-    fn entry(&self, entry: &EntryMeta) {
-        for &(pair, side) in &self.work.live.of_job[self.job] {
-            self.work.live.pairs[pair].entry(side, entry, |d| self.work.provisional(d));
+    fn hold(&self, path: &str, size: u64) -> Option<HeldWriter> {
+        let live = &self.work.live;
+        live.held.as_ref()?.hold(&live.of_job[self.job], path, size)
+    }
+
+    fn entry(&self, entry: &EntryMeta, content: Option<HeldContent>) {
+        let live = &self.work.live;
+        let content = content.map(Arc::new);
+        for &(pair, side) in &live.of_job[self.job] {
+            if let Some(pair) = live.pairs.get(pair) {
+                pair.entry(side, entry, |d| self.work.provisional(d));
+            }
+            if let (Some(held), Some(_)) = (&live.held, entry.nested) {
+                let at = EntryAt {
+                    job: self.job,
+                    index: entry.index,
+                };
+                held.entry(pair, side, at, entry, content.clone());
+            }
         }
     }
 }
@@ -461,6 +506,7 @@ impl Work<'_, '_> {
         match task {
             Task::Read(job) => {
                 let observer = JobObserver { work: self, job };
+                self.live.job_started(job);
                 let live = !self.live.of_job[job].is_empty();
                 let outcome = read_job(
                     self.walker,
@@ -469,11 +515,8 @@ impl Work<'_, '_> {
                     self.capture,
                     live.then_some(&observer as &dyn EntryObserver),
                 );
-                if let Outcome::Listed(_) = outcome {
-                    for &(pair, side) in &self.live.of_job[job] {
-                        self.live.pairs[pair].side_complete(side, |d| self.provisional(d));
-                    }
-                }
+                let listed = matches!(outcome, Outcome::Listed(_));
+                self.live.job_done(job, listed, |d| self.provisional(d));
                 let _ = self.results[job].set(outcome);
             }
             Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
@@ -581,7 +624,8 @@ impl Work<'_, '_> {
     /// they pair, to be settled.
     fn settle_live(&self, plan: usize, layer: usize) -> HashMap<Pairing, DiffId> {
         let live = self.live.of_layer.get(&(plan, layer));
-        live.map(|&at| self.live.pairs[at].settle())
+        live.and_then(|&at| self.live.pairs.get(at))
+            .map(LivePair::settle)
             .unwrap_or_default()
     }
 
@@ -840,6 +884,10 @@ impl ReadLayers for Work<'_, '_> {
                 }
             })
             .collect()
+    }
+
+    fn held(&self, at: EntryAt) -> Option<Vec<u8>> {
+        self.live.held.as_ref()?.take(at)
     }
 
     fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String> {

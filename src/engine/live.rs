@@ -530,4 +530,60 @@ mod tests {
         // Settled under the same id by the layer's end.
         assert!(order.iter().any(|(what, _)| what == "difference etc/first"));
     }
+
+    #[test]
+    fn files_that_hold_files_are_compared_inside_from_the_first_read() {
+        let layer = |payload: &str| {
+            let mut layer = LayerBuilder::new()
+                .file(
+                    "usr/share/doc/x/changelog.gz",
+                    crate::fixture::gzip(payload.as_bytes()),
+                )
+                .file("usr/share/doc/y/same.gz", crate::fixture::gzip(b"same"));
+            for i in 0..2_000 {
+                layer = layer.file(format!("usr/lib/f{i:05}"), "same content");
+            }
+            layer.build()
+        };
+        let run = |nested| {
+            let read = Arc::new(AtomicU64::new(0));
+            let image_of = |tar: Vec<u8>| {
+                let mut source = MemorySource::default();
+                let root = image(&mut source, &[gz(tar)], json!({}));
+                Image {
+                    spec: "memory".into(),
+                    source: Arc::new(Counting {
+                        inner: source,
+                        read: Arc::clone(&read),
+                    }),
+                    root,
+                }
+            };
+            let images =
+                crate::model::Sides::new(image_of(layer("one\n")), image_of(layer("two\n")));
+            let options = Options {
+                nested,
+                ..options(false, false)
+            };
+            let nested_events = Mutex::new(0);
+            let sink = |event: Event| {
+                if let Event::Nested { .. } = event {
+                    *nested_events.lock().unwrap() += 1;
+                }
+            };
+            crate::engine::compare(&images, &options, &sink);
+            (
+                read.load(Ordering::SeqCst),
+                nested_events.into_inner().unwrap(),
+            )
+        };
+        let (read_once, none) = run(crate::engine::nested::NestedLimits::OFF);
+        let (read, inside) = run(crate::engine::nested::NestedLimits::DEFAULT);
+        assert_eq!(none, 0);
+        assert_eq!(
+            inside, 2,
+            "the changelog is compared inside, in the layer and the merged view"
+        );
+        assert_eq!(read, read_once, "no layer is read a second time");
+    }
 }

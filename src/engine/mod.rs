@@ -11,6 +11,7 @@ pub mod entries;
 mod error;
 pub mod extract;
 mod findings;
+pub mod held;
 pub mod json_diff;
 pub mod layer;
 mod layers;
@@ -61,6 +62,10 @@ pub struct Options {
     /// How deep the insides of differing files (archives, compressed files) are compared; depth 0
     /// compares nothing inside (diffoci's content digest row).
     pub nested: nested::NestedLimits,
+    /// Hold the contents of files that hold files while a layer pair is read, so the insides of
+    /// differing ones are compared without reading the layers again (see [`held`]): faster, for up
+    /// to the nested byte limit of memory more.
+    pub hold_contents: bool,
     /// The rules that explain differences (known rebuild noise); `None` explains nothing by rule.
     pub catalogue: Option<Arc<Catalogue>>,
     /// Read the images' package databases: package changes, and the package of each differing file.
@@ -87,6 +92,7 @@ impl Default for Options {
             read_limits: layer::ReadLimits::DEFAULT,
             verify: false,
             nested: nested::NestedLimits::DEFAULT,
+            hold_contents: true,
             catalogue: None,
             packages: true,
             provisional: false,

@@ -68,6 +68,14 @@ impl<T> Sides<T> {
         }
     }
 
+    /// `side`'s value and the other side's, both mutable.
+    pub fn split_mut(&mut self, side: Side) -> (&mut T, &mut T) {
+        match side {
+            Side::Input0 => (&mut self.input0, &mut self.input1),
+            Side::Input1 => (&mut self.input1, &mut self.input0),
+        }
+    }
+
     pub fn as_ref(&self) -> Sides<&T> {
         Sides {
             input0: &self.input0,
