@@ -9,9 +9,10 @@
 //!
 //! Memory holds at most the limit of a file opened inside ([`super::nested::NestedLimits::bytes`],
 //! 64 MiB by default) at once; a side that reads [`HeldContents::AHEAD`] bytes of such files ahead of
-//! the other waits for it to catch up (which costs no time: a layer pair ends with its slower side),
-//! unless the other side is not being read or waiting gets nowhere (the two sides list their files in
-//! different orders). A file that finds no room is not held, and the findings read its layer again.
+//! the other waits for it to catch up (a layer pair ends with its slower side anyway, but the two
+//! readers then go in step: on the README's host pair that costs up to 2 s of 11), unless the other
+//! side is not being read or waiting gets nowhere (the two sides list their files in different
+//! orders). A file that finds no room is not held, and the findings read its layer again.
 //! Held contents are the bytes the scan hashed, so the findings get exactly what a second read would
 //! give.
 
@@ -286,16 +287,13 @@ impl HeldContents {
             let waiting = pair.sides.get(side.other()).waiting.get(path)?;
             Some(Arc::clone(&waiting.content))
         });
-        let room = match partner {
-            Some(_) => None,
+        let (room, bytes) = match partner {
+            Some(_) => (None, Vec::new()),
             None => {
                 self.wait_while_ahead(size, || self.ahead_by(pairs));
-                Some(reserve(&self.memory, self.max_file, size)?)
+                let room = reserve(&self.memory, self.max_file, size)?;
+                (Some(room), Vec::with_capacity(usize::try_from(size).ok()?))
             }
-        };
-        let bytes = match partner {
-            Some(_) => Vec::new(),
-            None => Vec::with_capacity(usize::try_from(size).ok()?),
         };
         Some(HeldWriter {
             size,

@@ -458,6 +458,20 @@ mod tests {
         }
     }
 
+    /// An image of one layer whose blobs count the bytes read from them in `read`.
+    fn counted_image(layer: (Vec<u8>, &'static str), read: &Arc<AtomicU64>) -> Image {
+        let mut source = MemorySource::default();
+        let root = image(&mut source, &[layer], json!({}));
+        Image {
+            spec: "memory".into(),
+            source: Arc::new(Counting {
+                inner: source,
+                read: Arc::clone(read),
+            }),
+            root,
+        }
+    }
+
     impl BlobSource for Counting {
         fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
             Ok(Box::new(CountingReader {
@@ -483,18 +497,7 @@ mod tests {
             layer.build()
         };
         let read = Arc::new(AtomicU64::new(0));
-        let image_of = |tar: Vec<u8>| {
-            let mut source = MemorySource::default();
-            let root = image(&mut source, &[(tar, OCI_LAYER_TAR)], json!({}));
-            Image {
-                spec: "memory".into(),
-                source: Arc::new(Counting {
-                    inner: source,
-                    read: Arc::clone(&read),
-                }),
-                root,
-            }
-        };
+        let image_of = |tar: Vec<u8>| counted_image((tar, OCI_LAYER_TAR), &read);
         let (a, b) = (layer("a"), layer("b"));
         let total = (a.len() + b.len()) as u64;
         let images = crate::model::Sides::new(image_of(a), image_of(b));
@@ -547,18 +550,7 @@ mod tests {
         };
         let run = |nested| {
             let read = Arc::new(AtomicU64::new(0));
-            let image_of = |tar: Vec<u8>| {
-                let mut source = MemorySource::default();
-                let root = image(&mut source, &[gz(tar)], json!({}));
-                Image {
-                    spec: "memory".into(),
-                    source: Arc::new(Counting {
-                        inner: source,
-                        read: Arc::clone(&read),
-                    }),
-                    root,
-                }
-            };
+            let image_of = |tar: Vec<u8>| counted_image(gz(tar), &read);
             let images =
                 crate::model::Sides::new(image_of(layer("one\n")), image_of(layer("two\n")));
             let options = Options {
