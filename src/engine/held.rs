@@ -61,38 +61,31 @@ impl Drop for Reservation {
 }
 
 /// The temporary file kept contents are written to, made at the first one.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Spill {
-    file: OnceLock<Option<File>>,
+    /// The file and the most bytes it may take (less than [`Spill::LIMIT`] if the temporary
+    /// directory has less room).
+    file: OnceLock<Option<(File, u64)>>,
     len: AtomicU64,
-    limit: u64,
 }
 
 impl Spill {
-    /// The most bytes written, less if the temporary directory has less room.
     const LIMIT: u64 = 4 << 30;
-
-    fn new() -> Spill {
-        Spill {
-            file: OnceLock::new(),
-            len: AtomicU64::new(0),
-            limit: Self::LIMIT,
-        }
-    }
 
     /// Writes `bytes` and says where they lie, if there is room.
     fn write(&self, bytes: &[u8]) -> Option<(u64, u64)> {
         let size = bytes.len() as u64;
-        let file = self
+        let (file, limit) = self
             .file
-            .get_or_init(|| tempfile::tempfile().ok())
+            .get_or_init(|| {
+                let room = crate::source::room_left(&std::env::temp_dir()).unwrap_or(u64::MAX);
+                Some((tempfile::tempfile().ok()?, Self::LIMIT.min(room)))
+            })
             .as_ref()?;
-        let room = crate::source::room_left(&std::env::temp_dir()).unwrap_or(u64::MAX);
-        let limit = self.limit.min(room);
         let offset = self
             .len
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |len| {
-                len.checked_add(size).filter(|&end| end <= limit)
+                len.checked_add(size).filter(|end| end <= limit)
             })
             .ok()?;
         write_all_at(file, bytes, offset).ok()?;
@@ -100,7 +93,7 @@ impl Spill {
     }
 
     fn read(&self, (offset, len): (u64, u64)) -> Option<Vec<u8>> {
-        let file = self.file.get()?.as_ref()?;
+        let (file, _) = self.file.get()?.as_ref()?;
         let mut bytes = vec![0; usize::try_from(len).ok()?];
         read_exact_at(file, &mut bytes, offset).ok()?;
         Some(bytes)
@@ -257,7 +250,7 @@ impl HeldContents {
             stalled: AtomicBool::new(false),
             pairs: (0..pairs).map(|_| Mutex::default()).collect(),
             reads: (0..pairs).map(|_| Sides::default()).collect(),
-            spill: Spill::new(),
+            spill: Spill::default(),
             kept: Mutex::default(),
         }
     }

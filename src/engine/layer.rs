@@ -475,15 +475,14 @@ fn read_entry<R: Read>(
             .visit(&meta, &mut reader.content(entry))
             .map_err(BlobError::from_io)?;
     } else if kind == EntryKind::File {
-        let hold = keep.observer.map(|observer| Hold {
-            observer,
+        let hold = Hold {
+            observer: keep.observer,
             name: &meta.name,
-        });
-        let (digest, start, content) =
-            content_digest(index, entry, reader, buffer, stream, keep, hold)?;
-        meta.content = digest;
-        meta.nested = NestedFormat::sniff(&meta.name, start.bytes());
-        held = content;
+        };
+        let read = content_digest(index, entry, reader, buffer, stream, keep, hold)?;
+        meta.content = read.digest;
+        meta.nested = read.nested;
+        held = read.held;
     }
     Ok((meta, held))
 }
@@ -530,20 +529,24 @@ struct Keep<'k, 's> {
     observer: Option<&'k dyn EntryObserver>,
 }
 
-/// Asks the observer to hold a file's content once its first bytes show a format that holds files.
+/// Recognises a file's format on its first bytes and, if it holds files, asks the observer to hold
+/// its content.
 struct Hold<'h> {
-    observer: &'h dyn EntryObserver,
+    observer: Option<&'h dyn EntryObserver>,
     name: &'h str,
 }
 
 impl Hold<'_> {
-    /// The writer the rest of the content goes to, having the first bytes, if the observer holds
-    /// this file.
-    fn decide(self, start: &Start, size: u64) -> Option<HeldWriter> {
-        NestedFormat::sniff(self.name, start.bytes())?;
-        let mut writer = self.observer.hold(&canonical_path(self.name), size)?;
-        writer.write(start.bytes());
-        Some(writer)
+    /// The file's format, and the writer the rest of its content goes to (having the first bytes) if
+    /// the observer holds it.
+    fn decide(&self, start: &Start, size: u64) -> (Option<NestedFormat>, Option<HeldWriter>) {
+        let format = NestedFormat::sniff(self.name, start.bytes());
+        let writer = format.and(self.observer).and_then(|observer| {
+            let mut writer = observer.hold(&canonical_path(self.name), size)?;
+            writer.write(start.bytes());
+            Some(writer)
+        });
+        (format, writer)
     }
 }
 
@@ -598,7 +601,15 @@ impl Start {
     }
 }
 
-/// The sha256 of a file's content, and its first bytes. The stream's hasher hashes the content as the
+/// What reading a file's content gave.
+struct ContentRead {
+    digest: Option<Digest>,
+    nested: Option<NestedFormat>,
+    held: Option<HeldContent>,
+}
+
+/// The sha256 of a file's content, the format its first bytes show, and the content if the observer
+/// holds it. The stream's hasher hashes the content as the
 /// tar reader reads it; a sparse file's content is not the stream (its holes are not stored), nor is a
 /// content that does not start on a block boundary (never seen in a tar): those are hashed here.
 fn content_digest<R: Read>(
@@ -608,8 +619,8 @@ fn content_digest<R: Read>(
     buffer: &mut [u8],
     stream: &RefCell<StreamHasher>,
     mut keep: Keep<'_, '_>,
-    mut hold: Option<Hold<'_>>,
-) -> Result<(Option<Digest>, Start, Option<HeldContent>), BlobError> {
+    hold: Hold<'_>,
+) -> Result<ContentRead, BlobError> {
     let mut own = (entry.is_sparse() || !stream.borrow_mut().begin_section()).then(Sha256::new);
     let mut start = Start::new();
     if let Some(spool) = keep.spool.as_mut() {
@@ -618,11 +629,13 @@ fn content_digest<R: Read>(
     // Nothing but the stream hasher needs the bytes past the first ones: they are skipped, and hashed
     // where they lie in the read buffer.
     let mut hashed_only = keep.kept.is_none() && keep.spool.is_none() && own.is_none();
-    let mut held: Option<HeldWriter> = None;
+    // The format and the writer holding the content, decided on its first bytes.
+    let mut decided: Option<(Option<NestedFormat>, Option<HeldWriter>)> = None;
     let mut content = reader.content(entry);
     loop {
-        // Whether to hold the content is decided on its first bytes, so they are read apart.
-        let want = if hashed_only || (hold.is_some() && start.room() > 0) {
+        // An observer may hold the content: its first bytes are read apart to decide.
+        let deciding = decided.is_none() && hold.observer.is_some();
+        let want = if hashed_only || (deciding && start.room() > 0) {
             start.room()
         } else {
             buffer.len()
@@ -646,20 +659,17 @@ fn content_digest<R: Read>(
         if let Some(own) = own.as_mut() {
             own.update(&buffer[..n]);
         }
-        if let Some(held) = held.as_mut() {
+        if let Some((_, Some(held))) = decided.as_mut() {
             held.write(&buffer[..n]);
         }
-        if start.room() == 0
-            && let Some(hold) = hold.take()
-        {
-            held = hold.decide(&start, entry.size);
-            hashed_only &= held.is_none();
+        if start.room() == 0 && decided.is_none() {
+            let decision = hold.decide(&start, entry.size);
+            hashed_only &= decision.1.is_none();
+            decided = Some(decision);
         }
     }
     // A file shorter than the first bytes looked at.
-    if let Some(hold) = hold {
-        held = hold.decide(&start, entry.size);
-    }
+    let (nested, held) = decided.unwrap_or_else(|| hold.decide(&start, entry.size));
     if hashed_only {
         reader.skip_content().map_err(BlobError::from_tar)?;
     }
@@ -671,8 +681,11 @@ fn content_digest<R: Read>(
         .map(|own| own.finalize().into())
         .or(section)
         .map(Digest::from_sha256);
-    let held = held.and_then(HeldWriter::finish);
-    Ok((digest, start, held))
+    Ok(ContentRead {
+        digest,
+        nested,
+        held: held.and_then(HeldWriter::finish),
+    })
 }
 
 /// Names and values of PAX records and xattrs, kept as text (invalid UTF-8 escaped, never merged).
