@@ -4,27 +4,26 @@
 //! While both sides of a layer pair are read, a file whose first bytes show a format that holds files
 //! (see [`crate::model::NestedFormat`]) is copied whole by the side that reads its path first, and
 //! held until the other side reads the same path. The other side compares its content with the held
-//! one as it reads it, keeping nothing while they agree: if they differ, both contents are written
-//! to an unlinked temporary file for the findings; if not, the held one is dropped.
+//! one as it reads it, keeping nothing while they agree: if they differ, both contents are kept in an
+//! unlinked temporary file for the findings; if not, the held one is dropped.
 //!
-//! Memory holds at most the limit of a file opened inside ([`super::nested::NestedLimits::bytes`],
-//! 64 MiB by default) at once; a side that reads [`HeldContents::AHEAD`] bytes of such files ahead of
-//! the other waits for it to catch up (a layer pair ends with its slower side anyway, but the two
-//! readers then go in step: on the README's host pair that costs up to 2 s of 11), unless the other
-//! side is not being read or waiting gets nowhere (the two sides list their files in different
-//! orders). A file that finds no room is not held, and the findings read its layer again.
-//! Held contents are the bytes the scan hashed, so the findings get exactly what a second read would
-//! give.
+//! A content is held in memory while there is room (at most the limit of a file opened inside,
+//! [`super::nested::NestedLimits::bytes`], 64 MiB by default, at once) and its side holds, with it, no
+//! more than [`HeldContents::AHEAD`] bytes the other side has not reached; otherwise it is written to
+//! the temporary file, whose room is not reused (at most [`Spill::LIMIT`] in all). The readers never
+//! wait for each other: one side of a pair is often far ahead (by up to 226 MB of such files on the
+//! README's host pair), and waiting made the two go in step. A file that finds
+//! no room in either is not held, and the findings read its layer again. Held contents are the bytes
+//! the scan hashed, so the findings get exactly what a second read would give.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use crate::model::{EntryMeta, Side, Sides};
+use crate::model::{EntryMeta, Side};
 use crate::oci::Digest;
 
 use super::findings::EntryAt;
@@ -34,16 +33,6 @@ use super::spool::{read_exact_at, write_all_at};
 #[derive(Debug, Default)]
 struct Budget {
     used: AtomicU64,
-    /// Taken to wait for room, and by each release to wake those waiting.
-    lock: Mutex<()>,
-    freed: Condvar,
-}
-
-impl Budget {
-    fn wake(&self) {
-        let _guard = lock(&self.lock);
-        self.freed.notify_all();
-    }
 }
 
 /// Room taken in the memory budget, given back when dropped.
@@ -56,117 +45,6 @@ struct Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.budget.used.fetch_sub(self.bytes, Ordering::Relaxed);
-        self.budget.wake();
-    }
-}
-
-/// The temporary file kept contents are written to, made at the first one.
-#[derive(Debug, Default)]
-struct Spill {
-    /// The file and the most bytes it may take (less than [`Spill::LIMIT`] if the temporary
-    /// directory has less room).
-    file: OnceLock<Option<(File, u64)>>,
-    len: AtomicU64,
-}
-
-impl Spill {
-    const LIMIT: u64 = 4 << 30;
-
-    /// Writes `bytes` and says where they lie, if there is room.
-    fn write(&self, bytes: &[u8]) -> Option<(u64, u64)> {
-        let size = bytes.len() as u64;
-        let (file, limit) = self
-            .file
-            .get_or_init(|| {
-                let room = crate::source::room_left(&std::env::temp_dir()).unwrap_or(u64::MAX);
-                Some((tempfile::tempfile().ok()?, Self::LIMIT.min(room)))
-            })
-            .as_ref()?;
-        let offset = self
-            .len
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |len| {
-                len.checked_add(size).filter(|end| end <= limit)
-            })
-            .ok()?;
-        write_all_at(file, bytes, offset).ok()?;
-        Some((offset, size))
-    }
-
-    fn read(&self, (offset, len): (u64, u64)) -> Option<Vec<u8>> {
-        let (file, _) = self.file.get()?.as_ref()?;
-        let mut bytes = vec![0; usize::try_from(len).ok()?];
-        read_exact_at(file, &mut bytes, offset).ok()?;
-        Some(bytes)
-    }
-}
-
-/// Copies a file's content as the scan reads it, or compares it with the other side's held one.
-#[derive(Debug)]
-pub struct HeldWriter {
-    size: u64,
-    written: u64,
-    failed: bool,
-    /// The other side's content of the same path, while this one agrees with it.
-    partner: Option<Arc<HeldContent>>,
-    /// This content, once it is copied (from the start, or from where it left the partner's).
-    bytes: Vec<u8>,
-    room: Option<Reservation>,
-    budget: Arc<Budget>,
-    memory: u64,
-}
-
-impl HeldWriter {
-    pub fn write(&mut self, chunk: &[u8]) {
-        let len = chunk.len() as u64;
-        if self.failed || self.written + len > self.size {
-            self.failed = true;
-            return;
-        }
-        let from = self.written as usize;
-        if let Some(partner) = &self.partner {
-            if partner.bytes.get(from..from + chunk.len()) == Some(chunk) {
-                self.written += len;
-                return;
-            }
-            // They part: this content is copied from here on, its start from the partner's.
-            let partner = self.partner.take();
-            match reserve(&self.budget, self.memory, self.size) {
-                Some(room) => {
-                    self.room = Some(room);
-                    self.bytes = Vec::with_capacity(self.size as usize);
-                    if let Some(partner) = partner {
-                        self.bytes.extend_from_slice(&partner.bytes[..from]);
-                    }
-                }
-                None => {
-                    self.failed = true;
-                    return;
-                }
-            }
-        }
-        self.bytes.extend_from_slice(chunk);
-        self.written += len;
-    }
-
-    /// The content held, unless copying it failed.
-    pub fn finish(mut self) -> Option<HeldContent> {
-        if self.failed {
-            return None;
-        }
-        let same = match self.partner.take() {
-            // Read to its end in agreement: the same as the partner if as long.
-            Some(partner) if partner.bytes.len() as u64 == self.written => true,
-            Some(partner) => {
-                self.bytes = partner.bytes[..self.written as usize].to_vec();
-                false
-            }
-            None => false,
-        };
-        Some(HeldContent {
-            bytes: self.bytes,
-            same_as_partner: same,
-            _room: self.room,
-        })
     }
 }
 
@@ -183,38 +61,283 @@ fn reserve(budget: &Arc<Budget>, limit: u64, size: u64) -> Option<Reservation> {
     })
 }
 
+/// Bytes in the spill file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    offset: u64,
+    len: u64,
+}
+
+/// The temporary file held and kept contents are written to, made at the first one. Its room is
+/// not reused: it holds at most [`Spill::LIMIT`] bytes in all.
+#[derive(Debug, Default)]
+struct Spill {
+    /// The file and the most bytes it may take (less than [`Spill::LIMIT`] if the temporary
+    /// directory has less room).
+    file: OnceLock<Option<(File, u64)>>,
+    len: AtomicU64,
+}
+
+impl Spill {
+    const LIMIT: u64 = 4 << 30;
+
+    fn file(&self) -> Option<&(File, u64)> {
+        self.file
+            .get_or_init(|| {
+                let room = crate::source::room_left(&std::env::temp_dir()).unwrap_or(u64::MAX);
+                Some((tempfile::tempfile().ok()?, Self::LIMIT.min(room)))
+            })
+            .as_ref()
+    }
+
+    /// Room for `size` bytes, if there is.
+    fn reserve(&self, size: u64) -> Option<Span> {
+        let (_, limit) = self.file()?;
+        let offset = self
+            .len
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |len| {
+                len.checked_add(size).filter(|end| end <= limit)
+            })
+            .ok()?;
+        Some(Span { offset, len: size })
+    }
+
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> bool {
+        self.file()
+            .is_some_and(|(file, _)| write_all_at(file, bytes, offset).is_ok())
+    }
+
+    fn read_at(&self, offset: u64, bytes: &mut [u8]) -> bool {
+        self.file()
+            .is_some_and(|(file, _)| read_exact_at(file, bytes, offset).is_ok())
+    }
+
+    /// Writes `bytes` and says where they lie, if there is room.
+    fn write(&self, bytes: &[u8]) -> Option<Span> {
+        let span = self.reserve(bytes.len() as u64)?;
+        self.write_at(span.offset, bytes).then_some(span)
+    }
+
+    fn read(&self, span: Span) -> Option<Vec<u8>> {
+        let mut bytes = vec![0; usize::try_from(span.len).ok()?];
+        self.read_at(span.offset, &mut bytes).then_some(bytes)
+    }
+}
+
+/// Where a held content's bytes are.
+#[derive(Debug)]
+enum Store {
+    Memory {
+        bytes: Vec<u8>,
+        _room: Option<Reservation>,
+    },
+    /// From the start of the span, as many bytes as were written.
+    Disk(Span),
+}
+
+/// The memory and the spill file held contents share.
+#[derive(Debug)]
+struct Room {
+    memory: Arc<Budget>,
+    /// The most bytes held in memory at once.
+    memory_limit: u64,
+    spill: Spill,
+}
+
+impl Room {
+    /// Room for a content of `size` bytes: in memory if `in_memory` and there is room, else on disk.
+    fn store(self: &Arc<Self>, size: u64, in_memory: bool) -> Option<Store> {
+        let room = in_memory
+            .then(|| reserve(&self.memory, self.memory_limit, size))
+            .flatten();
+        match room {
+            Some(room) => Some(Store::Memory {
+                bytes: Vec::with_capacity(usize::try_from(size).ok()?),
+                _room: Some(room),
+            }),
+            None => self.spill.reserve(size).map(Store::Disk),
+        }
+    }
+
+    /// Writes `bytes` at `at` of `store`.
+    fn put(&self, store: &mut Store, at: u64, bytes: &[u8]) -> bool {
+        match store {
+            Store::Memory { bytes: held, .. } => {
+                held.extend_from_slice(bytes);
+                true
+            }
+            Store::Disk(span) => self.spill.write_at(span.offset + at, bytes),
+        }
+    }
+}
+
+/// Copies a file's content as the scan reads it, or compares it with the other side's held one.
+#[derive(Debug)]
+pub struct HeldWriter {
+    size: u64,
+    written: u64,
+    failed: bool,
+    /// The other side's content of the same path, while this one agrees with it.
+    partner: Option<Arc<HeldContent>>,
+    /// Where this content is copied (from the start, or from where it left the partner's).
+    store: Option<Store>,
+    room: Arc<Room>,
+    /// The partner's bytes read back from disk to compare.
+    scratch: Vec<u8>,
+}
+
+impl HeldWriter {
+    pub fn write(&mut self, chunk: &[u8]) {
+        let len = chunk.len() as u64;
+        if self.failed || self.written + len > self.size {
+            self.failed = true;
+            return;
+        }
+        if let Some(partner) = self.partner.take() {
+            if self.agrees(&partner, chunk) {
+                self.written += len;
+                self.partner = Some(partner);
+                return;
+            }
+            // They part: this content is copied from here on, its start from the partner's.
+            self.store = self.room.store(self.size, true);
+            if !self.copy_start_of(&partner) {
+                self.failed = true;
+                return;
+            }
+        }
+        let put = match &mut self.store {
+            Some(store) => self.room.put(store, self.written, chunk),
+            None => false,
+        };
+        self.failed = !put;
+        self.written += len;
+    }
+
+    /// Whether `chunk`, the next bytes of this content, are the partner's next bytes.
+    fn agrees(&mut self, partner: &HeldContent, chunk: &[u8]) -> bool {
+        let from = self.written;
+        if from + chunk.len() as u64 > partner.len {
+            return false;
+        }
+        match &partner.store {
+            Store::Memory { bytes, .. } => {
+                let from = from as usize;
+                bytes.get(from..from + chunk.len()) == Some(chunk)
+            }
+            Store::Disk(span) => {
+                self.scratch.resize(chunk.len(), 0);
+                self.room.spill.read_at(span.offset + from, &mut self.scratch)
+                    && self.scratch == chunk
+            }
+        }
+    }
+
+    /// Copies the partner's first `written` bytes, which this content shares, into its store.
+    fn copy_start_of(&mut self, partner: &HeldContent) -> bool {
+        const PIECE: u64 = 1 << 20;
+        let Some(store) = &mut self.store else {
+            return false;
+        };
+        let mut at = 0;
+        while at < self.written {
+            let len = PIECE.min(self.written - at);
+            let piece = match &partner.store {
+                Store::Memory { bytes, .. } => &bytes[at as usize..(at + len) as usize],
+                Store::Disk(span) => {
+                    self.scratch.resize(len as usize, 0);
+                    if !self.room.spill.read_at(span.offset + at, &mut self.scratch) {
+                        return false;
+                    }
+                    &self.scratch[..]
+                }
+            };
+            if !self.room.put(store, at, piece) {
+                return false;
+            }
+            at += len;
+        }
+        true
+    }
+
+    /// The content held, unless copying it failed.
+    pub fn finish(mut self) -> Option<HeldContent> {
+        if self.failed {
+            return None;
+        }
+        let (store, same_as_partner) = match self.partner.take() {
+            // Read to its end in agreement: the same as the partner if as long.
+            Some(partner) if partner.len == self.written => (Store::nothing(), true),
+            Some(partner) => (partner.start(self.written), false),
+            None => (self.store.take()?, false),
+        };
+        Some(HeldContent {
+            store,
+            len: self.written,
+            same_as_partner,
+        })
+    }
+}
+
+impl Store {
+    fn nothing() -> Store {
+        Store::Memory {
+            bytes: Vec::new(),
+            _room: None,
+        }
+    }
+}
+
 /// A file's content, held until the other side reads its path.
 #[derive(Debug)]
 pub struct HeldContent {
-    bytes: Vec<u8>,
+    store: Store,
+    len: u64,
     /// Read in agreement with the other side's held content, to its end: nothing was copied.
     same_as_partner: bool,
-    _room: Option<Reservation>,
+}
+
+impl HeldContent {
+    /// Its first `len` bytes, as a content of their own.
+    fn start(&self, len: u64) -> Store {
+        match &self.store {
+            Store::Memory { bytes, .. } => Store::Memory {
+                bytes: bytes[..len as usize].to_vec(),
+                _room: None,
+            },
+            Store::Disk(span) => Store::Disk(Span {
+                offset: span.offset,
+                len,
+            }),
+        }
+    }
+
+    /// Where its bytes lie in the spill file, written there if they are in memory.
+    fn spilled(&self, spill: &Spill) -> Option<Span> {
+        match &self.store {
+            Store::Memory { bytes, .. } => spill.write(bytes),
+            Store::Disk(span) => Some(Span {
+                offset: span.offset,
+                len: self.len,
+            }),
+        }
+    }
 }
 
 /// The contents held for every layer pair being read, and those kept for the findings.
 #[derive(Debug)]
 pub(super) struct HeldContents {
-    /// Files larger than this are not held (the findings would not open them); also the most bytes
-    /// held in memory at once.
+    /// Files larger than this are not held (the findings would not open them).
     max_file: u64,
-    memory: Arc<Budget>,
-    /// Waiting once got nowhere: nobody waits any more.
-    stalled: AtomicBool,
+    room: Arc<Room>,
     pairs: Vec<Mutex<HeldPair>>,
-    /// Per pair, each side's read: not started (0), being read, or complete.
-    reads: Vec<Sides<AtomicU8>>,
-    spill: Spill,
     /// Where the contents of differing files lie in the spill file.
-    kept: Mutex<HashMap<EntryAt, (u64, u64)>>,
+    kept: Mutex<HashMap<EntryAt, Span>>,
 }
-
-const READING: u8 = 1;
-const COMPLETE: u8 = 2;
 
 #[derive(Debug, Default)]
 struct HeldPair {
-    sides: Sides<HeldSide>,
+    sides: crate::model::Sides<HeldSide>,
 }
 
 /// What one side of a layer pair has read of files that hold files.
@@ -237,55 +360,46 @@ struct Waiting {
 }
 
 impl HeldContents {
-    /// Bytes of held contents past which a side waits for the other to catch up.
+    /// Bytes of held contents the other side has not reached past which a side holds on disk (so
+    /// that a file larger than this is always held there).
     pub const AHEAD: u64 = 4 << 20;
-    /// How long a side waits with no progress before nobody waits any more.
-    const MAX_WAIT: Duration = Duration::from_secs(1);
 
     /// For `pairs` layer pairs, holding no file over `max_file` and no more than that in memory.
     pub fn new(pairs: usize, max_file: u64) -> HeldContents {
         HeldContents {
             max_file,
-            memory: Arc::default(),
-            stalled: AtomicBool::new(false),
+            room: Arc::new(Room {
+                memory: Arc::default(),
+                memory_limit: max_file,
+                spill: Spill::default(),
+            }),
             pairs: (0..pairs).map(|_| Mutex::default()).collect(),
-            reads: (0..pairs).map(|_| Sides::default()).collect(),
-            spill: Spill::default(),
             kept: Mutex::default(),
         }
     }
 
-    /// `side` of layer pair `pair` starts being read.
-    pub fn side_started(&self, pair: usize, side: Side) {
-        if let Some(reads) = self.reads.get(pair) {
-            reads.get(side).store(READING, Ordering::Relaxed);
-        }
-    }
-
-    fn other_reading(&self, pair: usize, side: Side) -> bool {
-        self.reads
-            .get(pair)
-            .is_some_and(|reads| reads.get(side.other()).load(Ordering::Relaxed) == READING)
-    }
-
     /// A writer for the content of `path`, `size` bytes long, which `side` of each of `pairs` is
-    /// reading: comparing it with the other side's if that side holds the path, else copying it if
-    /// there is room (waiting for some while this side is ahead of the other).
+    /// reading: comparing it with the other side's if that side holds the path, else copying it
+    /// (to disk if this side is ahead of the other or memory is full).
     pub fn hold(&self, pairs: &[(usize, Side)], path: &str, size: u64) -> Option<HeldWriter> {
         if size > self.max_file {
             return None;
         }
+        let mut other_reading = false;
         let partner = pairs.iter().find_map(|&(pair, side)| {
             let pair = lock(self.pairs.get(pair)?);
-            let waiting = pair.sides.get(side.other()).waiting.get(path)?;
-            Some(Arc::clone(&waiting.content))
+            let other = pair.sides.get(side.other());
+            other_reading |= !other.complete;
+            Some(Arc::clone(&other.waiting.get(path)?.content))
         });
-        let (room, bytes) = match partner {
-            Some(_) => (None, Vec::new()),
+        if partner.is_none() && !other_reading {
+            return None;
+        }
+        let store = match partner {
+            Some(_) => None,
             None => {
-                self.wait_while_ahead(size, || self.ahead_by(pairs));
-                let room = reserve(&self.memory, self.max_file, size)?;
-                (Some(room), Vec::with_capacity(usize::try_from(size).ok()?))
+                let in_memory = self.ahead_by(pairs) + size <= Self::AHEAD;
+                Some(self.room.store(size, in_memory)?)
             }
         };
         Some(HeldWriter {
@@ -293,20 +407,17 @@ impl HeldContents {
             written: 0,
             failed: false,
             partner,
-            bytes,
-            room,
-            budget: Arc::clone(&self.memory),
-            memory: self.max_file,
+            store,
+            room: Arc::clone(&self.room),
+            scratch: Vec::new(),
         })
     }
 
-    /// The bytes `side` of `pairs` holds that the other side, being read, has not reached yet, if
-    /// this side is the one ahead (it holds more of those than the other: only one side of a pair
-    /// ever waits for the other).
+    /// The bytes `side` of `pairs` holds that the other side has not reached yet, if this side is the
+    /// one ahead (it holds more of those than the other).
     fn ahead_by(&self, pairs: &[(usize, Side)]) -> u64 {
         pairs
             .iter()
-            .filter(|&&(pair, side)| self.other_reading(pair, side))
             .filter_map(|&(pair, side)| {
                 let pair = lock(self.pairs.get(pair)?);
                 let (mine, theirs) = (pair.sides.get(side), pair.sides.get(side.other()));
@@ -315,38 +426,9 @@ impl HeldContents {
             .sum()
     }
 
-    /// Waits while this side is ahead of the other (it holds more than [`Self::AHEAD`] bytes the
-    /// other has not reached, or some and there is no room for `size`), as long as the other side
-    /// makes progress.
-    fn wait_while_ahead(&self, size: u64, ahead_by: impl Fn() -> u64) {
-        let too_far = || {
-            let ahead = ahead_by();
-            let full = self.memory.used.load(Ordering::Relaxed) + size > self.max_file;
-            (ahead > Self::AHEAD || (ahead > 0 && full)).then_some(ahead)
-        };
-        let mut progress = Instant::now();
-        let mut least = u64::MAX;
-        while !self.stalled.load(Ordering::Relaxed) {
-            let Some(ahead) = too_far() else {
-                return;
-            };
-            if ahead < least {
-                (least, progress) = (ahead, Instant::now());
-            } else if progress.elapsed() >= Self::MAX_WAIT {
-                self.stalled.store(true, Ordering::Relaxed);
-                return;
-            }
-            let guard = lock(&self.memory.lock);
-            let _ = self
-                .memory
-                .freed
-                .wait_timeout(guard, Duration::from_millis(10));
-        }
-    }
-
     /// Both contents of a differing file, written aside for the findings.
     fn keep(&self, files: [(EntryAt, &HeldContent); 2]) {
-        let spans = files.map(|(_, content)| self.spill.write(&content.bytes));
+        let spans = files.map(|(_, content)| content.spilled(&self.room.spill));
         if let [Some(first), Some(second)] = spans {
             let mut kept = lock(&self.kept);
             kept.insert(files[0].0, first);
@@ -371,7 +453,7 @@ impl HeldContents {
         let path: Box<str> = entry.path().into();
         let (mine, other) = pair.sides.split_mut(side);
         if let Some(partner) = other.waiting.remove(&path) {
-            other.waiting_bytes -= partner.content.bytes.len() as u64;
+            other.waiting_bytes -= partner.content.len;
             drop(pair);
             let differ = entry.content.is_some() && partner.digest != entry.content;
             if let (true, Some(content)) = (differ, content)
@@ -391,9 +473,9 @@ impl HeldContents {
                     digest: entry.content.clone(),
                     content,
                 };
-                mine.waiting_bytes += waiting.content.bytes.len() as u64;
+                mine.waiting_bytes += waiting.content.len;
                 if let Some(replaced) = mine.waiting.insert(path, waiting) {
-                    mine.waiting_bytes -= replaced.content.bytes.len() as u64;
+                    mine.waiting_bytes -= replaced.content.len;
                 }
             }
             None => {
@@ -403,31 +485,25 @@ impl HeldContents {
     }
 
     /// `side` of layer pair `pair` was read to its end (or failed): what the other side holds for
-    /// it will not be needed, nor what it read.
+    /// it will not be needed, nor what it passed; what it holds waits for the other side still.
     pub fn side_complete(&self, index: usize, side: Side) {
         let Some(pair) = self.pairs.get(index) else {
             return;
         };
-        if let Some(reads) = self.reads.get(index) {
-            reads.get(side).store(COMPLETE, Ordering::Relaxed);
-        }
         let mut pair = lock(pair);
         let (mine, other) = pair.sides.split_mut(side);
-        *mine = HeldSide {
-            complete: true,
-            ..HeldSide::default()
-        };
+        mine.complete = true;
+        mine.passed = HashSet::new();
         let dropped = std::mem::take(&mut other.waiting);
         other.waiting_bytes = 0;
         drop(pair);
         drop(dropped);
-        self.memory.wake();
     }
 
     /// The content kept of the file at `at`, taken out.
     pub fn take(&self, at: EntryAt) -> Option<Vec<u8>> {
         let span = lock(&self.kept).remove(&at)?;
-        self.spill.read(span)
+        self.room.spill.read(span)
     }
 }
 
@@ -471,7 +547,7 @@ mod tests {
     }
 
     fn used(contents: &HeldContents) -> u64 {
-        contents.memory.used.load(Ordering::Relaxed)
+        contents.room.memory.used.load(Ordering::Relaxed)
     }
 
     #[test]
@@ -519,17 +595,26 @@ mod tests {
     }
 
     #[test]
-    fn memory_holds_at_most_the_file_limit_and_a_larger_file_is_not_held() {
+    fn a_side_read_to_its_end_keeps_what_it_holds_for_the_other() {
+        let contents = HeldContents::new(1, 1 << 20);
+        read(&contents, Side::Input1, 7, "late.gz", b"abc");
+        contents.side_complete(0, Side::Input1);
+        read(&contents, Side::Input0, 3, "late.gz", b"abd");
+        assert_eq!(contents.take(at(1, 7)).as_deref(), Some(&b"abc"[..]));
+        assert_eq!(contents.take(at(0, 3)).as_deref(), Some(&b"abd"[..]));
+    }
+
+    #[test]
+    fn memory_holds_at_most_the_file_limit_the_rest_goes_to_disk() {
         let contents = HeldContents::new(1, 10);
         assert!(contents.hold(&[(0, Side::Input0)], "big.gz", 11).is_none());
         let first = contents.hold(&[(0, Side::Input0)], "a.gz", 6);
         assert!(first.is_some());
-        assert!(
-            contents.hold(&[(0, Side::Input0)], "b.gz", 5).is_none(),
-            "no room (the other side is not being read: nothing to wait for)"
-        );
-        drop(first);
-        assert!(contents.hold(&[(0, Side::Input0)], "b.gz", 5).is_some());
+        let second = contents.hold(&[(0, Side::Input0)], "b.gz", 5);
+        assert!(second.is_some(), "held on disk");
+        assert_eq!(used(&contents), 6, "memory holds the first only");
+        drop((first, second));
+        assert_eq!(used(&contents), 0);
     }
 
     #[test]
@@ -542,25 +627,25 @@ mod tests {
     }
 
     #[test]
-    fn a_side_ahead_waits_for_the_other_to_catch_up() {
-        let contents = Arc::new(HeldContents::new(1, 64 << 20));
-        contents.side_started(0, Side::Input0);
-        contents.side_started(0, Side::Input1);
-        let big = vec![1u8; (HeldContents::AHEAD + 1) as usize];
+    fn a_side_ahead_holds_on_disk_and_the_other_compares_with_it_there() {
+        let contents = HeldContents::new(1, 64 << 20);
+        let big = vec![1u8; HeldContents::AHEAD as usize];
         read(&contents, Side::Input0, 0, "ahead.gz", &big);
-        let behind = Arc::clone(&contents);
-        let catch_up = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            read(&behind, Side::Input1, 0, "ahead.gz", &[1u8; 4]);
-        });
-        let started = Instant::now();
-        let next = contents.hold(&[(0, Side::Input0)], "next.gz", 1);
-        assert!(next.is_some());
-        assert!(started.elapsed() >= Duration::from_millis(40), "it waited");
-        catch_up
-            .join()
-            .unwrap_or_else(|_| panic!("catching up failed"));
-        assert_eq!(used(&contents), 1, "the first file was dropped once passed");
-        assert!(contents.take(at(0, 0)).is_some(), "they differ: kept");
+        assert_eq!(used(&contents), HeldContents::AHEAD);
+        read(&contents, Side::Input0, 1, "differs.gz", b"abcdef");
+        read(&contents, Side::Input0, 2, "same.gz", b"same bytes");
+        assert_eq!(used(&contents), HeldContents::AHEAD, "held on disk");
+        read(&contents, Side::Input1, 1, "differs.gz", b"abcXYZ");
+        read(&contents, Side::Input1, 2, "same.gz", b"same bytes");
+        read(&contents, Side::Input1, 0, "ahead.gz", &big);
+        assert_eq!(used(&contents), 0, "equal contents dropped");
+        assert_eq!(contents.take(at(0, 1)).as_deref(), Some(&b"abcdef"[..]));
+        assert_eq!(
+            contents.take(at(1, 1)).as_deref(),
+            Some(&b"abcXYZ"[..]),
+            "its start copied from the partner's bytes on disk"
+        );
+        assert_eq!(contents.take(at(0, 2)), None);
+        assert_eq!(contents.take(at(1, 0)), None);
     }
 }

@@ -396,15 +396,6 @@ impl LivePairs {
         live
     }
 
-    /// `job` starts being read.
-    fn job_started(&self, job: usize) {
-        if let Some(held) = &self.held {
-            for &(pair, side) in &self.of_job[job] {
-                held.side_started(pair, side);
-            }
-        }
-    }
-
     /// `job` was read to its end or failed.
     fn job_done(&self, job: usize, listed: bool, emit: impl Fn(Difference) -> DiffId) {
         for &(pair, side) in &self.of_job[job] {
@@ -506,7 +497,6 @@ impl Work<'_, '_> {
         match task {
             Task::Read(job) => {
                 let observer = JobObserver { work: self, job };
-                self.live.job_started(job);
                 let live = !self.live.of_job[job].is_empty();
                 let outcome = read_job(
                     self.walker,
