@@ -227,7 +227,9 @@ impl HeldWriter {
             }
             Store::Disk(span) => {
                 self.scratch.resize(chunk.len(), 0);
-                self.room.spill.read_at(span.offset + from, &mut self.scratch)
+                self.room
+                    .spill
+                    .read_at(span.offset + from, &mut self.scratch)
                     && self.scratch == chunk
             }
         }

@@ -184,7 +184,7 @@ impl DetailPane {
         let node = tree.node(id);
         match &node.kind {
             NodeKind::Context(c) => (
-                node.name.clone(),
+                node.name.to_string(),
                 Section::wrapped(context_lines(session, *c, id, theme)),
             ),
             NodeKind::Property { kind, .. } => {

@@ -275,7 +275,7 @@ fn row_line(session: &Session, row: &Row, theme: &Theme, width_available: usize)
                 None => context.and_then(context_note),
             };
             note = text.map(|t| Span::styled(format!("  {t}"), theme.dim()));
-            let name = context.map_or_else(|| node.name.clone(), context_name);
+            let name = context.map_or_else(|| node.name.to_string(), context_name);
             (escape_control(&name).into_owned(), theme.context())
         }
         NodeKind::Property {
