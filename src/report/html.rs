@@ -46,129 +46,137 @@ pub fn write_html(
     rules: Option<&RulesReport>,
     contents: Option<&Contents>,
 ) -> io::Result<()> {
-    out.write_all(html(inputs, report, presentation, rules, contents).as_bytes())
-}
-
-/// The HTML report as a string.
-pub fn html(
-    inputs: [&str; 2],
-    report: &Report,
-    presentation: &Presentation<'_>,
-    rules: Option<&RulesReport>,
-    contents: Option<&Contents>,
-) -> String {
-    html_of_at_most(
+    let page = PageSetup {
         inputs,
         report,
         presentation,
         rules,
         contents,
-        MAX_HTML_FILES,
-    )
+        max_files: MAX_HTML_FILES,
+    };
+    page.write(out)
 }
 
-/// The HTML report with at most `max_files` file differences written (the rest counted in a note).
-fn html_of_at_most(
-    inputs: [&str; 2],
-    report: &Report,
-    presentation: &Presentation<'_>,
-    rules: Option<&RulesReport>,
-    contents: Option<&Contents>,
+/// What a page is made of.
+struct PageSetup<'a, 'r> {
+    inputs: [&'a str; 2],
+    report: &'r Report,
+    presentation: &'a Presentation<'r>,
+    rules: Option<&'a RulesReport>,
+    contents: Option<&'a Contents>,
+    /// File differences written at most (the rest counted in a note).
     max_files: usize,
-) -> String {
-    let shown = presentation.shown();
-    let tally = tally(report, &shown);
-    let verdict = Verdict::of_counted(tally.counted.iter().map(|c| (c.shown.difference, c.own)));
-    let summary = Summary::new(report, presentation, &shown);
-    let mut counted: HashMap<ContextId, usize> = HashMap::new();
-    for c in &tally.counted {
-        *counted.entry(c.shown.difference.context).or_default() += 1;
-    }
-    let mut page = Page {
-        report,
-        presentation,
-        contents,
-        by_context: HashMap::new(),
-        counted,
-        files_written: 0,
-        files_left_out: 0,
-        max_files,
-        html: String::with_capacity(64 << 10),
-    };
-    for s in &shown {
-        page.by_context
-            .entry(s.difference.context)
-            .or_default()
-            .push(s);
-    }
-    let title = format!("ocidiff-tui: {} ↔ {}", inputs[0], inputs[1]);
-    let script_hash = Sha256::digest(SCRIPT.as_bytes());
-    let script_hash = base64::engine::general_purpose::STANDARD.encode(script_hash);
-    let _ = writeln!(
-        page.html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+}
+
+impl PageSetup<'_, '_> {
+    /// Writes the page to `out` as it is made (the whole page was 34 MB of one string on the README's
+    /// host pair).
+    fn write(self, out: &mut dyn Write) -> io::Result<()> {
+        let PageSetup {
+            inputs,
+            report,
+            presentation,
+            rules,
+            contents,
+            max_files,
+        } = self;
+        let shown = presentation.shown();
+        let tally = tally(report, &shown);
+        let verdict =
+            Verdict::of_counted(tally.counted.iter().map(|c| (c.shown.difference, c.own)));
+        let summary = Summary::new(report, presentation, &shown);
+        let mut counted: HashMap<ContextId, usize> = HashMap::new();
+        for c in &tally.counted {
+            *counted.entry(c.shown.difference.context).or_default() += 1;
+        }
+        let mut page = Page {
+            report,
+            presentation,
+            contents,
+            by_context: HashMap::new(),
+            counted,
+            files_written: 0,
+            files_left_out: 0,
+            max_files,
+            html: String::with_capacity(Page::PASS_ON),
+            out,
+            failed: None,
+        };
+        for s in &shown {
+            page.by_context
+                .entry(s.difference.context)
+                .or_default()
+                .push(s);
+        }
+        let title = format!("ocidiff-tui: {} ↔ {}", inputs[0], inputs[1]);
+        let script_hash = Sha256::digest(SCRIPT.as_bytes());
+        let script_hash = base64::engine::general_purpose::STANDARD.encode(script_hash);
+        let _ = writeln!(
+            page.html,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
          style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'; img-src 'none'; \
          form-action 'none'; base-uri 'none'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{STYLE}</style></head>\n<body>",
-        escape(&title)
-    );
-    let _ = writeln!(
-        page.html,
-        "<header><h1>ocidiff-tui report</h1>\n<p class=\"inputs\"><span class=\"side0\">{}</span> \
+            escape(&title)
+        );
+        let _ = writeln!(
+            page.html,
+            "<header><h1>ocidiff-tui report</h1>\n<p class=\"inputs\"><span class=\"side0\">{}</span> \
          ↔ <span class=\"side1\">{}</span></p>",
-        escape(inputs[0]),
-        escape(inputs[1])
-    );
-    let failed = rules.is_some_and(RulesReport::failed);
-    let verdict_class = match (
-        report.errors.is_empty(),
-        verdict.differences,
-        verdict.unexplained,
-    ) {
-        (false, _, _) => "error",
-        (true, 0, _) => "equal",
-        (true, _, 0) if !failed => "explained",
-        _ => "different",
-    };
-    let _ = writeln!(
-        page.html,
-        "<p id=\"verdict\" class=\"verdict {verdict_class}\">{}</p>\n<p id=\"summary\">{}</p>",
-        escape(&verdict_line(report, &verdict)),
-        escape(&summary.to_string())
-    );
-    page.counts(&verdict, &summary);
-    page.html.push_str("</header>\n");
-    if let Some(rules) = rules {
-        page.rules(rules);
-    }
-    page.messages();
-    page.html.push_str(
-        "<nav id=\"tools\" hidden><button type=\"button\" id=\"open-all\">open all</button> \
+            escape(inputs[0]),
+            escape(inputs[1])
+        );
+        let failed = rules.is_some_and(RulesReport::failed);
+        let verdict_class = match (
+            report.errors.is_empty(),
+            verdict.differences,
+            verdict.unexplained,
+        ) {
+            (false, _, _) => "error",
+            (true, 0, _) => "equal",
+            (true, _, 0) if !failed => "explained",
+            _ => "different",
+        };
+        let _ = writeln!(
+            page.html,
+            "<p id=\"verdict\" class=\"verdict {verdict_class}\">{}</p>\n<p id=\"summary\">{}</p>",
+            escape(&verdict_line(report, &verdict)),
+            escape(&summary.to_string())
+        );
+        page.counts(&verdict, &summary);
+        page.html.push_str("</header>\n");
+        if let Some(rules) = rules {
+            page.rules(rules);
+        }
+        page.messages();
+        page.html.push_str(
+            "<nav id=\"tools\" hidden><button type=\"button\" id=\"open-all\">open all</button> \
          <button type=\"button\" id=\"close-all\">close all</button> \
          <input id=\"path-filter\" type=\"search\" placeholder=\"paths containing…\"></nav>\n\
          <main id=\"tree\">\n",
-    );
-    let roots: Vec<&Context> = report
-        .contexts
-        .iter()
-        .filter(|c| c.parent.is_none())
-        .collect();
-    for root in roots {
-        page.context(root, 0);
-    }
-    page.html.push_str("</main>\n");
-    if page.files_left_out > 0 {
-        let _ = writeln!(
-            page.html,
-            "<p class=\"note\" id=\"left-out\">{} more file differences are not in this page (limit \
-             {}); the JSON report lists every one.</p>",
-            page.files_left_out, page.max_files
         );
+        let roots: Vec<&Context> = report
+            .contexts
+            .iter()
+            .filter(|c| c.parent.is_none())
+            .collect();
+        for root in roots {
+            page.context(root, 0);
+        }
+        page.html.push_str("</main>\n");
+        if page.files_left_out > 0 {
+            let _ = writeln!(
+                page.html,
+                "<p class=\"note\" id=\"left-out\">{} more file differences are not in this page (limit \
+             {}); the JSON report lists every one.</p>",
+                page.files_left_out, page.max_files
+            );
+        }
+        let _ = writeln!(page.html, "<script>{SCRIPT}</script>\n</body></html>");
+        page.finish()
     }
-    let _ = writeln!(page.html, "<script>{SCRIPT}</script>\n</body></html>");
-    page.html
 }
 
 struct Page<'a, 'r> {
@@ -182,7 +190,40 @@ struct Page<'a, 'r> {
     files_written: usize,
     files_left_out: usize,
     max_files: usize,
+    /// What is made and not yet written to `out`.
     html: String,
+    out: &'a mut dyn Write,
+    /// The first error writing to `out`; nothing is written after it.
+    failed: Option<io::Error>,
+}
+
+impl Page<'_, '_> {
+    /// Bytes made past which they are written out.
+    const PASS_ON: usize = 256 << 10;
+
+    /// Writes out what is made if it is [`Self::PASS_ON`] bytes or more.
+    fn pass_on(&mut self) {
+        if self.html.len() >= Self::PASS_ON {
+            self.write_out();
+        }
+    }
+
+    fn write_out(&mut self) {
+        if self.failed.is_none()
+            && let Err(error) = self.out.write_all(self.html.as_bytes())
+        {
+            self.failed = Some(error);
+        }
+        self.html.clear();
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.write_out();
+        match self.failed {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Files and directories below a context, by path component.
@@ -464,6 +505,7 @@ impl<'a, 'r> Page<'a, 'r> {
             }
             self.files_written += 1;
             self.file(name, shown);
+            self.pass_on();
         }
     }
 
@@ -514,7 +556,7 @@ impl<'a, 'r> Page<'a, 'r> {
         self.html.push_str("</tbody></table>\n");
         self.explanations(d, "ul");
         if let Some(section) = self.contents.and_then(|c| c.section(d)) {
-            self.html.push_str(&section);
+            self.html.push_str(section);
         }
         if let Some(nested) = d.nested.and_then(|id| self.report.context(id)) {
             self.nested(nested);
@@ -669,6 +711,25 @@ mod tests {
     use crate::model::Aspect;
     use crate::report::fixtures::*;
 
+    /// The page of `report` with at most `max_files` file differences.
+    fn page_of_at_most(
+        report: &Report,
+        presentation: &Presentation<'_>,
+        max_files: usize,
+    ) -> String {
+        let setup = PageSetup {
+            inputs: ["a", "b"],
+            report,
+            presentation,
+            rules: None,
+            contents: None,
+            max_files,
+        };
+        let mut out = Vec::new();
+        setup.write(&mut out).unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn escape_leaves_no_markup_and_no_control_characters() {
         assert_eq!(
@@ -688,7 +749,7 @@ mod tests {
         ));
         let filter = Filter::default();
         let presentation = Presentation::new(&report, &filter, View::PerLayer);
-        let page = html(["a", "b"], &report, &presentation, None, None);
+        let page = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
         assert!(
             page.contains("&lt;img src=x onerror=alert(1)&gt;"),
             "{page}"
@@ -722,7 +783,7 @@ mod tests {
         ));
         let filter = Filter::default();
         let presentation = Presentation::new(&report, &filter, View::PerLayer);
-        let page = html(["a", "b"], &report, &presentation, None, None);
+        let page = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
         assert!(
             page.contains("<tr><th>differences</th><td>1</td></tr>"),
             "{page}"
@@ -749,14 +810,62 @@ mod tests {
         }
         let filter = Filter::default();
         let presentation = Presentation::new(&report, &filter, View::PerLayer);
-        let page = html_of_at_most(["a", "b"], &report, &presentation, None, None, 3);
+        let page = page_of_at_most(&report, &presentation, 3);
         assert_eq!(page.matches("<details class=\"file ").count(), 3);
         assert!(
             page.contains("2 more file differences are not in this page (limit 3)"),
             "{page}"
         );
-        let whole = html(["a", "b"], &report, &presentation, None, None);
+        let whole = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
         assert_eq!(whole.matches("<details class=\"file ").count(), 5);
         assert!(!whole.contains("id=\"left-out\""));
+    }
+
+    /// Records the length of each write.
+    struct Pieces(Vec<usize>);
+
+    impl Write for Pieces {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.push(bytes.len());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_page_is_written_as_it_is_made() {
+        let mut report = report_skeleton();
+        for i in 0..3000 {
+            report.differences.push(content_difference(
+                LAYER0,
+                &format!("usr/share/doc/package-{i}/changelog.Debian.gz"),
+                &hex_of('1'),
+                &hex_of('2'),
+            ));
+        }
+        let filter = Filter::default();
+        let presentation = Presentation::new(&report, &filter, View::PerLayer);
+        let whole = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
+        assert!(whole.len() > 4 * Page::PASS_ON, "{}", whole.len());
+        let setup = PageSetup {
+            inputs: ["a", "b"],
+            report: &report,
+            presentation: &presentation,
+            rules: None,
+            contents: None,
+            max_files: MAX_HTML_FILES,
+        };
+        let mut pieces = Pieces(Vec::new());
+        setup.write(&mut pieces).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pieces.0.iter().sum::<usize>(), whole.len());
+        assert!(pieces.0.len() >= 4, "{:?}", pieces.0);
+        assert!(
+            pieces.0.iter().all(|&len| len < 2 * Page::PASS_ON),
+            "{:?}",
+            pieces.0
+        );
     }
 }

@@ -31,12 +31,20 @@ const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
 const HIGHLIGHT_BUDGET: Duration = Duration::from_secs(1);
 const HEX_ROW: usize = 16;
 
-/// Both sides' bytes of the files read (`None`: absent, or not read).
+/// The contents section of each file read, made as soon as both its sides are read so that their
+/// bytes are not kept until the page is written (85 MB of them on the README's host pair).
 #[derive(Debug, Default)]
 pub struct Contents {
-    files: HashMap<DiffId, Sides<Option<Vec<u8>>>>,
+    sections: HashMap<DiffId, String>,
     /// Reading errors, one line each.
     pub errors: Vec<String>,
+}
+
+/// A file whose sides are being read: what is read so far and which sides are still to come.
+struct Reading<'d> {
+    difference: &'d Difference,
+    sides: Sides<Option<Vec<u8>>>,
+    to_come: Sides<bool>,
 }
 
 impl Contents {
@@ -64,11 +72,12 @@ impl Contents {
             .copied()
             .collect();
         let mut by_entry: HashMap<(Side, String, u32, String), DiffId> = HashMap::new();
-        let mut contents = Contents::default();
+        let mut reading: HashMap<DiffId, Reading<'_>> = HashMap::new();
         for d in &chosen {
-            contents.files.insert(d.id, Sides::default());
+            let mut to_come = Sides::<bool>::default();
             for (side, entry) in d.entries.as_ref().into_iter().flat_map(|e| e.iter()) {
                 if let (Some(entry), Some(context)) = (entry, report.context(d.context)) {
+                    *to_come.get_mut(side) = true;
                     by_entry.insert(
                         (
                             side,
@@ -80,7 +89,17 @@ impl Contents {
                     );
                 }
             }
+            let sides = Sides::default();
+            reading.insert(
+                d.id,
+                Reading {
+                    difference: d,
+                    sides,
+                    to_come,
+                },
+            );
         }
+        let mut contents = Contents::default();
         let wanted = wanted_for(report, &chosen);
         let errors = extract(images, &wanted, limits, |w, content| {
             let key = (
@@ -89,34 +108,59 @@ impl Contents {
                 w.entry.index,
                 w.entry.name.to_string(),
             );
-            if let (Some(content), Some(id)) = (content, by_entry.get(&key)) {
+            let Some(&id) = by_entry.get(&key) else {
+                return Ok(());
+            };
+            let Some(file) = reading.get_mut(&id) else {
+                return Ok(());
+            };
+            if let Some(content) = content {
                 let mut bytes = Vec::new();
                 content.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
-                if let Some(sides) = contents.files.get_mut(id) {
-                    *sides.get_mut(w.side) = Some(bytes);
-                }
+                *file.sides.get_mut(w.side) = Some(bytes);
+            }
+            *file.to_come.get_mut(w.side) = false;
+            if !file.to_come.input0
+                && !file.to_come.input1
+                && let Some(file) = reading.remove(&id)
+            {
+                contents.add(file);
             }
             Ok(())
         });
+        // Files a side of which could not be read: with what was.
+        for (_, file) in reading {
+            contents.add(file);
+        }
         contents.errors = errors.iter().map(ToString::to_string).collect();
         contents
     }
 
-    /// The contents section of one file difference, or nothing when its contents were not read.
-    pub fn section(&self, d: &Difference) -> Option<String> {
-        let sides = self.files.get(&d.id)?;
-        let (old, new) = (sides.input0.as_deref(), sides.input1.as_deref());
-        if old.is_none() && new.is_none() {
-            return None;
+    fn add(&mut self, file: Reading<'_>) {
+        if let Some(section) = section(file.difference, &file.sides) {
+            self.sections.insert(file.difference.id, section);
         }
-        if old == new {
-            return Some("<p class=\"note\">contents are identical</p>\n".into());
-        }
-        Some(match (text(old), text(new)) {
-            (Some(old), Some(new)) => hunks(&d.key, old, new),
-            _ => hex(old.unwrap_or_default(), new.unwrap_or_default()),
-        })
     }
+
+    /// The contents section of one file difference, or nothing when its contents were not read.
+    pub fn section(&self, d: &Difference) -> Option<&str> {
+        self.sections.get(&d.id).map(String::as_str)
+    }
+}
+
+/// The contents section of a file with these sides' bytes, or nothing when none was read.
+fn section(d: &Difference, sides: &Sides<Option<Vec<u8>>>) -> Option<String> {
+    let (old, new) = (sides.input0.as_deref(), sides.input1.as_deref());
+    if old.is_none() && new.is_none() {
+        return None;
+    }
+    if old == new {
+        return Some("<p class=\"note\">contents are identical</p>\n".into());
+    }
+    Some(match (text(old), text(new)) {
+        (Some(old), Some(new)) => hunks(&d.key, old, new),
+        _ => hex(old.unwrap_or_default(), new.unwrap_or_default()),
+    })
 }
 
 /// A side as text: valid UTF-8 without NUL bytes (an absent side is empty); None for binary.
