@@ -711,23 +711,40 @@ mod tests {
     use crate::model::Aspect;
     use crate::report::fixtures::*;
 
-    /// The page of `report` with at most `max_files` file differences.
-    fn page_of_at_most(
-        report: &Report,
-        presentation: &Presentation<'_>,
+    fn setup<'a, 'r>(
+        report: &'r Report,
+        presentation: &'a Presentation<'r>,
         max_files: usize,
-    ) -> String {
-        let setup = PageSetup {
+    ) -> PageSetup<'a, 'r> {
+        PageSetup {
             inputs: ["a", "b"],
             report,
             presentation,
             rules: None,
             contents: None,
             max_files,
-        };
+        }
+    }
+
+    /// The page of `report` with at most `max_files` file differences.
+    fn page_of_at_most(
+        report: &Report,
+        presentation: &Presentation<'_>,
+        max_files: usize,
+    ) -> String {
         let mut out = Vec::new();
-        setup.write(&mut out).unwrap_or_else(|e| panic!("{e}"));
+        (setup(report, presentation, max_files).write(&mut out)).unwrap_or_else(|e| panic!("{e}"));
         String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A report of `count` files whose contents differ, at the paths `path` gives.
+    fn files_report(count: usize, path: impl Fn(usize) -> String) -> Report {
+        let mut report = report_skeleton();
+        for i in 0..count {
+            let difference = content_difference(LAYER0, &path(i), &hex_of('1'), &hex_of('2'));
+            report.differences.push(difference);
+        }
+        report
     }
 
     #[test]
@@ -799,15 +816,7 @@ mod tests {
 
     #[test]
     fn files_past_the_limit_are_counted_in_a_note_not_written() {
-        let mut report = report_skeleton();
-        for i in 0..5 {
-            report.differences.push(content_difference(
-                LAYER0,
-                &format!("etc/f{i}"),
-                &hex_of('1'),
-                &hex_of('2'),
-            ));
-        }
+        let report = files_report(5, |i| format!("etc/f{i}"));
         let filter = Filter::default();
         let presentation = Presentation::new(&report, &filter, View::PerLayer);
         let page = page_of_at_most(&report, &presentation, 3);
@@ -837,29 +846,14 @@ mod tests {
 
     #[test]
     fn the_page_is_written_as_it_is_made() {
-        let mut report = report_skeleton();
-        for i in 0..3000 {
-            report.differences.push(content_difference(
-                LAYER0,
-                &format!("usr/share/doc/package-{i}/changelog.Debian.gz"),
-                &hex_of('1'),
-                &hex_of('2'),
-            ));
-        }
+        let report = files_report(3000, |i| format!("usr/share/doc/package-{i}/changelog.gz"));
         let filter = Filter::default();
         let presentation = Presentation::new(&report, &filter, View::PerLayer);
         let whole = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
         assert!(whole.len() > 4 * Page::PASS_ON, "{}", whole.len());
-        let setup = PageSetup {
-            inputs: ["a", "b"],
-            report: &report,
-            presentation: &presentation,
-            rules: None,
-            contents: None,
-            max_files: MAX_HTML_FILES,
-        };
         let mut pieces = Pieces(Vec::new());
-        setup.write(&mut pieces).unwrap_or_else(|e| panic!("{e}"));
+        (setup(&report, &presentation, MAX_HTML_FILES).write(&mut pieces))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pieces.0.iter().sum::<usize>(), whole.len());
         assert!(pieces.0.len() >= 4, "{:?}", pieces.0);
         assert!(
