@@ -146,7 +146,7 @@ struct Room {
 
 impl Room {
     /// Room for a content of `size` bytes: in memory if `in_memory` and there is room, else on disk.
-    fn store(self: &Arc<Self>, size: u64, in_memory: bool) -> Option<Store> {
+    fn store(&self, size: u64, in_memory: bool) -> Option<Store> {
         let room = in_memory
             .then(|| reserve(&self.memory, self.memory_limit, size))
             .flatten();

@@ -89,15 +89,12 @@ impl Contents {
                     );
                 }
             }
-            let sides = Sides::default();
-            reading.insert(
-                d.id,
-                Reading {
-                    difference: d,
-                    sides,
-                    to_come,
-                },
-            );
+            let file = Reading {
+                difference: d,
+                sides: Sides::default(),
+                to_come,
+            };
+            reading.insert(d.id, file);
         }
         let mut contents = Contents::default();
         let wanted = wanted_for(report, &chosen);
