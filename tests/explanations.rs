@@ -669,6 +669,75 @@ fn files_added_with_a_package_are_owned_by_it_and_checked_against_its_record() {
     }
 }
 
+/// The packages of an image are read once all of its layers are, while the other image's may still be
+/// read: here from a base layer both images share (not read by the comparison) and an upper layer that
+/// upgrades one package; input 1's upper layer is the slower to read (16 MiB that do not compress).
+#[test]
+fn packages_are_read_from_every_layer_of_their_image() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dpkg(
+        LayerBuilder::new()
+            .dir("usr/")
+            .dir("usr/bin/")
+            .file("usr/bin/tool", "tool 1.0\n"),
+        &[("tool", "1.0-1", &[("usr/bin/tool", b"tool 1.0\n")])],
+    );
+    let upper = |version: &str, content: &[u8], data: &[u8]| {
+        dpkg(
+            LayerBuilder::new()
+                .file("usr/bin/extra", content)
+                .file("usr/bin/extra-data", data),
+            &[
+                ("tool", "1.0-1", &[("usr/bin/tool", b"tool 1.0\n")]),
+                (
+                    "extra",
+                    version,
+                    &[("usr/bin/extra", content), ("usr/bin/extra-data", data)],
+                ),
+            ],
+        )
+    };
+    let write = |name: &str, upper: &LayerBuilder| {
+        let path = dir.path().join(name);
+        ImageBuilder::new()
+            .layer(base.build(), LayerCompression::Gzip)
+            .layer(upper.build(), LayerCompression::Gzip)
+            .write_oci_layout(&path, None)
+            .expect("write layout");
+        path_str(&path)
+    };
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let noise: Vec<u8> = (0..16 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let a = write("a", &upper("1.0-1", b"extra 1.0\n", b"data 1.0\n"));
+    let b = write("b", &upper("2.0-1", b"extra 2.0\n", &noise));
+    let (_, report) = compare(&["--semantic"], &a, &b);
+    let packages: Vec<&Value> = differences(&report)
+        .iter()
+        .filter(|d| d["kind"] == "Pkg")
+        .collect();
+    assert_eq!(packages.len(), 1, "{packages:?}");
+    assert_eq!(packages[0]["key"], "dpkg extra:amd64");
+    assert_eq!(
+        packages[0]["deltas"][0]["values"],
+        serde_json::json!(["1.0-1", "2.0-1"])
+    );
+    for path in ["usr/bin/extra", "usr/bin/extra-data"] {
+        assert_eq!(
+            explanation(file(&report, path), "package")["text"],
+            "explained by extra:amd64 1.0-1 → 2.0-1 (matches the package on both sides)",
+            "{path}"
+        );
+    }
+    assert_eq!(verdict(&report)["unexplained"], 0, "{}", verdict(&report));
+}
+
 /// A Python package upgraded in site-packages: METADATA, RECORD (sha256 of each file) and the module.
 #[test]
 fn a_python_dist_info_upgrade_explains_its_files() {

@@ -30,6 +30,7 @@ use crate::packages::{
 
 use super::entries::LayerEntries;
 use super::layer::ContentVisitor;
+use super::lock;
 use super::nested::{NestedComparison, compare_files};
 use super::walk::{ManifestPlan, Walker};
 
@@ -103,14 +104,11 @@ pub(super) struct Candidates(Mutex<Vec<Candidate>>);
 
 impl Candidates {
     pub fn push(&self, candidate: Candidate) {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(candidate);
+        lock(&self.0).push(candidate);
     }
 
     fn take(&self) -> Vec<Candidate> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *lock(&self.0))
     }
 }
 
@@ -163,15 +161,22 @@ pub(super) trait ReadLayers: Sync {
     fn side_layers(&self, plan: usize, side: Side) -> Vec<Option<Arc<LayerEntries>>>;
     /// The content of the file at `at` if it was held from the first read (see [`super::held`]).
     fn held(&self, at: EntryAt) -> Option<Vec<u8>>;
+    /// `side`'s packages if they were read while the layers were ([`read_inventory`]), taken.
+    fn inventory(&self, plan: usize, side: Side) -> Option<Inventory>;
     /// Reads a job's layer again, handing the wanted entries' contents to `visitor`.
     fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String>;
 }
 
-/// The findings phase, run once every layer pair is compared.
-pub(super) fn run(walker: &Walker<'_>, layers: &dyn ReadLayers, candidates: &Candidates) {
+/// The findings phase, run once every layer pair is compared. Returns the packages it read, to be
+/// freed once the comparison's end is reported.
+pub(super) fn run(
+    walker: &Walker<'_>,
+    layers: &dyn ReadLayers,
+    candidates: &Candidates,
+) -> Vec<Sides<Inventory>> {
     let mut candidates = candidates.take();
     if candidates.is_empty() {
-        return;
+        return Vec::new();
     }
     // Found by several threads in any order; what is emitted from them must not depend on it.
     candidates.sort_by(|a, b| {
@@ -185,9 +190,10 @@ pub(super) fn run(walker: &Walker<'_>, layers: &dyn ReadLayers, candidates: &Can
     for candidate in candidates {
         by_plan.entry(candidate.plan).or_default().push(candidate);
     }
-    for (plan, candidates) in by_plan {
-        Findings::new(walker, layers, plan).run(candidates);
-    }
+    by_plan
+        .into_iter()
+        .filter_map(|(plan, candidates)| Findings::new(walker, layers, plan).run(candidates))
+        .collect()
 }
 
 /// The findings of one manifest pair.
@@ -215,7 +221,7 @@ impl<'f, 'w> Findings<'f, 'w> {
         }
     }
 
-    fn run(&self, candidates: Vec<Candidate>) {
+    fn run(&self, candidates: Vec<Candidate>) -> Option<Sides<Inventory>> {
         let packages = self.walker.options.packages;
         // Images without any package database have nothing to say about packages.
         let inventories = packages
@@ -244,6 +250,7 @@ impl<'f, 'w> Findings<'f, 'w> {
             }
             self.compare_inside(candidate, &read);
         }
+        inventories
     }
 
     /// Whether a layer of this manifest pair could not be listed for its package databases.
@@ -256,12 +263,12 @@ impl<'f, 'w> Findings<'f, 'w> {
         })
     }
 
-    /// One side's package database files, as its final filesystem has them: each layer's kept files
-    /// in order, less what later layers delete, plus the top-level symlinks (`bin` → `usr/bin`).
-    /// Both images' packages, read side by side: this runs after the last layer is read, so it is time
-    /// the whole comparison waits for.
+    /// Both images' packages: read while the layers were, or now side by side.
     fn inventories(&self) -> Sides<Inventory> {
-        let read = |side| packages::read_inventory(&self.database_files(side));
+        let read = |side| {
+            (self.layers.inventory(self.plan, side))
+                .unwrap_or_else(|| read_inventory(self.layers, self.plan, side))
+        };
         std::thread::scope(|scope| {
             let input1 = scope.spawn(|| read(Side::Input1));
             let input0 = read(Side::Input0);
@@ -270,50 +277,6 @@ impl<'f, 'w> Findings<'f, 'w> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             Sides::new(input0, input1)
         })
-    }
-
-    fn database_files(&self, side: Side) -> DatabaseFiles {
-        let mut files: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
-        let mut symlinks: BTreeMap<String, String> = BTreeMap::new();
-        for layer in self
-            .layers
-            .side_layers(self.plan, side)
-            .into_iter()
-            .flatten()
-        {
-            for entry in &layer.entries {
-                let path = entry.path();
-                match Whiteout::of_path(&path) {
-                    Some(Whiteout::Removes { path: gone }) => {
-                        files.retain(|p, _| p != &gone && !p.starts_with(&format!("{gone}/")));
-                    }
-                    Some(Whiteout::Opaque { dir }) => {
-                        files.retain(|p, _| !p.starts_with(&format!("{dir}/")));
-                    }
-                    None if entry.kind == EntryKind::Symlink && !path.contains('/') => {
-                        symlinks.insert(path, entry.link.as_deref().unwrap_or_default().to_owned());
-                    }
-                    None => {}
-                }
-            }
-            for (index, content) in layer.captured() {
-                let Some(entry) = layer.entries.get(index as usize) else {
-                    continue;
-                };
-                let path = entry.path();
-                if packages::is_database_path(&path) {
-                    files.insert(path, (content.to_vec(), entry.size));
-                }
-            }
-        }
-        let mut out = DatabaseFiles::new();
-        for (path, (content, size)) in files {
-            out.insert(path, content, size);
-        }
-        for (path, target) in symlinks {
-            out.insert_symlink(path, target);
-        }
-        out
     }
 
     fn emit_package_changes(
@@ -422,7 +385,7 @@ impl<'f, 'w> Findings<'f, 'w> {
                             self.walker
                                 .warn(None, format!("files not checked: {error}"));
                         }
-                        let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut results = lock(&results);
                         for (index, read) in visitor.found {
                             results.insert(EntryAt { job: *job, index }, read);
                         }
@@ -871,4 +834,46 @@ fn owners_text(explanation: &FileExplanation) -> String {
         (None, Some(b)) => format!("owned by {b} on input 1"),
         (None, None) => "not owned".into(),
     }
+}
+
+/// One side's packages, read from its package database files as its final filesystem has them: each
+/// layer's kept files in order, less what later layers delete, plus the top-level symlinks
+/// (`bin` → `usr/bin`).
+pub(super) fn read_inventory(layers: &dyn ReadLayers, plan: usize, side: Side) -> Inventory {
+    let mut files: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
+    let mut symlinks: BTreeMap<String, String> = BTreeMap::new();
+    for layer in layers.side_layers(plan, side).into_iter().flatten() {
+        for entry in &layer.entries {
+            let path = entry.path();
+            match Whiteout::of_path(&path) {
+                Some(Whiteout::Removes { path: gone }) => {
+                    files.retain(|p, _| p != &gone && !p.starts_with(&format!("{gone}/")));
+                }
+                Some(Whiteout::Opaque { dir }) => {
+                    files.retain(|p, _| !p.starts_with(&format!("{dir}/")));
+                }
+                None if entry.kind == EntryKind::Symlink && !path.contains('/') => {
+                    symlinks.insert(path, entry.link.as_deref().unwrap_or_default().to_owned());
+                }
+                None => {}
+            }
+        }
+        for (index, content) in layer.captured() {
+            let Some(entry) = layer.entries.get(index as usize) else {
+                continue;
+            };
+            let path = entry.path();
+            if packages::is_database_path(&path) {
+                files.insert(path, (content.to_vec(), entry.size));
+            }
+        }
+    }
+    let mut out = DatabaseFiles::new();
+    for (path, (content, size)) in files {
+        out.insert(path, content, size);
+    }
+    for (path, target) in symlinks {
+        out.insert_symlink(path, target);
+    }
+    packages::read_inventory(&out)
 }

@@ -21,12 +21,13 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::model::{EntryMeta, Side};
 use crate::oci::Digest;
 
 use super::findings::EntryAt;
+use super::lock;
 use super::spool::{read_exact_at, write_all_at};
 
 /// Bytes held in memory, given back as each held content is dropped.
@@ -513,10 +514,6 @@ fn path_hash(path: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     path.hash(&mut hasher);
     hasher.finish()
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

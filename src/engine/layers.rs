@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use crate::model::{DiffId, Difference, EntryMeta, Event, LayerProof, Progress, Side, Sides};
 use crate::oci::{BlobKind, Descriptor, Digest};
+use crate::packages::Inventory;
 
-use super::MergedView;
 use super::blob::{check_stored, verify_blob};
 use super::entries::{LayerEntries, compare_merged, layer_entry_differences, merge_layers};
 use super::error::BlobError;
@@ -25,6 +25,7 @@ use super::layer::{
 use super::live::{LivePair, Pairing, pairing_of};
 use super::presence::UnreadBlob;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
+use super::{MergedView, lock};
 
 /// One blob to read.
 struct Job {
@@ -69,6 +70,27 @@ enum Need {
     ClaimedEqual(usize, usize),
     /// Different: one job per present side.
     Pair(Option<usize>, Option<usize>),
+}
+
+impl Need {
+    /// The job whose listing gives `side`'s entries of this layer, if one lists it.
+    fn listing(&self, side: Side) -> Option<usize> {
+        match *self {
+            Need::Pair(a, b) => *Sides::new(a, b).get(side),
+            Need::ClaimedEqual(a, _) => Some(a),
+            Need::SameBlob { shared } => shared,
+        }
+    }
+
+    /// The jobs that must be done before `side`'s entries of this layer are known: for a claimed
+    /// equal pair, both sides' proofs.
+    fn side_jobs(&self, side: Side) -> impl Iterator<Item = usize> {
+        let both = match *self {
+            Need::ClaimedEqual(a, b) => [Some(a), Some(b)],
+            _ => [self.listing(side), None],
+        };
+        both.into_iter().flatten()
+    }
 }
 
 /// What the manifests and configs say about a layer pair.
@@ -129,7 +151,7 @@ impl Jobs {
     }
 }
 
-pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
+pub(super) fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) -> Leftovers {
     let mut jobs = Jobs::default();
     let mut unread = walker.unread.take();
     let needs: Vec<Vec<Need>> = plans
@@ -171,9 +193,22 @@ pub fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) {
         candidates: Candidates::default(),
         unlisted: Mutex::new(HashMap::new()),
         live: LivePairs::plan(walker, plans, &needs, jobs.len()),
+        inventories: plans.iter().map(|_| Sides::default()).collect(),
     };
     work.execute();
-    findings::run(walker, &work, &work.candidates);
+    let inventories = findings::run(walker, &work, &work.candidates);
+    drop(work);
+    Leftovers {
+        _results: results,
+        _inventories: inventories,
+    }
+}
+
+/// What the comparison read (every layer's entries, both images' packages), handed back to be freed
+/// after its end is reported: freeing a big layer's entries takes milliseconds no caller need wait for.
+pub(super) struct Leftovers {
+    _results: Vec<OnceLock<Outcome>>,
+    _inventories: Vec<Sides<Inventory>>,
 }
 
 /// How each layer pair of a manifest pair is settled, adding the jobs that reads need; the blobs of
@@ -307,8 +342,19 @@ fn claim(layer: &LayerPlan) -> Claim<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Task {
     Read(usize),
-    ComparePair { plan: usize, layer: usize },
-    CompareMerged { plan: usize },
+    ComparePair {
+        plan: usize,
+        layer: usize,
+    },
+    CompareMerged {
+        plan: usize,
+    },
+    /// One image's packages, read as soon as its layers are: while the other image's layers are still
+    /// read, or beside the last comparison, instead of after every layer.
+    Inventory {
+        plan: usize,
+        side: Side,
+    },
 }
 
 /// The pool's shared state: queued tasks, how many are queued or running, what has been scheduled.
@@ -349,6 +395,8 @@ struct Work<'w, 'a> {
     /// Layers equal on both sides that the comparison did not list, listed for the findings.
     unlisted: Mutex<HashMap<Digest, Option<Entries>>>,
     live: LivePairs,
+    /// By plan: each image's packages, once read by a [`Task::Inventory`] (taken by the findings).
+    inventories: Vec<Sides<Mutex<Option<Inventory>>>>,
 }
 
 /// The layer pairs whose two sides are read: what is found in them while they are read, the
@@ -471,9 +519,7 @@ impl Work<'_, '_> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Schedule> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     /// The next task, waiting while others run that may enable more; `None` when all is done.
@@ -511,6 +557,10 @@ impl Work<'_, '_> {
             }
             Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
             Task::CompareMerged { plan } => self.compare_merged(plan),
+            Task::Inventory { plan, side } => {
+                let inventory = findings::read_inventory(self, plan, side);
+                *lock(self.inventories[plan].get(side)) = Some(inventory);
+            }
         }
     }
 
@@ -550,6 +600,21 @@ impl Work<'_, '_> {
             }
             if wants_merged(self.walker.options.merged, &self.plans[p]) && self.merged_ready(p) {
                 ready.push(Task::CompareMerged { plan: p });
+            }
+            if self.walker.options.packages
+                && plan_needs.iter().any(|n| matches!(n, Need::Pair(..)))
+            {
+                let read = |side| {
+                    plan_needs
+                        .iter()
+                        .all(|need| need.side_jobs(side).all(|j| self.ready(Some(j))))
+                };
+                ready.extend(
+                    Side::BOTH
+                        .into_iter()
+                        .filter(|&side| read(side))
+                        .map(|side| Task::Inventory { plan: p, side }),
+                );
             }
         }
         ready
@@ -690,7 +755,7 @@ impl Work<'_, '_> {
     /// A layer equal on both sides that was not listed, listed now (once per blob).
     fn list_unlisted(&self, side: Side, layer: &LayerPlan) -> Option<Entries> {
         let descriptor = layer.descriptors.get(side).as_ref()?;
-        let mut unlisted = self.unlisted.lock().unwrap_or_else(|p| p.into_inner());
+        let mut unlisted = lock(&self.unlisted);
         if let Some(done) = unlisted.get(&descriptor.digest) {
             return done.clone();
         }
@@ -860,12 +925,7 @@ impl ReadLayers for Work<'_, '_> {
             .iter()
             .zip(layers)
             .map(|(need, layer)| {
-                let job = match *need {
-                    Need::Pair(a, b) => *Sides::new(a, b).get(side),
-                    Need::ClaimedEqual(a, _) => Some(a),
-                    Need::SameBlob { shared } => shared,
-                };
-                match (need, job.map(|j| self.entries(Some(j)))) {
+                match (need, need.listing(side).map(|j| self.entries(Some(j)))) {
                     (_, Some(Some(Some(entries)))) => Some(entries),
                     // Absent on this side (a layer count that differs), or failed.
                     (Need::Pair(..), _) => None,
@@ -878,6 +938,10 @@ impl ReadLayers for Work<'_, '_> {
 
     fn held(&self, at: EntryAt) -> Option<Vec<u8>> {
         self.live.held.as_ref()?.take(at)
+    }
+
+    fn inventory(&self, plan: usize, side: Side) -> Option<Inventory> {
+        lock(self.inventories.get(plan)?.get(side)).take()
     }
 
     fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String> {

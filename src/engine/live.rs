@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides};
 
 use super::entries::{entry_deltas, file_difference, presence_delta};
+use super::lock;
 
 /// The entries a difference pairs: each side's entry index, `None` where the side has none.
 pub(super) type Pairing = (Option<u32>, Option<u32>);
@@ -55,7 +56,7 @@ impl LivePair {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// An entry `side` read: compared with its partner if the other side read it, added or removed

@@ -28,8 +28,8 @@ pub(crate) mod testing;
 
 pub use error::{BlobError, EngineError, Integrity};
 
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::explain::Catalogue;
 use crate::model::{Event, Sides};
@@ -124,10 +124,20 @@ impl<F: Fn(Event) + Sync> EventSink for F {
 /// Compares two images, streaming events to `sink` and ending with [`Event::Finished`]. Failures are
 /// reported as [`Event::Error`]s and the comparison goes on with what can still be compared.
 pub fn compare(images: &Sides<Image>, options: &Options, sink: &dyn EventSink) {
+    drop(compare_and_keep(images, options, sink));
+}
+
+/// [`compare`], handing back what it read (see [`layers::Leftovers`]).
+fn compare_and_keep(
+    images: &Sides<Image>,
+    options: &Options,
+    sink: &dyn EventSink,
+) -> layers::Leftovers {
     let walker = walk::Walker::new(images, options, sink);
     let plans = walker.plan();
-    layers::run(&walker, &plans);
+    let leftovers = layers::run(&walker, &plans);
     sink.emit(Event::Finished);
+    leftovers
 }
 
 /// How many events may wait in the channel for the caller to take them.
@@ -168,26 +178,41 @@ pub fn spawn(images: Arc<Sides<Image>>, options: Options, backlog: Backlog) -> R
             };
         };
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compare(&images, &options, &sink)
+            compare_and_keep(&images, &options, &sink)
         }));
         // Before the stream closes: a caller that exits when it ends must find the inputs' temporary
         // copies (decompressed archives) already released, or they would outlive the process.
         drop(images);
-        if let Err(panic) = run {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            sink(Event::Error {
-                context: None,
-                message: format!("internal error: the comparison stopped: {why}"),
-            });
-            sink(Event::Finished);
-        }
+        let leftovers = match run {
+            Ok(leftovers) => Some(leftovers),
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                sink(Event::Error {
+                    context: None,
+                    message: format!("internal error: the comparison stopped: {why}"),
+                });
+                sink(Event::Finished);
+                None
+            }
+        };
+        // The stream closes, and the caller goes on while what was read is freed.
+        drop(tx);
+        drop(leftovers);
     });
     rx
 }
 
 #[cfg(test)]
 mod tests;
+
+/// A mutex's guard, also when a thread panicked holding it: a panic ends the comparison with an error
+/// event (see [`spawn`]), and the other threads must reach their end rather than panic in turn.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -13,6 +13,7 @@ use crate::oci::{BlobKind, Descriptor, Digest, ImageConfig, Manifest};
 
 use super::blob::read_small_blob;
 use super::error::{BlobError, EngineError};
+use super::lock;
 use super::walk::Walker;
 
 /// A blob the comparison does not otherwise read.
@@ -44,9 +45,7 @@ impl UnreadBlobs {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<UnreadBlob>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.0)
     }
 }
 

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::oci::Digest;
 
+use super::lock;
+
 /// Spooled files of every layer read, shared by the engine's readers and the explorer's loader.
 #[derive(Debug)]
 pub struct ContentSpool {
@@ -162,12 +164,6 @@ pub(super) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Res
     let mut file = file.try_clone()?;
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Copies one layer's file contents while it is read. Dropped without [`commit`](Self::commit) (the

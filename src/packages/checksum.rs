@@ -66,7 +66,11 @@ impl Checksum {
 
     /// A whole digest from lowercase or uppercase hex.
     pub fn from_hex(algorithm: Algorithm, hex_digest: &str) -> Option<Checksum> {
-        Checksum::new(algorithm, &hex::decode(hex_digest).ok()?)
+        // On the stack: a dpkg database has a checksum per file, thousands of them.
+        let mut digest = [0u8; 64];
+        let digest = digest.get_mut(..hex_digest.len() / 2)?;
+        hex::decode_to_slice(hex_digest, digest).ok()?;
+        Checksum::new(algorithm, digest)
     }
 
     /// The hash the content must go through to be checked against this checksum.

@@ -148,7 +148,9 @@ impl Builder {
     }
 
     fn finish(self, aliases: Aliases) -> Inventory {
-        let mut index: FxHashMap<String, Entries> = FxHashMap::default();
+        let files = self.packages.iter().map(|p| p.files.len()).sum();
+        let mut index: FxHashMap<String, Entries> =
+            FxHashMap::with_capacity_and_hasher(files, Default::default());
         for (p, package) in self.packages.iter().enumerate() {
             for (f, file) in package.files.iter().enumerate() {
                 match index.entry(aliases.resolve(&file.path).into_owned()) {
