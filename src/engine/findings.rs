@@ -161,22 +161,17 @@ pub(super) trait ReadLayers: Sync {
     fn side_layers(&self, plan: usize, side: Side) -> Vec<Option<Arc<LayerEntries>>>;
     /// The content of the file at `at` if it was held from the first read (see [`super::held`]).
     fn held(&self, at: EntryAt) -> Option<Vec<u8>>;
-    /// `side`'s packages if they were read while the layers were ([`read_inventory`]), taken.
-    fn inventory(&self, plan: usize, side: Side) -> Option<Inventory>;
+    /// `side`'s packages, read once asked for ([`PackagesRead`]).
+    fn inventory(&self, plan: usize, side: Side) -> Arc<Inventory>;
     /// Reads a job's layer again, handing the wanted entries' contents to `visitor`.
     fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String>;
 }
 
-/// The findings phase, run once every layer pair is compared. Returns the packages it read, to be
-/// freed once the comparison's end is reported.
-pub(super) fn run(
-    walker: &Walker<'_>,
-    layers: &dyn ReadLayers,
-    candidates: &Candidates,
-) -> Vec<Sides<Inventory>> {
+/// The findings phase, run once every layer pair is compared.
+pub(super) fn run(walker: &Walker<'_>, layers: &dyn ReadLayers, candidates: &Candidates) {
     let mut candidates = candidates.take();
     if candidates.is_empty() {
-        return Vec::new();
+        return;
     }
     // Found by several threads in any order; what is emitted from them must not depend on it.
     candidates.sort_by(|a, b| {
@@ -190,10 +185,9 @@ pub(super) fn run(
     for candidate in candidates {
         by_plan.entry(candidate.plan).or_default().push(candidate);
     }
-    by_plan
-        .into_iter()
-        .filter_map(|(plan, candidates)| Findings::new(walker, layers, plan).run(candidates))
-        .collect()
+    for (plan, candidates) in by_plan {
+        Findings::new(walker, layers, plan).run(candidates);
+    }
 }
 
 /// The findings of one manifest pair.
@@ -221,7 +215,7 @@ impl<'f, 'w> Findings<'f, 'w> {
         }
     }
 
-    fn run(&self, candidates: Vec<Candidate>) -> Option<Sides<Inventory>> {
+    fn run(&self, candidates: Vec<Candidate>) {
         let packages = self.walker.options.packages;
         // Images without any package database have nothing to say about packages.
         let inventories = packages
@@ -250,7 +244,6 @@ impl<'f, 'w> Findings<'f, 'w> {
             }
             self.compare_inside(candidate, &read);
         }
-        inventories
     }
 
     /// Whether a layer of this manifest pair could not be listed for its package databases.
@@ -264,11 +257,8 @@ impl<'f, 'w> Findings<'f, 'w> {
     }
 
     /// Both images' packages: read while the layers were, or now side by side.
-    fn inventories(&self) -> Sides<Inventory> {
-        let read = |side| {
-            (self.layers.inventory(self.plan, side))
-                .unwrap_or_else(|| read_inventory(self.layers, self.plan, side))
-        };
+    fn inventories(&self) -> Sides<Arc<Inventory>> {
+        let read = |side| self.layers.inventory(self.plan, side);
         std::thread::scope(|scope| {
             let input1 = scope.spawn(|| read(Side::Input1));
             let input0 = read(Side::Input0);
@@ -282,7 +272,7 @@ impl<'f, 'w> Findings<'f, 'w> {
     fn emit_package_changes(
         &self,
         comparison: &Comparison<'_>,
-        inventories: Option<&Sides<Inventory>>,
+        inventories: Option<&Sides<Arc<Inventory>>>,
     ) {
         let changes = comparison.changes();
         let notes: Vec<String> = inventories
@@ -318,7 +308,7 @@ impl<'f, 'w> Findings<'f, 'w> {
     fn wanted(
         &self,
         candidates: &[Candidate],
-        inventories: Option<&Sides<Inventory>>,
+        inventories: Option<&Sides<Arc<Inventory>>>,
     ) -> BTreeMap<EntryAt, Wanted> {
         let nested = self.walker.options.nested;
         let mut wanted: BTreeMap<EntryAt, Wanted> = BTreeMap::new();
@@ -836,10 +826,59 @@ fn owners_text(explanation: &FileExplanation) -> String {
     }
 }
 
-/// One side's packages, read from its package database files as its final filesystem has them: each
-/// layer's kept files in order, less what later layers delete, plus the top-level symlinks
-/// (`bin` → `usr/bin`).
-pub(super) fn read_inventory(layers: &dyn ReadLayers, plan: usize, side: Side) -> Inventory {
+/// Each image's packages, by manifest pair, read once per side and once for two sides whose package
+/// database files are the same bytes (as a rebuilt image's nearly always are).
+#[derive(Default)]
+pub(super) struct PackagesRead {
+    by_plan: Vec<Mutex<PlanPackages>>,
+}
+
+#[derive(Default)]
+struct PlanPackages {
+    read: Sides<Option<Arc<Inventory>>>,
+    /// The database files of the side read first, until the other side is read.
+    first: Option<(DatabaseFiles, Arc<Inventory>)>,
+}
+
+impl PackagesRead {
+    pub fn new(plans: usize) -> PackagesRead {
+        PackagesRead {
+            by_plan: (0..plans).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// `side`'s packages, read from `files` (the side's database files) unless the other side's were
+    /// the same bytes or this side's were read already. Two threads may read both sides at once.
+    pub fn read(
+        &self,
+        plan: usize,
+        side: Side,
+        files: impl FnOnce() -> DatabaseFiles,
+    ) -> Arc<Inventory> {
+        let Some(slot) = self.by_plan.get(plan) else {
+            return Arc::new(packages::read_inventory(&files()));
+        };
+        if let Some(read) = lock(slot).read.get(side) {
+            return Arc::clone(read);
+        }
+        let files = files();
+        let same = (lock(slot).first.as_ref())
+            .filter(|(first, _)| *first == files)
+            .map(|(_, inventory)| Arc::clone(inventory));
+        let inventory = same.unwrap_or_else(|| Arc::new(packages::read_inventory(&files)));
+        let mut slot = lock(slot);
+        slot.first = match slot.read.get(side.other()) {
+            None => Some((files, Arc::clone(&inventory))),
+            Some(_) => None,
+        };
+        *slot.read.get_mut(side) = Some(Arc::clone(&inventory));
+        inventory
+    }
+}
+
+/// One side's package database files as its final filesystem has them: each layer's kept files in
+/// order, less what later layers delete, plus the top-level symlinks (`bin` → `usr/bin`).
+pub(super) fn database_files(layers: &dyn ReadLayers, plan: usize, side: Side) -> DatabaseFiles {
     let mut files: BTreeMap<String, (Vec<u8>, u64)> = BTreeMap::new();
     let mut symlinks: BTreeMap<String, String> = BTreeMap::new();
     for layer in layers.side_layers(plan, side).into_iter().flatten() {
@@ -875,5 +914,43 @@ pub(super) fn read_inventory(layers: &dyn ReadLayers, plan: usize, side: Side) -
     for (path, target) in symlinks {
         out.insert_symlink(path, target);
     }
-    packages::read_inventory(&out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dpkg_files(version: &str) -> DatabaseFiles {
+        let mut files = DatabaseFiles::new();
+        let status = format!(
+            "Package: tool\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n"
+        );
+        files.insert_content("var/lib/dpkg/status", status.into_bytes());
+        files.insert_content("var/lib/dpkg/info/tool.list", b"/usr/bin/tool\n".to_vec());
+        files
+    }
+
+    #[test]
+    fn two_sides_with_the_same_database_files_share_one_reading() {
+        let read = PackagesRead::new(2);
+        let a = read.read(0, Side::Input0, || dpkg_files("1.0"));
+        let b = read.read(0, Side::Input1, || dpkg_files("1.0"));
+        assert!(Arc::ptr_eq(&a, &b), "the same bytes are read once");
+        assert_eq!(a.packages().len(), 1);
+        let c = read.read(1, Side::Input1, || dpkg_files("1.0"));
+        let d = read.read(1, Side::Input0, || dpkg_files("2.0"));
+        assert!(!Arc::ptr_eq(&c, &d));
+        assert_eq!(
+            (
+                c.packages()[0].version.as_str(),
+                d.packages()[0].version.as_str()
+            ),
+            ("1.0", "2.0")
+        );
+        let again = read.read(1, Side::Input0, || {
+            panic!("a side's files are gathered once")
+        });
+        assert!(Arc::ptr_eq(&again, &d));
+    }
 }

@@ -17,7 +17,7 @@ use crate::packages::Inventory;
 use super::blob::{check_stored, verify_blob};
 use super::entries::{LayerEntries, compare_merged, layer_entry_differences, merge_layers};
 use super::error::BlobError;
-use super::findings::{self, Candidate, Candidates, EntryAt, ReadLayers};
+use super::findings::{self, Candidate, Candidates, EntryAt, PackagesRead, ReadLayers};
 use super::held::{HeldContent, HeldContents, HeldWriter};
 use super::layer::{
     Capture, ContentVisitor, EntryObserver, LayerScan, extract_from_layer, scan_layer, verify_layer,
@@ -180,7 +180,7 @@ pub(super) fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) -> Leftovers {
         spool,
     };
     let capturing = options.catalogue.is_some() || options.packages || spool.is_some();
-    let work = Work {
+    let mut work = Work {
         walker,
         plans,
         needs: &needs,
@@ -193,14 +193,15 @@ pub(super) fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) -> Leftovers {
         candidates: Candidates::default(),
         unlisted: Mutex::new(HashMap::new()),
         live: LivePairs::plan(walker, plans, &needs, jobs.len()),
-        inventories: plans.iter().map(|_| Sides::default()).collect(),
+        packages: PackagesRead::new(plans.len()),
     };
     work.execute();
-    let inventories = findings::run(walker, &work, &work.candidates);
+    findings::run(walker, &work, &work.candidates);
+    let packages = std::mem::take(&mut work.packages);
     drop(work);
     Leftovers {
         _results: results,
-        _inventories: inventories,
+        _packages: packages,
     }
 }
 
@@ -208,7 +209,7 @@ pub(super) fn run(walker: &Walker<'_>, plans: &[ManifestPlan]) -> Leftovers {
 /// after its end is reported: freeing a big layer's entries takes milliseconds no caller need wait for.
 pub(super) struct Leftovers {
     _results: Vec<OnceLock<Outcome>>,
-    _inventories: Vec<Sides<Inventory>>,
+    _packages: PackagesRead,
 }
 
 /// How each layer pair of a manifest pair is settled, adding the jobs that reads need; the blobs of
@@ -395,8 +396,8 @@ struct Work<'w, 'a> {
     /// Layers equal on both sides that the comparison did not list, listed for the findings.
     unlisted: Mutex<HashMap<Digest, Option<Entries>>>,
     live: LivePairs,
-    /// By plan: each image's packages, once read by a [`Task::Inventory`] (taken by the findings).
-    inventories: Vec<Sides<Mutex<Option<Inventory>>>>,
+    /// Each image's packages, read by a [`Task::Inventory`] or when the findings ask for them.
+    packages: PackagesRead,
 }
 
 /// The layer pairs whose two sides are read: what is found in them while they are read, the
@@ -558,8 +559,7 @@ impl Work<'_, '_> {
             Task::ComparePair { plan, layer } => self.compare_pair(plan, layer),
             Task::CompareMerged { plan } => self.compare_merged(plan),
             Task::Inventory { plan, side } => {
-                let inventory = findings::read_inventory(self, plan, side);
-                *lock(self.inventories[plan].get(side)) = Some(inventory);
+                self.inventory(plan, side);
             }
         }
     }
@@ -940,8 +940,9 @@ impl ReadLayers for Work<'_, '_> {
         self.live.held.as_ref()?.take(at)
     }
 
-    fn inventory(&self, plan: usize, side: Side) -> Option<Inventory> {
-        lock(self.inventories.get(plan)?.get(side)).take()
+    fn inventory(&self, plan: usize, side: Side) -> Arc<Inventory> {
+        let files = || findings::database_files(self, plan, side);
+        self.packages.read(plan, side, files)
     }
 
     fn read_again(&self, job: usize, visitor: &mut dyn ContentVisitor) -> Result<(), String> {

@@ -203,13 +203,13 @@ pub fn is_database_path(path: &str) -> bool {
 }
 
 /// The database files of one image (its merged filesystem view) and its top-level symlinks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DatabaseFiles {
     files: BTreeMap<String, DatabaseFile>,
     symlinks: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct DatabaseFile {
     content: Vec<u8>,
     size: u64,
