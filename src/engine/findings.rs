@@ -256,17 +256,10 @@ impl<'f, 'w> Findings<'f, 'w> {
         })
     }
 
-    /// Both images' packages: read while the layers were, or now side by side.
+    /// Both images' packages. The pool read them as soon as each image's layers were read (a manifest
+    /// pair with candidates has a layer pair, which schedules them): this takes them, or reads them.
     fn inventories(&self) -> Sides<Arc<Inventory>> {
-        let read = |side| self.layers.inventory(self.plan, side);
-        std::thread::scope(|scope| {
-            let input1 = scope.spawn(|| read(Side::Input1));
-            let input0 = read(Side::Input0);
-            let input1 = input1
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            Sides::new(input0, input1)
-        })
+        Sides::from_fn(|side| self.layers.inventory(self.plan, side))
     }
 
     fn emit_package_changes(
