@@ -128,7 +128,7 @@ fn latencies(
     let mut times = Vec::new();
     let mut read_again = 0;
     for &index in indexes {
-        let path = report.differences[index].key.clone();
+        let path = report.differences[index].key().to_owned();
         let start = Instant::now();
         loader.want(report, index);
         let lines = loop {

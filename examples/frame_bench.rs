@@ -147,7 +147,7 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
     Difference {
         context: ContextId(3),
         kind: DiffKind::File,
-        key: path.to_owned(),
+        key: path.into(),
         deltas,
         entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))),
         origin: None,
@@ -162,7 +162,7 @@ fn dir_difference(path: &str, index: u32) -> Difference {
     Difference {
         context: ContextId(3),
         kind: DiffKind::File,
-        key: path.to_owned(),
+        key: path.into(),
         deltas: vec![mtime_delta()],
         entries: Some(Sides::new(
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T0, None))),

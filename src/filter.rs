@@ -479,7 +479,7 @@ impl<'r> Presentation<'r> {
         // Where the layer counts differ, layer i of one image is not layer i of the other: what is said
         // about the layers (descriptors, entry counts, the count itself) belongs to the per-layer view.
         let layer_split = split_differs
-            && (layered || (difference.kind == DiffKind::Mani && difference.key == "layers"));
+            && (layered || (difference.kind == DiffKind::Mani && difference.key() == "layers"));
         let belongs_to_a_file_view =
             merged || (layered && difference.kind == DiffKind::File) || layer_split;
         if !belongs_to_a_file_view {
@@ -662,7 +662,7 @@ impl<'r> Presentation<'r> {
                 _ => None,
             }
         });
-        filter.ignores_path(outer_file.unwrap_or(&d.key))
+        filter.ignores_path(outer_file.unwrap_or(d.key()))
     }
 
     /// Which differences `filter` shows, and the contexts lit by a shown non-derived delta (with their

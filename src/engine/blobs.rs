@@ -63,7 +63,7 @@ impl Walker<'_> {
             self.emit_difference(Difference {
                 context: pair.context,
                 kind: pair.kind,
-                key: pair.what.to_owned(),
+                key: pair.what.to_owned().into(),
                 deltas,
                 entries: None,
                 origin: None,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::model::{
-    Aspect, ContextId, Delta, DeltaValue, DiffId, DiffKind, Difference, EntryExtras, EntryKind,
-    EntryMeta, Sides, Whiteout, canonical_path, is_canonical,
+    Aspect, ContextId, Delta, DeltaValue, DiffId, DiffKey, DiffKind, Difference, EntryExtras,
+    EntryKind, EntryMeta, Sides, Whiteout, canonical_path, is_canonical,
 };
 
 /// Everything that differs between two entries that stand for the same path. `order_changed` says
@@ -157,14 +157,14 @@ pub(super) fn presence_delta(present: Sides<bool>) -> Delta {
 
 pub(super) fn file_difference(
     context: ContextId,
-    key: String,
+    path: &str,
     entries: Sides<Option<&Arc<EntryMeta>>>,
     deltas: Vec<Delta>,
 ) -> Difference {
     Difference {
         context,
         kind: DiffKind::File,
-        key,
+        key: DiffKey::of_file(path, entries.map(|e| e.map(|e| &**e))),
         deltas,
         entries: Some(entries.map(|e| e.cloned())),
         origin: None,
@@ -354,7 +354,7 @@ pub fn layer_entry_differences<'l>(
             (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
         };
         (!deltas.is_empty() || include_unchanged)
-            .then(|| file_difference(context, path.to_owned(), Sides::new(ea, eb), deltas))
+            .then(|| file_difference(context, path, Sides::new(ea, eb), deltas))
     });
     count.into_iter().chain(files)
 }
@@ -476,7 +476,7 @@ pub fn compare_merged(
             return;
         }
         let entries = Sides::new(ea.map(|(e, _)| *e), eb.map(|(e, _)| *e));
-        let mut difference = file_difference(context, path.to_owned(), entries, deltas);
+        let mut difference = file_difference(context, path, entries, deltas);
         let layer = |e: Option<&(_, usize)>| e.map(|(_, l)| *l as u32);
         difference.origin = Some(Sides::new(layer(ea), layer(eb)));
         found(difference);
@@ -535,6 +535,34 @@ mod tests {
     }
 
     #[test]
+    fn a_file_key_is_its_canonical_path_whatever_its_entries_are_named() {
+        let mut b = entry(0, "etc/a");
+        b.mode = 0o100755;
+        let c = entry(1, "./etc/c");
+        let diffs = compare_layer_entries(
+            ContextId(0),
+            &LayerEntries::new(vec![entry(0, "./etc/a"), c.clone()]),
+            &LayerEntries::new(vec![b, c]),
+            false,
+        );
+        let keys: Vec<_> = diffs.iter().map(|d| (d.key(), &d.key)).collect();
+        // Named as its path: no copy kept; spelled otherwise on a side: the path kept.
+        assert_eq!(keys, [("etc/a", &DiffKey::Text("etc/a".into()))]);
+        let same_name = file_difference(
+            ContextId(0),
+            "etc/c",
+            Sides::new(None, Some(&Arc::new(entry(0, "etc/c")))),
+            vec![],
+        );
+        assert_eq!(
+            (same_name.key(), &same_name.key),
+            ("etc/c", &DiffKey::EntryName)
+        );
+        let json = serde_json::to_value(&same_name).unwrap();
+        assert_eq!(json["key"], "etc/c");
+    }
+
+    #[test]
     fn an_inserted_entry_does_not_mark_later_entries_as_moved() {
         let a = vec![entry(0, "a"), entry(1, "b"), entry(2, "c")];
         let b = vec![entry(0, "a"), entry(1, "new"), entry(2, "b"), entry(3, "c")];
@@ -544,7 +572,7 @@ mod tests {
             &LayerEntries::new(b),
             false,
         );
-        let keys: Vec<_> = diffs.iter().map(|d| (d.key.as_str(), fields(d))).collect();
+        let keys: Vec<_> = diffs.iter().map(|d| (d.key(), fields(d))).collect();
         assert_eq!(
             keys,
             [("entries", vec!["entries"]), ("new", vec!["presence"])]
@@ -624,7 +652,7 @@ mod tests {
         compare_merged(ContextId(3), &a, &b, false, |d| diffs.push(d));
         let summary: Vec<_> = diffs
             .iter()
-            .map(|d| (d.key.as_str(), fields(d), d.origin))
+            .map(|d| (d.key(), fields(d), d.origin))
             .collect();
         assert_eq!(
             summary,

@@ -81,7 +81,7 @@ impl Candidate {
             id: difference.id,
             plan,
             context: difference.context,
-            path: difference.key.clone(),
+            path: difference.key().to_owned(),
             entries: sides,
             content_differs,
         })
@@ -128,7 +128,7 @@ pub(super) fn explain_by_rules(
     }
     difference
         .explanations
-        .extend(catalogue.explain(&difference.key, &facts));
+        .extend(catalogue.explain(difference.key(), &facts));
 }
 
 /// What a scan keeps: the package databases' files, and the texts the catalogue's content conditions
@@ -502,7 +502,7 @@ impl<'f, 'w> Findings<'f, 'w> {
         let mut keys = Vec::with_capacity(comparison.differences.len());
         for mut difference in comparison.differences {
             difference.context = context;
-            keys.push(difference.key.clone());
+            keys.push(difference.key().to_owned());
             ids.push(self.walker.emit_difference(difference));
         }
         for (index, child) in comparison.children {
@@ -619,7 +619,7 @@ fn package_difference(context: ContextId, change: &PackageChange) -> Difference 
         id: DiffId::default(),
         context,
         kind: DiffKind::Pkg,
-        key: format!("{ecosystem} {}", change.key),
+        key: format!("{ecosystem} {}", change.key).into(),
         deltas,
         entries: None,
         origin: None,

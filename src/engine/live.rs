@@ -140,7 +140,7 @@ impl LivePair {
         let entries = shared.as_ref().map(Option::as_ref);
         Some((
             pairing,
-            file_difference(self.context, path, entries, deltas),
+            file_difference(self.context, &path, entries, deltas),
         ))
     }
 }
@@ -223,7 +223,11 @@ mod tests {
         for view in [View::PerLayer, View::Merged, View::Auto] {
             for shown in Presentation::new(&report, &filter, view).shown() {
                 let fields: Vec<&str> = shown.deltas.iter().map(|d| d.field.as_ref()).collect();
-                out.push_str(&format!("\n{} {}", shown.difference.key, fields.join(",")));
+                out.push_str(&format!(
+                    "\n{} {}",
+                    shown.difference.key(),
+                    fields.join(",")
+                ));
             }
         }
         out
@@ -426,7 +430,7 @@ mod tests {
             withdrawn,
             "the changed file reported while reading is taken back"
         );
-        assert!(after.differences.iter().all(|d| d.key != "etc/a"));
+        assert!(after.differences.iter().all(|d| d.key() != "etc/a"));
         assert_every_provisional_is_settled(&events, "lying layer");
     }
 
@@ -505,8 +509,8 @@ mod tests {
         let order = Mutex::new(Vec::new());
         let sink = |event: Event| {
             let what = match &event {
-                Event::Provisional(d) => format!("provisional {}", d.key),
-                Event::Difference(d) => format!("difference {}", d.key),
+                Event::Provisional(d) => format!("provisional {}", d.key()),
+                Event::Difference(d) => format!("difference {}", d.key()),
                 Event::LayerCompared { .. } => "layer compared".into(),
                 _ => return,
             };

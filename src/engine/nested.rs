@@ -16,8 +16,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::codec::{self, Codec};
 use crate::model::{
-    Aspect, ContextId, Delta, DiffId, DiffKind, Difference, EntryKind, EntryMeta, NestedFormat,
-    Owner, Sides, TarFormat, Timestamp, name_from_bytes,
+    Aspect, ContextId, Delta, DiffId, DiffKey, DiffKind, Difference, EntryKind, EntryMeta,
+    NestedFormat, Owner, Sides, TarFormat, Timestamp, name_from_bytes,
 };
 use crate::oci::Digest;
 
@@ -414,7 +414,7 @@ impl Comparer<'_> {
             };
             let bytes = Sides::from_fn(content);
             let formats = entries.as_ref().map(|e| e.as_ref().and_then(|e| e.nested));
-            let name = out.differences[index].key.clone();
+            let name = out.differences[index].key().to_owned();
             self.descend(&name, bytes, formats, depth, index, out);
         }
         Ok(())
@@ -449,7 +449,7 @@ impl Comparer<'_> {
             };
             let bytes = Sides::from_fn(content);
             let formats = entries.as_ref().map(|e| e.as_ref().and_then(|e| e.nested));
-            let name = out.differences[index].key.clone();
+            let name = out.differences[index].key().to_owned();
             self.descend(&name, bytes, formats, depth, index, out);
         }
         Ok(())
@@ -626,7 +626,7 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
         if deltas.is_empty() {
             continue;
         }
-        match differences.iter_mut().find(|d| d.key == x.path()) {
+        match differences.iter_mut().find(|d| d.key() == x.path()) {
             Some(difference) => difference.deltas.extend(deltas),
             None => {
                 let entries = Sides::new(
@@ -743,7 +743,10 @@ fn member_difference(
     Difference {
         context: ContextId(0),
         kind: DiffKind::File,
-        key: key.to_owned(),
+        key: match &entries {
+            Some(e) => DiffKey::of_file(key, e.as_ref().map(Option::as_deref)),
+            None => key.into(),
+        },
         deltas,
         entries,
         origin: None,

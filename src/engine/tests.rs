@@ -18,7 +18,7 @@ fn shown(report: &Report, options: &[IgnoreOption], view: View) -> Vec<String> {
             format!(
                 "{} {} {}",
                 s.difference.kind.label(),
-                s.difference.key,
+                s.difference.key(),
                 fields.join(",")
             )
         })
@@ -393,7 +393,7 @@ fn index_manifests_pair_by_platform_not_position() {
         .map(|d| {
             (
                 report.ancestry(d.context).nth(1).unwrap().label.clone(),
-                d.key.clone(),
+                d.key().to_owned(),
             )
         })
         .collect();

@@ -396,7 +396,7 @@ impl<'a> Walker<'a> {
         self.emit_difference(Difference {
             context,
             kind: DiffKind::Idx,
-            key: format!("platform {}", pair.label),
+            key: format!("platform {}", pair.label).into(),
             deltas: vec![Delta::new(
                 Aspect::Presence,
                 "platform",

@@ -76,7 +76,7 @@ impl Verdict {
             self.alerts += 1;
             if self.alert_texts.len() < ALERT_TEXTS {
                 self.alert_texts
-                    .push(format!("{}: {}", d.key, alerts[0].text));
+                    .push(format!("{}: {}", d.key(), alerts[0].text));
             }
         }
         match Standing::of(d, aspects) {

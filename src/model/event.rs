@@ -126,31 +126,100 @@ impl Delta {
 pub struct DiffId(pub u32);
 
 /// One thing that differs between the inputs, with everything that differs about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Difference {
     pub id: DiffId,
     pub context: ContextId,
     pub kind: DiffKind,
-    /// What the difference is about: a file path (canonical), a descriptor's role, a config field...
-    pub key: String,
+    /// What the difference is about; read it with [`Difference::key`].
+    pub key: DiffKey,
     pub deltas: Vec<Delta>,
     /// For files: both inputs' tar entries (`None` where absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
     /// Shared with the layer that read them: a file difference costs no copy of its entries.
     pub entries: Option<Sides<Option<Arc<EntryMeta>>>>,
     /// For files in the merged view: the layer index that gave each input its entry.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Sides<Option<u32>>>,
     /// For a file whose inside was compared: the context of its members. Its content deltas then only
     /// restate what differs inside, and are shown when something inside is.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nested: Option<ContextId>,
     /// What explains it, if anything does.
-    #[serde(skip_serializing_if = "ThinVec::is_empty")]
     pub explanations: ThinVec<Explanation>,
 }
 
+/// What a [`Difference`] is about: a file path (canonical), a descriptor's role, a config field...
+/// A file whose entries are named as its path keeps no copy of it: a million changed files would
+/// otherwise hold their paths three times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffKey {
+    Text(Box<str>),
+    /// The name of the difference's entries (every present one is named so).
+    EntryName,
+}
+
+impl DiffKey {
+    /// The key of a file difference: [`DiffKey::EntryName`] when every present entry is named `path`.
+    pub fn of_file(path: &str, entries: Sides<Option<&EntryMeta>>) -> DiffKey {
+        let named = |e: Option<&EntryMeta>| e.is_none_or(|e| &*e.name == path);
+        if (entries.input0.is_some() || entries.input1.is_some())
+            && named(entries.input0)
+            && named(entries.input1)
+        {
+            DiffKey::EntryName
+        } else {
+            DiffKey::from(path)
+        }
+    }
+}
+
+impl From<String> for DiffKey {
+    fn from(text: String) -> DiffKey {
+        DiffKey::Text(text.into_boxed_str())
+    }
+}
+
+impl From<&str> for DiffKey {
+    fn from(text: &str) -> DiffKey {
+        DiffKey::Text(text.into())
+    }
+}
+
+/// Written as `Difference` was derived: `key` in its place, absent optional fields left out.
+impl Serialize for Difference {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut object = s.serialize_struct("Difference", 9)?;
+        object.serialize_field("id", &self.id)?;
+        object.serialize_field("context", &self.context)?;
+        object.serialize_field("kind", &self.kind)?;
+        object.serialize_field("key", self.key())?;
+        object.serialize_field("deltas", &self.deltas)?;
+        if let Some(entries) = &self.entries {
+            object.serialize_field("entries", entries)?;
+        }
+        if let Some(origin) = &self.origin {
+            object.serialize_field("origin", origin)?;
+        }
+        if let Some(nested) = &self.nested {
+            object.serialize_field("nested", nested)?;
+        }
+        if !self.explanations.is_empty() {
+            object.serialize_field("explanations", &self.explanations)?;
+        }
+        object.end()
+    }
+}
+
 impl Difference {
+    /// What the difference is about: a file path (canonical), a descriptor's role, a config field...
+    pub fn key(&self) -> &str {
+        match &self.key {
+            DiffKey::Text(text) => text,
+            DiffKey::EntryName => (self.entries.as_ref())
+                .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
+                .map_or("", |e| &e.name),
+        }
+    }
+
     pub fn aspects(&self) -> AspectSet {
         self.deltas.iter().map(|d| d.aspect).collect()
     }

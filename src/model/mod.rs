@@ -20,8 +20,8 @@ pub use entry::{
     canonical_path, is_canonical,
 };
 pub use event::{
-    Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, Event, LayerProof,
-    Progress,
+    Context, ContextId, ContextKind, Delta, DiffId, DiffKey, DiffKind, Difference, Event,
+    LayerProof, Progress,
 };
 pub use explanation::{Category, Explanation, Severity};
 pub use report::{Applied, Report};

@@ -343,7 +343,7 @@ mod tests {
             id: DiffId(id),
             context: ContextId(context),
             kind: DiffKind::File,
-            key: format!("f{id}"),
+            key: format!("f{id}").into(),
             deltas: Vec::new(),
             entries: None,
             origin: None,
@@ -353,7 +353,7 @@ mod tests {
     }
 
     fn keys(report: &Report) -> Vec<&str> {
-        report.differences.iter().map(|d| d.key.as_str()).collect()
+        report.differences.iter().map(|d| d.key()).collect()
     }
 
     #[test]
@@ -383,10 +383,7 @@ mod tests {
             finished,
             Applied::Moved(vec![Some(3), Some(1), Some(2), Some(0)])
         );
-        assert_eq!(
-            report.difference(DiffId(3)).map(|d| d.key.as_str()),
-            Some("f3")
-        );
+        assert_eq!(report.difference(DiffId(3)).map(|d| d.key()), Some("f3"));
         assert_eq!(report.differences.capacity(), 4);
     }
 }

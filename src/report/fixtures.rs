@@ -115,7 +115,7 @@ pub fn file_difference(
     Difference {
         context,
         kind: DiffKind::File,
-        key,
+        key: key.into(),
         deltas,
         entries: Some(Sides::new(
             input0.map(std::sync::Arc::new),

@@ -395,7 +395,7 @@ impl<'a, 'r> Page<'a, 'r> {
         if !files.is_empty() {
             let mut root = Dir::default();
             for s in &files {
-                root.insert(&s.difference.key, s);
+                root.insert(s.difference.key(), s);
             }
             self.dir(&root);
         }
@@ -449,7 +449,7 @@ impl<'a, 'r> Page<'a, 'r> {
                     self.html,
                     "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     s.difference.kind.label(),
-                    escape(&s.difference.key),
+                    escape(s.difference.key()),
                     escape(&delta.field),
                     value(&delta.values.input0.to_json()),
                     value(&delta.values.input1.to_json())
@@ -480,7 +480,7 @@ impl<'a, 'r> Page<'a, 'r> {
             let _ = writeln!(
                 self.html,
                 "<tr><td>{}</td><td>{v0}</td><td>{v1}</td><td>{}</td></tr>",
-                escape(&d.key),
+                escape(d.key()),
                 escape(&crate::explain::package_change_kind(d))
             );
         }
@@ -531,7 +531,7 @@ impl<'a, 'r> Page<'a, 'r> {
             self.html,
             "</summary>\n<p class=\"path\">{}</p>\n<table class=\"fields\"><thead><tr><th>field</th>\
              <th>input 0</th><th>input 1</th></tr></thead><tbody>",
-            escape(&d.key)
+            escape(d.key())
         );
         for (delta, is_shown) in shown.marked_deltas() {
             let hidden = !is_shown;
@@ -582,7 +582,7 @@ impl<'a, 'r> Page<'a, 'r> {
             .unwrap_or_default();
         let mut root = Dir::default();
         for s in &own {
-            root.insert(&s.difference.key, s);
+            root.insert(s.difference.key(), s);
         }
         self.dir(&root);
         if own.is_empty() {

@@ -254,7 +254,7 @@ impl Serialize for DifferenceJson<'_> {
         let path = self.report.context(d.context).map(|c| c.path.as_str());
         object.serialize_entry("contextPath", &path)?;
         object.serialize_entry("kind", &d.kind)?;
-        object.serialize_entry("key", &d.key)?;
+        object.serialize_entry("key", d.key())?;
         object.serialize_entry("aspects", &d.aspects())?;
         object.serialize_entry("shown", &!self.shown_deltas.is_empty())?;
         object.serialize_entry("deltas", &DeltasJson(&d.deltas, self.shown_deltas))?;

@@ -187,7 +187,7 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
                 name: member_name(
                     report,
                     difference.context,
-                    file_name(entries, &difference.key),
+                    file_name(entries, difference.key()),
                 ),
                 input0,
                 input1,
@@ -203,7 +203,7 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
             }
         }
         DiffKind::Layer => {
-            let (input0, input1) = layer_cells(&difference.key, first);
+            let (input0, input1) = layer_cells(difference.key(), first);
             Row {
                 kind,
                 name: context_name(context, true),
@@ -215,7 +215,7 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
             let (input0, input1) = field_cells(first);
             Row {
                 kind,
-                name: difference.key.clone(),
+                name: difference.key().to_owned(),
                 input0,
                 input1,
             }

@@ -195,7 +195,7 @@ impl Rules {
                 .iter()
                 .map(|p| p.get_ref().as_str())
                 .collect();
-            let offending = files(&in_view, |d| self.denied.is_match(&d.key));
+            let offending = files(&in_view, |d| self.denied.is_match(d.key()));
             let what = format!("changed paths match ({})", patterns.join(", "));
             results.push(listed("denied-paths", offending, &what));
         }
@@ -268,8 +268,8 @@ impl Rules {
                 let offending: Vec<String> = in_view
                     .iter()
                     .filter(|d| d.kind == DiffKind::Pkg && package_change_kind(d) == kind)
-                    .filter(|d| kind == "downgraded" || !self.allows(&d.key))
-                    .map(|d| escape_control(&d.key).into_owned())
+                    .filter(|d| kind == "downgraded" || !self.allows(d.key()))
+                    .map(|d| escape_control(d.key()).into_owned())
                     .collect();
                 listed(rule, offending, what)
             })
@@ -308,7 +308,7 @@ fn files(in_view: &[&Difference], offends: impl Fn(&Difference) -> bool) -> Vec<
     let mut keys: Vec<String> = Vec::new();
     for d in in_view {
         if d.kind == DiffKind::File && offends(d) {
-            let key = escape_control(&d.key).into_owned();
+            let key = escape_control(d.key()).into_owned();
             if !keys.contains(&key) {
                 keys.push(key);
             }

@@ -195,7 +195,7 @@ pub struct PackageChange {
 
 impl PackageChange {
     pub fn of(d: &Difference) -> PackageChange {
-        let (ecosystem, name) = d.key.split_once(' ').unwrap_or(("", d.key.as_str()));
+        let (ecosystem, name) = d.key().split_once(' ').unwrap_or(("", d.key()));
         let version = |v: &crate::model::DeltaValue| v.as_str().map(str::to_owned);
         let versions = d
             .deltas

@@ -1060,7 +1060,7 @@ fn with_contents(app: &App, path: &str) -> ContentLoader {
     let index = report
         .differences
         .iter()
-        .position(|d| d.key == path && d.nested.is_none())
+        .position(|d| d.key() == path && d.nested.is_none())
         .unwrap();
     let mut content = ContentLoader::new(None, ReadLimits::DEFAULT, None);
     let file = |day, version| {
@@ -1247,7 +1247,7 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
             "{name} kept its node"
         );
         let index = tree.difference_of(*node).unwrap();
-        assert_eq!(app.session.report().differences[index].key, *name);
+        assert_eq!(app.session.report().differences[index].key(), *name);
     }
     assert_eq!(app.tree.selected_key().cloned(), selected);
     assert_eq!(app.tree.selected_row() - app.tree.offset(), on_screen);

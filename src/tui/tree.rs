@@ -526,7 +526,7 @@ impl Tree {
         };
         self.push(
             Some(parent),
-            difference.key.clone(),
+            difference.key().to_owned(),
             NodeKind::Property {
                 difference: index,
                 kind: difference.kind,
@@ -539,7 +539,7 @@ impl Tree {
         let Some(&context_node) = self.context_nodes.get(&difference.context) else {
             return;
         };
-        let path = difference.key.as_str();
+        let path = difference.key();
         let (dir, name) = match path.rsplit_once('/') {
             Some((dir, name)) => (Some(dir), name),
             None => (None, path),

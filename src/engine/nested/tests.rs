@@ -18,7 +18,7 @@ fn rows(comparison: &NestedComparison) -> Vec<(String, Vec<String>)> {
         .iter()
         .map(|d| {
             let fields = d.deltas.iter().map(|x| x.field.to_string()).collect();
-            (d.key.clone(), fields)
+            (d.key().to_owned(), fields)
         })
         .collect()
 }
@@ -291,7 +291,7 @@ fn member<'c>(
     key: &str,
 ) -> (EntryMeta, Option<&'c NestedComparison>) {
     let index = (comparison.differences.iter())
-        .position(|d| d.key == key)
+        .position(|d| d.key() == key)
         .unwrap_or_else(|| panic!("no {key}: {:?}", rows(comparison)));
     let entries = comparison.differences[index].entries.as_ref().unwrap();
     let child = (comparison.children.iter()).find_map(|(i, c)| (*i == index).then_some(c));

@@ -155,7 +155,7 @@ fn section(d: &Difference, sides: &Sides<Option<Vec<u8>>>) -> Option<String> {
         return Some("<p class=\"note\">contents are identical</p>\n".into());
     }
     Some(match (text(old), text(new)) {
-        (Some(old), Some(new)) => hunks(&d.key, old, new),
+        (Some(old), Some(new)) => hunks(d.key(), old, new),
         _ => hex(old.unwrap_or_default(), new.unwrap_or_default()),
     })
 }

@@ -122,7 +122,7 @@ impl Request {
             images,
             generation,
             index,
-            path: difference.key.clone(),
+            path: difference.key().to_owned(),
             sides,
             wanted,
         }

@@ -512,7 +512,7 @@ fn list_archive(bytes: &Sides<Option<&[u8]>>) -> Result<ArchiveBlock, String> {
         };
         rows.push(ArchiveRow {
             status,
-            path: escape_control(&difference.key).into_owned(),
+            path: escape_control(difference.key()).into_owned(),
             detail,
         });
     }

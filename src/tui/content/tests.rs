@@ -592,7 +592,7 @@ fn loaded_lines(loader: &mut ContentLoader, report: &Report, index: usize) -> Ve
         !loader.pending.contains(&index),
         "the load did not finish in 5 s"
     );
-    let path = &report.differences[index].key;
+    let path = report.differences[index].key();
     texts(&loader.lines(index, path, false, 200, true))
 }
 
@@ -653,7 +653,7 @@ fn files_beyond_the_spool_budget_are_read_again_and_the_pane_says_so() {
         report
             .differences
             .iter()
-            .position(|d| d.key == key)
+            .position(|d| d.key() == key)
             .unwrap_or_else(|| panic!("no {key}"))
     };
     let small = loaded_lines(&mut loader, &report, index_of("etc/app.conf"));
@@ -734,7 +734,7 @@ fn a_real_load_shows_loading_then_the_diff() {
     let index = report
         .differences
         .iter()
-        .position(|d| d.kind == DiffKind::File && d.key == "etc/app.conf")
+        .position(|d| d.kind == DiffKind::File && d.key() == "etc/app.conf")
         .unwrap_or_else(|| panic!("no file difference: {:#?}", report.differences));
     let mut loader = ContentLoader::new(Some(images), ReadLimits::DEFAULT, None);
     loader.want(&report, index);
@@ -774,7 +774,7 @@ fn a_real_load_shows_loading_then_the_diff() {
     let dir_index = report
         .differences
         .iter()
-        .position(|d| d.kind == DiffKind::File && d.key == "etc")
+        .position(|d| d.kind == DiffKind::File && d.key() == "etc")
         .unwrap_or_else(|| panic!("no directory difference: {:#?}", report.differences));
     loader.want(&report, dir_index);
     assert!(loader.pending.is_empty());

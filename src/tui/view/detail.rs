@@ -559,7 +559,7 @@ fn property_lines(
             theme.status(status),
         ),
         Span::styled(
-            property_label(d.kind, &escape_control(&d.key)),
+            property_label(d.kind, &escape_control(d.key())),
             if shown { theme.heading() } else { theme.dim() },
         ),
         Span::styled(format!("  ({})", kind_words(d.kind)), theme.dim()),
@@ -660,7 +660,7 @@ fn package_files(session: &Session, d: &Difference, theme: &Theme) -> Vec<Line<'
                 format!("  {} ", status_words(status).marker),
                 theme.status(status),
             ),
-            Span::raw(escape_control(&file.key).into_owned()),
+            Span::raw(escape_control(file.key()).into_owned()),
         ]));
     }
     if files.len() > PACKAGE_FILES {
