@@ -222,7 +222,7 @@ mod tests {
         let filter = Filter::new(&[], &[]).unwrap();
         for view in [View::PerLayer, View::Merged, View::Auto] {
             for shown in Presentation::new(&report, &filter, view).shown() {
-                let fields: Vec<&str> = shown.deltas.iter().map(|d| d.field.as_ref()).collect();
+                let fields: Vec<&str> = shown.deltas().map(|d| d.field.as_ref()).collect();
                 out.push_str(&format!(
                     "\n{} {}",
                     shown.difference.key(),

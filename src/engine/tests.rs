@@ -14,7 +14,7 @@ fn shown(report: &Report, options: &[IgnoreOption], view: View) -> Vec<String> {
         .shown()
         .iter()
         .map(|s| {
-            let fields: Vec<&str> = s.deltas.iter().map(|d| d.field.as_ref()).collect();
+            let fields: Vec<&str> = s.deltas().map(|d| d.field.as_ref()).collect();
             format!(
                 "{} {} {}",
                 s.difference.kind.label(),

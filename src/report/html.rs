@@ -444,7 +444,7 @@ impl<'a, 'r> Page<'a, 'r> {
              <th>input 1</th></tr></thead><tbody>\n",
         );
         for s in shown {
-            for delta in &s.deltas {
+            for delta in s.deltas() {
                 let _ = writeln!(
                     self.html,
                     "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -517,7 +517,7 @@ impl<'a, 'r> Page<'a, 'r> {
             "<details class=\"file {status}\"><summary><span class=\"mark\">{mark}</span> {}",
             escape(name)
         );
-        let mut aspects: Vec<&str> = shown.deltas.iter().map(|x| x.aspect.name()).collect();
+        let mut aspects: Vec<&str> = shown.deltas().map(|x| x.aspect.name()).collect();
         aspects.dedup();
         for aspect in aspects {
             let _ = write!(self.html, " <span class=\"badge\">{aspect}</span>");

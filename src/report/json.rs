@@ -9,7 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::{ReportError, Summary};
 use crate::explain::Verdict;
-use crate::filter::{Filter, IgnoreOption, Presentation, Shown, View, marked_deltas};
+use crate::filter::{Filter, IgnoreOption, Presentation, Shown, View};
 use crate::model::{Aspect, Context, Delta, Difference, LayerProof, Report};
 use crate::rules::RulesReport;
 
@@ -225,15 +225,13 @@ impl Serialize for DifferencesJson<'_, '_, '_> {
         // `shown` is in report order: walked alongside the differences, it gives each its shown deltas.
         let mut shown = self.shown.iter().peekable();
         let differences = self.report.differences.iter().filter_map(|difference| {
-            let deltas = shown
-                .next_if(|s| std::ptr::eq(s.difference, difference))
-                .map_or(&[][..], |s| &s.deltas[..]);
+            let shown = shown.next_if(|s| std::ptr::eq(s.difference, difference));
             self.presentation
                 .in_view(difference)
                 .then_some(DifferenceJson {
                     report: self.report,
                     difference,
-                    shown_deltas: deltas,
+                    shown,
                 })
         });
         s.collect_seq(differences)
@@ -243,7 +241,8 @@ impl Serialize for DifferencesJson<'_, '_, '_> {
 struct DifferenceJson<'a> {
     report: &'a Report,
     difference: &'a Difference,
-    shown_deltas: &'a [&'a Delta],
+    /// How the filter shows it, if it does.
+    shown: Option<&'a Shown<'a>>,
 }
 
 impl Serialize for DifferenceJson<'_> {
@@ -256,8 +255,9 @@ impl Serialize for DifferenceJson<'_> {
         object.serialize_entry("kind", &d.kind)?;
         object.serialize_entry("key", d.key())?;
         object.serialize_entry("aspects", &d.aspects())?;
-        object.serialize_entry("shown", &!self.shown_deltas.is_empty())?;
-        object.serialize_entry("deltas", &DeltasJson(&d.deltas, self.shown_deltas))?;
+        let shown = self.shown.filter(|s| s.shows_a_delta());
+        object.serialize_entry("shown", &shown.is_some())?;
+        object.serialize_entry("deltas", &DeltasJson(d, shown))?;
         if let Some(entries) = &d.entries {
             object.serialize_entry("entries", entries)?;
         }
@@ -274,13 +274,20 @@ impl Serialize for DifferenceJson<'_> {
     }
 }
 
-/// A difference's deltas, and those of them the filter shows.
-struct DeltasJson<'a>(&'a [Delta], &'a [&'a Delta]);
+/// A difference's deltas, each marked with whether the filter shows it.
+struct DeltasJson<'a>(&'a Difference, Option<&'a Shown<'a>>);
 
 impl Serialize for DeltasJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let DeltasJson(deltas, shown) = *self;
-        s.collect_seq(marked_deltas(deltas, shown).map(|(delta, shown)| DeltaJson { delta, shown }))
+        match self.1 {
+            Some(shown) => s.collect_seq(
+                (shown.marked_deltas()).map(|(delta, shown)| DeltaJson { delta, shown }),
+            ),
+            None => s.collect_seq(self.0.deltas.iter().map(|delta| DeltaJson {
+                delta,
+                shown: false,
+            })),
+        }
     }
 }
 

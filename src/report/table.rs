@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::filter::Shown;
 use crate::model::{
@@ -170,7 +171,8 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
     let difference = shown.difference;
     let context = report.context(difference.context);
     let kind = difference.kind.label();
-    let Some(first) = shown.deltas.first() else {
+    let deltas: SmallVec<[&Delta; 2]> = shown.deltas().collect();
+    let Some(first) = deltas.first() else {
         return Row {
             kind,
             name: context_name(context, false),
@@ -181,7 +183,7 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
     match difference.kind {
         DiffKind::File => {
             let entries = difference.entries.as_ref();
-            let (input0, input1) = file_cells(entries, &shown.deltas);
+            let (input0, input1) = file_cells(entries, &deltas);
             Row {
                 kind,
                 name: member_name(
@@ -194,7 +196,7 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
             }
         }
         DiffKind::Desc => {
-            let (name, input0, input1) = descriptor_cells(context, &shown.deltas);
+            let (name, input0, input1) = descriptor_cells(context, &deltas);
             Row {
                 kind,
                 name,
