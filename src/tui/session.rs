@@ -14,8 +14,20 @@ use super::labels::option_words;
 use super::swap::swap_report;
 use super::tree::{Listing, Status, StatusCounts, StatusToggles, Tree, Visibility};
 
-/// While the comparison streams, new data is taken into the filter results at most this often.
+/// While the comparison streams, new data is taken into the filter results at most this often...
 const STREAMING_REFRESH: Duration = Duration::from_millis(300);
+/// ... and, as a refresh costs time in the number of differences, never more than one part in this
+/// of the time: a million differences would otherwise be refreshed back to back, each refresh longer
+/// than the last.
+const STREAMING_REFRESH_SHARE: u32 = 4;
+
+/// Whether new data may be taken in while streaming, the last refresh having started and taken
+/// `last`.
+fn refresh_due(last: Option<(Instant, Duration)>, now: Instant) -> bool {
+    last.is_none_or(|(started, cost)| {
+        now.duration_since(started) >= STREAMING_REFRESH.max(cost * STREAMING_REFRESH_SHARE)
+    })
+}
 
 /// What changed in the session since the panes last looked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,7 +80,8 @@ pub struct Session {
     /// The verdict line on what the filter shows, once the comparison is done.
     verdict: Option<String>,
     stale: Stale,
-    last_refresh: Option<Instant>,
+    /// When the last refresh of new data started, and how long it took.
+    last_refresh: Option<(Instant, Duration)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,15 +187,12 @@ impl Session {
         if !self.stale.data && !self.stale.lens && !self.stale.listing {
             return false;
         }
-        if only_new_data
-            && self
-                .last_refresh
-                .is_some_and(|t| t.elapsed() < STREAMING_REFRESH)
-        {
+        if only_new_data && !refresh_due(self.last_refresh, Instant::now()) {
             return false;
         }
-        if self.stale.data || self.stale.lens {
-            self.last_refresh = Some(Instant::now());
+        let started = Instant::now();
+        let refreshes_data = self.stale.data || self.stale.lens;
+        if refreshes_data {
             if self.stale.data || self.stale.basis {
                 self.basis = Basis::new(&self.report, self.view);
                 self.stale.basis = false;
@@ -226,6 +236,9 @@ impl Session {
             explained: &self.explained,
         };
         self.listing = self.tree.listing(&rules);
+        if refreshes_data {
+            self.last_refresh = Some((started, started.elapsed()));
+        }
         self.stale.data = false;
         self.stale.lens = false;
         self.stale.listing = false;
@@ -615,5 +628,19 @@ mod tests {
         assert!(filter.ignores_path(&format!("{path}/below")));
         assert!(!filter.ignores_path("usr/share/x"));
         assert!(!filter.ignores_path("usr/share/[x]zz{a,b}\\!"));
+    }
+
+    #[test]
+    fn streaming_refreshes_take_at_most_a_share_of_the_time() {
+        let started = Instant::now();
+        let at = |ms| started + Duration::from_millis(ms);
+        assert!(refresh_due(None, at(0)));
+        let cheap = Some((started, Duration::from_millis(5)));
+        assert!(!refresh_due(cheap, at(299)));
+        assert!(refresh_due(cheap, at(300)));
+        // A refresh of a second (a million differences) waits four.
+        let costly = Some((started, Duration::from_secs(1)));
+        assert!(!refresh_due(costly, at(2_000)));
+        assert!(refresh_due(costly, at(4_000)));
     }
 }
