@@ -30,17 +30,27 @@ pub struct ContentSpool {
     layers: Mutex<HashMap<Digest, Arc<SpooledLayer>>>,
 }
 
-/// One verified layer's spool file and, by entry index, where each kept content lies in it.
+/// One verified layer's spool file and where each kept content lies in it.
 #[derive(Debug)]
 struct SpooledLayer {
     file: File,
-    spans: HashMap<u32, Span>,
+    /// By entry index, ascending: 16 bytes an entry (a hash map took 52 for a million).
+    kept: Vec<Kept>,
 }
 
+impl SpooledLayer {
+    fn kept(&self, index: u32) -> Option<Kept> {
+        let at = self.kept.binary_search_by_key(&index, |k| k.index).ok()?;
+        self.kept.get(at).copied()
+    }
+}
+
+/// Where entry `index`'s content lies in its layer's spool file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
+struct Kept {
     offset: u64,
-    len: u64,
+    len: u32,
+    index: u32,
 }
 
 /// What the spool has of one entry.
@@ -89,7 +99,7 @@ impl ContentSpool {
                 file: Some(BufWriter::with_capacity(256 * 1024, file)),
                 written: 0,
                 reserved: 0,
-                spans: HashMap::new(),
+                kept: Vec::new(),
                 current: None,
                 failed: false,
                 committed: false,
@@ -107,14 +117,14 @@ impl ContentSpool {
         let Some(spooled) = lock(&self.layers).get(layer).cloned() else {
             return Spooled::NotKept;
         };
-        let Some(span) = spooled.spans.get(&index) else {
+        let Some(kept) = spooled.kept(index) else {
             return Spooled::NotKept;
         };
-        let Ok(len) = usize::try_from(span.len) else {
+        let Ok(len) = usize::try_from(kept.len) else {
             return Spooled::NotKept;
         };
         let mut bytes = vec![0; len];
-        if let Err(e) = read_exact_at(&spooled.file, &mut bytes, span.offset) {
+        if let Err(e) = read_exact_at(&spooled.file, &mut bytes, kept.offset) {
             return Spooled::Unusable(format!("the content cache could not be read: {e}"));
         }
         if Digest::sha256_of(&bytes) != *digest {
@@ -176,9 +186,9 @@ pub(crate) struct SpoolWriter<'s> {
     written: u64,
     /// Budget taken by this writer.
     reserved: u64,
-    spans: HashMap<u32, Span>,
+    kept: Vec<Kept>,
     /// The entry being copied and its room left in the budget it reserved.
-    current: Option<(u32, Span, u64)>,
+    current: Option<(Kept, u64)>,
     /// A write failed (disk full...): nothing more is kept of this layer.
     failed: bool,
     /// Published: the budget stays taken.
@@ -189,19 +199,21 @@ impl SpoolWriter<'_> {
     /// Starts copying entry `index`, `size` bytes long, if it fits.
     pub fn begin(&mut self, index: u32, size: u64) {
         self.current = None;
-        if self.failed || size > self.spool.max_entry || !self.spool.reserve(size) {
+        let fits = size <= self.spool.max_entry && u32::try_from(size).is_ok();
+        if self.failed || !fits || !self.spool.reserve(size) {
             return;
         }
         self.reserved += size;
-        let span = Span {
+        let kept = Kept {
             offset: self.written,
             len: 0,
+            index,
         };
-        self.current = Some((index, span, size));
+        self.current = Some((kept, size));
     }
 
     pub fn write(&mut self, chunk: &[u8]) {
-        let Some((_, span, room)) = self.current.as_mut() else {
+        let Some((kept, room)) = self.current.as_mut() else {
             return;
         };
         let len = chunk.len() as u64;
@@ -219,16 +231,17 @@ impl SpoolWriter<'_> {
             return;
         }
         *room -= len;
-        span.len += len;
+        // Within `size`, which fits in a u32.
+        kept.len += len as u32;
         self.written += len;
     }
 
     /// The entry's content ended: it is kept.
     pub fn end(&mut self) {
-        if let Some((index, span, _)) = self.current.take()
+        if let Some((kept, _)) = self.current.take()
             && !self.failed
         {
-            self.spans.insert(index, span);
+            self.kept.push(kept);
         }
     }
 
@@ -241,8 +254,13 @@ impl SpoolWriter<'_> {
             return;
         };
         self.committed = true;
-        let spans = std::mem::take(&mut self.spans);
-        let layer = SpooledLayer { file, spans };
+        let mut kept = std::mem::take(&mut self.kept);
+        // Entries come in index order; sorted anyway, as lookups search by index.
+        if !kept.is_sorted_by_key(|k| k.index) {
+            kept.sort_by_key(|k| k.index);
+        }
+        kept.shrink_to_fit();
+        let layer = SpooledLayer { file, kept };
         lock(&self.spool.layers).insert(self.layer.clone(), Arc::new(layer));
     }
 }
