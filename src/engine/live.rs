@@ -528,7 +528,7 @@ mod tests {
         let compared = order
             .iter()
             .position(|(what, _)| what == "layer compared")
-            .unwrap();
+            .unwrap_or_else(|| panic!("the layer pair was not compared: {order:?}"));
         assert!(first < compared, "{order:?}");
         let (_, read_then) = &order[first];
         assert!(
