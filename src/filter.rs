@@ -307,35 +307,71 @@ pub struct CountedAt {
     pub aspects: AspectSet,
 }
 
+/// How one shown difference counts ([`counts_as_one`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    /// As one difference, with the aspects it shows of its own and, for a file compared inside, the
+    /// context of its members.
+    One {
+        own: AspectSet,
+        inside: Option<ContextId>,
+    },
+    /// As a row of what differs inside a file (`file`: the outermost one's members context); its
+    /// aspects count with that file.
+    Member {
+        own: AspectSet,
+        file: Option<ContextId>,
+    },
+    /// As a row that only restates others, by what it restates with.
+    Restating(Aspect),
+}
+
+impl Counts {
+    pub fn of(report: &Report, shown: &Shown<'_>) -> Counts {
+        let d = shown.difference;
+        let own = shown.own_aspects();
+        let inside_a_file = report.is_inside_a_file(d);
+        if counts_as_one(inside_a_file, d.nested.is_some(), own) {
+            Counts::One {
+                own,
+                inside: d.nested,
+            }
+        } else if inside_a_file {
+            Counts::Member {
+                own,
+                file: report.outermost_file(d.context),
+            }
+        } else {
+            let restating = shown.deltas().map(|x| x.aspect).find(|a| a.is_derived());
+            Counts::Restating(restating.unwrap_or(Aspect::Digest))
+        }
+    }
+}
+
 /// Sorts shown differences into those that count as one and the rows that do not.
 pub fn tally<'s, 'r>(report: &Report, shown: &'s [Shown<'r>]) -> Tally<'s, 'r> {
     let mut tally = Tally::default();
     // The nested context of each counted file, to give its members' aspects to it.
     let mut file_of: HashMap<ContextId, usize> = HashMap::new();
     for s in shown {
-        let d = s.difference;
-        let own = s.own_aspects();
-        let inside_a_file = report.is_inside_a_file(d);
-        if counts_as_one(inside_a_file, d.nested.is_some(), own) {
-            if let Some(inside) = d.nested {
-                file_of.insert(inside, tally.counted.len());
+        match Counts::of(report, s) {
+            Counts::One { own, inside } => {
+                if let Some(inside) = inside {
+                    file_of.insert(inside, tally.counted.len());
+                }
+                tally.counted.push(Counted {
+                    shown: s,
+                    own,
+                    aspects: own,
+                });
             }
-            let aspects = own;
-            tally.counted.push(Counted {
-                shown: s,
-                own,
-                aspects,
-            });
-        } else if inside_a_file {
-            tally.member_rows += 1;
-            let file = report.outermost_file(d.context);
-            if let Some(&i) = file.and_then(|c| file_of.get(&c)) {
-                tally.counted[i].aspects |= own;
+            Counts::Member { own, file } => {
+                tally.member_rows += 1;
+                if let Some(&i) = file.and_then(|c| file_of.get(&c)) {
+                    tally.counted[i].aspects |= own;
+                }
             }
-        } else {
-            let restating = s.deltas().map(|x| x.aspect).find(|a| a.is_derived());
-            let restating = restating.unwrap_or(Aspect::Digest);
-            *tally.restating_rows.entry(restating).or_default() += 1;
+            Counts::Restating(aspect) => *tally.restating_rows.entry(aspect).or_default() += 1,
         }
     }
     tally

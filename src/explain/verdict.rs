@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::filter::{Shown, tally};
+use crate::filter::{Counts, Shown};
 use crate::model::{AspectSet, Category, DiffKind, Difference, Explanation, Report, Severity};
 
 /// The verdict on a presentation's shown differences.
@@ -45,12 +45,15 @@ const ALERT_TEXTS: usize = 5;
 
 impl Verdict {
     pub fn new(report: &Report, shown: &[Shown<'_>]) -> Verdict {
-        let counted = tally(report, shown).counted;
-        Verdict::of_counted(counted.iter().map(|c| (c.shown.difference, c.own)))
+        let counted = shown.iter().filter_map(|s| match Counts::of(report, s) {
+            Counts::One { own, .. } => Some((s.difference, own)),
+            Counts::Member { .. } | Counts::Restating(_) => None,
+        });
+        Verdict::of_counted(counted)
     }
 
     /// The verdict on the differences that count, each with the aspects it shows of its own (as
-    /// [`tally`] or [`Presentation::counted`](crate::filter::Presentation::counted) give them).
+    /// [`tally`](crate::filter::tally) or [`Presentation::counted`](crate::filter::Presentation::counted) give them).
     pub fn of_counted<'d>(
         counted: impl IntoIterator<Item = (&'d Difference, AspectSet)>,
     ) -> Verdict {

@@ -6,13 +6,13 @@
 //! file, and a row that only restates others (a layer's digest) does not count; such rows are named
 //! apart, so that the table's row count and the verdict's count are never two answers to one question.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::filter::{IgnoreOption, Presentation, Shown, tally};
-use crate::model::{Aspect, Report};
+use crate::filter::{Counts, IgnoreOption, Presentation, Shown};
+use crate::model::{Aspect, AspectSet, ContextId, Report};
 
 /// Counts of what a presentation shows and hides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,19 +56,46 @@ impl Summary {
 
     /// The counts for differences already selected, without the hidden counts.
     pub fn of_shown(report: &Report, shown: &[Shown<'_>]) -> Summary {
-        let tally = tally(report, shown);
+        // As `tally` counts, without its list of every counted difference: only the files compared
+        // inside wait for their members' aspects.
         let mut by_aspect = BTreeMap::new();
-        for counted in &tally.counted {
-            for aspect in counted.aspects {
+        let mut add = |aspects: AspectSet| {
+            for aspect in aspects {
                 *by_aspect.entry(aspect).or_insert(0) += 1;
             }
+        };
+        let (mut differences, mut rows_inside_files) = (0, 0);
+        let mut restating_rows = BTreeMap::new();
+        let mut files: Vec<AspectSet> = Vec::new();
+        let mut file_of: HashMap<ContextId, usize> = HashMap::new();
+        for s in shown {
+            match Counts::of(report, s) {
+                Counts::One { own, inside } => {
+                    differences += 1;
+                    match inside {
+                        Some(inside) => {
+                            file_of.insert(inside, files.len());
+                            files.push(own);
+                        }
+                        None => add(own),
+                    }
+                }
+                Counts::Member { own, file } => {
+                    rows_inside_files += 1;
+                    if let Some(&i) = file.and_then(|c| file_of.get(&c)) {
+                        files[i] |= own;
+                    }
+                }
+                Counts::Restating(aspect) => *restating_rows.entry(aspect).or_default() += 1,
+            }
         }
+        files.into_iter().for_each(add);
         Summary {
-            differences: tally.differences(),
+            differences,
             by_aspect,
             rows: shown.len(),
-            rows_inside_files: tally.member_rows,
-            restating_rows: tally.restating_rows,
+            rows_inside_files,
+            restating_rows,
             hidden_by_option: BTreeMap::new(),
             hidden_by_paths: 0,
             hidden_by_noise: 0,
