@@ -222,12 +222,12 @@ pub enum View {
 pub struct Shown<'r> {
     pub difference: &'r Difference,
     /// The aspects whose deltas the filter shows. For one difference, whether a delta shows depends on
-    /// its aspect alone; a set costs a million shown differences 8 bytes each, not a list of deltas.
+    /// its aspect alone: a set of 4 bytes, not a list of deltas (a `Shown` is 16 bytes, was 40).
     aspects: AspectSet,
 }
 
 impl<'r> Shown<'r> {
-    /// The deltas of `difference` whose aspects are among `aspects`.
+    /// `difference` as the filter shows it: the deltas whose aspects are among `aspects`.
     pub fn new(difference: &'r Difference, aspects: AspectSet) -> Shown<'r> {
         Shown {
             difference,
