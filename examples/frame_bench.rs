@@ -148,7 +148,7 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         context: ContextId(3),
         kind: DiffKind::File,
         key: path.into(),
-        deltas,
+        deltas: deltas.into(),
         entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))),
         origin: None,
         id: DiffId::default(),
@@ -163,7 +163,7 @@ fn dir_difference(path: &str, index: u32) -> Difference {
         context: ContextId(3),
         kind: DiffKind::File,
         key: path.into(),
-        deltas: vec![mtime_delta()],
+        deltas: vec![mtime_delta()].into(),
         entries: Some(Sides::new(
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T0, None))),
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T1, None))),

@@ -235,34 +235,47 @@ impl<'r> Shown<'r> {
         }
     }
 
-    /// The deltas the filter shows, in order.
-    pub fn deltas(&self) -> impl Iterator<Item = &'r Delta> + Clone + use<'r> {
-        let aspects = self.aspects;
-        (self.difference.deltas.iter()).filter(move |x| aspects.contains(x.aspect))
-    }
-
-    /// The first delta the filter shows.
-    pub fn first_delta(&self) -> Option<&'r Delta> {
-        self.deltas().next()
+    /// Its difference's deltas as the filter shows them.
+    pub fn deltas(&self) -> ShownDeltas<'r> {
+        ShownDeltas {
+            all: self.difference.deltas(),
+            aspects: self.aspects,
+        }
     }
 
     /// Whether the filter shows any of its deltas.
     pub fn shows_a_delta(&self) -> bool {
-        self.first_delta().is_some()
-    }
-
-    /// Each of its difference's deltas, in order, with whether the filter shows it.
-    pub fn marked_deltas(&self) -> impl Iterator<Item = (&'r Delta, bool)> + use<'r> {
-        let aspects = self.aspects;
-        (self.difference.deltas.iter()).map(move |x| (x, aspects.contains(x.aspect)))
+        !self.aspects.is_empty()
     }
 
     /// The aspects it shows of its own, not those that only restate others ([`is_derived`]).
     pub fn own_aspects(&self) -> AspectSet {
-        self.deltas()
-            .filter(|x| !is_derived(self.difference, x))
-            .map(|x| x.aspect)
+        (self.aspects.iter())
+            .filter(|a| !is_derived_aspect(self.difference, *a))
             .collect()
+    }
+}
+
+/// A shown difference's deltas: most are derived from its entries when asked, so they are held here
+/// while they are read.
+pub struct ShownDeltas<'r> {
+    all: Cow<'r, [Delta]>,
+    aspects: AspectSet,
+}
+
+impl ShownDeltas<'_> {
+    /// The deltas the filter shows, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Delta> + Clone {
+        let aspects = self.aspects;
+        self.all.iter().filter(move |x| aspects.contains(x.aspect))
+    }
+
+    /// Each delta, in order, with whether the filter shows it.
+    pub fn marked(&self) -> impl Iterator<Item = (&Delta, bool)> {
+        let aspects = self.aspects;
+        self.all
+            .iter()
+            .map(move |x| (x, aspects.contains(x.aspect)))
     }
 }
 
@@ -342,7 +355,9 @@ impl Counts {
                 file: report.outermost_file(d.context),
             }
         } else {
-            let restating = shown.deltas().map(|x| x.aspect).find(|a| a.is_derived());
+            let restating = (shown.deltas().iter())
+                .map(|x| x.aspect)
+                .find(|a| a.is_derived());
             Counts::Restating(restating.unwrap_or(Aspect::Digest))
         }
     }
@@ -443,18 +458,13 @@ impl<'r> Presentation<'r> {
             .differences
             .iter()
             .map(|d| {
-                // Folded into two sets without allocating: this runs for every difference each
-                // time the explorer's filter changes.
-                d.deltas.iter().fold(
-                    (AspectSet::empty(), AspectSet::empty()),
-                    |(primary, derived), x| {
-                        if is_derived(d, x) {
-                            (primary, derived | x.aspect)
-                        } else {
-                            (primary | x.aspect, derived)
-                        }
-                    },
-                )
+                // From the aspects alone: this runs for every difference each time the explorer's
+                // filter changes.
+                let aspects = d.aspects();
+                let derived: AspectSet = (aspects.iter())
+                    .filter(|a| is_derived_aspect(d, *a))
+                    .collect();
+                (aspects - derived, derived)
             })
             .collect::<Vec<_>>();
         let counted = report
@@ -551,15 +561,12 @@ impl<'r> Presentation<'r> {
                 } else {
                     AspectSet::empty()
                 };
-                let aspects = d
-                    .deltas
-                    .iter()
-                    .filter(|x| {
-                        self.filter.shows_aspect(x.aspect)
-                            && !hidden_noise.contains(x.aspect)
-                            && (!is_derived(d, x) || derived_allowed)
+                let aspects = (d.aspects().iter())
+                    .filter(|a| {
+                        self.filter.shows_aspect(*a)
+                            && !hidden_noise.contains(*a)
+                            && (!is_derived_aspect(d, *a) || derived_allowed)
                     })
-                    .map(|x| x.aspect)
                     .collect();
                 Shown::new(d, aspects)
             })
@@ -793,7 +800,12 @@ fn noise_aspects(difference: &Difference) -> AspectSet {
 /// Whether a delta only restates others: a digest, an entry count, or the content of a file whose
 /// inside was compared (its members' differences say what differs).
 pub fn is_derived(difference: &Difference, delta: &Delta) -> bool {
-    delta.aspect.is_derived() || (difference.nested.is_some() && delta.aspect == Aspect::Content)
+    is_derived_aspect(difference, delta.aspect)
+}
+
+/// Whether deltas of this aspect only restate others ([`is_derived`]).
+pub fn is_derived_aspect(difference: &Difference, aspect: Aspect) -> bool {
+    aspect.is_derived() || (difference.nested.is_some() && aspect == Aspect::Content)
 }
 
 /// The context whose shown differences show a difference's derived deltas: its nested context for a
@@ -860,24 +872,27 @@ mod tests {
                 delta(Aspect::FileTime, "b"),
                 delta(Aspect::Owner, "c"),
                 delta(Aspect::FileTime, "d"),
-            ],
+            ]
+            .into(),
             entries: None,
             origin: None,
             nested: None,
             explanations: Default::default(),
         };
         let shown = Shown::new(&difference, Aspect::FileTime.into());
-        let marks: Vec<(&str, bool)> = (shown.marked_deltas())
+        let deltas = shown.deltas();
+        let marks: Vec<(&str, bool)> = (deltas.marked())
             .map(|(d, shown)| (d.field.as_ref(), shown))
             .collect();
         assert_eq!(
             marks,
             [("a", false), ("b", true), ("c", false), ("d", true)]
         );
-        let fields: Vec<&str> = shown.deltas().map(|d| d.field.as_ref()).collect();
+        let deltas = shown.deltas();
+        let fields: Vec<&str> = deltas.iter().map(|d| d.field.as_ref()).collect();
         assert_eq!(fields, ["b", "d"]);
         let none = Shown::new(&difference, AspectSet::empty());
-        assert!(none.marked_deltas().all(|(_, shown)| !shown));
+        assert!(none.deltas().marked().all(|(_, shown)| !shown));
         assert!(!none.shows_a_delta());
     }
 

@@ -64,7 +64,7 @@ impl Walker<'_> {
                 context: pair.context,
                 kind: pair.kind,
                 key: pair.what.to_owned().into(),
-                deltas,
+                deltas: deltas.into(),
                 entries: None,
                 origin: None,
                 id: DiffId::default(),

@@ -64,11 +64,11 @@ impl Candidate {
         if difference.kind != DiffKind::File {
             return None;
         }
-        let content_differs = difference.deltas.iter().any(|d| d.field == "content");
-        let presence = difference
-            .deltas
-            .iter()
-            .any(|d| d.aspect == Aspect::Presence);
+        let aspects = difference.aspects();
+        let presence = aspects.contains(Aspect::Presence);
+        // Deltas are only derived where the aspect says they may hold one.
+        let content_differs = aspects.contains(Aspect::Content)
+            && difference.deltas().iter().any(|d| d.field == "content");
         if !content_differs && !presence {
             return None;
         }
@@ -620,7 +620,7 @@ fn package_difference(context: ContextId, change: &PackageChange) -> Difference 
         context,
         kind: DiffKind::Pkg,
         key: format!("{ecosystem} {}", change.key).into(),
-        deltas,
+        deltas: deltas.into(),
         entries: None,
         origin: None,
         nested: None,

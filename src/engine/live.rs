@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides};
+use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides, file_deltas};
 
-use super::entries::{entry_deltas, file_difference, presence_delta};
+use super::entries::file_difference;
 use super::lock;
 
 /// The entries a difference pairs: each side's entry index, `None` where the side has none.
@@ -128,20 +128,15 @@ impl LivePair {
         path: String,
         entries: Sides<Option<&EntryMeta>>,
     ) -> Option<(Pairing, Difference)> {
-        let deltas = match (entries.input0, entries.input1) {
-            (Some(x), Some(y)) => entry_deltas(x, y, false),
-            (x, y) => vec![presence_delta(Sides::new(x.is_some(), y.is_some()))],
-        };
-        if deltas.is_empty() && !self.include_unchanged {
+        // Checked before the entries are copied: most entries do not differ.
+        if !self.include_unchanged && file_deltas(entries, false).is_empty() {
             return None;
         }
         let pairing = pairing_of(entries);
         let shared = entries.map(|e| e.cloned().map(Arc::new));
         let entries = shared.as_ref().map(Option::as_ref);
-        Some((
-            pairing,
-            file_difference(self.context, &path, entries, deltas),
-        ))
+        let difference = file_difference(self.context, &path, entries, false, true)?;
+        Some((pairing, difference))
     }
 }
 
@@ -222,7 +217,8 @@ mod tests {
         let filter = Filter::new(&[], &[]).unwrap();
         for view in [View::PerLayer, View::Merged, View::Auto] {
             for shown in Presentation::new(&report, &filter, view).shown() {
-                let fields: Vec<&str> = shown.deltas().map(|d| d.field.as_ref()).collect();
+                let deltas = shown.deltas();
+                let fields: Vec<&str> = deltas.iter().map(|d| d.field.as_ref()).collect();
                 out.push_str(&format!(
                     "\n{} {}",
                     shown.difference.key(),

@@ -627,7 +627,7 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
             continue;
         }
         match differences.iter_mut().find(|d| d.key() == x.path()) {
-            Some(difference) => difference.deltas.extend(deltas),
+            Some(difference) => difference.deltas_mut().extend(deltas),
             None => {
                 let entries = Sides::new(
                     Some(Arc::new(x.clone())),
@@ -644,7 +644,7 @@ fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<Arc<En
     differences
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.deltas.iter().any(|x| x.field == "content"))
+        .filter(|(_, d)| d.deltas().iter().any(|x| x.field == "content"))
         .filter_map(|(i, d)| {
             let entries = d.entries.as_ref()?;
             let both = entries.input0.as_ref()?.nested.is_some()
@@ -747,7 +747,7 @@ fn member_difference(
             Some(e) => DiffKey::of_file(key, e.as_ref().map(Option::as_deref)),
             None => key.into(),
         },
-        deltas,
+        deltas: deltas.into(),
         entries,
         origin: None,
         id: DiffId::default(),

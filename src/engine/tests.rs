@@ -14,7 +14,8 @@ fn shown(report: &Report, options: &[IgnoreOption], view: View) -> Vec<String> {
         .shown()
         .iter()
         .map(|s| {
-            let fields: Vec<&str> = s.deltas().map(|d| d.field.as_ref()).collect();
+            let deltas = s.deltas();
+            let fields: Vec<&str> = deltas.iter().map(|d| d.field.as_ref()).collect();
             format!(
                 "{} {} {}",
                 s.difference.kind.label(),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use thin_vec::ThinVec;
 
-use super::{Aspect, AspectSet, DeltaValue, EntryMeta, Explanation, Sides};
+use super::{Aspect, AspectSet, DeltaValue, Deltas, EntryMeta, Explanation, Sides};
 use crate::oci::Descriptor;
 
 /// Identifies a [`Context`] within one comparison. Contexts are numbered in the order they are created.
@@ -133,7 +133,8 @@ pub struct Difference {
     pub kind: DiffKind,
     /// What the difference is about; read it with [`Difference::key`].
     pub key: DiffKey,
-    pub deltas: Vec<Delta>,
+    /// What differs about it; read them with [`Difference::deltas`].
+    pub deltas: Deltas,
     /// For files: both inputs' tar entries (`None` where absent).
     /// Shared with the layer that read them: a file difference costs no copy of its entries.
     pub entries: Option<Sides<Option<Arc<EntryMeta>>>>,
@@ -192,7 +193,7 @@ impl Serialize for Difference {
         object.serialize_field("context", &self.context)?;
         object.serialize_field("kind", &self.kind)?;
         object.serialize_field("key", self.key())?;
-        object.serialize_field("deltas", &self.deltas)?;
+        object.serialize_field("deltas", &*self.deltas())?;
         if let Some(entries) = &self.entries {
             object.serialize_field("entries", entries)?;
         }
@@ -220,8 +221,23 @@ impl Difference {
         }
     }
 
+    /// Its deltas, in order: derived from its entries for most file differences.
+    pub fn deltas(&self) -> Cow<'_, [Delta]> {
+        let entries = (self.entries.as_ref()).map(|e| e.as_ref().map(|e| e.as_deref()));
+        self.deltas.read(entries)
+    }
+
+    /// Its deltas as a list to change (derived ones are listed first).
+    pub fn deltas_mut(&mut self) -> &mut Vec<Delta> {
+        if let Deltas::OfEntries { .. } = self.deltas {
+            self.deltas = Deltas::Listed(self.deltas().into_owned());
+        }
+        self.deltas.listed_mut()
+    }
+
+    /// The aspects of its deltas.
     pub fn aspects(&self) -> AspectSet {
-        self.deltas.iter().map(|d| d.aspect).collect()
+        self.deltas.aspects()
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod aspect;
 mod delta_value;
+mod deltas;
 mod entry;
 mod event;
 mod explanation;
@@ -15,6 +16,7 @@ mod text;
 
 pub use aspect::{Aspect, AspectSet};
 pub use delta_value::DeltaValue;
+pub use deltas::{Deltas, entry_deltas, file_deltas};
 pub use entry::{
     EntryExtras, EntryKind, EntryMeta, NestedFormat, Owner, TarFormat, Timestamp, Whiteout,
     canonical_path, is_canonical,

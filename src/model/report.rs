@@ -344,7 +344,7 @@ mod tests {
             context: ContextId(context),
             kind: DiffKind::File,
             key: format!("f{id}").into(),
-            deltas: Vec::new(),
+            deltas: Default::default(),
             entries: None,
             origin: None,
             nested: None,

@@ -116,7 +116,7 @@ pub fn file_difference(
         context,
         kind: DiffKind::File,
         key: key.into(),
-        deltas,
+        deltas: deltas.into(),
         entries: Some(Sides::new(
             input0.map(std::sync::Arc::new),
             input1.map(std::sync::Arc::new),
@@ -148,7 +148,7 @@ pub fn other_difference(context: ContextId, kind: DiffKind, key: &str, delta: De
         context,
         kind,
         key: key.into(),
-        deltas: vec![delta],
+        deltas: vec![delta].into(),
         entries: None,
         origin: None,
         id: DiffId::default(),

@@ -444,7 +444,7 @@ impl<'a, 'r> Page<'a, 'r> {
              <th>input 1</th></tr></thead><tbody>\n",
         );
         for s in shown {
-            for delta in s.deltas() {
+            for delta in s.deltas().iter() {
                 let _ = writeln!(
                     self.html,
                     "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -468,7 +468,7 @@ impl<'a, 'r> Page<'a, 'r> {
         for s in shown {
             let d = s.difference;
             let (v0, v1) = d
-                .deltas
+                .deltas()
                 .first()
                 .map(|x| {
                     (
@@ -517,7 +517,7 @@ impl<'a, 'r> Page<'a, 'r> {
             "<details class=\"file {status}\"><summary><span class=\"mark\">{mark}</span> {}",
             escape(name)
         );
-        let mut aspects: Vec<&str> = shown.deltas().map(|x| x.aspect.name()).collect();
+        let mut aspects: Vec<&str> = shown.deltas().iter().map(|x| x.aspect.name()).collect();
         aspects.dedup();
         for aspect in aspects {
             let _ = write!(self.html, " <span class=\"badge\">{aspect}</span>");
@@ -533,7 +533,7 @@ impl<'a, 'r> Page<'a, 'r> {
              <th>input 0</th><th>input 1</th></tr></thead><tbody>",
             escape(d.key())
         );
-        for (delta, is_shown) in shown.marked_deltas() {
+        for (delta, is_shown) in shown.deltas().marked() {
             let hidden = !is_shown;
             let class = if hidden { " class=\"ignored\"" } else { "" };
             let _ = writeln!(
@@ -647,7 +647,7 @@ fn file_status(d: &Difference) -> (&'static str, char) {
         Some((false, true)) => ("added", '+'),
         Some((true, false)) => ("removed", '-'),
         _ if d
-            .deltas
+            .deltas()
             .iter()
             .any(|x| x.aspect == crate::model::Aspect::Kind) =>
         {

@@ -281,9 +281,9 @@ impl Serialize for DeltasJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.1 {
             Some(shown) => s.collect_seq(
-                (shown.marked_deltas()).map(|(delta, shown)| DeltaJson { delta, shown }),
+                (shown.deltas().marked()).map(|(delta, shown)| DeltaJson { delta, shown }),
             ),
-            None => s.collect_seq(self.0.deltas.iter().map(|delta| DeltaJson {
+            None => s.collect_seq(self.0.deltas().iter().map(|delta| DeltaJson {
                 delta,
                 shown: false,
             })),

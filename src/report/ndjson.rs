@@ -49,7 +49,7 @@ mod tests {
             .unwrap();
         let mut difference = content_difference(LAYER0, "etc/a\nb", &hex_of('1'), &hex_of('2'));
         difference
-            .deltas
+            .deltas_mut()
             .push(delta(Aspect::Mode, "mode", json!(0o644), json!(0o600)));
         writer.write_event(&Event::Difference(difference)).unwrap();
         writer

@@ -246,7 +246,7 @@ mod tests {
             .differences
             .push(content_difference(LAYER0, "b", &hex_of('3'), &hex_of('4')));
         let mut both = content_difference(LAYER0, "c", &hex_of('5'), &hex_of('6'));
-        both.deltas
+        both.deltas_mut()
             .push(delta(Aspect::Mode, "mode", json!(0o644), json!(0o755)));
         report.differences.push(both);
         report.differences.push(timed("d", 5));

@@ -95,7 +95,7 @@ pub fn write_detailed_table(
 }
 
 fn write_deltas(out: &mut dyn Write, shown: &Shown<'_>) -> io::Result<()> {
-    for (delta, is_shown) in shown.marked_deltas() {
+    for (delta, is_shown) in shown.deltas().marked() {
         let hidden = !is_shown;
         let detail = format!(
             "{}: {} -> {}",
@@ -171,7 +171,8 @@ fn row(report: &Report, shown: &Shown<'_>) -> Row {
     let difference = shown.difference;
     let context = report.context(difference.context);
     let kind = difference.kind.label();
-    let deltas: SmallVec<[&Delta; 2]> = shown.deltas().collect();
+    let all = shown.deltas();
+    let deltas: SmallVec<[&Delta; 2]> = all.iter().collect();
     let Some(first) = deltas.first() else {
         return Row {
             kind,

@@ -334,7 +334,7 @@ fn gained_bits(d: &Difference, bits: u32) -> bool {
 fn config_fields(in_view: &[&Difference], wanted: &[String]) -> RuleResult {
     let mut offending = Vec::new();
     for d in in_view.iter().filter(|d| d.kind == DiffKind::Cfg) {
-        for delta in &d.deltas {
+        for delta in d.deltas().iter() {
             if wanted
                 .iter()
                 .any(|w| field_matches(w, &delta.field, &delta.values))

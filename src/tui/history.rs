@@ -268,7 +268,7 @@ pub fn file_history(report: &Report, tree: &Tree, context: ContextId, path: &str
             }
         }
         if touch.input0.is_some() || touch.input1.is_some() {
-            let same = touch.input0 == touch.input1 && entry.is_none_or(|d| d.deltas.is_empty());
+            let same = touch.input0 == touch.input1 && entry.is_none_or(|d| d.deltas().is_empty());
             history.steps.push(Step {
                 layer: index,
                 touch,

@@ -103,7 +103,7 @@ const fn badge(aspect: Aspect, letter: char, meaning: &'static str) -> Badge {
 }
 
 /// The badges of a difference, for the deltas a filter shows (in [`BADGES`] order).
-pub fn badges(shown: &[&Delta], difference: &Difference) -> String {
+pub fn badges(shown: &[Delta], difference: &Difference) -> String {
     let whiteout = difference.entries.as_ref().is_some_and(|e| {
         e.iter()
             .any(|(_, e)| e.as_ref().is_some_and(|e| e.whiteout().is_some()))
@@ -152,7 +152,7 @@ pub const EXPLANATION_BADGES: [&ExplanationBadge; 4] = [&ATTENTION, &BY_PACKAGE,
 
 /// The explanation badges of a difference, for the deltas a filter shows: `!!` if it needs
 /// attention, then how it is explained if it is (nothing for what is left unexplained).
-pub fn explanation_badges(shown: &[&Delta], d: &Difference) -> Vec<&'static ExplanationBadge> {
+pub fn explanation_badges(shown: &[Delta], d: &Difference) -> Vec<&'static ExplanationBadge> {
     let mut out = Vec::new();
     if has_alert(d) {
         out.push(&ATTENTION);
@@ -198,7 +198,7 @@ impl PackageChange {
         let (ecosystem, name) = d.key().split_once(' ').unwrap_or(("", d.key()));
         let version = |v: &crate::model::DeltaValue| v.as_str().map(str::to_owned);
         let versions = d
-            .deltas
+            .deltas()
             .first()
             .map(|x| x.values.as_ref().map(version))
             .unwrap_or_default();

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::explain::{Standing, Verdict};
-use crate::filter::{Basis, CountedAt, Filter, IgnoreOption, Presentation, View, is_derived};
+use crate::filter::{
+    Basis, CountedAt, Filter, IgnoreOption, Presentation, View, is_derived_aspect,
+};
 use crate::model::{Applied, AspectSet, ContextId, ContextKind, Difference, Event, Report};
 
 use super::history::CreatedBy;
@@ -326,20 +328,14 @@ impl Session {
     }
 
     /// The deltas of a difference the filter shows.
-    pub fn shown_deltas<'d>(
-        &self,
-        index: usize,
-        difference: &'d Difference,
-    ) -> Vec<&'d crate::model::Delta> {
+    pub fn shown_deltas(&self, index: usize, difference: &Difference) -> Vec<crate::model::Delta> {
         if !self.is_shown(index) {
             return Vec::new();
         }
         let ignored = self.filter.ignored_aspects();
-        difference
-            .deltas
-            .iter()
-            .filter(|x| !ignored.contains(x.aspect))
-            .collect()
+        let mut deltas = difference.deltas().into_owned();
+        deltas.retain(|x| !ignored.contains(x.aspect));
+        deltas
     }
 
     /// The shown differences by status, before the status keys and the tree filter.
@@ -567,11 +563,8 @@ fn explained_flags(report: &Report, filter: &Filter) -> Vec<bool> {
         let flag = match file_of.get(&d.context) {
             Some(&file) => flags.get(file).copied().unwrap_or(false),
             None => {
-                let aspects: AspectSet = d
-                    .deltas
-                    .iter()
-                    .filter(|x| !is_derived(d, x) && !ignored.contains(x.aspect))
-                    .map(|x| x.aspect)
+                let aspects: AspectSet = (d.aspects().iter())
+                    .filter(|a| !is_derived_aspect(d, *a) && !ignored.contains(*a))
                     .collect();
                 (aspects.is_empty() && d.nested.is_none())
                     || Standing::of(d, aspects) != Standing::Unexplained

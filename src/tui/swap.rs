@@ -1,7 +1,7 @@
 //! Swapping the two sides: input 0 becomes input 1 and the other way round, in everything the report
 //! says (descriptors, deltas, entries, origins, entry counts), so every pane re-renders from memory.
 
-use crate::model::{Context, Difference, Event, Report, Sides};
+use crate::model::{Context, Deltas, Difference, Event, Report, Sides};
 
 pub fn swapped<T>(sides: Sides<T>) -> Sides<T> {
     Sides::new(sides.input1, sides.input0)
@@ -48,9 +48,12 @@ fn swap_context(context: &mut Context) {
 }
 
 fn swap_difference(difference: &mut Difference) {
-    for delta in &mut difference.deltas {
-        let values = std::mem::take(&mut delta.values);
-        delta.values = swapped(values);
+    // Derived deltas follow their entries, swapped below.
+    if let Deltas::Listed(deltas) = &mut difference.deltas {
+        for delta in deltas {
+            let values = std::mem::take(&mut delta.values);
+            delta.values = swapped(values);
+        }
     }
     if let Some(entries) = difference.entries.take() {
         difference.entries = Some(swapped(entries));
@@ -63,8 +66,34 @@ fn swap_difference(difference: &mut Difference) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Aspect, ContextId, Delta, DiffKind};
+    use crate::model::{Aspect, ContextId, Delta, DiffKind, EntryMeta, Timestamp};
     use serde_json::json;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_file_difference_swapped_derives_its_deltas_from_its_swapped_entries() {
+        let old = EntryMeta::test_file("etc/a");
+        let new = EntryMeta {
+            mtime: Timestamp::from_secs(2),
+            ..old.clone()
+        };
+        let entries = Sides::new(Some(Arc::new(old)), Some(Arc::new(new)));
+        let mut d = Difference {
+            context: ContextId(0),
+            kind: DiffKind::File,
+            key: crate::model::DiffKey::EntryName,
+            deltas: Deltas::of_entries(entries.as_ref().map(|e| e.as_deref()), false),
+            entries: Some(entries),
+            origin: None,
+            id: crate::model::DiffId::default(),
+            nested: None,
+            explanations: Default::default(),
+        };
+        let times = |d: &Difference| d.deltas()[0].values.clone();
+        let before = times(&d);
+        swap_difference(&mut d);
+        assert_eq!(times(&d), Sides::new(before.input1, before.input0));
+    }
 
     #[test]
     fn swapping_twice_gives_the_report_back() {
@@ -78,7 +107,8 @@ mod tests {
                 "Env[2]",
                 json!(null),
                 json!("A=1"),
-            )],
+            )]
+            .into(),
             entries: None,
             origin: Some(Sides::new(Some(1), None)),
             id: crate::model::DiffId::default(),
@@ -91,12 +121,12 @@ mod tests {
         swap_report(&mut report);
         let d = &report.differences[0];
         assert_eq!(
-            d.deltas[0].values,
+            d.deltas()[0].values,
             Sides::new(json!("A=1").into(), json!(null).into())
         );
         assert_eq!(d.origin, Some(Sides::new(None, Some(1))));
         assert_eq!(report.layer_entries[0].1, Sides::new(Some(6), Some(5)));
         swap_report(&mut report);
-        assert_eq!(report.differences[0].deltas[0].values.input0, json!(null));
+        assert_eq!(report.differences[0].deltas()[0].values.input0, json!(null));
     }
 }

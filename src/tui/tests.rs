@@ -1181,7 +1181,8 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
             "content",
             json!("x"),
             json!("y"),
-        )],
+        )]
+        .into(),
         entries: Some(Sides::new(
             Some(std::sync::Arc::new(EntryMeta::test_file(name))),
             Some(std::sync::Arc::new(EntryMeta::test_file(name))),

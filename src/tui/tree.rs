@@ -683,7 +683,7 @@ impl Status {
         match presence(difference) {
             Some((false, true)) => Status::Added,
             Some((true, false)) => Status::Removed,
-            _ if difference.deltas.iter().any(|d| d.aspect == Aspect::Kind) => Status::TypeChanged,
+            _ if difference.aspects().contains(Aspect::Kind) => Status::TypeChanged,
             _ => Status::Modified,
         }
     }
@@ -711,7 +711,8 @@ fn presence(difference: &Difference) -> Option<(bool, bool)> {
         return Some((entries.input0.is_some(), entries.input1.is_some()));
     }
     let package = difference.kind == DiffKind::Pkg;
-    let mut sides = difference.deltas.iter().map(|d| {
+    let deltas = difference.deltas();
+    let mut sides = deltas.iter().map(|d| {
         (d.aspect == Aspect::Presence || (package && d.field == "presence"))
             .then(|| (!d.values.input0.is_null(), !d.values.input1.is_null()))
     });
@@ -878,7 +879,7 @@ mod tests {
             context: ContextId(context),
             kind,
             key: key.into(),
-            deltas: vec![Delta::new(Aspect::Config, "x", json!(1), json!(2))],
+            deltas: vec![Delta::new(Aspect::Config, "x", json!(1), json!(2))].into(),
             entries: None,
             origin: None,
             id: crate::model::DiffId::default(),
@@ -1001,9 +1002,10 @@ mod tests {
             "platform",
             json!("linux/arm64"),
             json!(null),
-        )];
+        )]
+        .into();
         assert_eq!(Status::of(&d, true), Status::Removed);
-        d.deltas
+        d.deltas_mut()
             .push(Delta::new(Aspect::Config, "x", json!(1), json!(2)));
         assert_eq!(Status::of(&d, true), Status::Modified);
     }

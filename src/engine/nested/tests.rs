@@ -17,7 +17,7 @@ fn rows(comparison: &NestedComparison) -> Vec<(String, Vec<String>)> {
         .differences
         .iter()
         .map(|d| {
-            let fields = d.deltas.iter().map(|x| x.field.to_string()).collect();
+            let fields = d.deltas().iter().map(|x| x.field.to_string()).collect();
             (d.key().to_owned(), fields)
         })
         .collect()
@@ -27,8 +27,7 @@ fn aspects(comparison: &NestedComparison) -> AspectSet {
     comparison
         .differences
         .iter()
-        .flat_map(|d| d.deltas.iter().map(|x| x.aspect))
-        .collect()
+        .fold(AspectSet::empty(), |all, d| all | d.aspects())
 }
 
 use crate::model::AspectSet;

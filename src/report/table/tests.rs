@@ -207,7 +207,7 @@ fn descriptor_rows_name_the_media_type_and_prefer_media_types_then_digests() {
         json!(media_type::DOCKER_MANIFEST),
     );
     let mut difference = other_difference(MANIFEST, DiffKind::Desc, "manifest", d);
-    difference.deltas.push(types);
+    difference.deltas_mut().push(types);
     let row = single_row(difference);
     assert_eq!(
         (cells(&row).2, cells(&row).3),
@@ -356,13 +356,13 @@ fn table_snapshot() {
 fn verbose_rows_list_every_differing_field_and_mark_the_ignored_ones() {
     let mut report = report_skeleton();
     let mut difference = content_difference(LAYER0, "etc/os-release", OS_RELEASE_0, OS_RELEASE_1);
-    difference.deltas.push(delta(
+    difference.deltas_mut().push(delta(
         Aspect::FileTime,
         "mtime",
         json!("2023-08-07T22:09:12Z"),
         json!("2024-01-01T00:00:00Z"),
     ));
-    difference.deltas.push(delta(
+    difference.deltas_mut().push(delta(
         Aspect::Owner,
         "uname",
         json!("root\u{1b}[2J"),

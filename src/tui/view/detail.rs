@@ -361,8 +361,8 @@ fn field_style(
     fields: &[String],
     theme: &Theme,
 ) -> Option<Style> {
-    let matching: Vec<&Delta> = d
-        .deltas
+    let deltas = d.deltas();
+    let matching: Vec<&Delta> = deltas
         .iter()
         .filter(|x| fields.iter().any(|f| *f == x.field))
         .collect();
@@ -565,7 +565,7 @@ fn property_lines(
         Span::styled(format!("  ({})", kind_words(d.kind)), theme.dim()),
     ])];
     let ignored = session.filter().ignored_aspects();
-    for delta in &d.deltas {
+    for delta in d.deltas().iter() {
         let visible = shown && !ignored.contains(delta.aspect);
         let style = if visible {
             theme.changed()
