@@ -93,7 +93,8 @@ pub trait EntryObserver: Sync {
         None
     }
 
-    fn entry(&self, entry: &EntryMeta, content: Option<HeldContent>);
+    /// The entry is shared with the scan's list of entries: keeping it costs no copy.
+    fn entry(&self, entry: &Arc<EntryMeta>, content: Option<HeldContent>);
 }
 
 /// Which files' contents a scan keeps (within [`ReadLimits::capture_layer`] per layer): files whose
@@ -413,11 +414,12 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
             captured_bytes += kept.bytes.len() as u64;
             walked.captured.push((index, kept.bytes));
         }
+        let meta = Arc::new(meta);
         if let Some(observer) = how.observer {
             observer.entry(&meta, held);
         }
         if how.keep_entries {
-            walked.entries.push(Arc::new(meta));
+            walked.entries.push(meta);
         }
     }
     // Kept until the comparison ends: without the room the last doublings left.

@@ -470,7 +470,7 @@ impl EntryObserver for JobObserver<'_, '_, '_> {
         live.held.as_ref()?.hold(&live.of_job[self.job], path, size)
     }
 
-    fn entry(&self, entry: &EntryMeta, content: Option<HeldContent>) {
+    fn entry(&self, entry: &Arc<EntryMeta>, content: Option<HeldContent>) {
         let live = &self.work.live;
         let content = content.map(Arc::new);
         for &(pair, side) in &live.of_job[self.job] {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides, file_deltas};
+use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides};
 
 use super::entries::file_difference;
 use super::lock;
@@ -36,7 +36,7 @@ struct Seen {
     /// How many times each path was read.
     occurrences: HashMap<String, u32>,
     /// Entries whose partner the other side has not read yet, by path and occurrence.
-    waiting: HashMap<(String, u32), EntryMeta>,
+    waiting: HashMap<(String, u32), Arc<EntryMeta>>,
     /// Read to its end (or absent): what it has not paired has no partner.
     complete: bool,
 }
@@ -62,7 +62,12 @@ impl LivePair {
     /// An entry `side` read: compared with its partner if the other side read it, added or removed
     /// if the other side is complete, else kept until one of them happens. `emit` reports a
     /// provisional difference and gives its id.
-    pub fn entry(&self, side: Side, entry: &EntryMeta, emit: impl FnOnce(Difference) -> DiffId) {
+    pub fn entry(
+        &self,
+        side: Side,
+        entry: &Arc<EntryMeta>,
+        emit: impl FnOnce(Difference) -> DiffId,
+    ) {
         let mut state = self.lock();
         if state.settled {
             return;
@@ -97,7 +102,7 @@ impl LivePair {
         }
         state.sides.get_mut(side).complete = true;
         let other = side.other();
-        let mut orphans: Vec<((String, u32), EntryMeta)> =
+        let mut orphans: Vec<((String, u32), Arc<EntryMeta>)> =
             state.sides.get_mut(other).waiting.drain().collect();
         // In the order the side read them, as the layer's end would find them.
         orphans.sort_by_key(|(_, entry)| entry.index);
@@ -126,17 +131,11 @@ impl LivePair {
     fn difference(
         &self,
         path: String,
-        entries: Sides<Option<&EntryMeta>>,
+        entries: Sides<Option<&Arc<EntryMeta>>>,
     ) -> Option<(Pairing, Difference)> {
-        // Checked before the entries are copied: most entries do not differ.
-        if !self.include_unchanged && file_deltas(entries, false).is_empty() {
-            return None;
-        }
-        let pairing = pairing_of(entries);
-        let shared = entries.map(|e| e.cloned().map(Arc::new));
-        let entries = shared.as_ref().map(Option::as_ref);
-        let difference = file_difference(self.context, &path, entries, false, true)?;
-        Some((pairing, difference))
+        let difference =
+            file_difference(self.context, &path, entries, false, self.include_unchanged)?;
+        Some((pairing_of(entries.map(|e| e.map(|e| &**e))), difference))
     }
 }
 
@@ -361,6 +360,34 @@ mod tests {
                     .count();
                 assert!(provisional > 0, "{name}: nothing was reported early");
                 assert_every_provisional_is_settled(&events, name);
+                assert_settled_entries_are_the_provisional_ones(&events, name);
+            }
+        }
+    }
+
+    /// A provisional difference holds the entries the scan read, not copies: a layer of a million
+    /// changed files would otherwise hold them twice until it ends.
+    fn assert_settled_entries_are_the_provisional_ones(events: &[Event], name: &str) {
+        let mut provisional = std::collections::HashMap::new();
+        for event in events {
+            match event {
+                Event::Provisional(d) => {
+                    provisional.insert(d.id, d.entries.clone());
+                }
+                Event::Difference(d) => {
+                    let Some(Some(early)) = provisional.remove(&d.id) else {
+                        continue;
+                    };
+                    let settled = d.entries.as_ref().expect("a file difference");
+                    for (side, entry) in early.iter() {
+                        let same = match (entry, settled.get(side)) {
+                            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                            (x, y) => x.is_none() && y.is_none(),
+                        };
+                        assert!(same, "{name}: {} copied on {side:?}", d.key());
+                    }
+                }
+                _ => {}
             }
         }
     }
