@@ -130,16 +130,10 @@ impl LayerEntries {
 }
 
 /// Pairs the entries of two layers by path and occurrence (for names that appear several times), in
-/// path order.
-fn pair_entries<'l>(
-    a: &'l LayerEntries,
-    b: &'l LayerEntries,
-) -> Vec<(&'l str, Sides<Option<u32>>)> {
+/// path order: each pair's entry indexes (the path is the entries', not kept: 16 bytes a pair).
+fn pair_entries(a: &LayerEntries, b: &LayerEntries) -> Vec<Sides<Option<u32>>> {
     merge_join(a.keys(), b.keys(), |x, y| x.0.cmp(y.0).then(x.1.cmp(&y.1)))
-        .map(|(x, y)| {
-            let path = x.or(y).map(|k| k.0).unwrap_or_default();
-            (path, Sides::new(x.map(|k| k.2), y.map(|k| k.2)))
-        })
+        .map(|(x, y)| Sides::new(x.map(|k| k.2), y.map(|k| k.2)))
         .collect()
 }
 
@@ -211,7 +205,12 @@ pub fn layer_entry_differences<'l>(
         nested: None,
         explanations: Default::default(),
     });
-    let files = pairs.into_iter().filter_map(move |(path, indexes)| {
+    let files = pairs.into_iter().filter_map(move |indexes| {
+        let path = match (indexes.input0, indexes.input1) {
+            (Some(i), _) => a.path(i),
+            (None, Some(j)) => b.path(j),
+            (None, None) => "",
+        };
         let ea = indexes.input0.map(|i| &a.entries[i as usize]);
         let eb = indexes.input1.map(|i| &b.entries[i as usize]);
         let order_changed = indexes.input0.is_some_and(|i| moved.contains(&i));
@@ -228,10 +227,10 @@ pub fn layer_entry_differences<'l>(
 
 /// Input 0's indexes of the shared entries whose relative order differs: those off a longest common
 /// subsequence of the two orders.
-fn moved_entries(pairs: &[(&str, Sides<Option<u32>>)]) -> HashSet<u32> {
+fn moved_entries(pairs: &[Sides<Option<u32>>]) -> HashSet<u32> {
     let mut shared: Vec<(u32, u32)> = pairs
         .iter()
-        .filter_map(|(_, i)| Some((i.input0?, i.input1?)))
+        .filter_map(|i| Some((i.input0?, i.input1?)))
         .collect();
     shared.sort_unstable();
     let order_in_b: Vec<u32> = shared.iter().map(|&(_, j)| j).collect();
