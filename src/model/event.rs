@@ -228,9 +228,9 @@ impl Difference {
     }
 
     /// Its deltas as a list to change (derived ones are listed first).
-    pub fn deltas_mut(&mut self) -> &mut Vec<Delta> {
+    pub fn deltas_mut(&mut self) -> &mut ThinVec<Delta> {
         if let Deltas::OfEntries { .. } = self.deltas {
-            self.deltas = Deltas::Listed(self.deltas().into_owned());
+            self.deltas = self.deltas().into_owned().into();
         }
         self.deltas.listed_mut()
     }
