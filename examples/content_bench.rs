@@ -105,7 +105,7 @@ fn sampled(report: &Report, samples: usize) -> Vec<usize> {
                 && d.entries.as_ref().is_some_and(|e| {
                     e.iter().all(|(_, m)| {
                         m.as_ref()
-                            .is_some_and(|m| m.kind == EntryKind::File && m.size <= 8 << 20)
+                            .is_some_and(|m| m.kind() == EntryKind::File && m.size() <= 8 << 20)
                     })
                 })
         })
@@ -154,7 +154,7 @@ fn latencies(
                 .entries
                 .as_ref()
                 .and_then(|e| e.input1.as_ref())
-                .map_or(0, |m| m.size);
+                .map_or(0, |m| m.size());
             eprintln!("  {:>8} ms  {size:>9} B  {path}", ms(start.elapsed()));
         }
         let first: String = lines[0].spans.iter().map(|s| s.content.as_ref()).collect();

@@ -30,8 +30,8 @@ use serde_json::json;
 
 use ocidiff::filter::{Filter, IgnoreOption, Presentation, View};
 use ocidiff::model::{
-    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryKind,
-    EntryMeta, Event, Owner, Sides, TarFormat, Timestamp,
+    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryFields,
+    EntryKind, EntryMeta, Event, Owner, Sides, TarFormat, Timestamp,
 };
 use ocidiff::oci::{Descriptor, Digest};
 use ocidiff::tui::app::{Action, App};
@@ -74,7 +74,7 @@ fn context(id: u32, parent: Option<u32>, kind: ContextKind, path: &str, label: &
 }
 
 fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&str>) -> EntryMeta {
-    EntryMeta {
+    EntryMeta::from(EntryFields {
         index,
         name: name.into(),
         kind,
@@ -91,7 +91,7 @@ fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&st
         format: TarFormat::Ustar,
         content: content.map(|c| Digest::sha256_of(c.as_bytes())),
         nested: None,
-    }
+    })
 }
 
 const T0: i64 = 1_714_557_600;

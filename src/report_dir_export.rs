@@ -175,7 +175,7 @@ impl Members {
                         ) else {
                             continue;
                         };
-                        let key = (side, layer.path.clone(), file_entry.index);
+                        let key = (side, layer.path.clone(), file_entry.index());
                         wanted
                             .entry(key)
                             .or_default()
@@ -202,13 +202,13 @@ impl Members {
         w: &Wanted,
         content: Option<&mut dyn Read>,
     ) -> io::Result<()> {
-        let key = (w.side, w.context_path.to_string(), w.entry.index);
+        let key = (w.side, w.context_path.to_string(), w.entry.index());
         let Some(members) = self.wanted.remove(&key) else {
             write(out, refused, w.side, &w.context_path, &w.entry, content);
             return Ok(());
         };
         let limit = self.limits.bytes;
-        let Some(reader) = content.filter(|_| w.entry.size <= limit) else {
+        let Some(reader) = content.filter(|_| w.entry.size() <= limit) else {
             write(out, refused, w.side, &w.context_path, &w.entry, None);
             for member in &members {
                 list(
@@ -221,7 +221,7 @@ impl Members {
             return Ok(());
         };
         let mut bytes = Vec::new();
-        if let Err(error) = reader.take(w.entry.size).read_to_end(&mut bytes) {
+        if let Err(error) = reader.take(w.entry.size()).read_to_end(&mut bytes) {
             for member in &members {
                 list(
                     out,
@@ -242,7 +242,7 @@ impl Members {
         );
         for member in &members {
             let entry = &member.entry;
-            let has_content = entry.kind == EntryKind::File && entry.content.is_some();
+            let has_content = entry.kind() == EntryKind::File && entry.content().is_some();
             if !has_content || !out.fits(entry) {
                 write(out, refused, w.side, &member.context_path, entry, None);
                 continue;
@@ -300,7 +300,7 @@ fn unpack_path(
     loop {
         let file = by_inside.get(&inside)?;
         let file_entry = file.entries.as_ref()?.get(side).clone()?;
-        steps.push((file_entry.nested?, entry));
+        steps.push((file_entry.nested()?, entry));
         if !report.is_inside_a_file(file) {
             steps.reverse();
             return Some((inside, steps));

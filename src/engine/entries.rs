@@ -58,7 +58,7 @@ impl LayerEntries {
         let entries: Vec<Arc<EntryMeta>> = entries.into_iter().map(Into::into).collect();
         let respelled = (0..entries.len() as u32)
             .zip(&entries)
-            .filter(|(_, e)| !is_canonical(&e.name))
+            .filter(|(_, e)| !is_canonical(e.name()))
             .map(|(index, e)| (index, e.path()))
             .collect();
         let mut layer = LayerEntries {
@@ -93,7 +93,7 @@ impl LayerEntries {
             .ok()?;
         let content = self.captured[at].1.as_slice();
         let entry = self.entries.get(index as usize)?;
-        (content.len() as u64 == entry.size).then_some(content)
+        (content.len() as u64 == entry.size()).then_some(content)
     }
 
     pub fn len(&self) -> usize {
@@ -107,7 +107,7 @@ impl LayerEntries {
     fn path(&self, index: u32) -> &str {
         match self.respelled.binary_search_by_key(&index, |(i, _)| *i) {
             Ok(at) => &self.respelled[at].1,
-            Err(_) => &self.entries[index as usize].name,
+            Err(_) => self.entries[index as usize].name(),
         }
     }
 
@@ -307,8 +307,8 @@ fn merge_layer<'e>(
             continue;
         }
         let lower_dir = (lower.binary_search_by(|(p, _)| (*p).cmp(path)).ok())
-            .is_some_and(|at| lower[at].1.0.kind == EntryKind::Directory);
-        if lower_dir && layer.entries[first as usize].kind != EntryKind::Directory {
+            .is_some_and(|at| lower[at].1.0.kind() == EntryKind::Directory);
+        if lower_dir && layer.entries[first as usize].kind() != EntryKind::Directory {
             hidden.prefixes.push(dir_prefix(path));
         }
         winners.push((path, (&layer.entries[last as usize], layer_index)));
@@ -398,14 +398,14 @@ pub fn compare_merged(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{TarFormat, Timestamp, entry_deltas};
+    use crate::model::{EntryFields, TarFormat, Timestamp, entry_deltas};
 
-    fn entry(index: u32, name: &str) -> EntryMeta {
-        EntryMeta {
+    fn entry(index: u32, name: &str) -> EntryFields {
+        EntryFields {
             index,
             size: 1,
             mtime: Timestamp::from_secs(1),
-            ..EntryMeta::test_file(name)
+            ..EntryFields::test_file(name)
         }
     }
 
@@ -422,7 +422,7 @@ mod tests {
         b.mtime = Timestamp::from_secs(2);
         b.format = TarFormat::Pax;
         b.extras_mut().xattrs.insert("user.x".into(), "1".into());
-        let deltas = entry_deltas(&a, &b, false);
+        let deltas = entry_deltas(&a.clone().into(), &b.clone().into(), false);
         let aspects: Vec<(Aspect, &str)> = deltas
             .iter()
             .map(|d| (d.aspect, d.field.as_ref()))
@@ -458,7 +458,7 @@ mod tests {
         let same_name = file_difference(
             ContextId(0),
             "etc/c",
-            Sides::new(None, Some(&Arc::new(entry(0, "etc/c")))),
+            Sides::new(None, Some(&Arc::new(entry(0, "etc/c").into()))),
             false,
             false,
         )
@@ -511,9 +511,12 @@ mod tests {
             aspects: Aspect::FileTime.into(),
         };
         assert_eq!(d.deltas, expected);
-        assert_eq!(*d.deltas(), entry_deltas(&a, &b, false));
+        assert_eq!(
+            *d.deltas(),
+            entry_deltas(&a.clone().into(), &b.clone().into(), false)
+        );
         assert!(
-            std::mem::size_of::<Difference>() <= 112,
+            std::mem::size_of::<Difference>() <= 104,
             "a million of them"
         );
     }
@@ -559,7 +562,7 @@ mod tests {
         ];
         let mut opt_dir = entry(0, "opt/dir");
         opt_dir.kind = EntryKind::Directory;
-        let lower: Vec<EntryMeta> = std::iter::once(opt_dir).chain(lower).collect();
+        let lower: Vec<EntryFields> = std::iter::once(opt_dir).chain(lower).collect();
         let upper = vec![
             entry(0, "etc/.wh.issue.net"),
             entry(1, "usr/share/doc/.wh..wh..opq"),
@@ -577,7 +580,7 @@ mod tests {
 
     #[test]
     fn merged_view_keeps_a_layers_last_entry_and_hides_below_nested_and_root_whiteouts() {
-        let dir = |index, name| EntryMeta {
+        let dir = |index, name| EntryFields {
             kind: EntryKind::Directory,
             ..entry(index, name)
         };
@@ -602,7 +605,7 @@ mod tests {
         ]);
         let fs = merge_layers([&lower, &upper]);
         let paths: Vec<(&str, usize, u64)> =
-            fs.iter().map(|(p, (e, l))| (*p, *l, e.size)).collect();
+            fs.iter().map(|(p, (e, l))| (*p, *l, e.size())).collect();
         assert_eq!(
             paths,
             [

@@ -109,12 +109,12 @@ pub fn extract_until(
     let mut errors = Vec::new();
     let mut by_layer: BTreeMap<(Side, Digest), LayerWants<'_>> = BTreeMap::new();
     for w in wanted {
-        match (&w.layer, w.entry.content.is_some()) {
+        match (&w.layer, w.entry.content().is_some()) {
             (Some(layer), true) => {
                 let slot = by_layer
                     .entry((w.side, layer.digest.clone()))
                     .or_insert_with(|| (Arc::clone(layer), HashMap::new()));
-                slot.1.entry(w.entry.index).or_default().push(w);
+                slot.1.entry(w.entry.index()).or_default().push(w);
             }
             _ => {
                 if let Err(e) = write(w, None) {
@@ -164,7 +164,7 @@ fn write_error(images: &Sides<Image>, wanted: &Wanted, error: io::Error) -> Engi
     EngineError::Write {
         input: wanted.side.index(),
         spec: images.get(wanted.side).spec.clone(),
-        name: wanted.entry.name.to_string(),
+        name: wanted.entry.name().to_string(),
         message: error.to_string(),
     }
 }
@@ -188,7 +188,7 @@ impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
     }
 
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
-        let Some(all) = self.by_index.get(&entry.index) else {
+        let Some(all) = self.by_index.get(&entry.index()) else {
             return Ok(());
         };
         // Several differences may want the same entry (per-layer and merged views); the content can be

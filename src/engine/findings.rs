@@ -92,8 +92,8 @@ impl Candidate {
             return None;
         }
         Some(Sides::new(
-            self.entries.input0.as_ref()?.1.nested?,
-            self.entries.input1.as_ref()?.1.nested?,
+            self.entries.input0.as_ref()?.1.nested()?,
+            self.entries.input1.as_ref()?.1.nested()?,
         ))
     }
 }
@@ -312,7 +312,7 @@ impl<'f, 'w> Findings<'f, 'w> {
                 let Some((at, entry)) = candidate.entries.get(side) else {
                     continue;
                 };
-                if entry.kind != EntryKind::File {
+                if entry.kind() != EntryKind::File {
                     continue;
                 }
                 let algorithms = inventories
@@ -387,7 +387,7 @@ impl<'f, 'w> Findings<'f, 'w> {
     ) {
         let digests: Sides<Option<ContentDigests>> = Sides::from_fn(|side| {
             let (at, entry) = candidate.entries.get(side).as_ref()?;
-            let sha256 = entry.content.as_ref()?.bytes();
+            let sha256 = entry.content().as_ref()?.bytes();
             let mut digests = ContentDigests::from_sha256(sha256);
             if let Some(more) = read.get(at).and_then(|r| r.digests.as_ref()) {
                 for algorithm in more.algorithms() {
@@ -400,14 +400,12 @@ impl<'f, 'w> Findings<'f, 'w> {
         });
         let content = Sides::from_fn(|side| match candidate.entries.get(side) {
             None => Content::Absent,
-            Some((_, entry)) => match entry.kind {
+            Some((_, entry)) => match entry.kind() {
                 EntryKind::File => match digests.get(side) {
                     Some(d) => Content::File(d),
                     None => Content::Other,
                 },
-                EntryKind::Symlink => {
-                    Content::Symlink(entry.link.as_deref().unwrap_or_default().as_bytes())
-                }
+                EntryKind::Symlink => Content::Symlink(entry.link().unwrap_or_default().as_bytes()),
                 EntryKind::Directory => Content::Directory,
                 _ => Content::Other,
             },
@@ -551,11 +549,11 @@ impl ContentVisitor for Rereader<'_> {
     }
 
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> std::io::Result<()> {
-        let Some(wanted) = self.wanted.get(&entry.index) else {
+        let Some(wanted) = self.wanted.get(&entry.index()) else {
             return Ok(());
         };
-        let read = Read2::of(wanted, entry.size, content)?;
-        self.found.insert(entry.index, read);
+        let read = Read2::of(wanted, entry.size(), content)?;
+        self.found.insert(entry.index(), read);
         Ok(())
     }
 }
@@ -884,8 +882,8 @@ pub(super) fn database_files(layers: &dyn ReadLayers, plan: usize, side: Side) -
                 Some(Whiteout::Opaque { dir }) => {
                     files.retain(|p, _| !p.starts_with(&format!("{dir}/")));
                 }
-                None if entry.kind == EntryKind::Symlink && !path.contains('/') => {
-                    symlinks.insert(path, entry.link.as_deref().unwrap_or_default().to_owned());
+                None if entry.kind() == EntryKind::Symlink && !path.contains('/') => {
+                    symlinks.insert(path, entry.link().unwrap_or_default().to_owned());
                 }
                 None => {}
             }
@@ -896,7 +894,7 @@ pub(super) fn database_files(layers: &dyn ReadLayers, plan: usize, side: Side) -
             };
             let path = entry.path();
             if packages::is_database_path(&path) {
-                files.insert(path, (content.to_vec(), entry.size));
+                files.insert(path, (content.to_vec(), entry.size()));
             }
         }
     }

@@ -458,7 +458,7 @@ impl HeldContents {
         if let Some(partner) = other.waiting.remove(&path) {
             other.waiting_bytes -= partner.content.len;
             drop(pair);
-            let differ = entry.content.is_some() && partner.digest != entry.content;
+            let differ = entry.content().is_some() && partner.digest.as_ref() != entry.content();
             if let (true, Some(content)) = (differ, content)
                 && !content.same_as_partner
             {
@@ -473,7 +473,7 @@ impl HeldContents {
             Some(content) => {
                 let waiting = Waiting {
                     at,
-                    digest: entry.content.clone(),
+                    digest: entry.content().cloned(),
                     content,
                 };
                 mine.waiting_bytes += waiting.content.len;
@@ -519,12 +519,13 @@ fn path_hash(path: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::EntryFields;
 
     fn file(path: &str, content: &[u8]) -> EntryMeta {
-        let mut entry = EntryMeta::test_file(path);
+        let mut entry = EntryFields::test_file(path);
         entry.content = Some(Digest::sha256_of(content));
         entry.size = content.len() as u64;
-        entry
+        entry.into()
     }
 
     /// `side` of pair 0 reads `content` at `path` (index `index` of job `side.index()`).

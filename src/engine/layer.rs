@@ -11,7 +11,8 @@ use std::sync::atomic::AtomicU64;
 use sha2::{Digest as _, Sha256};
 
 use crate::model::{
-    EntryExtras, EntryKind, EntryMeta, NestedFormat, Owner, canonical_path, name_from_bytes,
+    EntryExtras, EntryFields, EntryKind, EntryMeta, NestedFormat, Owner, canonical_path,
+    name_from_bytes,
 };
 use crate::oci::{Compression, Descriptor, Digest};
 use crate::source::BlobSource;
@@ -410,7 +411,7 @@ fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>
                 observer: how.observer,
             },
         )?;
-        if let Some(kept) = keep.filter(|_| meta.kind == EntryKind::File) {
+        if let Some(kept) = keep.filter(|_| meta.kind() == EntryKind::File) {
             captured_bytes += kept.bytes.len() as u64;
             walked.captured.push((index, kept.bytes));
         }
@@ -449,7 +450,7 @@ fn read_entry<R: Read>(
     keep: Keep<'_, '_>,
 ) -> Result<(EntryMeta, Option<HeldContent>), BlobError> {
     let kind = EntryKind::from_typeflag(entry.typeflag);
-    let mut meta = EntryMeta {
+    let mut meta = EntryFields {
         index,
         name,
         kind,
@@ -474,7 +475,7 @@ fn read_entry<R: Read>(
     let mut held = None;
     if let Some(visitor) = visitor {
         visitor
-            .visit(&meta, &mut reader.content(entry))
+            .visit(&meta.clone().into(), &mut reader.content(entry))
             .map_err(BlobError::from_io)?;
     } else if kind == EntryKind::File {
         let hold = Hold {
@@ -486,7 +487,7 @@ fn read_entry<R: Read>(
         meta.nested = read.nested;
         held = read.held;
     }
-    Ok((meta, held))
+    Ok((meta.into(), held))
 }
 
 /// The owners of a layer's entries, each kept once for the entries to share: a layer has a few.
@@ -730,10 +731,13 @@ mod tests {
         let mut source = MemorySource::default();
         let desc = source.add(OCI_LAYER_GZIP, blob);
         let scan = scan(&source, &desc, &tar).unwrap();
-        let names: Vec<_> = scan.entries.iter().map(|e| &*e.name).collect();
+        let names: Vec<_> = scan.entries.iter().map(|e| e.name()).collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(scan.entries[1].content, Some(Digest::sha256_of(b"second")));
-        assert_eq!(scan.entries[1].mode, 0o755);
+        assert_eq!(
+            scan.entries[1].content(),
+            Some(&Digest::sha256_of(b"second"))
+        );
+        assert_eq!(scan.entries[1].mode(), 0o755);
     }
 
     #[test]
@@ -778,7 +782,7 @@ mod tests {
         let mut source = MemorySource::default();
         let desc = source.add(OCI_LAYER_GZIP, gzip(&tar));
         let scan = scan(&source, &desc, &tar).unwrap();
-        let digests: Vec<_> = scan.entries.iter().map(|e| e.content.clone()).collect();
+        let digests: Vec<_> = scan.entries.iter().map(|e| e.content().cloned()).collect();
         let expected: Vec<_> = contents
             .iter()
             .map(|c| Some(Digest::sha256_of(c)))
@@ -819,13 +823,13 @@ mod tests {
         let desc = source.add(OCI_LAYER_TAR, tar.clone());
         let entry = &scan(&source, &desc, &tar).unwrap().entries[0];
         assert_eq!(
-            entry.mtime,
+            entry.mtime(),
             Timestamp {
                 secs: 1_700_000_000,
                 nanos: 123_456_789
             }
         );
-        assert_eq!(entry.owner.uid, 1000);
+        assert_eq!(entry.owner().uid, 1000);
         assert_eq!(
             entry.extras().xattrs.get("user.k").map(String::as_str),
             Some("v")
@@ -834,7 +838,7 @@ mod tests {
             entry.extras().pax.get("GNU.custom").map(String::as_str),
             Some("z")
         );
-        assert_eq!(entry.format, TarFormat::Pax);
+        assert_eq!(entry.format(), TarFormat::Pax);
     }
 
     #[test]
@@ -864,13 +868,13 @@ mod tests {
         let mut source = MemorySource::default();
         let desc = source.add(OCI_LAYER_TAR, tar.clone());
         let entries = scan(&source, &desc, &tar).unwrap().entries;
-        let owner = |i: usize| &entries[i].owner;
+        let owner = |i: usize| entries[i].owner();
         assert_eq!((owner(0).uid, &*owner(0).uname), (0, "root"));
         assert_eq!((owner(1).uid, &*owner(1).uname), (1000, "user"));
         assert_eq!(&*owner(3).uname, "caf\\xe9");
-        assert!(Arc::ptr_eq(owner(0), owner(2)), "one root for both");
-        assert!(Arc::ptr_eq(owner(3), owner(4)), "escaped names shared too");
-        assert!(!Arc::ptr_eq(owner(0), owner(1)));
+        assert!(std::ptr::eq(owner(0), owner(2)), "one root for both");
+        assert!(std::ptr::eq(owner(3), owner(4)), "escaped names shared too");
+        assert!(!std::ptr::eq(owner(0), owner(1)));
     }
 
     #[test]
@@ -883,7 +887,8 @@ mod tests {
             fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
                 let mut bytes = Vec::new();
                 content.read_to_end(&mut bytes)?;
-                self.0.push((entry.index, entry.name.to_string(), bytes));
+                self.0
+                    .push((entry.index(), entry.name().to_string(), bytes));
                 Ok(())
             }
         }

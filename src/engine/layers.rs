@@ -477,10 +477,10 @@ impl EntryObserver for JobObserver<'_, '_, '_> {
             if let Some(pair) = live.pairs.get(pair) {
                 pair.entry(side, entry, |d| self.work.provisional(d));
             }
-            if let (Some(held), Some(_)) = (&live.held, entry.nested) {
+            if let (Some(held), Some(_)) = (&live.held, entry.nested()) {
                 let at = EntryAt {
                     job: self.job,
-                    index: entry.index,
+                    index: entry.index(),
                 };
                 held.entry(pair, side, at, entry, content.clone());
             }
@@ -737,7 +737,7 @@ impl Work<'_, '_> {
         let at = Sides::from_fn(|side| {
             let (job, entries) = layer(side)?;
             let entry = difference.entries.as_ref()?.get(side).as_ref()?;
-            Some((job, entries, entry.index))
+            Some((job, entries, entry.index()))
         });
         if let Some(catalogue) = &self.walker.options.catalogue {
             let texts = at.map(|a| a.and_then(|(_, entries, index)| entries.captured_whole(index)));

@@ -105,7 +105,7 @@ impl LivePair {
         let mut orphans: Vec<((String, u32), Arc<EntryMeta>)> =
             state.sides.get_mut(other).waiting.drain().collect();
         // In the order the side read them, as the layer's end would find them.
-        orphans.sort_by_key(|(_, entry)| entry.index);
+        orphans.sort_by_key(|(_, entry)| entry.index());
         for ((path, _), entry) in orphans {
             let entries = match other {
                 Side::Input0 => Sides::new(Some(&entry), None),
@@ -142,8 +142,8 @@ impl LivePair {
 /// The entries a file difference pairs.
 pub(super) fn pairing_of(entries: Sides<Option<&EntryMeta>>) -> Pairing {
     (
-        entries.input0.map(|e| e.index),
-        entries.input1.map(|e| e.index),
+        entries.input0.map(|e| e.index()),
+        entries.input1.map(|e| e.index()),
     )
 }
 

@@ -16,8 +16,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::codec::{self, Codec};
 use crate::model::{
-    Aspect, ContextId, Delta, DiffId, DiffKey, DiffKind, Difference, EntryKind, EntryMeta,
-    NestedFormat, Owner, Sides, TarFormat, Timestamp, name_from_bytes,
+    Aspect, ContextId, Delta, DiffId, DiffKey, DiffKind, Difference, EntryFields, EntryKind,
+    EntryMeta, NestedFormat, Owner, Sides, TarFormat, Timestamp, name_from_bytes,
 };
 use crate::oci::Digest;
 
@@ -190,18 +190,20 @@ fn unpack_member(
                 ..ReadLimits::DEFAULT
             };
             let mut collector = Collector {
-                wanted: vec![member.index],
+                wanted: vec![member.index()],
                 found: Vec::new(),
             };
             visit_tar_stream(bytes, &mut collector, &read_limits)
                 .map_err(|e| member_error(input, format, e, &read_limits))?;
             let found = collector.found.pop().map(|(_, content)| content);
-            return found.ok_or_else(|| unreadable(format!("no member {}", member.name)));
+            return found.ok_or_else(|| unreadable(format!("no member {}", member.name())));
         }
         NestedFormat::Zip => {
             let zip_error = |e: zip::result::ZipError| unreadable(e.to_string());
             let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(zip_error)?;
-            let mut file = archive.by_index(member.index as usize).map_err(zip_error)?;
+            let mut file = archive
+                .by_index(member.index() as usize)
+                .map_err(zip_error)?;
             return bounded(&mut file);
         }
         NestedFormat::Pyc => {
@@ -293,7 +295,7 @@ impl Comparer<'_> {
             )),
         ));
         let index = out.differences.len() - 1;
-        let inner_formats = Sides::new(entries.input0.nested, entries.input1.nested);
+        let inner_formats = Sides::new(entries.input0.nested(), entries.input1.nested());
         self.descend(
             &inner,
             payloads.as_ref().map(|p| p.as_slice()),
@@ -389,7 +391,7 @@ impl Comparer<'_> {
         for (side, b) in bytes.iter() {
             let indexes: Vec<u32> = wanted
                 .iter()
-                .filter_map(|(_, entries)| entries.get(side).as_ref().map(|e| e.index))
+                .filter_map(|(_, entries)| entries.get(side).as_ref().map(|e| e.index()))
                 .collect();
             let mut collector = Collector {
                 wanted: indexes,
@@ -404,7 +406,7 @@ impl Comparer<'_> {
         }
         for (index, entries) in wanted {
             let content = |side: crate::model::Side| {
-                let wanted_index = entries.get(side).as_ref().map(|e| e.index);
+                let wanted_index = entries.get(side).as_ref().map(|e| e.index());
                 contents
                     .get(side)
                     .iter()
@@ -413,7 +415,9 @@ impl Comparer<'_> {
                     .unwrap_or_default()
             };
             let bytes = Sides::from_fn(content);
-            let formats = entries.as_ref().map(|e| e.as_ref().and_then(|e| e.nested));
+            let formats = entries
+                .as_ref()
+                .map(|e| e.as_ref().and_then(|e| e.nested()));
             let name = out.differences[index].key().to_owned();
             self.descend(&name, bytes, formats, depth, index, out);
         }
@@ -443,12 +447,14 @@ impl Comparer<'_> {
                 entries
                     .get(side)
                     .as_ref()
-                    .and_then(|e| listing.contents.get(e.index as usize))
+                    .and_then(|e| listing.contents.get(e.index() as usize))
                     .and_then(|c| c.as_deref())
                     .unwrap_or_default()
             };
             let bytes = Sides::from_fn(content);
-            let formats = entries.as_ref().map(|e| e.as_ref().and_then(|e| e.nested));
+            let formats = entries
+                .as_ref()
+                .map(|e| e.as_ref().and_then(|e| e.nested()));
             let name = out.differences[index].key().to_owned();
             self.descend(&name, bytes, formats, depth, index, out);
         }
@@ -495,7 +501,7 @@ impl Comparer<'_> {
                 EntryKind::File
             };
             let mtime = zip_mtime(&file);
-            let mut entry = EntryMeta {
+            let mut entry = EntryFields {
                 index: index as u32,
                 kind,
                 link: (kind == EntryKind::Symlink).then(|| name_from_bytes(&content).into()),
@@ -516,7 +522,7 @@ impl Comparer<'_> {
             listing
                 .contents
                 .push(entry.nested.is_some().then_some(content));
-            listing.entries.push(entry);
+            listing.entries.push(entry.into());
         }
         Ok(listing)
     }
@@ -541,8 +547,8 @@ struct ZipListing {
     comment: Vec<u8>,
 }
 
-fn zip_entry_base(name: &str) -> EntryMeta {
-    EntryMeta {
+fn zip_entry_base(name: &str) -> EntryFields {
+    EntryFields {
         index: 0,
         name: name.into(),
         kind: EntryKind::File,
@@ -603,7 +609,7 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
         ));
     }
     for (i, x) in a.entries.iter().enumerate() {
-        let Some(j) = b.entries.iter().position(|y| y.name == x.name) else {
+        let Some(j) = b.entries.iter().position(|y| y.name() == x.name()) else {
             continue;
         };
         let mut deltas = Vec::new();
@@ -647,8 +653,8 @@ fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<Arc<En
         .filter(|(_, d)| d.deltas().iter().any(|x| x.field == "content"))
         .filter_map(|(i, d)| {
             let entries = d.entries.as_ref()?;
-            let both = entries.input0.as_ref()?.nested.is_some()
-                && entries.input1.as_ref()?.nested.is_some();
+            let both = entries.input0.as_ref()?.nested().is_some()
+                && entries.input1.as_ref()?.nested().is_some();
             both.then(|| (i, entries.clone()))
         })
         .collect()
@@ -668,7 +674,7 @@ impl ContentVisitor for Collector {
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
         let mut bytes = Vec::new();
         content.read_to_end(&mut bytes)?;
-        self.found.push((entry.index, bytes));
+        self.found.push((entry.index(), bytes));
         Ok(())
     }
 }
@@ -706,30 +712,31 @@ fn payload_name(name: &str) -> String {
 
 /// A payload as an entry: its size, digest and whether it is nested in turn.
 fn payload_entry(name: &str, payload: &[u8]) -> EntryMeta {
-    EntryMeta {
+    EntryFields {
         size: payload.len() as u64,
         content: Some(Digest::from_sha256(Sha256::digest(payload).into())),
         nested: NestedFormat::sniff(name, payload),
         ..zip_entry_base(name)
     }
+    .into()
 }
 
 fn content_deltas(a: &EntryMeta, b: &EntryMeta) -> Vec<Delta> {
     let mut deltas = Vec::new();
-    if a.size != b.size {
+    if a.size() != b.size() {
         deltas.push(Delta::new(
             Aspect::Content,
             "size",
-            json!(a.size),
-            json!(b.size),
+            json!(a.size()),
+            json!(b.size()),
         ));
     }
-    if a.content != b.content {
+    if a.content() != b.content() {
         deltas.push(Delta::new(
             Aspect::Content,
             "content",
-            json!(a.content),
-            json!(b.content),
+            json!(a.content()),
+            json!(b.content()),
         ));
     }
     deltas

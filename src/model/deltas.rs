@@ -92,26 +92,31 @@ pub fn file_deltas(entries: Sides<Option<&EntryMeta>>, order_changed: bool) -> V
 /// whether the entry moved relative to the entries both layers share (per-layer view only).
 pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<Delta> {
     let mut out = Vec::new();
-    differ(&mut out, Aspect::NameSpelling, "name", &a.name, &b.name);
+    differ(&mut out, Aspect::NameSpelling, "name", &a.name(), &b.name());
     differ(
         &mut out,
         Aspect::Kind,
         "kind",
-        a.kind.label(),
-        b.kind.label(),
+        a.kind().label(),
+        b.kind().label(),
     );
-    if a.link != b.link {
-        let same_path =
-            a.link.as_deref().map(canonical_path) == b.link.as_deref().map(canonical_path);
+    if a.link() != b.link() {
+        let same_path = a.link().map(canonical_path) == b.link().map(canonical_path);
         let aspect = if same_path {
             Aspect::NameSpelling
         } else {
             Aspect::LinkTarget
         };
-        differ(&mut out, aspect, "link", &a.link, &b.link);
+        differ(&mut out, aspect, "link", &a.link(), &b.link());
     }
-    differ(&mut out, Aspect::Content, "size", a.size, b.size);
-    differ(&mut out, Aspect::Content, "content", &a.content, &b.content);
+    differ(&mut out, Aspect::Content, "size", a.size(), b.size());
+    differ(
+        &mut out,
+        Aspect::Content,
+        "content",
+        &a.content(),
+        &b.content(),
+    );
     differ(
         &mut out,
         Aspect::Mode,
@@ -126,7 +131,7 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
         a.mode_type_bits(),
         b.mode_type_bits(),
     );
-    let (x, y) = (&a.owner, &b.owner);
+    let (x, y) = (&a.owner(), &b.owner());
     differ(&mut out, Aspect::Owner, "uid", x.uid, y.uid);
     differ(&mut out, Aspect::Owner, "gid", x.gid, y.gid);
     differ(&mut out, Aspect::Owner, "uname", &*x.uname, &*y.uname);
@@ -142,13 +147,19 @@ pub fn entry_deltas(a: &EntryMeta, b: &EntryMeta, order_changed: bool) -> Vec<De
             device(extras_b),
         );
     }
-    differ_times(&mut out, "mtime", a.mtime, b.mtime);
+    differ_times(&mut out, "mtime", a.mtime(), b.mtime());
     differ_times(&mut out, "atime", extras_a.atime, extras_b.atime);
     differ_times(&mut out, "ctime", extras_a.ctime, extras_b.ctime);
     if order_changed {
-        differ(&mut out, Aspect::Order, "index", a.index, b.index);
+        differ(&mut out, Aspect::Order, "index", a.index(), b.index());
     }
-    differ(&mut out, Aspect::TarFormat, "format", a.format, b.format);
+    differ(
+        &mut out,
+        Aspect::TarFormat,
+        "format",
+        a.format(),
+        b.format(),
+    );
     if extras_a.xattrs != extras_b.xattrs {
         map_deltas(
             &mut out,

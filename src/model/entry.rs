@@ -7,11 +7,18 @@ use serde::Serialize;
 use crate::oci::Digest;
 
 /// The metadata of one tar entry, as read from a layer. Content is never kept, only its sha256.
-///
-/// A layer of a million files holds a million of these: what few entries have is kept apart, in
-/// [`EntryExtras`], and costs the others one pointer.
+/// Read through its methods: how it is kept is its own business (a layer of a million files holds
+/// a million of these). Made from the [`EntryFields`] a reader fills in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryMeta {
+    fields: EntryFields,
+}
+
+/// An entry's fields as a reader (or a test) fills them in; `into()` makes the [`EntryMeta`].
+///
+/// What few entries have is kept apart, in [`EntryExtras`], and costs the others one pointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFields {
     /// 0-based position of the entry in its layer's tar stream.
     pub index: u32,
     /// The name as written in the tar (GNU long names and PAX `path` applied), invalid UTF-8 as `\xNN`.
@@ -83,8 +90,14 @@ impl EntryExtras {
 /// `mtime`), absent optional fields left out.
 impl Serialize for EntryMeta {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.fields.serialize(s)
+    }
+}
+
+impl Serialize for EntryFields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let extras = self.extras();
+        let extras = self.extras.as_deref().unwrap_or(&NO_EXTRAS);
         let mut object = s.serialize_struct("EntryMeta", 18)?;
         object.serialize_field("index", &self.index)?;
         object.serialize_field("name", &self.name)?;
@@ -172,12 +185,103 @@ impl NestedFormat {
     }
 }
 
+impl From<EntryFields> for EntryMeta {
+    fn from(fields: EntryFields) -> EntryMeta {
+        EntryMeta { fields }
+    }
+}
+
+impl From<EntryFields> for Arc<EntryMeta> {
+    fn from(fields: EntryFields) -> Arc<EntryMeta> {
+        Arc::new(fields.into())
+    }
+}
+
 impl EntryMeta {
-    /// Its PAX times, device numbers, extended attributes and other PAX records.
-    pub fn extras(&self) -> &EntryExtras {
-        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    /// 0-based position of the entry in its layer's tar stream.
+    pub fn index(&self) -> u32 {
+        self.fields.index
     }
 
+    /// The name as written in the tar (GNU long names and PAX `path` applied), invalid UTF-8 as
+    /// `\xNN`.
+    pub fn name(&self) -> &str {
+        &self.fields.name
+    }
+
+    pub fn kind(&self) -> EntryKind {
+        self.fields.kind
+    }
+
+    /// Symlink or hardlink target as written.
+    pub fn link(&self) -> Option<&str> {
+        self.fields.link.as_deref()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.fields.size
+    }
+
+    /// The whole mode field: permission bits, setuid/setgid/sticky and any file-type bits the writer
+    /// set.
+    pub fn mode(&self) -> u32 {
+        self.fields.mode
+    }
+
+    pub fn owner(&self) -> &Owner {
+        &self.fields.owner
+    }
+
+    pub fn mtime(&self) -> Timestamp {
+        self.fields.mtime
+    }
+
+    pub fn format(&self) -> TarFormat {
+        self.fields.format
+    }
+
+    /// sha256 of the entry's data, for regular files.
+    pub fn content(&self) -> Option<&Digest> {
+        self.fields.content.as_ref()
+    }
+
+    /// What the data holds that can be compared member by member, as its first bytes say.
+    pub fn nested(&self) -> Option<NestedFormat> {
+        self.fields.nested
+    }
+
+    /// Its PAX times, device numbers, extended attributes and other PAX records.
+    pub fn extras(&self) -> &EntryExtras {
+        self.fields.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// Its fields, to make another entry from.
+    pub fn to_fields(&self) -> EntryFields {
+        self.fields.clone()
+    }
+
+    /// The path this entry stands for, with `./`, leading `/`, `//` and a trailing `/` removed.
+    pub fn path(&self) -> String {
+        canonical_path(self.name())
+    }
+
+    /// Whether this entry is an overlay whiteout, and of what.
+    pub fn whiteout(&self) -> Option<Whiteout> {
+        Whiteout::of_path(&self.path())
+    }
+
+    /// Permission bits plus setuid/setgid/sticky.
+    pub fn permissions(&self) -> u32 {
+        self.mode() & 0o7777
+    }
+
+    /// The redundant file-type bits of the mode field.
+    pub fn mode_type_bits(&self) -> u32 {
+        self.mode() & !0o7777
+    }
+}
+
+impl EntryFields {
     /// Its owner, to change (a copy, if others share it).
     pub fn owner_mut(&mut self) -> &mut Owner {
         Arc::make_mut(&mut self.owner)
@@ -188,20 +292,10 @@ impl EntryMeta {
         self.extras.get_or_insert_default()
     }
 
-    /// The path this entry stands for, with `./`, leading `/`, `//` and a trailing `/` removed.
-    pub fn path(&self) -> String {
-        canonical_path(&self.name)
-    }
-
-    /// Whether this entry is an overlay whiteout, and of what.
-    pub fn whiteout(&self) -> Option<Whiteout> {
-        Whiteout::of_path(&self.path())
-    }
-
     /// A plain regular file entry with everything else zero or empty, for tests to adjust.
     #[cfg(test)]
-    pub(crate) fn test_file(name: &str) -> EntryMeta {
-        EntryMeta {
+    pub(crate) fn test_file(name: &str) -> EntryFields {
+        EntryFields {
             index: 0,
             name: name.into(),
             kind: EntryKind::File,
@@ -215,16 +309,6 @@ impl EntryMeta {
             nested: None,
             extras: None,
         }
-    }
-
-    /// Permission bits plus setuid/setgid/sticky.
-    pub fn permissions(&self) -> u32 {
-        self.mode & 0o7777
-    }
-
-    /// The redundant file-type bits of the mode field.
-    pub fn mode_type_bits(&self) -> u32 {
-        self.mode & !0o7777
     }
 }
 
@@ -421,13 +505,13 @@ mod tests {
 
     #[test]
     fn an_entry_is_written_with_its_extras_in_their_place_and_absent_fields_left_out() {
-        let plain = EntryMeta::test_file("a");
+        let plain = EntryFields::test_file("a");
         assert_eq!(plain.extras, None);
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),
             r#"{"index":0,"name":"a","kind":"file","size":0,"mode":420,"uid":0,"gid":0,"uname":"","gname":"","mtime":"1970-01-01T00:00:00Z","format":"ustar"}"#
         );
-        let mut full = EntryMeta::test_file("d");
+        let mut full = EntryFields::test_file("d");
         full.link = Some("t".into());
         full.content = Some(crate::oci::Digest::from_sha256([0; 32]));
         full.nested = Some(NestedFormat::Gzip);
@@ -518,23 +602,26 @@ mod tests {
 
     #[test]
     fn whiteouts_are_recognised_by_name() {
-        let mut e = EntryMeta::test_file("./usr/share/doc/.wh..wh..opq");
+        let mut e = EntryFields::test_file("./usr/share/doc/.wh..wh..opq");
         assert_eq!(
-            e.whiteout(),
+            EntryMeta::from(e.clone()).whiteout(),
             Some(Whiteout::Opaque {
                 dir: "usr/share/doc".into()
             })
         );
         e.name = "etc/.wh.issue.net".into();
         assert_eq!(
-            e.whiteout(),
+            EntryMeta::from(e.clone()).whiteout(),
             Some(Whiteout::Removes {
                 path: "etc/issue.net".into()
             })
         );
         e.name = ".wh.top".into();
-        assert_eq!(e.whiteout(), Some(Whiteout::Removes { path: "top".into() }));
+        assert_eq!(
+            EntryMeta::from(e.clone()).whiteout(),
+            Some(Whiteout::Removes { path: "top".into() })
+        );
         e.name = "etc/what.wh.not".into();
-        assert_eq!(e.whiteout(), None);
+        assert_eq!(EntryMeta::from(e.clone()).whiteout(), None);
     }
 }

@@ -160,7 +160,7 @@ pub enum DiffKey {
 impl DiffKey {
     /// The key of a file difference: [`DiffKey::EntryName`] when every present entry is named `path`.
     pub fn of_file(path: &str, entries: Sides<Option<&EntryMeta>>) -> DiffKey {
-        let named = |e: Option<&EntryMeta>| e.is_none_or(|e| &*e.name == path);
+        let named = |e: Option<&EntryMeta>| e.is_none_or(|e| e.name() == path);
         if (entries.input0.is_some() || entries.input1.is_some())
             && named(entries.input0)
             && named(entries.input1)
@@ -217,7 +217,7 @@ impl Difference {
             DiffKey::Text(text) => text,
             DiffKey::EntryName => (self.entries.as_ref())
                 .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
-                .map_or("", |e| &e.name),
+                .map_or("", |e| e.name()),
         }
     }
 

@@ -18,8 +18,8 @@ pub use aspect::{Aspect, AspectSet};
 pub use delta_value::DeltaValue;
 pub use deltas::{Deltas, entry_deltas, file_deltas};
 pub use entry::{
-    EntryExtras, EntryKind, EntryMeta, NestedFormat, Owner, TarFormat, Timestamp, Whiteout,
-    canonical_path, is_canonical,
+    EntryExtras, EntryFields, EntryKind, EntryMeta, NestedFormat, Owner, TarFormat, Timestamp,
+    Whiteout, canonical_path, is_canonical,
 };
 pub use event::{
     Context, ContextId, ContextKind, Delta, DiffId, DiffKey, DiffKind, Difference, Event,

@@ -153,9 +153,9 @@ impl EntryRef {
         EntryRef {
             input: side.index(),
             context_path: context_path.to_owned(),
-            name: entry.name.to_string(),
-            index: entry.index,
-            size: entry.size,
+            name: entry.name().to_string(),
+            index: entry.index(),
+            size: entry.size(),
         }
     }
 }
@@ -400,40 +400,40 @@ impl ReportDir {
         content: Option<&mut dyn Read>,
     ) -> Result<Written, ReportError> {
         if let Some((cause, reason)) =
-            unwritable_kind(entry.kind).or_else(|| self.over_limits(entry))
+            unwritable_kind(entry.kind()).or_else(|| self.over_limits(entry))
         {
             return Ok(Written::NotWritten { cause, reason });
         }
         let context =
             safe_components(context_path).map_err(|reason| unsafe_entry(context_path, reason))?;
         let names =
-            safe_components(&entry.name).map_err(|reason| unsafe_entry(&entry.name, reason))?;
+            safe_components(entry.name()).map_err(|reason| unsafe_entry(entry.name(), reason))?;
         let mut relative: Vec<String> = vec![side_dir(side).to_owned()];
         relative.extend(context);
         relative.extend(names.iter().cloned());
         let total: usize =
             relative.iter().map(|c| c.len() + 1).sum::<usize>() + self.root.as_os_str().len();
         if total > PATH_MAX {
-            return Err(unsafe_entry(&entry.name, "the path is too long".into()));
+            return Err(unsafe_entry(entry.name(), "the path is too long".into()));
         }
         if names.is_empty() {
             // `.` or `/`: the layer's own root directory.
-            return match entry.kind {
+            return match entry.kind() {
                 EntryKind::Directory => Ok(Written::Directory {
-                    path: self.ensure_directories(&relative, &entry.name)?,
+                    path: self.ensure_directories(&relative, entry.name())?,
                 }),
                 _ => Err(unsafe_entry(
-                    &entry.name,
+                    entry.name(),
                     "a non-directory names the layer root".into(),
                 )),
             };
         }
         let Some((last, parents)) = relative.split_last() else {
-            return Err(unsafe_entry(&entry.name, "empty path".into()));
+            return Err(unsafe_entry(entry.name(), "empty path".into()));
         };
-        let parent = self.ensure_directories(parents, &entry.name)?;
+        let parent = self.ensure_directories(parents, entry.name())?;
         let claim = self.claim(&parent, last, entry)?;
-        let written = match entry.kind {
+        let written = match entry.kind() {
             EntryKind::Directory => self.write_directory(&claim.path, entry)?,
             EntryKind::Symlink | EntryKind::Hardlink => write_link_note(&claim.path, entry)?,
             _ => self.write_file(&claim.path, entry, content)?,
@@ -450,11 +450,11 @@ impl ReportDir {
     }
 
     fn over_limits(&self, entry: &EntryMeta) -> Option<(Cause, String)> {
-        if entry.kind != EntryKind::File {
+        if entry.kind() != EntryKind::File {
             return None;
         }
         let WriteLimits { per_file, total } = self.limits;
-        if entry.size > per_file {
+        if entry.size() > per_file {
             return Some((
                 Cause::PerFileLimit,
                 format!(
@@ -463,7 +463,7 @@ impl ReportDir {
                 ),
             ));
         }
-        (entry.size > total.saturating_sub(self.written)).then(|| {
+        (entry.size() > total.saturating_sub(self.written)).then(|| {
             (
                 Cause::TotalLimit,
                 format!(
@@ -488,7 +488,7 @@ impl ReportDir {
             Err(e) => return Err(ReportError::io(&wanted)(e)),
             Ok(meta) => {
                 meta.is_dir()
-                    && entry.kind == EntryKind::Directory
+                    && entry.kind() == EntryKind::Directory
                     && !self.entry_directories.contains(&wanted)
             }
         };
@@ -506,7 +506,7 @@ impl ReportDir {
                     "{} was taken by an earlier entry, and {NAME_MAX} bytes leave no room for a ~{suffix} suffix",
                     self.relative(&wanted)
                 );
-                return Err(unsafe_entry(&entry.name, reason));
+                return Err(unsafe_entry(entry.name(), reason));
             }
             let candidate = parent.join(renamed);
             suffix += 1;
@@ -566,7 +566,7 @@ impl ReportDir {
     fn write_directory(&mut self, path: &Path, entry: &EntryMeta) -> Result<Written, ReportError> {
         let made_as_parent = fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
         if !made_as_parent {
-            let mode = (entry.mode & 0o777) | 0o700;
+            let mode = (entry.mode() & 0o777) | 0o700;
             DirBuilder::new()
                 .mode(mode)
                 .create(path)
@@ -586,7 +586,7 @@ impl ReportDir {
     ) -> Result<Written, ReportError> {
         let mut file = create_new(path)?;
         let copied = match content {
-            Some(reader) => io::copy(&mut reader.take(entry.size), &mut file),
+            Some(reader) => io::copy(&mut reader.take(entry.size()), &mut file),
             None => Ok(0),
         };
         let bytes = match copied {
@@ -598,10 +598,10 @@ impl ReportDir {
             }
         };
         self.written += bytes;
-        let mode = (entry.mode & 0o777) | 0o600;
+        let mode = (entry.mode() & 0o777) | 0o600;
         file.set_permissions(Permissions::from_mode(mode))
             .map_err(ReportError::io(path))?;
-        if let Some(mtime) = system_time(entry.mtime) {
+        if let Some(mtime) = system_time(entry.mtime()) {
             file.set_modified(mtime).map_err(ReportError::io(path))?;
         }
         Ok(Written::File {
@@ -747,8 +747,8 @@ fn remove_without_following(path: &Path) -> Result<(), ReportError> {
 }
 
 fn write_link_note(path: &Path, entry: &EntryMeta) -> Result<Written, ReportError> {
-    let target = entry.link.as_deref().unwrap_or("");
-    let note = format!("{} to {}\n", entry.kind.label(), escape_control(target));
+    let target = entry.link().unwrap_or("");
+    let note = format!("{} to {}\n", entry.kind().label(), escape_control(target));
     write_new_file(path, 0o644, |out| out.write_all(note.as_bytes()))?;
     Ok(Written::LinkNote {
         path: path.to_owned(),

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::model::{
-    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryMeta,
-    Report, Sides, Timestamp,
+    Aspect, Context, ContextId, ContextKind, Delta, DiffId, DiffKind, Difference, EntryFields,
+    EntryMeta, Report, Sides, Timestamp,
 };
 use crate::oci::{Descriptor, Digest, media_type};
 
@@ -91,22 +91,23 @@ pub fn report_skeleton() -> Report {
     }
 }
 
-pub fn entry(name: &str) -> EntryMeta {
-    EntryMeta {
+pub fn entry(name: &str) -> EntryFields {
+    EntryFields {
         index: 12,
         size: 164,
         mtime: Timestamp::from_secs(1691446152),
         content: Some(digest(&hex_of('0'))),
-        ..EntryMeta::test_file(name)
+        ..EntryFields::test_file(name)
     }
 }
 
 pub fn file_difference(
     context: ContextId,
-    input0: Option<EntryMeta>,
-    input1: Option<EntryMeta>,
+    input0: Option<EntryFields>,
+    input1: Option<EntryFields>,
     deltas: Vec<Delta>,
 ) -> Difference {
+    let (input0, input1) = (input0.map(EntryMeta::from), input1.map(EntryMeta::from));
     let key = input0
         .as_ref()
         .or(input1.as_ref())

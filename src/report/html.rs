@@ -664,13 +664,13 @@ fn entry(entry: Option<&EntryMeta>) -> String {
     };
     let mut text = format!(
         "{} {:04o} {}:{} {} bytes",
-        e.kind.label(),
+        e.kind().label(),
         e.permissions(),
-        e.owner.uid,
-        e.owner.gid,
-        e.size
+        e.owner().uid,
+        e.owner().gid,
+        e.size()
     );
-    if let Some(link) = &e.link {
+    if let Some(link) = &e.link() {
         let _ = write!(text, " → {link}");
     }
     escape(&text)

@@ -249,7 +249,7 @@ fn context_name(context: Option<&Context>, layer: bool) -> String {
 fn file_name(entries: Option<&Sides<Option<Arc<EntryMeta>>>>, key: &str) -> String {
     entries
         .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
-        .map_or_else(|| key.to_owned(), |e| e.name.to_string())
+        .map_or_else(|| key.to_owned(), |e| e.name().to_string())
 }
 
 /// A member of a file compared inside is named under the file: `FILE!/MEMBER`.
@@ -293,7 +293,7 @@ fn file_cells(
 fn presence_cell(entry: Option<&EntryMeta>) -> String {
     match entry {
         None => "missing".into(),
-        Some(e) => match (e.kind, &e.content, &e.link) {
+        Some(e) => match (e.kind(), &e.content(), &e.link()) {
             (EntryKind::File, Some(digest), _) => digest.hex(),
             (EntryKind::Symlink | EntryKind::Hardlink, _, Some(link)) => format!("Linkname {link}"),
             (kind, _, _) => format!("Type {}", kind.label()),
@@ -332,28 +332,28 @@ fn entry_cell(field: &str, e: &EntryMeta) -> String {
         None => format!("{label} none"),
     };
     match field {
-        "name" => e.name.to_string(),
-        "link" => format!("Linkname {}", e.link.as_deref().unwrap_or("")),
-        "mode" | "mode-type-bits" => format!("Mode 0x{:x}", e.mode),
-        "uid" => format!("Uid {}", e.owner.uid),
-        "gid" => format!("Gid {}", e.owner.gid),
-        "uname" => format!("Uname {}", e.owner.uname),
-        "gname" => format!("Gname {}", e.owner.gname),
+        "name" => e.name().to_string(),
+        "link" => format!("Linkname {}", e.link().unwrap_or("")),
+        "mode" | "mode-type-bits" => format!("Mode 0x{:x}", e.mode()),
+        "uid" => format!("Uid {}", e.owner().uid),
+        "gid" => format!("Gid {}", e.owner().gid),
+        "uname" => format!("Uname {}", e.owner().uname),
+        "gname" => format!("Gname {}", e.owner().gname),
         "device" => {
             let (major, minor) = e.extras().device.unwrap_or((0, 0));
             format!("Dev {major}:{minor}")
         }
         "content" => e
-            .content
+            .content()
             .as_ref()
             .map_or_else(|| "none".into(), |d| d.hex()),
-        "mtime" => e.mtime.go_string(),
+        "mtime" => e.mtime().go_string(),
         "atime" => optional_time("Atime", &e.extras().atime),
         "ctime" => optional_time("Ctime", &e.extras().ctime),
-        "index" => format!("Index {}", e.index),
-        "format" => format!("Format {}", e.format.go_label()),
-        "kind" => format!("Type {}", e.kind.label()),
-        "size" => format!("Size {}", e.size),
+        "index" => format!("Index {}", e.index()),
+        "format" => format!("Format {}", e.format().go_label()),
+        "kind" => format!("Type {}", e.kind().label()),
+        "size" => format!("Size {}", e.size()),
         _ => record_cell(field, e),
     }
 }

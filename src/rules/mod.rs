@@ -325,7 +325,7 @@ fn gained_bits(d: &Difference, bits: u32) -> bool {
     };
     let has = |e: &Option<std::sync::Arc<EntryMeta>>| {
         e.as_ref()
-            .filter(|e| e.kind != EntryKind::Symlink)
+            .filter(|e| e.kind() != EntryKind::Symlink)
             .map_or(0, |e| e.permissions() & bits)
     };
     has(&entries.input1) & !has(&entries.input0) != 0

@@ -66,18 +66,18 @@ fn swap_difference(difference: &mut Difference) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Aspect, ContextId, Delta, DiffKind, EntryMeta, Timestamp};
+    use crate::model::{Aspect, ContextId, Delta, DiffKind, EntryFields, EntryMeta, Timestamp};
     use serde_json::json;
     use std::sync::Arc;
 
     #[test]
     fn a_file_difference_swapped_derives_its_deltas_from_its_swapped_entries() {
-        let old = EntryMeta::test_file("etc/a");
-        let new = EntryMeta {
+        let old = EntryFields::test_file("etc/a");
+        let new = EntryFields {
             mtime: Timestamp::from_secs(2),
             ..old.clone()
         };
-        let entries = Sides::new(Some(Arc::new(old)), Some(Arc::new(new)));
+        let entries: Sides<Option<Arc<EntryMeta>>> = Sides::new(Some(old.into()), Some(new.into()));
         let mut d = Difference {
             context: ContextId(0),
             kind: DiffKind::File,

@@ -1155,7 +1155,7 @@ fn the_status_bar_says_the_headless_verdict() {
 #[test]
 fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebuild_the_tree() {
     use super::tree::NodeKey;
-    use crate::model::{Aspect, Delta, DiffId, DiffKind, Difference, EntryMeta, Event};
+    use crate::model::{Aspect, Delta, DiffId, DiffKind, Difference, EntryFields, Event};
     let report = report();
     let layer = report
         .contexts
@@ -1184,8 +1184,8 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
         )]
         .into(),
         entries: Some(Sides::new(
-            Some(std::sync::Arc::new(EntryMeta::test_file(name))),
-            Some(std::sync::Arc::new(EntryMeta::test_file(name))),
+            Some(EntryFields::test_file(name).into()),
+            Some(EntryFields::test_file(name).into()),
         )),
         origin: None,
         nested: None,

@@ -551,7 +551,7 @@ impl Tree {
         // A directory entry that differs becomes the directory node itself, so its children hang below it.
         let is_dir = difference.entries.as_ref().is_some_and(|e| {
             e.iter()
-                .any(|(_, e)| e.as_ref().is_some_and(|e| e.kind == EntryKind::Directory))
+                .any(|(_, e)| e.as_ref().is_some_and(|e| e.kind() == EntryKind::Directory))
         });
         if is_dir && !path.is_empty() {
             let node = self.dir_node(difference.context, context_node, path);
@@ -848,7 +848,7 @@ impl Expansion {
 /// Size of input 1 minus size of input 0, for files present on both sides.
 pub fn size_change(difference: &Difference) -> Option<i128> {
     let entries = difference.entries.as_ref()?;
-    Some(entries.input1.as_ref()?.size as i128 - entries.input0.as_ref()?.size as i128)
+    Some(entries.input1.as_ref()?.size() as i128 - entries.input0.as_ref()?.size() as i128)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::model::EntryFields;
 use crate::report::fixtures::entry;
 
 const LAYER: &str = "/manifests-0/layers-0";
@@ -70,11 +71,11 @@ fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>) {
     }
 }
 
-fn file(name: &str) -> EntryMeta {
+fn file(name: &str) -> EntryFields {
     entry(name)
 }
 
-fn with_kind(name: &str, kind: EntryKind) -> EntryMeta {
+fn with_kind(name: &str, kind: EntryKind) -> EntryFields {
     let mut e = entry(name);
     e.kind = kind;
     e.content = None;
@@ -82,20 +83,20 @@ fn with_kind(name: &str, kind: EntryKind) -> EntryMeta {
 }
 
 /// Writes `e` on input 0 with `content`, its size set to match as a tar header's would be.
-fn write(report: &mut ReportDir, e: &EntryMeta, content: &[u8]) -> Result<Written, ReportError> {
+fn write(report: &mut ReportDir, e: &EntryFields, content: &[u8]) -> Result<Written, ReportError> {
     write_on(report, Side::Input0, e, content)
 }
 
 fn write_on(
     report: &mut ReportDir,
     side: Side,
-    e: &EntryMeta,
+    e: &EntryFields,
     content: &[u8],
 ) -> Result<Written, ReportError> {
     let mut e = e.clone();
     e.size = content.len() as u64;
     let mut reader = content;
-    report.write_entry(side, LAYER, &e, Some(&mut reader))
+    report.write_entry(side, LAYER, &e.into(), Some(&mut reader))
 }
 
 fn assert_refused(result: Result<Written, ReportError>, name_part: &str) {
@@ -382,7 +383,7 @@ fn hostile_context_paths_are_sanitised_too() {
     let result = report.write_entry(
         Side::Input0,
         "/../../outside",
-        &file("x"),
+        &file("x").into(),
         Some(&mut reader),
     );
     assert_refused(result, "outside");
@@ -463,7 +464,7 @@ impl Read for Untouchable {
 fn sized(name: &str, size: u64) -> EntryMeta {
     let mut e = file(name);
     e.size = size;
-    e
+    e.into()
 }
 
 fn write_sized(report: &mut ReportDir, side: Side, name: &str, size: u64) -> Written {

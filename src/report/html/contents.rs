@@ -60,7 +60,7 @@ impl Contents {
             d.entries.as_ref().is_some_and(|e| {
                 let fits = |s: &Option<std::sync::Arc<crate::model::EntryMeta>>| {
                     s.as_ref()
-                        .is_none_or(|e| e.kind == EntryKind::File && e.size <= MAX_FILE_BYTES)
+                        .is_none_or(|e| e.kind() == EntryKind::File && e.size() <= MAX_FILE_BYTES)
                 };
                 fits(&e.input0) && fits(&e.input1)
             })
@@ -82,8 +82,8 @@ impl Contents {
                         (
                             side,
                             context.path.clone(),
-                            entry.index,
-                            entry.name.to_string(),
+                            entry.index(),
+                            entry.name().to_string(),
                         ),
                         d.id,
                     );
@@ -102,8 +102,8 @@ impl Contents {
             let key = (
                 w.side,
                 w.context_path.to_string(),
-                w.entry.index,
-                w.entry.name.to_string(),
+                w.entry.index(),
+                w.entry.name().to_string(),
             );
             let Some(&id) = by_entry.get(&key) else {
                 return Ok(());

@@ -110,8 +110,8 @@ impl Request {
         let entries = difference.entries.as_ref();
         let sides = Sides::from_fn(|side| match entries.and_then(|e| e.get(side).as_ref()) {
             None => SideContent::Absent,
-            Some(e) if e.kind != EntryKind::File => SideContent::NotRegular(e.kind.label()),
-            Some(e) if e.size > MAX_READ => SideContent::TooLarge(e.size),
+            Some(e) if e.kind() != EntryKind::File => SideContent::NotRegular(e.kind().label()),
+            Some(e) if e.size() > MAX_READ => SideContent::TooLarge(e.size()),
             Some(_) => SideContent::Bytes(Vec::new()),
         });
         let wanted = wanted_for(report, &[difference])
@@ -189,7 +189,7 @@ impl ContentLoader {
         let regular = |side: Side| {
             entries
                 .and_then(|e| e.get(side).as_ref())
-                .is_some_and(|e| e.kind == EntryKind::File)
+                .is_some_and(|e| e.kind() == EntryKind::File)
         };
         if difference.kind != DiffKind::File || !(regular(Side::Input0) || regular(Side::Input1)) {
             self.entries
@@ -455,7 +455,7 @@ fn load(
     let mut reasons: Vec<(String, Vec<&str>)> = Vec::new();
     for wanted in request.wanted {
         match spooled(reader.spool.as_deref(), &wanted) {
-            Ok(bytes) => *read.get_mut(wanted.side) = Some((bytes, wanted.entry.size)),
+            Ok(bytes) => *read.get_mut(wanted.side) = Some((bytes, wanted.entry.size())),
             Err(None) => again.push(wanted),
             Err(Some(why)) => {
                 match reasons.iter_mut().find(|(known, _)| *known == why) {
@@ -479,7 +479,7 @@ fn load(
         if let Some(content) = content {
             let mut bytes = Vec::new();
             content.take(MAX_READ + 1).read_to_end(&mut bytes)?;
-            *read.get_mut(wanted.side) = Some((bytes, wanted.entry.size));
+            *read.get_mut(wanted.side) = Some((bytes, wanted.entry.size()));
         }
         Ok(())
     });
@@ -511,13 +511,13 @@ fn load(
 /// One side's content from the spool, or why it must be read again (None: it has no layer to read, or
 /// no content; the extraction says so).
 fn spooled(spool: Option<&ContentSpool>, wanted: &Wanted) -> Result<Vec<u8>, Option<String>> {
-    let (Some(layer), Some(digest)) = (&wanted.layer, &wanted.entry.content) else {
+    let (Some(layer), Some(digest)) = (&wanted.layer, &wanted.entry.content()) else {
         return Err(None);
     };
     let Some(spool) = spool else {
         return Err(Some("the content cache is off".into()));
     };
-    match spool.read(&layer.digest, wanted.entry.index, digest) {
+    match spool.read(&layer.digest, wanted.entry.index(), digest) {
         Spooled::Content(bytes) => Ok(bytes),
         Spooled::NotKept => Err(Some(format!(
             "not in the content cache: its layer is still being read, or the cache's {} MiB were used up",

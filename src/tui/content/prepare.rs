@@ -494,7 +494,7 @@ fn list_archive(bytes: &Sides<Option<&[u8]>>) -> Result<ArchiveBlock, String> {
         let kind_of = |side: Side| {
             entries
                 .and_then(|e| e.get(side).as_ref())
-                .map(|e| e.kind.label())
+                .map(|e| e.kind().label())
                 .unwrap_or("entry")
         };
         let (status, detail) = if aspects.contains(Aspect::Presence) {

@@ -604,7 +604,7 @@ fn file_differences(report: &Report) -> Vec<usize> {
             d.kind == DiffKind::File
                 && d.entries.as_ref().is_some_and(|e| {
                     e.iter()
-                        .any(|(_, m)| m.as_ref().is_some_and(|m| m.kind == EntryKind::File))
+                        .any(|(_, m)| m.as_ref().is_some_and(|m| m.kind() == EntryKind::File))
                 })
         })
         .collect()

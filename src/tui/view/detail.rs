@@ -389,26 +389,28 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
     };
     let mut fields = vec![
         field("kind", &["kind", "presence"], &|e| {
-            e.kind.label().to_owned()
+            e.kind().label().to_owned()
         }),
-        field("name", &["name"], &|e| e.name.to_string()),
+        field("name", &["name"], &|e| e.name().to_string()),
         field("link", &["link"], &|e| {
-            e.link.as_deref().unwrap_or_default().to_owned()
+            e.link().unwrap_or_default().to_owned()
         }),
-        field("size", &["size"], &|e| e.size.to_string()),
+        field("size", &["size"], &|e| e.size().to_string()),
         field("content", &["content"], &|e| {
-            e.content.as_ref().map_or(String::new(), |c| c.to_string())
+            e.content()
+                .as_ref()
+                .map_or(String::new(), |c| c.to_string())
         }),
         field("mode", &["mode", "mode-type-bits"], &|e| {
-            format!("{:o}", e.mode)
+            format!("{:o}", e.mode())
         }),
         field("uid:gid", &["uid", "gid"], &|e| {
-            format!("{}:{}", e.owner.uid, e.owner.gid)
+            format!("{}:{}", e.owner().uid, e.owner().gid)
         }),
         field("user:group", &["uname", "gname"], &|e| {
-            format!("{}:{}", e.owner.uname, e.owner.gname)
+            format!("{}:{}", e.owner().uname, e.owner().gname)
         }),
-        field("mtime", &["mtime"], &|e| e.mtime.rfc3339()),
+        field("mtime", &["mtime"], &|e| e.mtime().rfc3339()),
         field("atime", &["atime"], &|e| {
             e.extras().atime.map(|t| t.rfc3339()).unwrap_or_default()
         }),
@@ -421,9 +423,9 @@ fn entry_fields(entries: Sides<Option<&EntryMeta>>) -> Vec<Field> {
                 .map(|(a, b)| format!("{a}:{b}"))
                 .unwrap_or_default()
         }),
-        field("position", &["index"], &|e| e.index.to_string()),
+        field("position", &["index"], &|e| e.index().to_string()),
         field("format", &["format"], &|e| {
-            format!("{:?}", e.format).to_lowercase()
+            format!("{:?}", e.format()).to_lowercase()
         }),
     ];
     let mut keys: BTreeMap<String, ()> = BTreeMap::new();
