@@ -389,7 +389,7 @@ fn main() {
     app.update(Action::Home);
     while app
         .selected_node()
-        .is_none_or(|n| app.session.tree().node(n).name.as_ref() != "layer 0")
+        .is_none_or(|n| app.session.tree().name(app.session.tree().node(n)) != "layer 0")
     {
         app.update(Action::Down);
     }

@@ -544,9 +544,9 @@ impl App {
             .filter(|&id| {
                 let node = tree.node(id);
                 let hit = match node.kind {
-                    NodeKind::Context(_) => contains_folded(&node.name, &query),
+                    NodeKind::Context(_) => contains_folded(tree.name(node), &query),
                     NodeKind::Property { kind, .. } => {
-                        contains_folded(&property_label(kind, &node.name), &query)
+                        contains_folded(&property_label(kind, tree.name(node)), &query)
                     }
                     _ => paths[id.index()],
                 };

@@ -193,7 +193,9 @@ fn selected_path(app: &App) -> String {
         .map(|n| {
             let tree = app.session.tree();
             match tree.node(n).kind {
-                NodeKind::Context(_) | NodeKind::Property { .. } => tree.node(n).name.to_string(),
+                NodeKind::Context(_) | NodeKind::Property { .. } => {
+                    tree.name(tree.node(n)).to_owned()
+                }
                 _ => tree.path_of(n),
             }
         })
@@ -612,7 +614,7 @@ fn a_layer_shows_what_created_it() {
         .tree
         .rows()
         .iter()
-        .position(|r| app.session.tree().node(r.node).name.as_ref() == "layer 1")
+        .position(|r| app.session.tree().name(app.session.tree().node(r.node)) == "layer 1")
         .unwrap_or(0);
     app.tree.select_row(&app.session, layer);
     let text = screen(&mut app, 120, 40);
@@ -631,7 +633,7 @@ fn a_layer_that_differs_only_in_its_descriptor_counts_it() {
         .tree
         .rows()
         .iter()
-        .position(|r| app.session.tree().node(r.node).name.as_ref() == "layer 0")
+        .position(|r| app.session.tree().name(app.session.tree().node(r.node)) == "layer 0")
         .unwrap_or(0);
     app.tree.select_row(&app.session, layer);
     press(&mut app, &[Action::ToggleSemantic]);
@@ -979,7 +981,7 @@ fn nested_members_are_children_of_their_file_counted_and_reached_by_brackets() {
         .in_order()
         .iter()
         .copied()
-        .find(|n| tree.node(*n).name.as_ref() == "NEWS")
+        .find(|n| tree.name(tree.node(*n)) == "NEWS")
         .expect("the member is in the tree");
     let file = tree
         .ancestors(news)
@@ -1219,7 +1221,7 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
     let tree = app.session.tree();
     let layer_node = tree.context_node(layer).unwrap();
     let names: Vec<&str> = (tree.node(layer_node).children.iter())
-        .map(|c| tree.node(*c).name.as_ref())
+        .map(|c| tree.name(tree.node(*c)))
         .collect();
     assert_eq!(names, ["a", "b", "c", "d", "e", "f", "m", "x", "y", "z"]);
     let nodes: Vec<_> = arrival

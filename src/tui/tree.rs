@@ -54,11 +54,20 @@ pub struct Node {
     /// A thin list: most nodes (files) have no children, and a node costs 64 bytes, not 96.
     pub children: ThinVec<NodeId>,
     pub depth: u16,
-    /// The last path component, or the context's label. Raw: escape before drawing.
-    pub name: Box<str>,
+    /// The last path component, or the context's label, in the tree's names: read it with
+    /// [`Tree::name`]. Raw: escape before drawing.
+    name: NameSpan,
     pub kind: NodeKind,
     /// The context this node belongs to (itself, for context nodes).
     pub context: ContextId,
+}
+
+/// Where a node's name is in [`Tree::names`]: two million nodes kept a boxed name each (a 32-byte
+/// allocation for a 12-byte name).
+#[derive(Debug, Clone, Copy, Default)]
+struct NameSpan {
+    start: u32,
+    len: u32,
 }
 
 /// A stable name for a node, kept across tree rebuilds (for open nodes and the selection).
@@ -85,6 +94,8 @@ pub struct Tree {
     roots: Vec<NodeId>,
     context_nodes: HashMap<ContextId, NodeId>,
     dirs: HashMap<(ContextId, String), NodeId>,
+    /// Every node's name, one after the other.
+    names: String,
     /// Per node: the difference it stands for ([`NO_DIFFERENCE`] if none), for lookups in O(1).
     differences: Vec<u32>,
     /// Per node: its depth, in a column of its own, so that making the rows does not read every
@@ -223,6 +234,27 @@ impl Tree {
         }
     }
 
+    /// A node's name: the last component of its path, or its context's label, or its key.
+    pub fn name(&self, node: &Node) -> &str {
+        let NameSpan { start, len } = node.name;
+        let start = start as usize;
+        self.names
+            .get(start..start + len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Keeps a name in the tree's names. Past 4 GiB of names (the names of a layer's entries, which
+    /// the comparison holds too, are long gone from memory by then) a name is kept empty.
+    fn keep_name(&mut self, name: &str) -> NameSpan {
+        match (u32::try_from(self.names.len()), u32::try_from(name.len())) {
+            (Ok(start), Ok(len)) if u32::try_from(self.names.len() + name.len()).is_ok() => {
+                self.names.push_str(name);
+                NameSpan { start, len }
+            }
+            _ => NameSpan::default(),
+        }
+    }
+
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]
     }
@@ -257,7 +289,7 @@ impl Tree {
             NodeKind::Dir { path } => NodeKey::Path(node.context, path.to_string()),
             NodeKind::Entry { .. } => NodeKey::Path(node.context, self.path_of(id)),
             NodeKind::Property { kind, .. } => {
-                NodeKey::Property(node.context, *kind, node.name.to_string())
+                NodeKey::Property(node.context, *kind, self.name(node).to_owned())
             }
         }
     }
@@ -271,7 +303,7 @@ impl Tree {
                 self.node(*parent).children.iter().copied().find(|c| {
                     let node = self.node(*c);
                     matches!(node.kind, NodeKind::Property { kind: k, .. } if k == *kind)
-                        && *node.name == **key
+                        && self.name(node) == &**key
                 })
             }
         }
@@ -306,8 +338,8 @@ impl Tree {
             NodeKind::Entry { .. } => {
                 let node = self.node(id);
                 match node.parent.map(|p| &self.node(p).kind) {
-                    Some(NodeKind::Dir { path }) => format!("{path}/{}", node.name),
-                    _ => node.name.to_string(),
+                    Some(NodeKind::Dir { path }) => format!("{path}/{}", self.name(node)),
+                    _ => self.name(node).to_owned(),
                 }
             }
         }
@@ -332,7 +364,7 @@ impl Tree {
                 NodeKind::Context(_) | NodeKind::Property { .. } => false,
                 _ if query.contains('/') => self.path_of(id).to_lowercase().contains(query),
                 _ => {
-                    contains_folded(&node.name, query)
+                    contains_folded(self.name(node), query)
                         || node.parent.is_some_and(|p| {
                             matches!(self.node(p).kind, NodeKind::Dir { .. }) && hits[p.index()]
                         })
@@ -421,10 +453,11 @@ impl Tree {
     fn push(
         &mut self,
         parent: Option<NodeId>,
-        name: String,
+        name: &str,
         kind: NodeKind,
         context: ContextId,
     ) -> NodeId {
+        let name = self.keep_name(name);
         let id = NodeId::at(self.nodes.len());
         let depth = parent.map_or(0, |p| self.node(p).depth + 1);
         self.differences.push(match kind {
@@ -438,7 +471,7 @@ impl Tree {
             parent,
             children: ThinVec::new(),
             depth,
-            name: name.into(),
+            name,
             kind,
             context,
         });
@@ -506,7 +539,7 @@ impl Tree {
     }
 
     fn add_context_below(&mut self, id: ContextId, parent: Option<NodeId>, label: &str) {
-        let node = self.push(parent, label.to_owned(), NodeKind::Context(id), id);
+        let node = self.push(parent, label, NodeKind::Context(id), id);
         self.context_nodes.insert(id, node);
     }
 
@@ -526,7 +559,7 @@ impl Tree {
         };
         self.push(
             Some(parent),
-            difference.key().to_owned(),
+            difference.key(),
             NodeKind::Property {
                 difference: index,
                 kind: difference.kind,
@@ -568,7 +601,7 @@ impl Tree {
         };
         self.push(
             Some(parent),
-            name,
+            &name,
             NodeKind::Entry { difference: index },
             difference.context,
         );
@@ -588,7 +621,7 @@ impl Tree {
         };
         let node = self.push(
             Some(parent),
-            name.to_owned(),
+            name,
             NodeKind::Dir { path: dir.into() },
             context,
         );
@@ -858,9 +891,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_node_takes_64_bytes() {
+    fn a_node_takes_56_bytes_and_no_allocation_for_its_name() {
         // Two views of a million files are over two million nodes: 32 bytes more each is 64 MB.
-        assert_eq!(std::mem::size_of::<Node>(), 64);
+        assert_eq!(std::mem::size_of::<Node>(), 56);
+        let mut tree = Tree::default();
+        let node = tree.push(
+            None,
+            "usr",
+            NodeKind::Dir { path: "usr".into() },
+            ContextId(0),
+        );
+        let other = tree.push(
+            None,
+            "lib",
+            NodeKind::Dir { path: "lib".into() },
+            ContextId(0),
+        );
+        assert_eq!(
+            (tree.name(tree.node(node)), tree.name(tree.node(other))),
+            ("usr", "lib")
+        );
+        assert_eq!(tree.names, "usrlib", "kept one after the other");
     }
 
     fn context(id: u32, parent: Option<u32>, kind: ContextKind, label: &str) -> Context {

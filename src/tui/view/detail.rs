@@ -184,7 +184,7 @@ impl DetailPane {
         let node = tree.node(id);
         match &node.kind {
             NodeKind::Context(c) => (
-                node.name.to_string(),
+                tree.name(node).to_owned(),
                 Section::wrapped(context_lines(session, *c, id, theme)),
             ),
             NodeKind::Property { kind, .. } => {
@@ -200,7 +200,10 @@ impl DetailPane {
                         lines
                     })
                     .unwrap_or_default();
-                (property_label(*kind, &node.name), Section::wrapped(lines))
+                (
+                    property_label(*kind, tree.name(node)),
+                    Section::wrapped(lines),
+                )
             }
             NodeKind::Dir { .. } | NodeKind::Entry { .. } => {
                 let path = tree.path_of(id);

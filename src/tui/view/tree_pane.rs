@@ -275,7 +275,7 @@ fn row_line(session: &Session, row: &Row, theme: &Theme, width_available: usize)
                 None => context.and_then(context_note),
             };
             note = text.map(|t| Span::styled(format!("  {t}"), theme.dim()));
-            let name = context.map_or_else(|| node.name.to_string(), context_name);
+            let name = context.map_or_else(|| tree.name(node).to_owned(), context_name);
             (escape_control(&name).into_owned(), theme.context())
         }
         NodeKind::Property {
@@ -296,7 +296,7 @@ fn row_line(session: &Session, row: &Row, theme: &Theme, width_available: usize)
                     ));
                     (escape_control(&change.row()).into_owned(), style)
                 }
-                None => (escape_control(&node.name).into_owned(), style),
+                None => (escape_control(tree.name(node)).into_owned(), style),
             }
         }
         NodeKind::Property { kind, .. } => {
@@ -315,7 +315,7 @@ fn row_line(session: &Session, row: &Row, theme: &Theme, width_available: usize)
                 }
             }
             (
-                property_label(*kind, &escape_control(&node.name)),
+                property_label(*kind, &escape_control(tree.name(node))),
                 theme.status(status.unwrap_or(Status::Unchanged)),
             )
         }
@@ -349,7 +349,7 @@ fn row_line(session: &Session, row: &Row, theme: &Theme, width_available: usize)
                 (true, Some(s)) => theme.status(s),
                 _ => theme.heading(),
             };
-            (format!("{}{slash}", escape_control(&node.name)), style)
+            (format!("{}{slash}", escape_control(tree.name(node))), style)
         }
     };
     let used: usize = head.iter().chain(&tail).map(|s| s.width()).sum();
