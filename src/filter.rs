@@ -251,7 +251,7 @@ impl<'r> Shown<'r> {
     /// The aspects it shows of its own, not those that only restate others ([`is_derived`]).
     pub fn own_aspects(&self) -> AspectSet {
         (self.aspects.iter())
-            .filter(|a| !is_derived_aspect(self.difference, *a))
+            .filter(|a| !is_derived(self.difference, *a))
             .collect()
     }
 }
@@ -461,9 +461,7 @@ impl<'r> Presentation<'r> {
                 // From the aspects alone: this runs for every difference each time the explorer's
                 // filter changes.
                 let aspects = d.aspects();
-                let derived: AspectSet = (aspects.iter())
-                    .filter(|a| is_derived_aspect(d, *a))
-                    .collect();
+                let derived: AspectSet = (aspects.iter()).filter(|a| is_derived(d, *a)).collect();
                 (aspects - derived, derived)
             })
             .collect::<Vec<_>>();
@@ -565,7 +563,7 @@ impl<'r> Presentation<'r> {
                     .filter(|a| {
                         self.filter.shows_aspect(*a)
                             && !hidden_noise.contains(*a)
-                            && (!is_derived_aspect(d, *a) || derived_allowed)
+                            && (!is_derived(d, *a) || derived_allowed)
                     })
                     .collect();
                 Shown::new(d, aspects)
@@ -797,14 +795,9 @@ fn noise_aspects(difference: &Difference) -> AspectSet {
         .fold(AspectSet::empty(), |all, e| all | e.aspects)
 }
 
-/// Whether a delta only restates others: a digest, an entry count, or the content of a file whose
-/// inside was compared (its members' differences say what differs).
-pub fn is_derived(difference: &Difference, delta: &Delta) -> bool {
-    is_derived_aspect(difference, delta.aspect)
-}
-
-/// Whether deltas of this aspect only restate others ([`is_derived`]).
-pub fn is_derived_aspect(difference: &Difference, aspect: Aspect) -> bool {
+/// Whether deltas of this aspect only restate others: a digest, an entry count, or the content of a file
+/// whose inside was compared (its members' differences say what differs).
+pub fn is_derived(difference: &Difference, aspect: Aspect) -> bool {
     aspect.is_derived() || (difference.nested.is_some() && aspect == Aspect::Content)
 }
 

@@ -110,28 +110,22 @@ impl EntryExtras {
 /// `mtime`), absent optional fields left out.
 impl Serialize for EntryMeta {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_fields().serialize(s)
-    }
-}
-
-impl Serialize for EntryFields {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let extras = self.extras.as_deref().unwrap_or(&NO_EXTRAS);
+        let (extras, owner) = (self.extras(), self.owner());
         let mut object = s.serialize_struct("EntryMeta", 18)?;
         object.serialize_field("index", &self.index)?;
-        object.serialize_field("name", &self.name)?;
+        object.serialize_field("name", self.name())?;
         object.serialize_field("kind", &self.kind)?;
-        if let Some(link) = &self.link {
+        if let Some(link) = self.link() {
             object.serialize_field("link", link)?;
         }
         object.serialize_field("size", &self.size)?;
         object.serialize_field("mode", &self.mode)?;
-        object.serialize_field("uid", &self.owner.uid)?;
-        object.serialize_field("gid", &self.owner.gid)?;
-        object.serialize_field("uname", &self.owner.uname)?;
-        object.serialize_field("gname", &self.owner.gname)?;
-        object.serialize_field("mtime", &self.mtime)?;
+        object.serialize_field("uid", &owner.uid)?;
+        object.serialize_field("gid", &owner.gid)?;
+        object.serialize_field("uname", &owner.uname)?;
+        object.serialize_field("gname", &owner.gname)?;
+        object.serialize_field("mtime", &self.mtime())?;
         if let Some(atime) = &extras.atime {
             object.serialize_field("atime", atime)?;
         }
@@ -148,13 +142,20 @@ impl Serialize for EntryFields {
             object.serialize_field("pax", &extras.pax)?;
         }
         object.serialize_field("format", &self.format)?;
-        if let Some(content) = &self.content {
+        if let Some(content) = self.content() {
             object.serialize_field("content", content)?;
         }
         if let Some(nested) = &self.nested {
             object.serialize_field("nested", nested)?;
         }
         object.end()
+    }
+}
+
+/// As the [`EntryMeta`] made of them.
+impl Serialize for EntryFields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EntryMeta::from(self.clone()).serialize(s)
     }
 }
 

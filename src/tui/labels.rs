@@ -159,7 +159,7 @@ pub fn explanation_badges(shown: &[Delta], d: &Difference) -> Vec<&'static Expla
     }
     let aspects: AspectSet = shown
         .iter()
-        .filter(|x| !is_derived(d, x))
+        .filter(|x| !is_derived(d, x.aspect))
         .map(|x| x.aspect)
         .collect();
     if aspects.is_empty() && d.nested.is_none() {

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::explain::{Standing, Verdict};
-use crate::filter::{
-    Basis, CountedAt, Filter, IgnoreOption, Presentation, View, is_derived_aspect,
-};
+use crate::filter::{Basis, CountedAt, Filter, IgnoreOption, Presentation, View, is_derived};
 use crate::model::{Applied, AspectSet, ContextId, ContextKind, Difference, Event, Report};
 
 use super::history::CreatedBy;
@@ -564,7 +562,7 @@ fn explained_flags(report: &Report, filter: &Filter) -> Vec<bool> {
             Some(&file) => flags.get(file).copied().unwrap_or(false),
             None => {
                 let aspects: AspectSet = (d.aspects().iter())
-                    .filter(|a| !is_derived_aspect(d, *a) && !ignored.contains(*a))
+                    .filter(|a| !is_derived(d, *a) && !ignored.contains(*a))
                     .collect();
                 (aspects.is_empty() && d.nested.is_none())
                     || Standing::of(d, aspects) != Standing::Unexplained

@@ -246,12 +246,14 @@ impl Tree {
     /// Keeps a name in the tree's names. Past 4 GiB of names (the names of a layer's entries, which
     /// the comparison holds too, are long gone from memory by then) a name is kept empty.
     fn keep_name(&mut self, name: &str) -> NameSpan {
-        match (u32::try_from(self.names.len()), u32::try_from(name.len())) {
-            (Ok(start), Ok(len)) if u32::try_from(self.names.len() + name.len()).is_ok() => {
-                self.names.push_str(name);
-                NameSpan { start, len }
-            }
-            _ => NameSpan::default(),
+        let start = self.names.len();
+        if u32::try_from(start + name.len()).is_err() {
+            return NameSpan::default();
+        }
+        self.names.push_str(name);
+        NameSpan {
+            start: start as u32,
+            len: name.len() as u32,
         }
     }
 
