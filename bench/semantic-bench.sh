@@ -19,8 +19,9 @@
 #   RUNS=3                     timed runs of each (after one untimed warm-up run each)
 #   BENCH_OUT=target/bench     where the tool's output and the raw timings go
 #   OCIDIFF=target/release/ocidiff-tui   the binary to measure
-# Measured with GNU time (/usr/bin/time -f '%e %M %U %S': wall seconds, peak RSS
-# KiB, user and system CPU seconds).  The goal is on wall time; CPU time (user+sys)
+# Measured with GNU time (/usr/bin/time -f '%M %U %S': peak RSS KiB, user and system
+# CPU seconds) and bash's $EPOCHREALTIME around it (wall seconds, to the microsecond:
+# GNU time's own wall time comes in 10 ms steps).  The goal is on wall time; CPU time (user+sys)
 # is printed too because it is much less sensitive to other load on the machine.
 # Page cache: NOT dropped (no `echo 3 > drop_caches`): every run reads warm files,
 # both programs alike; the warm-up runs make sure of that.  Runs alternate
@@ -72,12 +73,16 @@ fi
 # timed LABEL CMD...: one run; appends "wall_s rss_kib user_s sys_s" to BENCH_OUT/LABEL.times
 timed() {
   local label=$1 rc=0; shift
+  local start=$EPOCHREALTIME
   /usr/bin/time -f '%e %M %U %S' -o "$BENCH_OUT/time.tmp" "$@" > "$BENCH_OUT/$label.out" 2> "$BENCH_OUT/$label.err" || rc=$?
+  local end=$EPOCHREALTIME
   case "$label:$rc" in
     baseline:0|ocidiff:0|ocidiff:1) ;;   # ocidiff exits 1 when the images differ
     *) echo "$label failed (exit $rc):" >&2; tail -20 "$BENCH_OUT/$label.err" >&2; exit 2 ;;
   esac
-  tail -1 "$BENCH_OUT/time.tmp" >> "$BENCH_OUT/$label.times"
+  # GNU time's wall time has 10 ms steps, a 4% step at 0.25 s: the wall time is the shell's clock's.
+  tail -1 "$BENCH_OUT/time.tmp" | awk -v s="$start" -v e="$end" '{ $1 = sprintf("%.4f", e - s); print }' \
+    >> "$BENCH_OUT/$label.times"
 }
 TOOL_CMD=("$TOOL" --semantic --format table "oci:$A" "oci:$B")
 BASE_CMD=("$BASE" "$A" "$B")
@@ -101,11 +106,11 @@ rm -f "$BENCH_OUT"/*.times
 step "$RUNS timed runs each, alternating"
 for i in $(seq "$RUNS"); do
   timed baseline "${BASE_CMD[@]}"
-  printf '  run %d: baseline %6.2fs %5d MiB' "$i" "$(tail -1 "$BENCH_OUT/baseline.times" | cut -d' ' -f1)" \
+  printf '  run %d: baseline %7.3fs %5d MiB' "$i" "$(tail -1 "$BENCH_OUT/baseline.times" | cut -d' ' -f1)" \
     "$(( $(tail -1 "$BENCH_OUT/baseline.times" | cut -d' ' -f2) / 1024 ))"
   if [ $have_tool = 1 ]; then
     timed ocidiff "${TOOL_CMD[@]}"
-    printf '   ocidiff %6.2fs %5d MiB' "$(tail -1 "$BENCH_OUT/ocidiff.times" | cut -d' ' -f1)" \
+    printf '   ocidiff %7.3fs %5d MiB' "$(tail -1 "$BENCH_OUT/ocidiff.times" | cut -d' ' -f1)" \
       "$(( $(tail -1 "$BENCH_OUT/ocidiff.times" | cut -d' ' -f2) / 1024 ))"
   fi
   echo
@@ -118,12 +123,12 @@ stats() {
        END { printf "%.2f", (NR % 2) ? c[(NR + 1) / 2] : (c[NR / 2] + c[NR / 2 + 1]) / 2 }')
   sort -n -k1,1 "$1" | awk -v cpu="$cpu_med" '{ t[NR] = $1; if ($2 > rss) rss = $2 }
        END { n = NR; med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2;
-             printf "%.2f %.2f %d %s\n", t[1], med, rss, cpu }'
+             printf "%.4f %.4f %d %s\n", t[1], med, rss, cpu }'
 }
 read -r b_min b_med b_rss b_cpu < <(stats "$BENCH_OUT/baseline.times")
 [ -n "${b_rss:-}" ] || die "no baseline timings"
 step "result (deb-a vs deb-b, $RUNS runs, min / median wall time)"
-printf '  baseline  %6.2fs  (min %.2fs, cpu %.2fs)                                peak RSS %4d MiB\n' \
+printf '  baseline  %7.3fs  (min %.3fs, cpu %.2fs)                                peak RSS %4d MiB\n' \
   "$b_med" "$b_min" "$b_cpu" $((b_rss / 1024))
 if [ $have_tool = 0 ]; then
   echo "  ocidiff   not measured: the CLI is not there yet (baseline alone)"
@@ -135,7 +140,7 @@ ratio=$(awk -v o="$o_med" -v b="$b_med" 'BEGIN { printf "%.2f", o / b }')
 ratio_min=$(awk -v o="$o_min" -v b="$b_min" 'BEGIN { printf "%.2f", o / b }')
 rss_mib=$((o_rss / 1024))
 cpu_ratio=$(awk -v o="$o_cpu" -v b="$b_cpu" 'BEGIN { printf "%.2f", o / b }')
-printf '  ocidiff   %6.2fs  (min %.2fs, cpu %.2fs)  (ratio %sx, min/min %sx, cpu %sx)  peak RSS %4d MiB\n' \
+printf '  ocidiff   %7.3fs  (min %.3fs, cpu %.2fs)  (ratio %sx, min/min %sx, cpu %sx)  peak RSS %4d MiB\n' \
   "$o_med" "$o_min" "$o_cpu" "$ratio" "$ratio_min" "$cpu_ratio" "$rss_mib"
 ok=0
 if awk -v r="$ratio" -v g="$GOAL_RATIO" 'BEGIN { exit !(r <= g) }'; then

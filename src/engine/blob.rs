@@ -11,16 +11,45 @@ use crate::oci::{Descriptor, Digest};
 use crate::source::BlobSource;
 
 use super::error::{BlobError, Integrity};
+use super::stream_hash::SharedCompanion;
 
 /// Largest JSON blob (index, manifest, config) accepted, so a hostile descriptor cannot make us read
 /// gigabytes into memory. diffoci uses 1 MiB; real configs with long histories approach that.
 pub const MAX_JSON_BLOB: u64 = 16 << 20;
 
+/// What hashes a blob's bytes as they are read.
+pub trait BlobHasher {
+    fn update(&mut self, bytes: &[u8]);
+    /// The sha256 of the bytes so far.
+    fn digest(&mut self) -> [u8; 32];
+}
+
+impl BlobHasher for Sha256 {
+    fn update(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(self, bytes);
+    }
+
+    fn digest(&mut self) -> [u8; 32] {
+        self.clone().finalize().into()
+    }
+}
+
+/// A layer's blob, hashed along with its tar stream (see `StreamHasher`).
+impl BlobHasher for SharedCompanion {
+    fn update(&mut self, bytes: &[u8]) {
+        self.borrow_mut().push(bytes);
+    }
+
+    fn digest(&mut self) -> [u8; 32] {
+        self.borrow_mut().digest()
+    }
+}
+
 /// Wraps a blob's raw stream; fails the read that reaches the end if size or digest differ from the
 /// descriptor, and fails at once if the stream runs past the declared size.
-pub struct VerifyingReader<R> {
+pub struct VerifyingReader<R, H = Sha256> {
     inner: R,
-    hasher: Sha256,
+    hasher: H,
     read: u64,
     expected: Descriptor,
     progress: Option<Arc<AtomicU64>>,
@@ -29,9 +58,20 @@ pub struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     pub fn new(inner: R, expected: &Descriptor, progress: Option<Arc<AtomicU64>>) -> Self {
+        VerifyingReader::with_hasher(inner, expected, progress, Sha256::new())
+    }
+}
+
+impl<R: Read, H: BlobHasher> VerifyingReader<R, H> {
+    pub fn with_hasher(
+        inner: R,
+        expected: &Descriptor,
+        progress: Option<Arc<AtomicU64>>,
+        hasher: H,
+    ) -> Self {
         VerifyingReader {
             inner,
-            hasher: Sha256::new(),
+            hasher,
             read: 0,
             expected: expected.clone(),
             progress,
@@ -51,7 +91,7 @@ impl<R: Read> VerifyingReader<R> {
     }
 
     fn check_at_end(&mut self) -> io::Result<()> {
-        let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
+        let actual = Digest::from_sha256(self.hasher.digest());
         if self.read != self.expected.size || actual != self.expected.digest {
             return Err(self.mismatch());
         }
@@ -59,8 +99,8 @@ impl<R: Read> VerifyingReader<R> {
         Ok(())
     }
 
-    fn mismatch(&self) -> io::Error {
-        let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
+    fn mismatch(&mut self) -> io::Error {
+        let actual = Digest::from_sha256(self.hasher.digest());
         let error = if self.read != self.expected.size {
             Integrity::SizeMismatch {
                 expected: self.expected.size,
@@ -73,7 +113,7 @@ impl<R: Read> VerifyingReader<R> {
     }
 }
 
-impl<R: Read> Read for VerifyingReader<R> {
+impl<R: Read, H: BlobHasher> Read for VerifyingReader<R, H> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);

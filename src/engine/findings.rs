@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use enumset::EnumSet;
 use serde_json::json;
@@ -822,48 +822,114 @@ fn owners_text(explanation: &FileExplanation) -> String {
 #[derive(Default)]
 pub(super) struct PackagesRead {
     by_plan: Vec<Mutex<PlanPackages>>,
+    /// Told when a side's reading ends: the other side may be waiting for it.
+    read_ended: Condvar,
 }
 
 #[derive(Default)]
 struct PlanPackages {
     read: Sides<Option<Arc<Inventory>>>,
-    /// The database files of the side read first, until the other side is read.
-    first: Option<(DatabaseFiles, Arc<Inventory>)>,
+    /// The database files of the side read first, from when its reading starts until the other side
+    /// is read: the other side, if its files are the same, waits for that reading.
+    first: Option<(Side, Arc<DatabaseFiles>)>,
 }
 
 impl PackagesRead {
     pub fn new(plans: usize) -> PackagesRead {
         PackagesRead {
             by_plan: (0..plans).map(|_| Mutex::default()).collect(),
+            read_ended: Condvar::new(),
         }
     }
 
-    /// `side`'s packages, read from `files` (the side's database files) unless the other side's were
-    /// the same bytes or this side's were read already. Two threads may read both sides at once.
+    /// `side`'s packages, read from `files` (the side's database files) unless the other side's are
+    /// the same bytes or this side's were read already. Two threads may ask for both sides at once:
+    /// when the files are the same, the second waits for the first's reading instead of doing it again.
     pub fn read(
         &self,
         plan: usize,
         side: Side,
         files: impl FnOnce() -> DatabaseFiles,
     ) -> Arc<Inventory> {
+        self.read_with(plan, side, files, packages::read_inventory)
+    }
+
+    fn read_with(
+        &self,
+        plan: usize,
+        side: Side,
+        files: impl FnOnce() -> DatabaseFiles,
+        read: impl FnOnce(&DatabaseFiles) -> Inventory,
+    ) -> Arc<Inventory> {
         let Some(slot) = self.by_plan.get(plan) else {
-            return Arc::new(packages::read_inventory(&files()));
+            return Arc::new(read(&files()));
         };
         if let Some(read) = lock(slot).read.get(side) {
             return Arc::clone(read);
         }
-        let files = files();
-        let same = (lock(slot).first.as_ref())
-            .filter(|(first, _)| *first == files)
-            .map(|(_, inventory)| Arc::clone(inventory));
-        let inventory = same.unwrap_or_else(|| Arc::new(packages::read_inventory(&files)));
-        let mut slot = lock(slot);
-        slot.first = match slot.read.get(side.other()) {
-            None => Some((files, Arc::clone(&inventory))),
-            Some(_) => None,
+        let files = Arc::new(files());
+        let mut state = lock(slot);
+        loop {
+            let first = match &state.first {
+                Some((first, first_files)) if *first != side && **first_files == *files => *first,
+                _ => break,
+            };
+            if let Some(inventory) = state.read.get(first).clone() {
+                return state.settle(side, inventory);
+            }
+            state = self
+                .read_ended
+                .wait(state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        if state.first.is_none() && state.read.get(side.other()).is_none() {
+            state.first = Some((side, Arc::clone(&files)));
+        }
+        drop(state);
+        // Told even if reading panics, so that a waiting side reads for itself instead of waiting on.
+        let reading = Reading {
+            slot,
+            side,
+            ended: &self.read_ended,
         };
-        *slot.read.get_mut(side) = Some(Arc::clone(&inventory));
+        let inventory = Arc::new(read(&files));
+        std::mem::forget(reading);
+        let settled = lock(slot).settle(side, inventory);
+        self.read_ended.notify_all();
+        settled
+    }
+}
+
+impl PlanPackages {
+    fn settle(&mut self, side: Side, inventory: Arc<Inventory>) -> Arc<Inventory> {
+        *self.read.get_mut(side) = Some(Arc::clone(&inventory));
+        if self.read.get(side.other()).is_some() {
+            self.first = None;
+        }
         inventory
+    }
+}
+
+/// A side's reading of its packages, while it runs.
+struct Reading<'r> {
+    slot: &'r Mutex<PlanPackages>,
+    side: Side,
+    ended: &'r Condvar,
+}
+
+impl Drop for Reading<'_> {
+    /// Only when reading panicked: the other side stops waiting for it.
+    fn drop(&mut self) {
+        let mut state = lock(self.slot);
+        if state
+            .first
+            .as_ref()
+            .is_some_and(|(side, _)| *side == self.side)
+        {
+            state.first = None;
+        }
+        drop(state);
+        self.ended.notify_all();
     }
 }
 
@@ -920,6 +986,55 @@ mod tests {
         files.insert_content("var/lib/dpkg/status", status.into_bytes());
         files.insert_content("var/lib/dpkg/info/tool.list", b"/usr/bin/tool\n".to_vec());
         files
+    }
+
+    #[test]
+    fn a_side_asking_while_the_other_reads_the_same_files_waits_for_that_reading() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::mpsc;
+        let packages = PackagesRead::new(1);
+        let readings = AtomicUsize::new(0);
+        let (asked, first_may_end) = mpsc::channel::<()>();
+        let readings = &readings;
+        let counted = move |files: &DatabaseFiles| {
+            readings.fetch_add(1, Ordering::SeqCst);
+            packages::read_inventory(files)
+        };
+        let packages = &packages;
+        let (a, b) = std::thread::scope(|scope| {
+            let first = scope.spawn(move || {
+                packages.read_with(
+                    0,
+                    Side::Input0,
+                    || dpkg_files("1.0"),
+                    |files| {
+                        // Still reading when the other side asks (and a while after, for it to look).
+                        let _ = first_may_end.recv();
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        counted(files)
+                    },
+                )
+            });
+            // Once the first side is reading: its files are published before its reading starts
+            // (looked for a few seconds at most, so that a build that does not publish them fails).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while lock(&packages.by_plan[0]).first.is_none() && std::time::Instant::now() < deadline
+            {
+                std::thread::yield_now();
+            }
+            let second = packages.read_with(
+                0,
+                Side::Input1,
+                || {
+                    let _ = asked.send(());
+                    dpkg_files("1.0")
+                },
+                counted,
+            );
+            (first.join().expect("the first side reads"), second)
+        });
+        assert!(Arc::ptr_eq(&a, &b), "one reading for both sides");
+        assert_eq!(readings.load(Ordering::SeqCst), 1);
     }
 
     #[test]

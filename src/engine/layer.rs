@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicU64;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::codec::GzipMembers;
 use crate::model::{
     EntryExtras, EntryFields, EntryKind, EntryMeta, NestedFormat, Owner, canonical_path,
     name_from_bytes,
@@ -22,7 +23,7 @@ use super::blob::VerifyingReader;
 use super::error::BlobError;
 use super::held::{HeldContent, HeldWriter};
 use super::spool::{ContentSpool, SpoolWriter};
-use super::stream_hash::StreamHasher;
+use super::stream_hash::{Companion, StreamHasher};
 
 const READ_BUFFER: usize = 256 * 1024;
 /// The blob's own reads stay small: the kernel copies each into this buffer, and a buffer that fits the
@@ -209,7 +210,7 @@ pub fn scan_tar_stream<R: Read>(
     stream: R,
     limits: &ReadLimits,
 ) -> Result<Vec<Arc<EntryMeta>>, BlobError> {
-    scan_tar(stream, TarRead::new(limits)).map(|(walked, _)| walked.entries)
+    scan_tar(stream, StreamHasher::new(), TarRead::new(limits)).map(|(walked, _)| walked.entries)
 }
 
 /// [`scan_tar_stream`], handing the content of the entries `visitor` wants to it.
@@ -222,7 +223,7 @@ pub fn visit_tar_stream<R: Read>(
         visitor: Some(visitor),
         ..TarRead::new(limits)
     };
-    scan_tar(stream, how).map(|(walked, _)| walked.entries)
+    scan_tar(stream, StreamHasher::new(), how).map(|(walked, _)| walked.entries)
 }
 
 fn read_layer(
@@ -266,7 +267,9 @@ fn read_layer_stream(
         return Err(BlobError::UnsupportedMediaType(desc.media_type.clone()));
     };
     let raw = source.open(&desc.digest).map_err(BlobError::Source)?;
-    let verifier = VerifyingReader::new(raw, desc, progress);
+    let companion = Companion::shared();
+    let verifier = VerifyingReader::with_hasher(raw, desc, progress, Rc::clone(&companion));
+    let hasher = StreamHasher::with_companion(companion);
     let mut buffered = BufReader::with_capacity(BLOB_READ_BUFFER, verifier);
     let magic = buffered.fill_buf().map_err(BlobError::from_io)?;
     let found = Compression::sniff(magic).unwrap_or(Compression::None);
@@ -281,18 +284,29 @@ fn read_layer_stream(
         ));
     }
     let (walked, buffered) = match found {
-        Compression::Gzip => {
-            let (walked, decoder) = scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), how)
+        // With a diff_id to verify the decompressed stream against, gzip's CRC-32 adds nothing.
+        Compression::Gzip if how.diff_id.is_some() => {
+            let (walked, decoder) = scan_tar(GzipMembers::new(buffered), hasher, how)
                 .map_err(|e| in_codec("gzip", e))?;
+            let buffered = decoder.into_inner().ok_or_else(|| {
+                BlobError::decode("gzip", io::Error::other("stream read after an error"))
+            })?;
+            (walked, buffered)
+        }
+        Compression::Gzip => {
+            let (walked, decoder) =
+                scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), hasher, how)
+                    .map_err(|e| in_codec("gzip", e))?;
             (walked, decoder.into_inner())
         }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| BlobError::decode("zstd", e))?;
-            let (walked, decoder) = scan_tar(decoder, how).map_err(|e| in_codec("zstd", e))?;
+            let (walked, decoder) =
+                scan_tar(decoder, hasher, how).map_err(|e| in_codec("zstd", e))?;
             (walked, decoder.finish())
         }
-        Compression::None => scan_tar(buffered, how)?,
+        Compression::None => scan_tar(buffered, hasher, how)?,
     };
     let mut verifier = buffered.into_inner();
     io::copy(&mut verifier, &mut io::sink()).map_err(BlobError::from_io)?;
@@ -362,8 +376,12 @@ type TarReader<R> = tarball::Reader<BufStreamed<Tapped<R>>>;
 ///
 /// The tar reader asks for 512-byte headers; a buffer between it and the decoder keeps the decoder
 /// working on large blocks (its fast path).
-fn scan_tar<'v, R: Read>(decoded: R, mut how: TarRead<'v>) -> Result<(Walked<'v>, R), BlobError> {
-    let hasher = Rc::new(RefCell::new(StreamHasher::new()));
+fn scan_tar<'v, R: Read>(
+    decoded: R,
+    hasher: StreamHasher,
+    mut how: TarRead<'v>,
+) -> Result<(Walked<'v>, R), BlobError> {
+    let hasher = Rc::new(RefCell::new(hasher));
     let stream = Tapped {
         inner: BufReader::with_capacity(READ_BUFFER, decoded),
         hasher: Rc::clone(&hasher),
@@ -902,6 +920,26 @@ mod tests {
         let mut wants = Wants(Vec::new());
         extract_from_layer(&source, &desc, &mut wants, &ReadLimits::DEFAULT).unwrap();
         assert_eq!(wants.0, [(2, "f2".to_string(), b"2".to_vec())]);
+    }
+
+    #[test]
+    fn a_wrong_gzip_crc_is_read_when_the_diff_id_proves_the_content_and_refused_without_one() {
+        let tar = tar_of(&[("f", &[7u8; 10_000], 0o644)]);
+        let mut blob = gzip(&tar);
+        let crc_at = blob.len() - 8;
+        blob[crc_at] ^= 0xFF;
+        let mut source = MemorySource::default();
+        let desc = source.add(OCI_LAYER_GZIP, blob);
+        let entries = scan(&source, &desc, &tar)
+            .expect("diff_id verified")
+            .entries;
+        assert_eq!(entries.len(), 1);
+        let unproven = scan_layer(&source, &desc, None, None, &ReadLimits::DEFAULT, None, None);
+        let error = unproven
+            .map(|scan| scan.entries.len())
+            .expect_err("CRC checked without a diff_id")
+            .to_string();
+        assert!(error.contains("corrupt or truncated gzip"), "{error}");
     }
 
     #[test]
