@@ -22,7 +22,7 @@ use super::held::{HeldContent, HeldContents, HeldWriter};
 use super::layer::{
     Capture, ContentVisitor, EntryObserver, LayerScan, extract_from_layer, scan_layer, verify_layer,
 };
-use super::live::{LivePair, Pairing, pairing_of};
+use super::live::{LivePair, ProvisionalIds, pairing_of};
 use super::presence::UnreadBlob;
 use super::walk::{LayerPlan, ManifestPlan, Walker};
 use super::{MergedView, lock};
@@ -677,7 +677,7 @@ impl Work<'_, '_> {
 
     /// The layer pair's end: the provisional differences found while it was read, by the entries
     /// they pair, to be settled.
-    fn settle_live(&self, plan: usize, layer: usize) -> HashMap<Pairing, DiffId> {
+    fn settle_live(&self, plan: usize, layer: usize) -> ProvisionalIds {
         let live = self.live.of_layer.get(&(plan, layer));
         live.and_then(|&at| self.live.pairs.get(at))
             .map(LivePair::settle)
@@ -688,7 +688,7 @@ impl Work<'_, '_> {
         let layer = &self.plans[plan].layers[layer_index];
         let mut provisional = self.settle_live(plan, layer_index);
         let (Some(x), Some(y)) = (self.entries(a), self.entries(b)) else {
-            self.withdraw(provisional.into_values().collect());
+            self.withdraw(provisional.into_remaining());
             return;
         };
         let empty = LayerEntries::default();
@@ -700,7 +700,7 @@ impl Work<'_, '_> {
         for difference in layer_entry_differences(layer.context, xs, ys, include_unchanged) {
             let layers = Sides::new((a, xs), (b, ys));
             let settles = (difference.entries.as_ref()).and_then(|entries| {
-                provisional.remove(&pairing_of(entries.as_ref().map(Option::as_deref)))
+                provisional.take(pairing_of(entries.as_ref().map(Option::as_deref)))
             });
             self.found(plan, difference, settles, |side| {
                 let (job, entries) = *layers.get(side);
@@ -708,7 +708,7 @@ impl Work<'_, '_> {
             });
         }
         // A provisional difference the whole layer does not confirm (none is expected).
-        self.withdraw(provisional.into_values().collect());
+        self.withdraw(provisional.into_remaining());
         let counts = Sides::new(x.map(|e| e.len()), y.map(|e| e.len()));
         self.walker.sink.emit(Event::LayerCompared {
             context: layer.context,

@@ -382,9 +382,9 @@ impl Tree {
         let len = self.nodes.len();
         let mut listing = Listing {
             visible: vec![false; len],
-            own: vec![false; len],
-            counts: vec![StatusCounts::default(); len],
+            own: vec![None; len],
             listed_children: vec![false; len],
+            summed: Vec::new(),
         };
         // Children always come after their parent, so a reverse walk sees every child first.
         for index in (0..len).rev() {
@@ -395,7 +395,7 @@ impl Tree {
             for child in &node.children {
                 if listing.visible[child.index()] {
                     child_visible = true;
-                    counts.merge(&listing.counts[child.index()]);
+                    counts.merge(&listing.counts(*child));
                 }
             }
             let visible = match &node.kind {
@@ -411,14 +411,16 @@ impl Tree {
                         && status != Status::Unchanged
                     {
                         counts.add(status);
-                        listing.own[index] = true;
+                        listing.own[index] = Some(status);
                     }
                     status.is_some() || child_visible
                 }
             };
             listing.visible[index] = visible;
             listing.listed_children[index] = child_visible;
-            listing.counts[index] = counts;
+            if child_visible {
+                listing.summed.push((index as u32, counts));
+            }
         }
         listing
     }
@@ -653,12 +655,14 @@ impl Tree {
 pub struct Listing {
     /// Listed (open parents aside): its own difference passes the rules, or something below it does.
     pub visible: Vec<bool>,
-    /// Its own difference is a listed difference: a stop for `]` and `[`.
-    pub own: Vec<bool>,
-    /// The listed differences at or below it, by status.
-    pub counts: Vec<StatusCounts>,
+    /// The status of its own difference when that is a listed difference: a stop for `]` and `[`.
+    own: Vec<Option<Status>>,
     /// Some child of it is listed (it can be opened).
     pub listed_children: Vec<bool>,
+    /// The listed differences at or below the nodes with a listed child, by status, by node index
+    /// from the last node (the order they are summed in). The others count their own difference: a
+    /// million files' counts would take 20 bytes each.
+    summed: Vec<(u32, StatusCounts)>,
 }
 
 impl Listing {
@@ -667,18 +671,29 @@ impl Listing {
         let mut total = StatusCounts::default();
         for root in tree.roots() {
             if self.visible.get(root.index()).copied().unwrap_or(false) {
-                total.merge(&self.counts[root.index()]);
+                total.merge(&self.counts(*root));
             }
         }
         total
     }
 
+    /// The listed differences at or below `id`, by status.
     pub fn counts(&self, id: NodeId) -> StatusCounts {
-        self.counts.get(id.index()).copied().unwrap_or_default()
+        let at = id.index() as u32;
+        match self.summed.binary_search_by(|(index, _)| at.cmp(index)) {
+            Ok(found) => self.summed[found].1,
+            Err(_) => {
+                let mut own = StatusCounts::default();
+                if let Some(status) = self.own.get(id.index()).copied().flatten() {
+                    own.add(status);
+                }
+                own
+            }
+        }
     }
 
     pub fn is_own(&self, id: NodeId) -> bool {
-        self.own.get(id.index()).copied().unwrap_or(false)
+        self.own.get(id.index()).is_some_and(Option::is_some)
     }
 }
 
