@@ -149,8 +149,8 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         kind: DiffKind::File,
         key: path.into(),
         deltas: deltas.into(),
-        entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))),
-        origin: None,
+        entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))).into(),
+        origin: Default::default(),
         id: DiffId::default(),
         nested: None,
         explanations: Default::default(),
@@ -167,8 +167,9 @@ fn dir_difference(path: &str, index: u32) -> Difference {
         entries: Some(Sides::new(
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T0, None))),
             Some(Arc::new(meta(index, &name, EntryKind::Directory, T1, None))),
-        )),
-        origin: None,
+        ))
+        .into(),
+        origin: Default::default(),
         id: DiffId::default(),
         nested: None,
         explanations: Default::default(),

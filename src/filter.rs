@@ -867,8 +867,8 @@ mod tests {
                 delta(Aspect::FileTime, "d"),
             ]
             .into(),
-            entries: None,
-            origin: None,
+            entries: Default::default(),
+            origin: Default::default(),
             nested: None,
             explanations: Default::default(),
         };

@@ -35,7 +35,7 @@ pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
         let Some(context) = report.context(difference.context) else {
             continue;
         };
-        let Some(entries) = &difference.entries else {
+        let Some(entries) = difference.entries.as_ref() else {
             continue;
         };
         let context_path = paths
@@ -45,7 +45,7 @@ pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
             let Some(entry) = entries.get(side) else {
                 continue;
             };
-            let origin = difference.origin.as_ref().and_then(|o| *o.get(side));
+            let origin = difference.origin.get().and_then(|o| *o.get(side));
             let layer = layers.entry((context.id, side, origin)).or_insert_with(|| {
                 let layer = match context.kind {
                     ContextKind::Layer { .. } => context.descriptors.get(side).clone(),

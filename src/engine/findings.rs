@@ -619,8 +619,8 @@ fn package_difference(context: ContextId, change: &PackageChange) -> Difference 
         kind: DiffKind::Pkg,
         key: format!("{ecosystem} {}", change.key).into(),
         deltas: deltas.into(),
-        entries: None,
-        origin: None,
+        entries: Default::default(),
+        origin: Default::default(),
         nested: None,
         explanations: thin_vec::thin_vec![Explanation {
             rule: "package".into(),

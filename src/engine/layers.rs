@@ -827,7 +827,7 @@ impl Work<'_, '_> {
         let context = self.plans[p].merged_context;
         let include_unchanged = self.walker.options.include_unchanged;
         let found = |difference: Difference| {
-            let origin = difference.origin.unwrap_or_default();
+            let origin = difference.origin.get().unwrap_or_default();
             self.found(p, difference, None, |side| {
                 let (job, entries) = layers.get(side).get((*origin.get(side))? as usize)?;
                 Some((*job, entries.as_ref()))

@@ -443,7 +443,7 @@ mod tests {
         for event in events {
             match event {
                 Event::Provisional(d) => {
-                    provisional.insert(d.id, d.entries.clone());
+                    provisional.insert(d.id, d.entries.as_ref().cloned());
                 }
                 Event::Difference(d) => {
                     let Some(Some(early)) = provisional.remove(&d.id) else {

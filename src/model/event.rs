@@ -135,16 +135,69 @@ pub struct Difference {
     pub key: DiffKey,
     /// What differs about it; read them with [`Difference::deltas`].
     pub deltas: Deltas,
-    /// For files: both inputs' tar entries (`None` where absent).
+    /// For files: both inputs' tar entries (`None` where absent); read them with `entries.as_ref()`.
     /// Shared with the layer that read them: a file difference costs no copy of its entries.
-    pub entries: Option<Sides<Option<Arc<EntryMeta>>>>,
+    pub entries: FileEntries,
     /// For files in the merged view: the layer index that gave each input its entry.
-    pub origin: Option<Sides<Option<u32>>>,
+    pub origin: Origin,
     /// For a file whose inside was compared: the context of its members. Its content deltas then only
     /// restate what differs inside, and are shown when something inside is.
     pub nested: Option<ContextId>,
     /// What explains it, if anything does.
     pub explanations: ThinVec<Explanation>,
+}
+
+/// A file difference's two tar entries (`None` where absent), none for other differences: 16 bytes
+/// where an `Option` of the pair took 24 (a file has an entry on one side at least).
+#[derive(Debug, Clone, Default)]
+pub struct FileEntries(Sides<Option<Arc<EntryMeta>>>);
+
+impl FileEntries {
+    pub fn as_ref(&self) -> Option<&Sides<Option<Arc<EntryMeta>>>> {
+        self.is_some().then_some(&self.0)
+    }
+
+    pub fn is_some(&self) -> bool {
+        self.0.input0.is_some() || self.0.input1.is_some()
+    }
+
+    pub fn take(&mut self) -> Option<Sides<Option<Arc<EntryMeta>>>> {
+        let taken = std::mem::take(&mut self.0);
+        (taken.input0.is_some() || taken.input1.is_some()).then_some(taken)
+    }
+}
+
+impl From<Option<Sides<Option<Arc<EntryMeta>>>>> for FileEntries {
+    fn from(entries: Option<Sides<Option<Arc<EntryMeta>>>>) -> FileEntries {
+        FileEntries(entries.unwrap_or_default())
+    }
+}
+
+/// The layer index that gave each input its entry, for files in the merged view: 8 bytes where an
+/// `Option` of the pair took 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin([u32; 2]);
+
+impl Origin {
+    const ABSENT: u32 = u32::MAX;
+
+    pub fn get(self) -> Option<Sides<Option<u32>>> {
+        let [input0, input1] = self.0.map(|l| (l != Self::ABSENT).then_some(l));
+        (input0.is_some() || input1.is_some()).then_some(Sides::new(input0, input1))
+    }
+}
+
+impl Default for Origin {
+    fn default() -> Origin {
+        Origin([Self::ABSENT; 2])
+    }
+}
+
+impl From<Option<Sides<Option<u32>>>> for Origin {
+    fn from(origin: Option<Sides<Option<u32>>>) -> Origin {
+        let sides = origin.unwrap_or_default();
+        Origin([sides.input0, sides.input1].map(|l| l.unwrap_or(Self::ABSENT)))
+    }
 }
 
 /// What a [`Difference`] is about: a file path (canonical), a descriptor's role, a config field...
@@ -194,10 +247,10 @@ impl Serialize for Difference {
         object.serialize_field("kind", &self.kind)?;
         object.serialize_field("key", self.key())?;
         object.serialize_field("deltas", &*self.deltas())?;
-        if let Some(entries) = &self.entries {
+        if let Some(entries) = self.entries.as_ref() {
             object.serialize_field("entries", entries)?;
         }
-        if let Some(origin) = &self.origin {
+        if let Some(origin) = &self.origin.get() {
             object.serialize_field("origin", origin)?;
         }
         if let Some(nested) = &self.nested {

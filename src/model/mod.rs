@@ -23,7 +23,7 @@ pub use entry::{
 };
 pub use event::{
     Context, ContextId, ContextKind, Delta, DiffId, DiffKey, DiffKind, Difference, Event,
-    LayerProof, Progress,
+    FileEntries, LayerProof, Origin, Progress,
 };
 pub use explanation::{Category, Explanation, Severity};
 pub use report::{Applied, Report};

@@ -345,8 +345,8 @@ mod tests {
             kind: DiffKind::File,
             key: format!("f{id}").into(),
             deltas: Default::default(),
-            entries: None,
-            origin: None,
+            entries: Default::default(),
+            origin: Default::default(),
             nested: None,
             explanations: Default::default(),
         }

@@ -121,8 +121,9 @@ pub fn file_difference(
         entries: Some(Sides::new(
             input0.map(std::sync::Arc::new),
             input1.map(std::sync::Arc::new),
-        )),
-        origin: None,
+        ))
+        .into(),
+        origin: Default::default(),
         id: DiffId::default(),
         nested: None,
         explanations: Default::default(),
@@ -150,8 +151,8 @@ pub fn other_difference(context: ContextId, kind: DiffKind, key: &str, delta: De
         kind,
         key: key.into(),
         deltas: vec![delta].into(),
-        entries: None,
-        origin: None,
+        entries: Default::default(),
+        origin: Default::default(),
         id: DiffId::default(),
         nested: None,
         explanations: Default::default(),

@@ -258,10 +258,10 @@ impl Serialize for DifferenceJson<'_> {
         let shown = self.shown.filter(|s| s.shows_a_delta());
         object.serialize_entry("shown", &shown.is_some())?;
         object.serialize_entry("deltas", &DeltasJson(d, shown))?;
-        if let Some(entries) = &d.entries {
+        if let Some(entries) = d.entries.as_ref() {
             object.serialize_entry("entries", entries)?;
         }
-        if let Some(origin) = &d.origin {
+        if let Some(origin) = &d.origin.get() {
             object.serialize_entry("origin", origin)?;
         }
         if let Some(nested) = d.nested {

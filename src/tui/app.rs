@@ -678,7 +678,7 @@ impl App {
             .find_path(context, &path)
             .and_then(|n| tree.difference_of(n))
             .and_then(|d| report.differences.get(d))
-            .and_then(|d| d.origin)
+            .and_then(|d| d.origin.get())
             .map(|o| [o.input1, o.input0]);
         let mut contexts: Vec<(u8, crate::model::ContextId)> = report
             .contexts

@@ -194,6 +194,8 @@ impl Session {
         let refreshes_data = self.stale.data || self.stale.lens;
         if refreshes_data {
             if self.stale.data || self.stale.basis {
+                // The old one goes first: at two million differences each takes 45 MB.
+                self.basis = Basis::default();
                 self.basis = Basis::new(&self.report, self.view);
                 self.stale.basis = false;
             }

@@ -56,10 +56,10 @@ fn swap_difference(difference: &mut Difference) {
         }
     }
     if let Some(entries) = difference.entries.take() {
-        difference.entries = Some(swapped(entries));
+        difference.entries = Some(swapped(entries)).into();
     }
-    if let Some(origin) = difference.origin.take() {
-        difference.origin = Some(swapped(origin));
+    if let Some(origin) = difference.origin.get() {
+        difference.origin = Some(swapped(origin)).into();
     }
 }
 
@@ -83,8 +83,8 @@ mod tests {
             kind: DiffKind::File,
             key: crate::model::DiffKey::EntryName,
             deltas: Deltas::of_entries(entries.as_ref().map(|e| e.as_deref()), false),
-            entries: Some(entries),
-            origin: None,
+            entries: Some(entries).into(),
+            origin: Default::default(),
             id: crate::model::DiffId::default(),
             nested: None,
             explanations: Default::default(),
@@ -109,8 +109,8 @@ mod tests {
                 json!("A=1"),
             )]
             .into(),
-            entries: None,
-            origin: Some(Sides::new(Some(1), None)),
+            entries: Default::default(),
+            origin: Some(Sides::new(Some(1), None)).into(),
             id: crate::model::DiffId::default(),
             nested: None,
             explanations: Default::default(),
@@ -124,7 +124,7 @@ mod tests {
             d.deltas()[0].values,
             Sides::new(json!("A=1").into(), json!(null).into())
         );
-        assert_eq!(d.origin, Some(Sides::new(None, Some(1))));
+        assert_eq!(d.origin.get(), Some(Sides::new(None, Some(1))));
         assert_eq!(report.layer_entries[0].1, Sides::new(Some(6), Some(5)));
         swap_report(&mut report);
         assert_eq!(report.differences[0].deltas()[0].values.input0, json!(null));

@@ -1188,8 +1188,9 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
         entries: Some(Sides::new(
             Some(EntryFields::test_file(name).into()),
             Some(EntryFields::test_file(name).into()),
-        )),
-        origin: None,
+        ))
+        .into(),
+        origin: Default::default(),
         nested: None,
         explanations: Default::default(),
     };

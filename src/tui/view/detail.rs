@@ -312,14 +312,14 @@ fn entry_lines(
             theme.dim(),
         ),
     ])];
-    if let Some(origin) = &d.origin {
+    if let Some(origin) = &d.origin.get() {
         let layer = |o: Option<u32>| o.map_or("-".to_owned(), |l| format!("layer {l}"));
         lines.push(Line::styled(
             format!("from {} / {}", layer(origin.input0), layer(origin.input1)),
             theme.dim(),
         ));
     }
-    let Some(entries) = &d.entries else {
+    let Some(entries) = d.entries.as_ref() else {
         return lines;
     };
     let label_width = 12usize;
