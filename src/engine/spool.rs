@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -34,18 +34,43 @@ pub struct ContentSpool {
 #[derive(Debug)]
 struct SpooledLayer {
     file: File,
-    /// By entry index, ascending: 16 bytes an entry (a hash map took 52 for a million).
-    kept: Vec<Kept>,
+    index: KeptIndex,
 }
 
-impl SpooledLayer {
-    fn kept(&self, index: u32) -> Option<Kept> {
-        let at = self.kept.binary_search_by_key(&index, |k| k.index).ok()?;
-        self.kept.get(at).copied()
+/// Where the kept contents lie: one after the other in entry order, so each one's offset is the sum
+/// of the lengths before it. 8 bytes an entry (its index and length) and the offset of every
+/// [`KeptIndex::BLOCK`]th (a list with every offset took 16, a hash map 52).
+#[derive(Debug, Default)]
+struct KeptIndex {
+    /// (entry index, length), by entry index ascending.
+    kept: Vec<(u32, u32)>,
+    /// The offset of `kept[i * BLOCK]`.
+    starts: Vec<u64>,
+}
+
+impl KeptIndex {
+    const BLOCK: usize = 64;
+
+    /// Adds the next content, which starts at `offset` (where the last one ended).
+    fn push(&mut self, index: u32, len: u32, offset: u64) {
+        if self.kept.len().is_multiple_of(Self::BLOCK) {
+            self.starts.push(offset);
+        }
+        self.kept.push((index, len));
+    }
+
+    /// Where entry `index`'s content lies: (offset, length).
+    fn find(&self, index: u32) -> Option<(u64, u32)> {
+        let at = self.kept.binary_search_by_key(&index, |k| k.0).ok()?;
+        let block = at / Self::BLOCK;
+        let before: u64 = (self.kept[block * Self::BLOCK..at].iter())
+            .map(|k| u64::from(k.1))
+            .sum();
+        Some((self.starts.get(block)? + before, self.kept[at].1))
     }
 }
 
-/// Where entry `index`'s content lies in its layer's spool file.
+/// The content being copied: its entry, where it starts, how long it is so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Kept {
     offset: u64,
@@ -99,7 +124,7 @@ impl ContentSpool {
                 file: Some(BufWriter::with_capacity(256 * 1024, file)),
                 written: 0,
                 reserved: 0,
-                kept: Vec::new(),
+                index: KeptIndex::default(),
                 current: None,
                 failed: false,
                 committed: false,
@@ -117,14 +142,14 @@ impl ContentSpool {
         let Some(spooled) = lock(&self.layers).get(layer).cloned() else {
             return Spooled::NotKept;
         };
-        let Some(kept) = spooled.kept(index) else {
+        let Some((offset, len)) = spooled.index.find(index) else {
             return Spooled::NotKept;
         };
-        let Ok(len) = usize::try_from(kept.len) else {
+        let Ok(len) = usize::try_from(len) else {
             return Spooled::NotKept;
         };
         let mut bytes = vec![0; len];
-        if let Err(e) = read_exact_at(&spooled.file, &mut bytes, kept.offset) {
+        if let Err(e) = read_exact_at(&spooled.file, &mut bytes, offset) {
             return Spooled::Unusable(format!("the content cache could not be read: {e}"));
         }
         if Digest::sha256_of(&bytes) != *digest {
@@ -186,7 +211,7 @@ pub(crate) struct SpoolWriter<'s> {
     written: u64,
     /// Budget taken by this writer.
     reserved: u64,
-    kept: Vec<Kept>,
+    index: KeptIndex,
     /// The entry being copied and its room left in the budget it reserved.
     current: Option<(Kept, u64)>,
     /// A write failed (disk full...): nothing more is kept of this layer.
@@ -198,7 +223,7 @@ pub(crate) struct SpoolWriter<'s> {
 impl SpoolWriter<'_> {
     /// Starts copying entry `index`, `size` bytes long, if it fits.
     pub fn begin(&mut self, index: u32, size: u64) {
-        self.current = None;
+        self.abandon_current();
         let fits = size <= self.spool.max_entry && u32::try_from(size).is_ok();
         if self.failed || !fits || !self.spool.reserve(size) {
             return;
@@ -217,8 +242,12 @@ impl SpoolWriter<'_> {
             return;
         };
         let len = chunk.len() as u64;
-        if len > *room || self.failed {
+        if self.failed {
             self.current = None;
+            return;
+        }
+        if len > *room {
+            self.abandon_current();
             return;
         }
         if self
@@ -241,7 +270,25 @@ impl SpoolWriter<'_> {
         if let Some((kept, _)) = self.current.take()
             && !self.failed
         {
-            self.kept.push(kept);
+            self.index.push(kept.index, kept.len, kept.offset);
+        }
+    }
+
+    /// Drops the content being copied: what was written of it is written over by the next one, so
+    /// that the kept contents stay one after the other.
+    fn abandon_current(&mut self) {
+        let Some((kept, _)) = self.current.take() else {
+            return;
+        };
+        if self.written == kept.offset {
+            return;
+        }
+        let rewound =
+            (self.file.as_mut()).is_some_and(|f| f.seek(SeekFrom::Start(kept.offset)).is_ok());
+        if rewound {
+            self.written = kept.offset;
+        } else {
+            self.failed = true;
         }
     }
 
@@ -253,14 +300,14 @@ impl SpoolWriter<'_> {
         let Some(Ok(file)) = self.file.take().map(BufWriter::into_inner) else {
             return;
         };
-        self.committed = true;
-        let mut kept = std::mem::take(&mut self.kept);
-        // Entries come in index order; sorted anyway, as lookups search by index.
-        if !kept.is_sorted_by_key(|k| k.index) {
-            kept.sort_by_key(|k| k.index);
+        let mut index = std::mem::take(&mut self.index);
+        // Entries come in index order (the lookups search by index and sum lengths in that order).
+        if !index.kept.is_sorted_by_key(|k| k.0) {
+            return;
         }
-        kept.shrink_to_fit();
-        let layer = SpooledLayer { file, kept };
+        self.committed = true;
+        index.kept.shrink_to_fit();
+        let layer = SpooledLayer { file, index };
         lock(&self.spool.layers).insert(self.layer.clone(), Arc::new(layer));
     }
 }
@@ -315,6 +362,31 @@ mod tests {
             Spooled::NotKept
         ));
         assert!(spool.writer(&layer).is_none(), "a layer is spooled once");
+    }
+
+    #[test]
+    fn a_content_longer_than_declared_is_dropped_and_the_next_ones_still_read_back() {
+        let spool = ContentSpool::new(1 << 20, 1 << 20);
+        let layer = digest(b"layer");
+        let mut writer = spool.writer(&layer).unwrap_or_else(|| panic!("no writer"));
+        // Past the first block of offsets, so that both the block starts and the sums are read.
+        let contents: Vec<Vec<u8>> = (0..200u32).map(|i| vec![i as u8; i as usize % 7]).collect();
+        for (index, content) in contents.iter().enumerate() {
+            writer.begin(index as u32, content.len() as u64);
+            writer.write(content);
+            if index == 100 {
+                writer.write(b"more than declared");
+            }
+            writer.end();
+        }
+        writer.commit();
+        for (index, content) in contents.iter().enumerate() {
+            match spool.read(&layer, index as u32, &digest(content)) {
+                Spooled::NotKept if index == 100 => {}
+                Spooled::Content(bytes) if index != 100 && bytes == *content => {}
+                other => panic!("entry {index}: {other:?}"),
+            }
+        }
     }
 
     #[test]
