@@ -90,7 +90,7 @@ fn meta(index: u32, name: &str, kind: EntryKind, mtime: i64, content: Option<&st
         extras: None,
         format: TarFormat::Ustar,
         content: content.map(|c| Digest::sha256_of(c.as_bytes())),
-        nested: None,
+        nested: Default::default(),
     })
 }
 
@@ -152,7 +152,7 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))).into(),
         origin: Default::default(),
         id: DiffId::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: Default::default(),
     }
 }
@@ -171,7 +171,7 @@ fn dir_difference(path: &str, index: u32) -> Difference {
         .into(),
         origin: Default::default(),
         id: DiffId::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: Default::default(),
     }
 }

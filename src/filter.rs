@@ -347,7 +347,7 @@ impl Counts {
         if counts_as_one(inside_a_file, d.nested.is_some(), own) {
             Counts::One {
                 own,
-                inside: d.nested,
+                inside: d.nested.get(),
             }
         } else if inside_a_file {
             Counts::Member {
@@ -804,7 +804,7 @@ pub fn is_derived(difference: &Difference, aspect: Aspect) -> bool {
 /// The context whose shown differences show a difference's derived deltas: its nested context for a
 /// file compared inside, else its own.
 fn lit_by(difference: &Difference) -> ContextId {
-    difference.nested.unwrap_or(difference.context)
+    difference.nested.get().unwrap_or(difference.context)
 }
 
 /// Manifest contexts whose layer counts differ: there the per-layer view is noise (diffoci #77).
@@ -869,7 +869,7 @@ mod tests {
             .into(),
             entries: Default::default(),
             origin: Default::default(),
-            nested: None,
+            nested: Default::default(),
             explanations: Default::default(),
         };
         let shown = Shown::new(&difference, Aspect::FileTime.into());

@@ -91,7 +91,8 @@ pub fn files_of_members<'r>(
     report: &'r Report,
     differences: &[&Difference],
 ) -> Vec<&'r Difference> {
-    let mut present: HashSet<ContextId> = differences.iter().filter_map(|d| d.nested).collect();
+    let mut present: HashSet<ContextId> =
+        differences.iter().filter_map(|d| d.nested.get()).collect();
     let mut files = Vec::new();
     for member in differences.iter().filter(|d| report.is_inside_a_file(d)) {
         let Some(outermost) = report.outermost_file(member.context) else {
@@ -103,7 +104,7 @@ pub fn files_of_members<'r>(
         if let Some(file) = report
             .differences
             .iter()
-            .find(|d| d.nested == Some(outermost))
+            .find(|d| d.nested.get() == Some(outermost))
         {
             files.push(file);
         }
@@ -138,9 +139,9 @@ impl Members {
         limits: NestedLimits,
     ) -> Self {
         let by_inside: HashMap<ContextId, &Difference> = (report.differences.iter())
-            .filter_map(|d| Some((d.nested?, d)))
+            .filter_map(|d| Some((d.nested.get()?, d)))
             .collect();
-        let exported: HashSet<ContextId> = files.iter().filter_map(|d| d.nested).collect();
+        let exported: HashSet<ContextId> = files.iter().filter_map(|d| d.nested.get()).collect();
         let mut wanted: HashMap<(Side, String, u32), Vec<Member>> = HashMap::new();
         for difference in members {
             let Some(context) = report.context(difference.context) else {

@@ -68,7 +68,7 @@ impl Walker<'_> {
                 entries: Default::default(),
                 origin: Default::default(),
                 id: DiffId::default(),
-                nested: None,
+                nested: Default::default(),
                 explanations: Default::default(),
             });
         }

@@ -621,7 +621,7 @@ fn package_difference(context: ContextId, change: &PackageChange) -> Difference 
         deltas: deltas.into(),
         entries: Default::default(),
         origin: Default::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: thin_vec::thin_vec![Explanation {
             rule: "package".into(),
             category: Category::Package,

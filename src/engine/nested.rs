@@ -758,7 +758,7 @@ fn member_difference(
         entries: entries.into(),
         origin: Default::default(),
         id: DiffId::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: Default::default(),
     }
 }

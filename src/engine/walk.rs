@@ -407,7 +407,7 @@ impl<'a> Walker<'a> {
             entries: Default::default(),
             origin: Default::default(),
             id: DiffId::default(),
-            nested: None,
+            nested: Default::default(),
             explanations: Default::default(),
         });
     }
@@ -453,7 +453,7 @@ impl<'a> Walker<'a> {
                 entries: Default::default(),
                 origin: Default::default(),
                 id: DiffId::default(),
-                nested: None,
+                nested: Default::default(),
                 explanations: Default::default(),
             });
         }
@@ -492,7 +492,7 @@ impl<'a> Walker<'a> {
                 entries: Default::default(),
                 origin: Default::default(),
                 id: DiffId::default(),
-                nested: None,
+                nested: Default::default(),
                 explanations: Default::default(),
             });
         }
@@ -815,7 +815,7 @@ impl<'a> Walker<'a> {
                 entries: Default::default(),
                 origin: Default::default(),
                 id: DiffId::default(),
-                nested: None,
+                nested: Default::default(),
                 explanations: Default::default(),
             });
         }
@@ -839,7 +839,7 @@ impl<'a> Walker<'a> {
                 entries: Default::default(),
                 origin: Default::default(),
                 id: DiffId::default(),
-                nested: None,
+                nested: Default::default(),
                 explanations: Default::default(),
             });
         }

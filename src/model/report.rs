@@ -117,7 +117,7 @@ impl Report {
                 context,
             } => {
                 if let Some(d) = self.difference_mut(difference) {
-                    d.nested = Some(context);
+                    d.nested = Some(context).into();
                 }
             }
             Event::Explained {
@@ -190,7 +190,7 @@ impl Report {
     fn members_after_their_files(&self, order: Vec<usize>) -> Vec<usize> {
         let files: HashMap<ContextId, usize> = order
             .iter()
-            .filter_map(|&i| Some((self.differences[i].nested?, i)))
+            .filter_map(|&i| Some((self.differences[i].nested.get()?, i)))
             .collect();
         let mut members: HashMap<ContextId, Vec<usize>> = HashMap::new();
         let mut top = Vec::with_capacity(order.len());
@@ -207,7 +207,11 @@ impl Report {
         let mut stack: Vec<usize> = top.into_iter().rev().collect();
         while let Some(i) = stack.pop() {
             out.push(i);
-            if let Some(inside) = self.differences[i].nested.and_then(|c| members.remove(&c)) {
+            if let Some(inside) = self.differences[i]
+                .nested
+                .get()
+                .and_then(|c| members.remove(&c))
+            {
                 stack.extend(inside.into_iter().rev());
             }
         }
@@ -347,7 +351,7 @@ mod tests {
             deltas: Default::default(),
             entries: Default::default(),
             origin: Default::default(),
-            nested: None,
+            nested: Default::default(),
             explanations: Default::default(),
         }
     }

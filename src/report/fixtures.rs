@@ -125,7 +125,7 @@ pub fn file_difference(
         .into(),
         origin: Default::default(),
         id: DiffId::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: Default::default(),
     }
 }
@@ -154,7 +154,7 @@ pub fn other_difference(context: ContextId, kind: DiffKind, key: &str, delta: De
         entries: Default::default(),
         origin: Default::default(),
         id: DiffId::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: Default::default(),
     }
 }

@@ -558,7 +558,7 @@ impl<'a, 'r> Page<'a, 'r> {
         if let Some(section) = self.contents.and_then(|c| c.section(d)) {
             self.html.push_str(section);
         }
-        if let Some(nested) = d.nested.and_then(|id| self.report.context(id)) {
+        if let Some(nested) = d.nested.get().and_then(|id| self.report.context(id)) {
             self.nested(nested);
         }
         self.html.push_str("</details>\n");

@@ -264,7 +264,7 @@ impl Serialize for DifferenceJson<'_> {
         if let Some(origin) = &d.origin.get() {
             object.serialize_entry("origin", origin)?;
         }
-        if let Some(nested) = d.nested {
+        if let Some(nested) = d.nested.get() {
             object.serialize_entry("nested", &nested)?;
         }
         if !d.explanations.is_empty() {

@@ -313,7 +313,7 @@ mod tests {
             descriptors: crate::model::Sides::new(None, None),
         });
         let mut tar = content_difference(LAYER0, "srv/app.tar", &hex_of('1'), &hex_of('2'));
-        tar.nested = Some(inside);
+        tar.nested = Some(inside).into();
         report.differences.push(tar);
         report.differences.push(content_difference(
             inside,

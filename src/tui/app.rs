@@ -463,7 +463,7 @@ impl App {
         };
         if row.expanded {
             self.set_expanded(false);
-        } else if let Some(parent) = self.session.tree().node(row.node).parent
+        } else if let Some(parent) = self.session.tree().node(row.node).parent()
             && let Some(index) = self.tree.row_of(parent)
         {
             self.tree.select_row(&self.session, index);

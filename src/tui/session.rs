@@ -557,7 +557,7 @@ fn explained_flags(report: &Report, filter: &Filter) -> Vec<bool> {
     let mut file_of: HashMap<ContextId, usize> = HashMap::new();
     let mut flags = Vec::with_capacity(report.differences.len());
     for (index, d) in report.differences.iter().enumerate() {
-        if let Some(inside) = d.nested {
+        if let Some(inside) = d.nested.get() {
             file_of.insert(inside, index);
         }
         let flag = match file_of.get(&d.context) {

@@ -86,7 +86,7 @@ mod tests {
             entries: Some(entries).into(),
             origin: Default::default(),
             id: crate::model::DiffId::default(),
-            nested: None,
+            nested: Default::default(),
             explanations: Default::default(),
         };
         let times = |d: &Difference| d.deltas()[0].values.clone();
@@ -112,7 +112,7 @@ mod tests {
             entries: Default::default(),
             origin: Some(Sides::new(Some(1), None)).into(),
             id: crate::model::DiffId::default(),
-            nested: None,
+            nested: Default::default(),
             explanations: Default::default(),
         });
         report

@@ -1191,7 +1191,7 @@ fn rows_arriving_above_the_selection_keep_it_in_place_and_the_end_does_not_rebui
         ))
         .into(),
         origin: Default::default(),
-        nested: None,
+        nested: Default::default(),
         explanations: Default::default(),
     };
     // Listed now rather than at the next streaming refresh.
