@@ -157,11 +157,15 @@ impl Companion {
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.length += bytes.len() as u64;
-        self.queue.drain(..self.start);
-        self.start = 0;
+        // Moved down once half of it is hashed: each byte is moved a bounded number of times.
+        if self.start >= self.queue.len() / 2 {
+            self.queue.drain(..self.start);
+            self.start = 0;
+        }
         self.queue.extend_from_slice(bytes);
-        if self.queue.len() > Self::QUEUE_LIMIT {
-            self.hash_alone(self.queue.len() - Self::QUEUE_LIMIT / 2);
+        let waiting = self.queue.len() - self.start;
+        if waiting > Self::QUEUE_LIMIT {
+            self.hash_alone(waiting - Self::QUEUE_LIMIT / 2);
         }
     }
 
@@ -499,7 +503,8 @@ mod tests {
             assert_eq!(hasher.finalize(), whole, "piece {piece} split {split}");
             let blob_digest: [u8; 32] = Sha256::digest(&blob[..pushed]).into();
             assert_eq!(companion.borrow_mut().digest(), blob_digest);
-            assert!(companion.borrow().queue.len() <= Companion::QUEUE_LIMIT + piece);
+            let waiting = companion.borrow().queue.len() - companion.borrow().start;
+            assert!(waiting <= Companion::QUEUE_LIMIT + piece);
             companion.borrow_mut().push(&blob[pushed..]);
             let blob_digest: [u8; 32] = Sha256::digest(&blob).into();
             assert_eq!(
