@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::model::{
     Aspect, ContextId, Delta, Deltas, DiffId, DiffKey, DiffKind, Difference, EntryKind, EntryMeta,
-    Sides, Whiteout, is_canonical,
+    IndexPair, Sides, Whiteout, is_canonical,
 };
 
 /// The difference between a path's entries (one of them may be absent), deltas derived from them;
@@ -130,30 +130,10 @@ impl LayerEntries {
 
 /// Pairs the entries of two layers by path and occurrence (for names that appear several times), in
 /// path order: each pair's entry indexes (the path is the entries', not kept: 8 bytes a pair).
-fn pair_entries(a: &LayerEntries, b: &LayerEntries) -> Vec<EntryPair> {
+fn pair_entries(a: &LayerEntries, b: &LayerEntries) -> Vec<IndexPair> {
     merge_join(a.keys(), b.keys(), |x, y| x.0.cmp(y.0).then(x.1.cmp(&y.1)))
-        .map(|(x, y)| EntryPair::new(x.map(|k| k.2), y.map(|k| k.2)))
+        .map(|(x, y)| IndexPair::new(x.map(|k| k.2), y.map(|k| k.2)))
         .collect()
-}
-
-/// The indexes of a pair's entries, [`EntryPair::ABSENT`] where a side has none.
-#[derive(Debug, Clone, Copy)]
-struct EntryPair([u32; 2]);
-
-impl EntryPair {
-    const ABSENT: u32 = u32::MAX;
-
-    fn new(input0: Option<u32>, input1: Option<u32>) -> EntryPair {
-        EntryPair([input0, input1].map(|i| i.unwrap_or(Self::ABSENT)))
-    }
-
-    fn input0(self) -> Option<u32> {
-        (self.0[0] != Self::ABSENT).then_some(self.0[0])
-    }
-
-    fn input1(self) -> Option<u32> {
-        (self.0[1] != Self::ABSENT).then_some(self.0[1])
-    }
 }
 
 /// Walks two sequences sorted by `order` together, yielding each item of one with its equal in the
@@ -246,7 +226,7 @@ pub fn layer_entry_differences<'l>(
 
 /// Input 0's indexes of the shared entries whose relative order differs: those off a longest common
 /// subsequence of the two orders.
-fn moved_entries(pairs: &[EntryPair]) -> HashSet<u32> {
+fn moved_entries(pairs: &[IndexPair]) -> HashSet<u32> {
     let mut shared: Vec<(u32, u32)> = pairs
         .iter()
         .filter_map(|i| Some((i.input0()?, i.input1()?)))

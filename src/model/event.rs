@@ -173,30 +173,45 @@ impl From<Option<Sides<Option<Arc<EntryMeta>>>>> for FileEntries {
     }
 }
 
-/// The layer index that gave each input its entry, for files in the merged view: 8 bytes where an
-/// `Option` of the pair took 16.
+/// An index on each side or on one (a layer's, an entry's): 8 bytes where an `Option` of the pair took 16.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Origin([u32; 2]);
+pub struct IndexPair([u32; 2]);
 
-impl Origin {
+/// The layer index that gave each input its entry, for files in the merged view.
+pub type Origin = IndexPair;
+
+impl IndexPair {
     const ABSENT: u32 = u32::MAX;
 
+    pub fn new(input0: Option<u32>, input1: Option<u32>) -> IndexPair {
+        IndexPair([input0, input1].map(|i| i.unwrap_or(Self::ABSENT)))
+    }
+
+    /// The indexes, `None` when neither side has one.
     pub fn get(self) -> Option<Sides<Option<u32>>> {
         let [input0, input1] = self.0.map(|l| (l != Self::ABSENT).then_some(l));
         (input0.is_some() || input1.is_some()).then_some(Sides::new(input0, input1))
     }
-}
 
-impl Default for Origin {
-    fn default() -> Origin {
-        Origin([Self::ABSENT; 2])
+    pub fn input0(self) -> Option<u32> {
+        (self.0[0] != Self::ABSENT).then_some(self.0[0])
+    }
+
+    pub fn input1(self) -> Option<u32> {
+        (self.0[1] != Self::ABSENT).then_some(self.0[1])
     }
 }
 
-impl From<Option<Sides<Option<u32>>>> for Origin {
-    fn from(origin: Option<Sides<Option<u32>>>) -> Origin {
-        let sides = origin.unwrap_or_default();
-        Origin([sides.input0, sides.input1].map(|l| l.unwrap_or(Self::ABSENT)))
+impl Default for IndexPair {
+    fn default() -> IndexPair {
+        IndexPair([Self::ABSENT; 2])
+    }
+}
+
+impl From<Option<Sides<Option<u32>>>> for IndexPair {
+    fn from(indexes: Option<Sides<Option<u32>>>) -> IndexPair {
+        let sides = indexes.unwrap_or_default();
+        IndexPair::new(sides.input0, sides.input1)
     }
 }
 
