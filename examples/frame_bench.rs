@@ -21,7 +21,6 @@
 //! Exit status: 0 = both goals met, 1 = not.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
@@ -149,7 +148,7 @@ fn file_difference(n: usize, path: &str, index: u32) -> Difference {
         kind: DiffKind::File,
         key: path.into(),
         deltas: deltas.into(),
-        entries: Some(Sides::new(input0.map(Arc::new), input1.map(Arc::new))).into(),
+        entries: Some(Sides::new(input0, input1)).into(),
         origin: Default::default(),
         id: DiffId::default(),
         nested: Default::default(),
@@ -165,8 +164,8 @@ fn dir_difference(path: &str, index: u32) -> Difference {
         key: path.into(),
         deltas: vec![mtime_delta()].into(),
         entries: Some(Sides::new(
-            Some(Arc::new(meta(index, &name, EntryKind::Directory, T0, None))),
-            Some(Arc::new(meta(index, &name, EntryKind::Directory, T1, None))),
+            Some(meta(index, &name, EntryKind::Directory, T0, None)),
+            Some(meta(index, &name, EntryKind::Directory, T1, None)),
         ))
         .into(),
         origin: Default::default(),

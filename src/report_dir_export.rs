@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -115,7 +114,7 @@ pub fn files_of_members<'r>(
 /// A member of a file compared inside, on one side: where it goes and how to unpack it from the file.
 struct Member {
     context_path: String,
-    entry: Arc<EntryMeta>,
+    entry: EntryMeta,
     /// From the layer's file down to the member ([`nested::member_content`]).
     steps: Vec<UnpackStep>,
     /// The file it lies in, as the table names it (`srv/app.tar`, `a.tar.gz!/x.tar`).
@@ -285,7 +284,7 @@ impl Members {
 }
 
 /// One level of unpacking: the format of the file there and the member to take from it.
-type UnpackStep = (NestedFormat, Arc<EntryMeta>);
+type UnpackStep = (NestedFormat, EntryMeta);
 
 /// How to unpack a member of a file compared inside on one side: the nested context of its outermost
 /// file (the layer's entry) and the steps from that file down to the member.

@@ -3,7 +3,6 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use serde_json::json;
 
@@ -17,19 +16,18 @@ use crate::model::{
 pub(super) fn file_difference(
     context: ContextId,
     path: &str,
-    entries: Sides<Option<&Arc<EntryMeta>>>,
+    entries: Sides<Option<&EntryMeta>>,
     order_changed: bool,
     include_unchanged: bool,
 ) -> Option<Difference> {
-    let metas = entries.map(|e| e.map(|e| &**e));
-    let deltas = Deltas::of_entries(metas, order_changed);
+    let deltas = Deltas::of_entries(entries, order_changed);
     if !include_unchanged && deltas.aspects().is_empty() {
         return None;
     }
     Some(Difference {
         context,
         kind: DiffKind::File,
-        key: DiffKey::of_file(path, metas),
+        key: DiffKey::of_file(path, entries),
         deltas,
         entries: Some(entries.map(|e| e.cloned())).into(),
         origin: Default::default(),
@@ -44,7 +42,7 @@ pub(super) fn file_difference(
 #[derive(Debug, Default)]
 pub struct LayerEntries {
     /// Shared with the differences that name them.
-    pub entries: Vec<Arc<EntryMeta>>,
+    pub entries: Vec<EntryMeta>,
     /// The canonical paths of the entries whose names are spelled otherwise (`./etc`), by entry
     /// index; the others' paths are their names (most layers have no other spelling).
     respelled: Vec<(u32, String)>,
@@ -54,8 +52,8 @@ pub struct LayerEntries {
 }
 
 impl LayerEntries {
-    pub fn new(entries: Vec<impl Into<Arc<EntryMeta>>>) -> Self {
-        let entries: Vec<Arc<EntryMeta>> = entries.into_iter().map(Into::into).collect();
+    pub fn new(entries: Vec<impl Into<EntryMeta>>) -> Self {
+        let entries: Vec<EntryMeta> = entries.into_iter().map(Into::into).collect();
         let respelled = (0..entries.len() as u32)
             .zip(&entries)
             .filter(|(_, e)| !is_canonical(e.name()))
@@ -276,7 +274,7 @@ impl<'e> MergedFs<'e> {
     }
 
     /// (path, entry, layer) of each path, in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'e str, &'e Arc<EntryMeta>, usize)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&'e str, &'e EntryMeta, usize)> + '_ {
         self.at.iter().map(|&(layer, index)| {
             let entries = self.layers[layer as usize];
             (
@@ -407,7 +405,7 @@ pub fn compare_merged(
     include_unchanged: bool,
     mut found: impl FnMut(Difference),
 ) {
-    type Merged<'e> = (&'e str, &'e Arc<EntryMeta>, usize);
+    type Merged<'e> = (&'e str, &'e EntryMeta, usize);
     let mut emit = |path: &str, ea: Option<Merged<'_>>, eb: Option<Merged<'_>>| {
         let entries = Sides::new(ea.map(|(_, e, _)| e), eb.map(|(_, e, _)| e));
         let Some(mut difference) =
@@ -489,7 +487,7 @@ mod tests {
         let same_name = file_difference(
             ContextId(0),
             "etc/c",
-            Sides::new(None, Some(&Arc::new(entry(0, "etc/c").into()))),
+            Sides::new(None, Some(&EntryMeta::from(entry(0, "etc/c")))),
             false,
             false,
         )

@@ -20,7 +20,7 @@ pub struct Wanted {
     pub side: Side,
     /// The context path of the difference (`/manifests-0/layers-1`, `/merged`...).
     pub context_path: Arc<str>,
-    pub entry: Arc<EntryMeta>,
+    pub entry: EntryMeta,
     /// The layer that holds the entry, if it has content to read.
     pub layer: Option<Arc<Descriptor>>,
 }

@@ -49,7 +49,7 @@ pub(super) struct Candidate {
     pub plan: usize,
     pub context: ContextId,
     pub path: String,
-    pub entries: Sides<Option<(EntryAt, Arc<EntryMeta>)>>,
+    pub entries: Sides<Option<(EntryAt, EntryMeta)>>,
     /// Whether its content differs (else only presence: an added or removed file).
     pub content_differs: bool,
 }
@@ -176,7 +176,7 @@ pub(super) fn run(walker: &Walker<'_>, layers: &dyn ReadLayers, candidates: &Can
     // Found by several threads in any order; what is emitted from them must not depend on it.
     candidates.sort_by(|a, b| {
         let indexes = |c: &Candidate| {
-            let index = |e: &Option<(EntryAt, Arc<EntryMeta>)>| e.as_ref().map(|(at, _)| at.index);
+            let index = |e: &Option<(EntryAt, EntryMeta)>| e.as_ref().map(|(at, _)| at.index);
             (index(&c.entries.input0), index(&c.entries.input1))
         };
         (a.plan, a.context, &a.path, indexes(a)).cmp(&(b.plan, b.context, &b.path, indexes(b)))

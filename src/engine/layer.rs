@@ -69,7 +69,7 @@ impl Default for ReadLimits {
 #[derive(Debug, Default)]
 pub struct LayerScan {
     /// Shared from the start: the differences and the pairing hold the same entries.
-    pub entries: Vec<Arc<EntryMeta>>,
+    pub entries: Vec<EntryMeta>,
     /// The contents kept of the files a [`Capture`] asked for, by entry index.
     pub captured: Vec<(u32, Vec<u8>)>,
     /// The compression actually found (which may contradict the media type).
@@ -96,7 +96,7 @@ pub trait EntryObserver: Sync {
     }
 
     /// The entry is shared with the scan's list of entries: keeping it costs no copy.
-    fn entry(&self, entry: &Arc<EntryMeta>, content: Option<HeldContent>);
+    fn entry(&self, entry: &EntryMeta, content: Option<HeldContent>);
 }
 
 /// Which files' contents a scan keeps (within [`ReadLimits::capture_layer`] per layer): files whose
@@ -143,7 +143,7 @@ impl<'v> TarRead<'v> {
 /// A tar walked: its entries and the contents captured.
 #[derive(Default)]
 struct Walked<'s> {
-    entries: Vec<Arc<EntryMeta>>,
+    entries: Vec<EntryMeta>,
     captured: Vec<(u32, Vec<u8>)>,
     /// To commit once the blob is verified.
     spooled: Option<SpoolWriter<'s>>,
@@ -209,7 +209,7 @@ pub fn extract_from_layer(
 pub fn scan_tar_stream<R: Read>(
     stream: R,
     limits: &ReadLimits,
-) -> Result<Vec<Arc<EntryMeta>>, BlobError> {
+) -> Result<Vec<EntryMeta>, BlobError> {
     scan_tar(stream, StreamHasher::new(), TarRead::new(limits)).map(|(walked, _)| walked.entries)
 }
 
@@ -218,7 +218,7 @@ pub fn visit_tar_stream<R: Read>(
     stream: R,
     visitor: &mut dyn ContentVisitor,
     limits: &ReadLimits,
-) -> Result<Vec<Arc<EntryMeta>>, BlobError> {
+) -> Result<Vec<EntryMeta>, BlobError> {
     let how = TarRead {
         visitor: Some(visitor),
         ..TarRead::new(limits)
@@ -433,7 +433,6 @@ fn scan_tar<'v, R: Read>(
             captured_bytes += kept.bytes.len() as u64;
             walked.captured.push((index, kept.bytes));
         }
-        let meta = Arc::new(meta);
         if let Some(observer) = how.observer {
             observer.entry(&meta, held);
         }

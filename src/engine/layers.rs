@@ -470,7 +470,7 @@ impl EntryObserver for JobObserver<'_, '_, '_> {
         live.held.as_ref()?.hold(&live.of_job[self.job], path, size)
     }
 
-    fn entry(&self, entry: &Arc<EntryMeta>, content: Option<HeldContent>) {
+    fn entry(&self, entry: &EntryMeta, content: Option<HeldContent>) {
         let live = &self.work.live;
         let content = content.map(Arc::new);
         for &(pair, side) in &live.of_job[self.job] {
@@ -700,7 +700,7 @@ impl Work<'_, '_> {
         for difference in layer_entry_differences(layer.context, xs, ys, include_unchanged) {
             let layers = Sides::new((a, xs), (b, ys));
             let settles = (difference.entries.as_ref()).and_then(|entries| {
-                provisional.take(pairing_of(entries.as_ref().map(Option::as_deref)))
+                provisional.take(pairing_of(entries.as_ref().map(Option::as_ref)))
             });
             self.found(plan, difference, settles, |side| {
                 let (job, entries) = *layers.get(side);

@@ -6,7 +6,7 @@
 //! provisional difference under its id, or withdraws it if the layer failed to read or verify.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::model::{ContextId, DiffId, Difference, EntryMeta, Side, Sides};
 
@@ -79,7 +79,7 @@ struct Seen {
     /// How many times each path was read.
     occurrences: HashMap<String, u32>,
     /// Entries whose partner the other side has not read yet, by path and occurrence.
-    waiting: HashMap<(String, u32), Arc<EntryMeta>>,
+    waiting: HashMap<(String, u32), EntryMeta>,
     /// Read to its end (or absent): what it has not paired has no partner.
     complete: bool,
 }
@@ -105,12 +105,7 @@ impl LivePair {
     /// An entry `side` read: compared with its partner if the other side read it, added or removed
     /// if the other side is complete, else kept until one of them happens. `emit` reports a
     /// provisional difference and gives its id.
-    pub fn entry(
-        &self,
-        side: Side,
-        entry: &Arc<EntryMeta>,
-        emit: impl FnOnce(Difference) -> DiffId,
-    ) {
+    pub fn entry(&self, side: Side, entry: &EntryMeta, emit: impl FnOnce(Difference) -> DiffId) {
         let mut state = self.lock();
         if state.settled {
             return;
@@ -145,7 +140,7 @@ impl LivePair {
         }
         state.sides.get_mut(side).complete = true;
         let other = side.other();
-        let mut orphans: Vec<((String, u32), Arc<EntryMeta>)> =
+        let mut orphans: Vec<((String, u32), EntryMeta)> =
             state.sides.get_mut(other).waiting.drain().collect();
         // In the order the side read them, as the layer's end would find them.
         orphans.sort_by_key(|(_, entry)| entry.index());
@@ -174,11 +169,11 @@ impl LivePair {
     fn difference(
         &self,
         path: String,
-        entries: Sides<Option<&Arc<EntryMeta>>>,
+        entries: Sides<Option<&EntryMeta>>,
     ) -> Option<(Pairing, Difference)> {
         let difference =
             file_difference(self.context, &path, entries, false, self.include_unchanged)?;
-        Some((pairing_of(entries.map(|e| e.map(|e| &**e))), difference))
+        Some((pairing_of(entries), difference))
     }
 }
 
@@ -452,7 +447,7 @@ mod tests {
                     let settled = d.entries.as_ref().expect("a file difference");
                     for (side, entry) in early.iter() {
                         let same = match (entry, settled.get(side)) {
-                            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                            (Some(x), Some(y)) => crate::model::EntryMeta::same(x, y),
                             (x, y) => x.is_none() && y.is_none(),
                         };
                         assert!(same, "{name}: {} copied on {side:?}", d.key());

@@ -9,7 +9,6 @@
 //! is compared by digest only, and the comparison says so.
 
 use std::io::{self, Cursor, Read};
-use std::sync::Arc;
 
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -290,8 +289,8 @@ impl Comparer<'_> {
             &inner,
             deltas,
             Some(Sides::new(
-                Some(Arc::new(entries.input0.clone())),
-                Some(Arc::new(entries.input1.clone())),
+                Some(entries.input0.clone()),
+                Some(entries.input1.clone()),
             )),
         ));
         let index = out.differences.len() - 1;
@@ -635,10 +634,7 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
         match differences.iter_mut().find(|d| d.key() == x.path()) {
             Some(difference) => difference.deltas_mut().extend(deltas),
             None => {
-                let entries = Sides::new(
-                    Some(Arc::new(x.clone())),
-                    Some(Arc::new(b.entries[j].clone())),
-                );
+                let entries = Sides::new(Some(x.clone()), Some(b.entries[j].clone()));
                 differences.push(member_difference(&x.path(), deltas, Some(entries)));
             }
         }
@@ -646,7 +642,7 @@ fn add_zip_deltas(zips: &Sides<ZipListing>, differences: &mut Vec<Difference>) {
 }
 
 /// Differences whose two sides are nested files with different contents: (index, both entries).
-fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<Arc<EntryMeta>>>)> {
+fn nested_members(differences: &[Difference]) -> Vec<(usize, Sides<Option<EntryMeta>>)> {
     differences
         .iter()
         .enumerate()
@@ -745,13 +741,13 @@ fn content_deltas(a: &EntryMeta, b: &EntryMeta) -> Vec<Delta> {
 fn member_difference(
     key: &str,
     deltas: Vec<Delta>,
-    entries: Option<Sides<Option<Arc<EntryMeta>>>>,
+    entries: Option<Sides<Option<EntryMeta>>>,
 ) -> Difference {
     Difference {
         context: ContextId(0),
         kind: DiffKind::File,
         key: match &entries {
-            Some(e) => DiffKey::of_file(key, e.as_ref().map(Option::as_deref)),
+            Some(e) => DiffKey::of_file(key, e.as_ref().map(Option::as_ref)),
             None => key.into(),
         },
         deltas: deltas.into(),

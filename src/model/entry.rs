@@ -4,35 +4,73 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use triomphe::ThinArc;
+
 use crate::oci::Digest;
 
 /// The metadata of one tar entry, as read from a layer. Content is never kept, only its sha256.
-/// Read through its methods: how it is kept is its own business (a layer of a million files holds
-/// a million of these: 104 bytes each and one allocation for the name and link, where the fields as
-/// read take 120 and two). Made from the [`EntryFields`] a reader fills in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryMeta {
-    /// The name, then the link target if there is one (from `link_at`).
-    text: Box<str>,
+/// Read through its methods: how it is kept is its own business. A layer of a million files holds a
+/// million of these, so an entry is one allocation shared by whoever holds it (a clone is a count):
+/// the fixed fields (80 bytes), then its name and link target. Made from the [`EntryFields`] a
+/// reader fills in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EntryMeta(ThinArc<Fixed, u8>);
+
+/// The fields every entry has, packed: the text that follows them in the allocation is the name,
+/// then (with [`Flags::LINK`]) the link target and where it starts, as 4 little-endian bytes.
+#[derive(Debug, PartialEq, Eq)]
+struct Fixed {
     size: u64,
     mtime_secs: i64,
     owner: Arc<Owner>,
     extras: Option<Box<EntryExtras>>,
-    /// All zeros when `has_content` is false.
+    /// All zeros without [`Flags::CONTENT`].
     digest: Digest,
     index: u32,
     mode: u32,
     mtime_nanos: u32,
-    /// Where the link target starts in `text`, or [`NO_LINK`]. Names are far shorter than 4 GiB: the
-    /// reader refuses longer headers (`Limits::extension`).
-    link_at: u32,
     kind: EntryKind,
-    format: TarFormat,
     nested: Option<NestedFormat>,
-    has_content: bool,
+    flags: Flags,
 }
 
-const NO_LINK: u32 = u32::MAX;
+/// The tar format (two bits) and whether the entry has content and a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Flags(u8);
+
+impl Flags {
+    const FORMAT: u8 = 0b11;
+    const CONTENT: u8 = 0b100;
+    const LINK: u8 = 0b1000;
+
+    fn new(format: TarFormat, content: bool, link: bool) -> Flags {
+        let format = match format {
+            TarFormat::V7 => 0,
+            TarFormat::Ustar => 1,
+            TarFormat::Gnu => 2,
+            TarFormat::Pax => 3,
+        };
+        let content = if content { Flags::CONTENT } else { 0 };
+        let link = if link { Flags::LINK } else { 0 };
+        Flags(format | content | link)
+    }
+
+    fn format(self) -> TarFormat {
+        match self.0 & Flags::FORMAT {
+            0 => TarFormat::V7,
+            1 => TarFormat::Ustar,
+            2 => TarFormat::Gnu,
+            _ => TarFormat::Pax,
+        }
+    }
+
+    fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+}
+
+/// The bytes that say where a link target starts, after it.
+const LINK_AT: usize = 4;
 
 /// An entry's fields as a reader (or a test) fills them in; `into()` makes the [`EntryMeta`].
 ///
@@ -113,14 +151,14 @@ impl Serialize for EntryMeta {
         use serde::ser::SerializeStruct;
         let (extras, owner) = (self.extras(), self.owner());
         let mut object = s.serialize_struct("EntryMeta", 18)?;
-        object.serialize_field("index", &self.index)?;
+        object.serialize_field("index", &self.index())?;
         object.serialize_field("name", self.name())?;
-        object.serialize_field("kind", &self.kind)?;
+        object.serialize_field("kind", &self.kind())?;
         if let Some(link) = self.link() {
             object.serialize_field("link", link)?;
         }
-        object.serialize_field("size", &self.size)?;
-        object.serialize_field("mode", &self.mode)?;
+        object.serialize_field("size", &self.size())?;
+        object.serialize_field("mode", &self.mode())?;
         object.serialize_field("uid", &owner.uid)?;
         object.serialize_field("gid", &owner.gid)?;
         object.serialize_field("uname", &owner.uname)?;
@@ -141,11 +179,11 @@ impl Serialize for EntryMeta {
         if !extras.pax.is_empty() {
             object.serialize_field("pax", &extras.pax)?;
         }
-        object.serialize_field("format", &self.format)?;
+        object.serialize_field("format", &self.format())?;
         if let Some(content) = self.content() {
             object.serialize_field("content", content)?;
         }
-        if let Some(nested) = &self.nested {
+        if let Some(nested) = &self.nested() {
             object.serialize_field("nested", nested)?;
         }
         object.end()
@@ -212,119 +250,148 @@ impl From<EntryFields> for EntryMeta {
             .link
             .as_ref()
             .and_then(|_| u32::try_from(fields.name.len()).ok());
-        let (text, link_at) = match (fields.link, link_at) {
-            (Some(link), Some(at)) => (format!("{}{link}", fields.name).into_boxed_str(), at),
-            _ => (fields.name, NO_LINK),
-        };
-        EntryMeta {
-            text,
+        let mut text = Vec::from(fields.name.into_boxed_bytes());
+        if let (Some(link), Some(at)) = (&fields.link, link_at) {
+            text.reserve_exact(link.len() + LINK_AT);
+            text.extend_from_slice(link.as_bytes());
+            text.extend_from_slice(&at.to_le_bytes());
+        }
+        let fixed = Fixed {
             size: fields.size,
             mtime_secs: fields.mtime.secs,
             owner: fields.owner,
             extras: fields.extras,
-            has_content: fields.content.is_some(),
             digest: fields
                 .content
-                .unwrap_or_else(|| Digest::from_sha256([0; 32])),
+                .as_ref()
+                .map_or_else(|| Digest::from_sha256([0; 32]), Clone::clone),
             index: fields.index,
             mode: fields.mode,
             mtime_nanos: fields.mtime.nanos,
-            link_at,
             kind: fields.kind,
-            format: fields.format,
             nested: fields.nested,
-        }
+            flags: Flags::new(fields.format, fields.content.is_some(), link_at.is_some()),
+        };
+        EntryMeta(ThinArc::from_header_and_slice(fixed, &text))
     }
 }
 
-impl From<EntryFields> for Arc<EntryMeta> {
-    fn from(fields: EntryFields) -> Arc<EntryMeta> {
-        Arc::new(fields.into())
+impl fmt::Debug for EntryMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_fields().fmt(f)
     }
 }
 
 impl EntryMeta {
+    fn fixed(&self) -> &Fixed {
+        &self.0.header.header
+    }
+
+    /// The name, and the link target if there is one.
+    fn texts(&self) -> (&str, Option<&str>) {
+        let text = &self.0.slice;
+        let link_at = || {
+            let end = text.len().checked_sub(LINK_AT)?;
+            let at = u32::from_le_bytes(text.get(end..)?.try_into().ok()?) as usize;
+            Some((text.get(..at)?, text.get(at..end)?))
+        };
+        let (name, link) = match (self.fixed().flags.has(Flags::LINK), link_at()) {
+            (false, _) => (text, None),
+            (true, Some((name, link))) => (name, Some(link)),
+            // Never made: a linked entry's text ends with where its link starts.
+            (true, None) => (&[][..], None),
+        };
+        // SAFETY: the text was made of the name's and the link's bytes, each a `str`, and these are
+        // exactly their bytes again (where the link starts is kept after them); it is never changed.
+        unsafe {
+            (
+                std::str::from_utf8_unchecked(name),
+                link.map(|link| std::str::from_utf8_unchecked(link)),
+            )
+        }
+    }
+
+    /// Whether the two are one entry (not two equal ones).
+    pub fn same(a: &EntryMeta, b: &EntryMeta) -> bool {
+        a.0.ptr() == b.0.ptr()
+    }
+
     /// 0-based position of the entry in its layer's tar stream.
     pub fn index(&self) -> u32 {
-        self.index
+        self.fixed().index
     }
 
     /// The name as written in the tar (GNU long names and PAX `path` applied), invalid UTF-8 as
     /// `\xNN`.
     pub fn name(&self) -> &str {
-        match self.link_at {
-            NO_LINK => &self.text,
-            at => self.text.get(..at as usize).unwrap_or(&self.text),
-        }
+        self.texts().0
     }
 
     pub fn kind(&self) -> EntryKind {
-        self.kind
+        self.fixed().kind
     }
 
     /// Symlink or hardlink target as written.
     pub fn link(&self) -> Option<&str> {
-        match self.link_at {
-            NO_LINK => None,
-            at => self.text.get(at as usize..),
-        }
+        self.texts().1
     }
 
     pub fn size(&self) -> u64 {
-        self.size
+        self.fixed().size
     }
 
     /// The whole mode field: permission bits, setuid/setgid/sticky and any file-type bits the writer
     /// set.
     pub fn mode(&self) -> u32 {
-        self.mode
+        self.fixed().mode
     }
 
     pub fn owner(&self) -> &Owner {
-        &self.owner
+        &self.fixed().owner
     }
 
     pub fn mtime(&self) -> Timestamp {
         Timestamp {
-            secs: self.mtime_secs,
-            nanos: self.mtime_nanos,
+            secs: self.fixed().mtime_secs,
+            nanos: self.fixed().mtime_nanos,
         }
     }
 
     pub fn format(&self) -> TarFormat {
-        self.format
+        self.fixed().flags.format()
     }
 
     /// sha256 of the entry's data, for regular files.
     pub fn content(&self) -> Option<&Digest> {
-        self.has_content.then_some(&self.digest)
+        let fixed = self.fixed();
+        fixed.flags.has(Flags::CONTENT).then_some(&fixed.digest)
     }
 
     /// What the data holds that can be compared member by member, as its first bytes say.
     pub fn nested(&self) -> Option<NestedFormat> {
-        self.nested
+        self.fixed().nested
     }
 
     /// Its PAX times, device numbers, extended attributes and other PAX records.
     pub fn extras(&self) -> &EntryExtras {
-        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+        self.fixed().extras.as_deref().unwrap_or(&NO_EXTRAS)
     }
 
     /// Its fields, to make another entry from.
     pub fn to_fields(&self) -> EntryFields {
         EntryFields {
-            index: self.index,
+            index: self.index(),
             name: self.name().into(),
-            kind: self.kind,
+            kind: self.kind(),
             link: self.link().map(Into::into),
-            size: self.size,
-            mode: self.mode,
-            owner: Arc::clone(&self.owner),
+            size: self.size(),
+            mode: self.mode(),
+            owner: Arc::clone(&self.fixed().owner),
             mtime: self.mtime(),
-            format: self.format,
+            format: self.format(),
             content: self.content().cloned(),
-            nested: self.nested,
-            extras: self.extras.clone(),
+            nested: self.nested(),
+            extras: self.fixed().extras.clone(),
         }
     }
 
@@ -669,7 +736,7 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_keeps_every_field_it_was_made_from_in_104_bytes() {
+    fn an_entry_keeps_every_field_it_was_made_from_in_one_thin_allocation() {
         let plain = EntryFields::test_file("etc/a");
         let mut full = EntryFields::test_file("usr/lib/x");
         full.kind = EntryKind::Symlink;
@@ -679,16 +746,38 @@ mod tests {
         full.content = Some(crate::oci::Digest::sha256_of(b"x"));
         full.nested = Some(NestedFormat::Zip);
         full.extras_mut().xattrs.insert("user.a".into(), "1".into());
-        for fields in [plain, full] {
+        let mut cases = vec![plain, full];
+        for (format, (name, link)) in [
+            TarFormat::V7,
+            TarFormat::Ustar,
+            TarFormat::Gnu,
+            TarFormat::Pax,
+        ]
+        .into_iter()
+        .zip([
+            ("", Some("")),
+            ("é/ü", Some("→x")),
+            ("a", Some("")),
+            ("\\x00", None),
+        ]) {
+            let mut fields = EntryFields::test_file(name);
+            fields.format = format;
+            fields.link = link.map(Into::into);
+            fields.kind = EntryKind::Other(b'x');
+            cases.push(fields);
+        }
+        for fields in cases {
             let entry = EntryMeta::from(fields.clone());
             assert_eq!(entry.to_fields(), fields);
             assert_eq!(entry.name(), &*fields.name);
             assert_eq!(entry.link(), fields.link.as_deref());
         }
-        assert!(
-            std::mem::size_of::<EntryMeta>() <= 104,
-            "two million of them"
+        assert_eq!(
+            std::mem::size_of::<EntryMeta>(),
+            8,
+            "held by lists and differences"
         );
+        assert!(std::mem::size_of::<Fixed>() <= 80, "two million of them");
     }
 
     #[test]

@@ -1,5 +1,4 @@
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thin_vec::ThinVec;
@@ -150,10 +149,10 @@ pub struct Difference {
 /// A file difference's two tar entries (`None` where absent), none for other differences: 16 bytes
 /// where an `Option` of the pair took 24 (a file has an entry on one side at least).
 #[derive(Debug, Clone, Default)]
-pub struct FileEntries(Sides<Option<Arc<EntryMeta>>>);
+pub struct FileEntries(Sides<Option<EntryMeta>>);
 
 impl FileEntries {
-    pub fn as_ref(&self) -> Option<&Sides<Option<Arc<EntryMeta>>>> {
+    pub fn as_ref(&self) -> Option<&Sides<Option<EntryMeta>>> {
         self.is_some().then_some(&self.0)
     }
 
@@ -161,14 +160,14 @@ impl FileEntries {
         self.0.input0.is_some() || self.0.input1.is_some()
     }
 
-    pub fn take(&mut self) -> Option<Sides<Option<Arc<EntryMeta>>>> {
+    pub fn take(&mut self) -> Option<Sides<Option<EntryMeta>>> {
         let taken = std::mem::take(&mut self.0);
         (taken.input0.is_some() || taken.input1.is_some()).then_some(taken)
     }
 }
 
-impl From<Option<Sides<Option<Arc<EntryMeta>>>>> for FileEntries {
-    fn from(entries: Option<Sides<Option<Arc<EntryMeta>>>>) -> FileEntries {
+impl From<Option<Sides<Option<EntryMeta>>>> for FileEntries {
+    fn from(entries: Option<Sides<Option<EntryMeta>>>) -> FileEntries {
         FileEntries(entries.unwrap_or_default())
     }
 }
@@ -324,7 +323,7 @@ impl Difference {
 
     /// Its deltas, in order: derived from its entries for most file differences.
     pub fn deltas(&self) -> Cow<'_, [Delta]> {
-        let entries = (self.entries.as_ref()).map(|e| e.as_ref().map(|e| e.as_deref()));
+        let entries = (self.entries.as_ref()).map(|e| e.as_ref().map(|e| e.as_ref()));
         self.deltas.read(entries)
     }
 

@@ -118,11 +118,7 @@ pub fn file_difference(
         kind: DiffKind::File,
         key: key.into(),
         deltas: deltas.into(),
-        entries: Some(Sides::new(
-            input0.map(std::sync::Arc::new),
-            input1.map(std::sync::Arc::new),
-        ))
-        .into(),
+        entries: Some(Sides::new(input0, input1)).into(),
         origin: Default::default(),
         id: DiffId::default(),
         nested: Default::default(),

@@ -549,8 +549,8 @@ impl<'a, 'r> Page<'a, 'r> {
             let _ = writeln!(
                 self.html,
                 "<tr class=\"entry\"><td>entry</td><td>{}</td><td>{}</td></tr>",
-                entry(entries.input0.as_deref()),
-                entry(entries.input1.as_deref())
+                entry(entries.input0.as_ref()),
+                entry(entries.input1.as_ref())
             );
         }
         self.html.push_str("</tbody></table>\n");

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use serde_json::Value;
 use smallvec::SmallVec;
@@ -246,7 +245,7 @@ fn context_name(context: Option<&Context>, layer: bool) -> String {
 }
 
 /// Input 0's name as written in its tar, else input 1's, else the canonical path.
-fn file_name(entries: Option<&Sides<Option<Arc<EntryMeta>>>>, key: &str) -> String {
+fn file_name(entries: Option<&Sides<Option<EntryMeta>>>, key: &str) -> String {
     entries
         .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
         .map_or_else(|| key.to_owned(), |e| e.name().to_string())
@@ -260,16 +259,13 @@ fn member_name(report: &Report, context: ContextId, name: String) -> String {
     }
 }
 
-fn file_cells(
-    entries: Option<&Sides<Option<Arc<EntryMeta>>>>,
-    deltas: &[&Delta],
-) -> (String, String) {
+fn file_cells(entries: Option<&Sides<Option<EntryMeta>>>, deltas: &[&Delta]) -> (String, String) {
     if let Some(entries) = entries
         && (entries.input0.is_none() || entries.input1.is_none())
     {
         return (
-            presence_cell(entries.input0.as_deref()),
-            presence_cell(entries.input1.as_deref()),
+            presence_cell(entries.input0.as_ref()),
+            presence_cell(entries.input1.as_ref()),
         );
     }
     let Some(delta) = deltas.iter().min_by_key(|d| file_field_rank(&d.field)) else {
@@ -280,7 +276,7 @@ fn file_cells(
         None => format!("{} {}", delta.field, plain(value)),
     };
     let (e0, e1) = match entries {
-        Some(e) => (e.input0.as_deref(), e.input1.as_deref()),
+        Some(e) => (e.input0.as_ref(), e.input1.as_ref()),
         None => (None, None),
     };
     (

@@ -323,7 +323,7 @@ fn gained_bits(d: &Difference, bits: u32) -> bool {
     let Some(entries) = d.entries.as_ref() else {
         return false;
     };
-    let has = |e: &Option<std::sync::Arc<EntryMeta>>| {
+    let has = |e: &Option<EntryMeta>| {
         e.as_ref()
             .filter(|e| e.kind() != EntryKind::Symlink)
             .map_or(0, |e| e.permissions() & bits)

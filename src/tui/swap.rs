@@ -68,7 +68,6 @@ mod tests {
     use super::*;
     use crate::model::{Aspect, ContextId, Delta, DiffKind, EntryFields, EntryMeta, Timestamp};
     use serde_json::json;
-    use std::sync::Arc;
 
     #[test]
     fn a_file_difference_swapped_derives_its_deltas_from_its_swapped_entries() {
@@ -77,12 +76,12 @@ mod tests {
             mtime: Timestamp::from_secs(2),
             ..old.clone()
         };
-        let entries: Sides<Option<Arc<EntryMeta>>> = Sides::new(Some(old.into()), Some(new.into()));
+        let entries: Sides<Option<EntryMeta>> = Sides::new(Some(old.into()), Some(new.into()));
         let mut d = Difference {
             context: ContextId(0),
             kind: DiffKind::File,
             key: crate::model::DiffKey::EntryName,
-            deltas: Deltas::of_entries(entries.as_ref().map(|e| e.as_deref()), false),
+            deltas: Deltas::of_entries(entries.as_ref().map(|e| e.as_ref()), false),
             entries: Some(entries).into(),
             origin: Default::default(),
             id: crate::model::DiffId::default(),

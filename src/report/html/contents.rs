@@ -58,7 +58,7 @@ impl Contents {
     ) -> Contents {
         let small = |d: &&&Difference| {
             d.entries.as_ref().is_some_and(|e| {
-                let fits = |s: &Option<std::sync::Arc<crate::model::EntryMeta>>| {
+                let fits = |s: &Option<crate::model::EntryMeta>| {
                     s.as_ref()
                         .is_none_or(|e| e.kind() == EntryKind::File && e.size() <= MAX_FILE_BYTES)
                 };

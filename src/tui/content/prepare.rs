@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
@@ -457,7 +456,7 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-fn scan_archive(bytes: &[u8]) -> Result<(Vec<Arc<EntryMeta>>, ArchiveFormat), String> {
+fn scan_archive(bytes: &[u8]) -> Result<(Vec<EntryMeta>, ArchiveFormat), String> {
     let format = sniff_archive(bytes).unwrap_or(ArchiveFormat::Tar);
     let stream = decoder(format, bytes).map_err(|e| e.to_string())?;
     let bounded = Bounded {

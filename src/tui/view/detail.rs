@@ -328,8 +328,8 @@ fn entry_lines(
         format!("{:label_width$} {:column$} {}", "", "input 0", "input 1"),
         theme.heading(),
     ));
-    let sides: &Sides<Option<std::sync::Arc<EntryMeta>>> = entries;
-    for (label, fields, values) in entry_fields(sides.as_ref().map(|e| e.as_deref())) {
+    let sides: &Sides<Option<EntryMeta>> = entries;
+    for (label, fields, values) in entry_fields(sides.as_ref().map(|e| e.as_ref())) {
         let style = field_style(session, d, &fields, theme);
         // Digests and names keep both ends; times and numbers keep their start.
         let middle = matches!(label.as_str(), "content" | "name" | "link");
