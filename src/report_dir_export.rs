@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::engine::EngineError;
-use crate::engine::extract::{self, Wanted};
+use crate::engine::extract::{self, FilesWanted, Wanted, WantedList};
 use crate::engine::layer::ReadLimits;
 use crate::engine::nested::{self, NestedLimits};
 use crate::model::{
@@ -52,26 +52,30 @@ pub fn export_differences(
     mut out: ReportDir,
     images: &Sides<Image>,
     report: &Report,
-    differences: &[&Difference],
+    mut differences: Vec<&Difference>,
     report_json: &impl Serialize,
     limits: &ReadAgainLimits,
 ) -> Result<Exported, ReportError> {
-    let (members, mut files): (Vec<&Difference>, Vec<&Difference>) = differences
-        .iter()
-        .copied()
-        .filter(|d| d.kind == DiffKind::File)
-        .partition(|d| report.is_inside_a_file(d));
-    files.extend(files_of_members(report, differences));
+    let outer_files = files_of_members(report, &differences);
+    // In place: a million files' list is 8 MB.
+    differences.retain(|d| d.kind == DiffKind::File);
+    let members: Vec<&Difference> =
+        (differences.extract_if(.., |d| report.is_inside_a_file(d))).collect();
+    let mut files = differences;
+    files.extend(outer_files);
     let mut inside = Members::new(&mut out, report, &members, &files, limits.nested);
+    let mut wanted = FilesWanted::new(report, &files);
     // A file the limits keep out is handed over without its content: its layer is not read for it.
-    let (to_read, kept_out): (Vec<Wanted>, Vec<Wanted>) = extract::wanted_for(report, &files)
-        .into_iter()
-        .partition(|w| out.fits(&w.entry));
     let mut refused = Vec::new();
-    for w in &kept_out {
-        inside.write_file(&mut out, &mut refused, w, None)?;
+    let mut kept_out = Vec::new();
+    for (at, w) in (0..wanted.places()).filter_map(|at| Some((at, wanted.wanted(at)?))) {
+        if !out.fits(&w.entry) {
+            kept_out.push(at);
+            inside.write_file(&mut out, &mut refused, &w, None)?;
+        }
     }
-    let errors = extract::extract(images, &to_read, &limits.layers, |w, content| {
+    wanted.leave_out(kept_out);
+    let errors = extract::extract(images, &wanted, &limits.layers, |w, content| {
         inside.write_file(&mut out, &mut refused, w, content)
     });
     inside.list_left(&mut out, "its file could not be read again");
@@ -378,7 +382,7 @@ mod tests {
             out,
             &images,
             report,
-            &differences,
+            differences,
             &json!({}),
             &ReadAgainLimits::DEFAULT,
         )
@@ -411,7 +415,15 @@ mod tests {
     ) -> Exported {
         let out = ReportDir::create(dir, NonEmpty::Refuse, WriteLimits::DEFAULT).unwrap();
         let limits = &ReadAgainLimits::DEFAULT;
-        export_differences(out, images, report, differences, &json!({}), limits).unwrap()
+        export_differences(
+            out,
+            images,
+            report,
+            differences.to_vec(),
+            &json!({}),
+            limits,
+        )
+        .unwrap()
     }
 
     #[test]

@@ -144,11 +144,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         let files: Vec<&Difference> = shown.iter().map(|s| s.difference).collect();
         read_contents(&images, &report, &files, &options.read_limits)
     });
-    let json = JsonReport::new(inputs, &report, &filter, view);
+    let json = JsonReport::new(inputs, &report, &filter, view).with_shown(&presentation, &shown);
     let json_with_rules = || {
         JsonReport::new(inputs, &report, &filter, view)
             .with_rules(rules.as_ref())
-            .with_shown(&shown)
+            .with_shown(&presentation, &shown)
     };
     let written = match format {
         Format::Table => {
@@ -171,6 +171,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             inputs,
             &report,
             &presentation,
+            &shown,
             rules.as_ref(),
             contents.as_ref(),
         ),
@@ -197,6 +198,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
                 inputs,
                 &report,
                 &presentation,
+                &shown,
                 rules.as_ref(),
                 contents,
             )
@@ -219,7 +221,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             layers: options.read_limits,
             nested: options.nested,
         };
-        failed |= !write_report_dir(dir, out, &images, &report, &files, &json, limits)?;
+        failed |= !write_report_dir(dir, out, &images, &report, files, &json, limits)?;
     }
     debug.line(&format!(
         "{} differences, {} shown",
@@ -404,7 +406,7 @@ fn write_report_dir(
     out: ReportDir,
     images: &Sides<Image>,
     report: &Report,
-    files: &[&Difference],
+    files: Vec<&Difference>,
     report_json: &JsonReport<'_, '_>,
     limits: &ReadAgainLimits,
 ) -> Result<bool> {

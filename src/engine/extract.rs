@@ -25,45 +25,114 @@ pub struct Wanted {
     pub layer: Option<Arc<Descriptor>>,
 }
 
-/// What to extract for these file differences (both sides of each).
-pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
-    let mut out = Vec::new();
-    let mut paths: HashMap<ContextId, Arc<str>> = HashMap::new();
-    let mut layers: HashMap<(ContextId, Side, Option<u32>), Option<Arc<Descriptor>>> =
-        HashMap::new();
-    for difference in differences.iter().filter(|d| d.kind == DiffKind::File) {
-        let Some(context) = report.context(difference.context) else {
-            continue;
+/// The entries to extract, in order, each made when it is handed over: a million files' report
+/// directory would otherwise hold two million [`Wanted`]s (80 MB) while its layers are read.
+pub trait WantedList {
+    /// How many places the list has.
+    fn places(&self) -> usize;
+    /// What is wanted at place `at`, if anything is.
+    fn wanted(&self, at: usize) -> Option<Wanted>;
+}
+
+impl WantedList for [Wanted] {
+    fn places(&self) -> usize {
+        self.len()
+    }
+
+    fn wanted(&self, at: usize) -> Option<Wanted> {
+        self.get(at).cloned()
+    }
+}
+
+/// Both sides of each of these file differences (place `2 * i + side` is side `side` of the `i`th),
+/// but for the places left out.
+pub struct FilesWanted<'a> {
+    differences: &'a [&'a Difference],
+    /// Shared by the files of a context.
+    paths: HashMap<ContextId, Arc<str>>,
+    layers: HashMap<(ContextId, Side, Option<u32>), Option<Arc<Descriptor>>>,
+    /// Sorted.
+    left_out: Vec<usize>,
+}
+
+impl<'a> FilesWanted<'a> {
+    pub fn new(report: &Report, differences: &'a [&'a Difference]) -> Self {
+        let mut files = FilesWanted {
+            differences,
+            paths: HashMap::new(),
+            layers: HashMap::new(),
+            left_out: Vec::new(),
         };
-        let Some(entries) = difference.entries.as_ref() else {
-            continue;
-        };
-        let context_path = paths
-            .entry(context.id)
-            .or_insert_with(|| context.path.as_str().into());
-        for side in Side::BOTH {
-            let Some(entry) = entries.get(side) else {
+        for difference in differences.iter().filter(|d| d.kind == DiffKind::File) {
+            let Some(context) = report.context(difference.context) else {
                 continue;
             };
-            let origin = difference.origin.get().and_then(|o| *o.get(side));
-            let layer = layers.entry((context.id, side, origin)).or_insert_with(|| {
-                let layer = match context.kind {
-                    ContextKind::Layer { .. } => context.descriptors.get(side).clone(),
-                    ContextKind::MergedFs => origin
-                        .and_then(|index| layer_of(report, context.parent, index as usize, side)),
-                    _ => None,
-                };
-                layer.map(Arc::new)
-            });
-            out.push(Wanted {
-                side,
-                context_path: Arc::clone(context_path),
-                entry: entry.clone(),
-                layer: layer.clone(),
-            });
+            (files.paths)
+                .entry(context.id)
+                .or_insert_with(|| context.path.as_str().into());
+            for side in Side::BOTH {
+                let origin = difference.origin.get().and_then(|o| *o.get(side));
+                files
+                    .layers
+                    .entry((context.id, side, origin))
+                    .or_insert_with(|| {
+                        let layer = match context.kind {
+                            ContextKind::Layer { .. } => context.descriptors.get(side).clone(),
+                            ContextKind::MergedFs => origin.and_then(|index| {
+                                layer_of(report, context.parent, index as usize, side)
+                            }),
+                            _ => None,
+                        };
+                        layer.map(Arc::new)
+                    });
+            }
         }
+        files
     }
-    out
+
+    /// Leaves out the places `left_out` (in increasing order).
+    pub fn leave_out(&mut self, left_out: Vec<usize>) {
+        self.left_out = left_out;
+    }
+
+    /// Every place's [`Wanted`].
+    pub fn to_vec(&self) -> Vec<Wanted> {
+        (0..self.places())
+            .filter_map(|at| self.wanted(at))
+            .collect()
+    }
+}
+
+impl WantedList for FilesWanted<'_> {
+    fn places(&self) -> usize {
+        2 * self.differences.len()
+    }
+
+    fn wanted(&self, at: usize) -> Option<Wanted> {
+        if self.left_out.binary_search(&at).is_ok() {
+            return None;
+        }
+        let difference = self.differences.get(at / 2)?;
+        let side = Side::BOTH[at % 2];
+        if difference.kind != DiffKind::File {
+            return None;
+        }
+        let context_path = self.paths.get(&difference.context)?;
+        let entry = difference.entries.as_ref()?.get(side).as_ref()?;
+        let origin = difference.origin.get().and_then(|o| *o.get(side));
+        let layer = self.layers.get(&(difference.context, side, origin))?;
+        Some(Wanted {
+            side,
+            context_path: Arc::clone(context_path),
+            entry: entry.clone(),
+            layer: layer.clone(),
+        })
+    }
+}
+
+/// What to extract for these file differences (both sides of each).
+pub fn wanted_for(report: &Report, differences: &[&Difference]) -> Vec<Wanted> {
+    FilesWanted::new(report, differences).to_vec()
 }
 
 /// The descriptor of layer `index` of the manifest context `manifest`, on one side.
@@ -80,17 +149,15 @@ fn layer_of(
         .and_then(|c| c.descriptors.get(side).clone())
 }
 
-/// A layer to read again and, by entry index, who wants each entry of it.
-type LayerWants<'w> = (Arc<Descriptor>, HashMap<u32, WantedAt<'w>>);
-
-/// Who wants one entry: most often one.
-type WantedAt<'w> = smallvec::SmallVec<[&'w Wanted; 1]>;
+/// A layer to read again and who wants which of its entries: (entry index, place in the list),
+/// sorted by entry index; 8 bytes a wanted entry.
+type LayerWants = (Arc<Descriptor>, Vec<(u32, u32)>);
 
 /// Hands each wanted entry to `write`, with its content for regular files. Entries without content
 /// are handed over without reading anything. Returns the errors (one line each); the rest goes on.
 pub fn extract(
     images: &Sides<Image>,
-    wanted: &[Wanted],
+    wanted: &(impl WantedList + ?Sized),
     limits: &ReadLimits,
     write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
 ) -> Vec<EngineError> {
@@ -101,33 +168,39 @@ pub fn extract(
 /// is not handed over, and no error is returned for it.
 pub fn extract_until(
     images: &Sides<Image>,
-    wanted: &[Wanted],
+    wanted: &(impl WantedList + ?Sized),
     limits: &ReadLimits,
     stop: &dyn Fn() -> bool,
     mut write: impl FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>,
 ) -> Vec<EngineError> {
     let mut errors = Vec::new();
-    let mut by_layer: BTreeMap<(Side, Digest), LayerWants<'_>> = BTreeMap::new();
-    for w in wanted {
-        match (&w.layer, w.entry.content().is_some()) {
-            (Some(layer), true) => {
+    let mut by_layer: BTreeMap<(Side, Digest), LayerWants> = BTreeMap::new();
+    for at in 0..wanted.places() {
+        let Some(w) = wanted.wanted(at) else {
+            continue;
+        };
+        match (&w.layer, w.entry.content().is_some(), u32::try_from(at)) {
+            (Some(layer), true, Ok(place)) => {
                 let slot = by_layer
                     .entry((w.side, layer.digest.clone()))
-                    .or_insert_with(|| (Arc::clone(layer), HashMap::new()));
-                slot.1.entry(w.entry.index()).or_default().push(w);
+                    .or_insert_with(|| (Arc::clone(layer), Vec::new()));
+                slot.1.push((w.entry.index(), place));
             }
             _ => {
-                if let Err(e) = write(w, None) {
-                    errors.push(write_error(images, w, e));
+                if let Err(e) = write(&w, None) {
+                    errors.push(write_error(images, &w, e));
                 }
             }
         }
     }
-    for ((side, _), (layer, by_index)) in by_layer {
+    for ((side, _), (layer, mut by_index)) in by_layer {
         if stop() {
             break;
         }
+        // Who wants the same entry keeps the list's order (without the buffer a stable sort takes).
+        by_index.sort_unstable();
         let mut visitor = Visitor {
+            list: wanted,
             by_index: &by_index,
             write: &mut write,
             failures: Vec::new(),
@@ -139,10 +212,8 @@ pub fn extract_until(
             break;
         }
         if let Err(source_error) = read {
-            let path = by_index
-                .values()
-                .flatten()
-                .next()
+            let path = (by_index.first())
+                .and_then(|(_, at)| wanted.wanted(*at as usize))
                 .map(|w| w.context_path.to_string())
                 .unwrap_or_default();
             errors.push(EngineError::Blob {
@@ -155,7 +226,11 @@ pub fn extract_until(
             });
         }
         let failures = std::mem::take(&mut visitor.failures);
-        errors.extend(failures.into_iter().map(|(w, e)| write_error(images, w, e)));
+        errors.extend(
+            failures
+                .into_iter()
+                .map(|(w, e)| write_error(images, &w, e)),
+        );
     }
     errors
 }
@@ -169,18 +244,30 @@ fn write_error(images: &Sides<Image>, wanted: &Wanted, error: io::Error) -> Engi
     }
 }
 
-struct Visitor<'b, 'w, 'f, F> {
-    by_index: &'b HashMap<u32, WantedAt<'w>>,
+struct Visitor<'b, 'f, L: ?Sized, F> {
+    list: &'b L,
+    by_index: &'b [(u32, u32)],
     write: &'f mut F,
-    failures: Vec<(&'w Wanted, io::Error)>,
+    failures: Vec<(Wanted, io::Error)>,
     stop: &'f dyn Fn() -> bool,
 }
 
-impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
-    for Visitor<'_, '_, '_, F>
+impl<L: WantedList + ?Sized, F> Visitor<'_, '_, L, F> {
+    /// Who wants entry `index`, in the list's order.
+    fn wanting(&self, index: u32) -> impl Iterator<Item = Wanted> + '_ {
+        let from = self.by_index.partition_point(|(i, _)| *i < index);
+        (self.by_index[from..].iter())
+            .take_while(move |(i, _)| *i == index)
+            .filter_map(|(_, at)| self.list.wanted(*at as usize))
+    }
+}
+
+impl<L: WantedList + ?Sized, F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>>
+    ContentVisitor for Visitor<'_, '_, L, F>
 {
     fn wants(&mut self, index: u32) -> bool {
-        self.by_index.contains_key(&index)
+        let from = self.by_index.partition_point(|(i, _)| *i < index);
+        self.by_index.get(from).is_some_and(|(i, _)| *i == index)
     }
 
     fn stopped(&mut self) -> bool {
@@ -188,21 +275,19 @@ impl<F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Result<()>> ContentVisitor
     }
 
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
-        let Some(all) = self.by_index.get(&entry.index()) else {
-            return Ok(());
-        };
+        let all: smallvec::SmallVec<[Wanted; 1]> = self.wanting(entry.index()).collect();
         // Several differences may want the same entry (per-layer and merged views); the content can be
         // streamed once, so it is spooled to a temporary file only in that case.
         if let [only] = all.as_slice() {
             if let Err(e) = (self.write)(only, Some(content)) {
-                self.failures.push((only, e));
+                self.failures.push((only.clone(), e));
             }
             return Ok(());
         }
         let mut spool = spool_to_disk(content)?;
         for w in all {
             spool.rewind()?;
-            if let Err(e) = (self.write)(w, Some(&mut spool)) {
+            if let Err(e) = (self.write)(&w, Some(&mut spool)) {
                 self.failures.push((w, e));
             }
         }

@@ -43,6 +43,7 @@ pub fn write_html(
     inputs: [&str; 2],
     report: &Report,
     presentation: &Presentation<'_>,
+    shown: &[Shown<'_>],
     rules: Option<&RulesReport>,
     contents: Option<&Contents>,
 ) -> io::Result<()> {
@@ -50,6 +51,7 @@ pub fn write_html(
         inputs,
         report,
         presentation,
+        shown,
         rules,
         contents,
         max_files: MAX_HTML_FILES,
@@ -62,6 +64,8 @@ struct PageSetup<'a, 'r> {
     inputs: [&'a str; 2],
     report: &'r Report,
     presentation: &'a Presentation<'r>,
+    /// What `presentation` shows.
+    shown: &'a [Shown<'r>],
     rules: Option<&'a RulesReport>,
     contents: Option<&'a Contents>,
     /// File differences written at most (the rest counted in a note).
@@ -76,15 +80,15 @@ impl PageSetup<'_, '_> {
             inputs,
             report,
             presentation,
+            shown,
             rules,
             contents,
             max_files,
         } = self;
-        let shown = presentation.shown();
-        let tally = tally(report, &shown);
+        let tally = tally(report, shown);
         let verdict =
             Verdict::of_counted(tally.counted.iter().map(|c| (c.shown.difference, c.own)));
-        let summary = Summary::new(report, presentation, &shown);
+        let summary = Summary::new(report, presentation, shown);
         let mut counted: HashMap<ContextId, usize> = HashMap::new();
         for c in &tally.counted {
             *counted.entry(c.shown.difference.context).or_default() += 1;
@@ -102,7 +106,7 @@ impl PageSetup<'_, '_> {
             out,
             failed: None,
         };
-        for s in &shown {
+        for s in shown {
             page.by_context
                 .entry(s.difference.context)
                 .or_default()
@@ -229,21 +233,20 @@ impl Page<'_, '_> {
 /// Files and directories below a context, by path component.
 #[derive(Default)]
 struct Dir<'a, 'r> {
-    dirs: BTreeMap<String, Dir<'a, 'r>>,
-    files: Vec<(String, &'a Shown<'r>)>,
+    dirs: BTreeMap<&'r str, Dir<'a, 'r>>,
+    files: Vec<(&'r str, &'a Shown<'r>)>,
     count: usize,
 }
 
 impl<'a, 'r> Dir<'a, 'r> {
-    fn insert(&mut self, path: &str, shown: &'a Shown<'r>) {
+    /// Files under `path` (the difference's key or a part of it).
+    fn insert(&mut self, path: &'r str, shown: &'a Shown<'r>) {
         self.count += 1;
         match path.split_once('/') {
-            Some((dir, rest)) if !rest.is_empty() => self
-                .dirs
-                .entry(dir.to_owned())
-                .or_default()
-                .insert(rest, shown),
-            _ => self.files.push((path.to_owned(), shown)),
+            Some((dir, rest)) if !rest.is_empty() => {
+                self.dirs.entry(dir).or_default().insert(rest, shown)
+            }
+            _ => self.files.push((path, shown)),
         }
     }
 }
@@ -379,11 +382,8 @@ impl<'a, 'r> Page<'a, 'r> {
         }
         self.html.push_str("</summary>\n");
         self.descriptors(context);
-        let own: Vec<&'a Shown<'r>> = self
-            .by_context
-            .get(&context.id)
-            .cloned()
-            .unwrap_or_default();
+        // Each context is written once, after its count (and its ancestors') was taken.
+        let own: Vec<&'a Shown<'r>> = self.by_context.remove(&context.id).unwrap_or_default();
         let (files, others): (Vec<&Shown>, Vec<&Shown>) = own
             .into_iter()
             .partition(|s| s.difference.kind == DiffKind::File);
@@ -575,11 +575,8 @@ impl<'a, 'r> Page<'a, 'r> {
             "<section class=\"nested\"><h4>inside ({})</h4>",
             escape(format)
         );
-        let own: Vec<&'a Shown<'r>> = self
-            .by_context
-            .get(&context.id)
-            .cloned()
-            .unwrap_or_default();
+        // Each context is written once, after its count (and its ancestors') was taken.
+        let own: Vec<&'a Shown<'r>> = self.by_context.remove(&context.id).unwrap_or_default();
         let mut root = Dir::default();
         for s in &own {
             root.insert(s.difference.key(), s);
@@ -714,12 +711,14 @@ mod tests {
     fn setup<'a, 'r>(
         report: &'r Report,
         presentation: &'a Presentation<'r>,
+        shown: &'a [Shown<'r>],
         max_files: usize,
     ) -> PageSetup<'a, 'r> {
         PageSetup {
             inputs: ["a", "b"],
             report,
             presentation,
+            shown,
             rules: None,
             contents: None,
             max_files,
@@ -733,7 +732,9 @@ mod tests {
         max_files: usize,
     ) -> String {
         let mut out = Vec::new();
-        (setup(report, presentation, max_files).write(&mut out)).unwrap_or_else(|e| panic!("{e}"));
+        let shown = presentation.shown();
+        (setup(report, presentation, &shown, max_files).write(&mut out))
+            .unwrap_or_else(|e| panic!("{e}"));
         String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -852,7 +853,8 @@ mod tests {
         let whole = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
         assert!(whole.len() > 4 * Page::PASS_ON, "{}", whole.len());
         let mut pieces = Pieces(Vec::new());
-        (setup(&report, &presentation, MAX_HTML_FILES).write(&mut pieces))
+        let shown = presentation.shown();
+        (setup(&report, &presentation, &shown, MAX_HTML_FILES).write(&mut pieces))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pieces.0.iter().sum::<usize>(), whole.len());
         assert!(pieces.0.len() >= 4, "{:?}", pieces.0);

@@ -61,7 +61,7 @@ pub fn start(
         let exported = ReportDir::create(&dir, non_empty, write_limits).and_then(|out| {
             let [a, b] = &specs;
             let json = JsonReport::new([a, b], &subtree, &filter, view);
-            export_differences(out, &images, &subtree, &files, &json, &limits)
+            export_differences(out, &images, &subtree, files, &json, &limits)
         });
         let message = match exported {
             Ok(done) => {

@@ -98,7 +98,7 @@ impl Contents {
         }
         let mut contents = Contents::default();
         let wanted = wanted_for(report, &chosen);
-        let errors = extract(images, &wanted, limits, |w, content| {
+        let errors = extract(images, wanted.as_slice(), limits, |w, content| {
             let key = (
                 w.side,
                 w.context_path.to_string(),

@@ -475,14 +475,20 @@ fn load(
         .collect();
     let index = request.index;
     let stop = || reader.abandoned(index);
-    let errors = extract_until(images, &again, &reader.limits, &stop, |wanted, content| {
-        if let Some(content) = content {
-            let mut bytes = Vec::new();
-            content.take(MAX_READ + 1).read_to_end(&mut bytes)?;
-            *read.get_mut(wanted.side) = Some((bytes, wanted.entry.size()));
-        }
-        Ok(())
-    });
+    let errors = extract_until(
+        images,
+        again.as_slice(),
+        &reader.limits,
+        &stop,
+        |wanted, content| {
+            if let Some(content) = content {
+                let mut bytes = Vec::new();
+                content.take(MAX_READ + 1).read_to_end(&mut bytes)?;
+                *read.get_mut(wanted.side) = Some((bytes, wanted.entry.size()));
+            }
+            Ok(())
+        },
+    );
     if !again.is_empty() && stop() {
         return None;
     }
