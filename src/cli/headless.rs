@@ -144,7 +144,6 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         let files: Vec<&Difference> = shown.iter().map(|s| s.difference).collect();
         read_contents(&images, &report, &files, &options.read_limits)
     });
-    let json = JsonReport::new(inputs, &report, &filter, view).with_shown(&presentation, &shown);
     let json_with_rules = || {
         JsonReport::new(inputs, &report, &filter, view)
             .with_rules(rules.as_ref())
@@ -210,6 +209,9 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             write_markdown(out, inputs, &report, &presentation, rules.as_ref(), rows)
         })?;
     }
+    let shown_count = shown.len();
+    let verdict = Verdict::new(&report, &shown);
+    let summary = Summary::new(&report, &presentation, &shown).to_string();
     let mut failed = !report.errors.is_empty();
     if let (Some(out), Some(dir)) = (report_dir, &args.report_dir) {
         let files: Vec<&Difference> = shown
@@ -217,6 +219,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
             .map(|s| s.difference)
             .filter(|d| d.kind == DiffKind::File)
             .collect();
+        // While the layers are read again, the report's presentation is not kept (at a million
+        // differences, 40 MB): `report.json` works it out again once they are read.
+        drop(shown);
+        drop(presentation);
+        let json = JsonReport::new(inputs, &report, &filter, view);
         let limits = &ReadAgainLimits {
             layers: options.read_limits,
             nested: options.nested,
@@ -224,13 +231,11 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
         failed |= !write_report_dir(dir, out, &images, &report, files, &json, limits)?;
     }
     debug.line(&format!(
-        "{} differences, {} shown",
+        "{} differences, {shown_count} shown",
         report.differences.len(),
-        shown.len()
     ));
-    let verdict = Verdict::new(&report, &shown);
     if !args.quiet {
-        eprintln!("{}", Summary::new(&report, &presentation, &shown));
+        eprintln!("{summary}");
         // A partial comparison has no verdict; no difference needs none.
         if report.errors.is_empty() && verdict.differences > 0 {
             eprintln!("verdict: {verdict}");
@@ -241,7 +246,7 @@ pub fn run(args: &CompareArgs) -> Result<ExitCode> {
     }
     let failing = match (&rules, args.explain.fail_on) {
         (Some(rules), _) => usize::from(rules.failed()),
-        (None, FailOn::Any) => shown.len(),
+        (None, FailOn::Any) => shown_count,
         (None, FailOn::Unexplained) => verdict.unexplained,
     };
     Ok(exit_code(usize::from(failed), failing))

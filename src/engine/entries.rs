@@ -544,7 +544,7 @@ mod tests {
             *d.deltas(),
             entry_deltas(&a.clone().into(), &b.clone().into(), false)
         );
-        assert!(std::mem::size_of::<Difference>() <= 80, "a million of them");
+        assert!(std::mem::size_of::<Difference>() <= 72, "a million of them");
     }
 
     #[test]

@@ -2,6 +2,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use thin_vec::ThinVec;
+use triomphe::ThinArc;
 
 use super::{Aspect, AspectSet, DeltaValue, Deltas, EntryMeta, Explanation, Sides};
 use crate::oci::Descriptor;
@@ -252,9 +253,32 @@ impl From<Option<ContextId>> for Nested {
 /// otherwise hold their paths three times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiffKey {
-    Text(Box<str>),
+    Text(KeyText),
     /// The name of the difference's entries (every present one is named so).
     EntryName,
+}
+
+/// A key's text behind one thin pointer: a difference is 8 bytes smaller than with a `Box<str>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyText(ThinArc<(), u8>);
+
+impl KeyText {
+    pub fn as_str(&self) -> &str {
+        // SAFETY: the bytes were copied from a `str` (`From<&str>`) and are never changed.
+        unsafe { std::str::from_utf8_unchecked(&self.0.slice) }
+    }
+}
+
+impl From<&str> for KeyText {
+    fn from(text: &str) -> KeyText {
+        KeyText(ThinArc::from_header_and_slice((), text.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for KeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
 }
 
 impl DiffKey {
@@ -274,7 +298,7 @@ impl DiffKey {
 
 impl From<String> for DiffKey {
     fn from(text: String) -> DiffKey {
-        DiffKey::Text(text.into_boxed_str())
+        DiffKey::Text(text.as_str().into())
     }
 }
 
@@ -314,7 +338,7 @@ impl Difference {
     /// What the difference is about: a file path (canonical), a descriptor's role, a config field...
     pub fn key(&self) -> &str {
         match &self.key {
-            DiffKey::Text(text) => text,
+            DiffKey::Text(text) => text.as_str(),
             DiffKey::EntryName => (self.entries.as_ref())
                 .and_then(|e| e.input0.as_ref().or(e.input1.as_ref()))
                 .map_or("", |e| e.name()),

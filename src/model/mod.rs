@@ -23,7 +23,7 @@ pub use entry::{
 };
 pub use event::{
     Context, ContextId, ContextKind, Delta, DiffId, DiffKey, DiffKind, Difference, Event,
-    FileEntries, IndexPair, LayerProof, Nested, Origin, Progress,
+    FileEntries, IndexPair, KeyText, LayerProof, Nested, Origin, Progress,
 };
 pub use explanation::{Category, Explanation, Severity};
 pub use report::{Applied, Report};

@@ -146,15 +146,27 @@ impl Report {
                     settled,
                     ..
                 } = std::mem::take(&mut self.settling);
-                let mut keyed: Vec<((u32, u64), usize)> = (self.differences.iter().enumerate())
-                    .filter(|(_, d)| !provisional.contains(d.id))
-                    .map(|(i, d)| {
-                        let order = settled.get(d.id).map_or(u64::MAX, u64::from);
-                        ((d.context.0, order), i)
-                    })
+                // Context, then settling order (the unsettled last).
+                let key = |d: &Difference| {
+                    let order = settled.get(d.id).unwrap_or(ById::ABSENT);
+                    (u64::from(d.context.0) << 32) | u64::from(order)
+                };
+                let kept = |d: &&Difference| !provisional.contains(d.id);
+                // Most often nothing moves: a million differences then take no list of them here.
+                if self
+                    .differences
+                    .iter()
+                    .all(|d| kept(&d) && d.nested.get().is_none())
+                    && self.differences.iter().map(key).is_sorted()
+                {
+                    return Applied::Unchanged;
+                }
+                let mut keyed: Vec<(u64, u32)> = (self.differences.iter().enumerate())
+                    .filter(|(_, d)| kept(d))
+                    .map(|(i, d)| (key(d), as_u32(i)))
                     .collect();
-                keyed.sort_by_key(|(key, _)| *key);
-                let sorted: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+                keyed.sort_unstable();
+                let sorted: Vec<usize> = keyed.into_iter().map(|(_, i)| i as usize).collect();
                 return self.reorder(self.members_after_their_files(sorted));
             }
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::explain::Verdict;
-use crate::filter::{Presentation, Shown, tally};
+use crate::filter::{Counts, Presentation, Shown};
 use crate::model::{
     Context, ContextId, ContextKind, DiffKind, Difference, EntryMeta, Report, escape_control,
 };
@@ -85,13 +85,13 @@ impl PageSetup<'_, '_> {
             contents,
             max_files,
         } = self;
-        let tally = tally(report, shown);
-        let verdict =
-            Verdict::of_counted(tally.counted.iter().map(|c| (c.shown.difference, c.own)));
+        let verdict = Verdict::new(report, shown);
         let summary = Summary::new(report, presentation, shown);
         let mut counted: HashMap<ContextId, usize> = HashMap::new();
-        for c in &tally.counted {
-            *counted.entry(c.shown.difference.context).or_default() += 1;
+        for s in shown {
+            if let Counts::One { .. } = Counts::of(report, s) {
+                *counted.entry(s.difference.context).or_default() += 1;
+            }
         }
         let mut page = Page {
             report,
@@ -234,7 +234,8 @@ impl Page<'_, '_> {
 #[derive(Default)]
 struct Dir<'a, 'r> {
     dirs: BTreeMap<&'r str, Dir<'a, 'r>>,
-    files: Vec<(&'r str, &'a Shown<'r>)>,
+    /// Named by what follows the directories' names in their keys.
+    files: Vec<&'a Shown<'r>>,
     count: usize,
 }
 
@@ -246,7 +247,7 @@ impl<'a, 'r> Dir<'a, 'r> {
             Some((dir, rest)) if !rest.is_empty() => {
                 self.dirs.entry(dir).or_default().insert(rest, shown)
             }
-            _ => self.files.push((path, shown)),
+            _ => self.files.push(shown),
         }
     }
 }
@@ -384,9 +385,10 @@ impl<'a, 'r> Page<'a, 'r> {
         self.descriptors(context);
         // Each context is written once, after its count (and its ancestors') was taken.
         let own: Vec<&'a Shown<'r>> = self.by_context.remove(&context.id).unwrap_or_default();
-        let (files, others): (Vec<&Shown>, Vec<&Shown>) = own
-            .into_iter()
-            .partition(|s| s.difference.kind == DiffKind::File);
+        // In place: a layer's million files are one list, not two.
+        let mut files = own;
+        let others: Vec<&Shown> =
+            (files.extract_if(.., |s| s.difference.kind != DiffKind::File)).collect();
         if context.kind == ContextKind::Packages {
             self.packages(&others);
         } else if !others.is_empty() {
@@ -397,7 +399,7 @@ impl<'a, 'r> Page<'a, 'r> {
             for s in &files {
                 root.insert(s.difference.key(), s);
             }
-            self.dir(&root);
+            self.dir(&root, 0);
         }
         for child in self.children(context.id) {
             self.context(child, depth + 1);
@@ -487,7 +489,8 @@ impl<'a, 'r> Page<'a, 'r> {
         self.html.push_str("</tbody></table>\n");
     }
 
-    fn dir(&mut self, dir: &Dir<'a, 'r>) {
+    /// Writes `dir`, whose files' keys start with `prefix` bytes of directory names.
+    fn dir(&mut self, dir: &Dir<'a, 'r>, prefix: usize) {
         for (name, sub) in &dir.dirs {
             let _ = writeln!(
                 self.html,
@@ -495,15 +498,16 @@ impl<'a, 'r> Page<'a, 'r> {
                 escape(name),
                 sub.count
             );
-            self.dir(sub);
+            self.dir(sub, prefix + name.len() + 1);
             self.html.push_str("</details>\n");
         }
-        for (name, shown) in &dir.files {
+        for shown in &dir.files {
             if self.files_written >= self.max_files {
                 self.files_left_out += 1;
                 continue;
             }
             self.files_written += 1;
+            let name = shown.difference.key().get(prefix..).unwrap_or_default();
             self.file(name, shown);
             self.pass_on();
         }
@@ -581,7 +585,7 @@ impl<'a, 'r> Page<'a, 'r> {
         for s in &own {
             root.insert(s.difference.key(), s);
         }
-        self.dir(&root);
+        self.dir(&root, 0);
         if own.is_empty() {
             self.html
                 .push_str("<p class=\"note\">no member differs under the filters</p>\n");
