@@ -301,3 +301,99 @@ fn spool_to_disk(content: &mut dyn Read) -> io::Result<std::fs::File> {
     io::copy(content, &mut file)?;
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::Options;
+    use crate::engine::testing::{MemorySource, image, run, tar_of};
+    use crate::oci::media_type::OCI_LAYER_GZIP;
+
+    /// Two one-layer images whose files `a` and `b` (in that order in the tar) differ, compared.
+    fn compared() -> (Report, Sides<Image>) {
+        let side = |byte: u8| {
+            let mut source = MemorySource::default();
+            let tar = tar_of(&[("a", &[byte; 3], 0o644), ("b", &[byte + 1; 5], 0o644)]);
+            let root = image(&mut source, &[(tar, OCI_LAYER_GZIP)], json!({}));
+            (source, root)
+        };
+        let sides = Sides::new(side(b'a'), side(b'x'));
+        let images = sides.clone().map(|(source, root)| Image {
+            spec: "memory".into(),
+            source: Arc::new(source),
+            root,
+        });
+        (run(sides, &Options::default()), images)
+    }
+
+    /// What `extract` hands over: context path, side, name, content.
+    fn handed(images: &Sides<Image>, list: &(impl WantedList + ?Sized)) -> Vec<String> {
+        let mut out = Vec::new();
+        let errors = extract(images, list, &ReadLimits::DEFAULT, |w, content| {
+            let mut bytes = String::new();
+            if let Some(content) = content {
+                content.read_to_string(&mut bytes)?;
+            }
+            let side = w.side.index();
+            out.push(format!(
+                "{} {side} {} {bytes}",
+                w.context_path,
+                w.entry.name()
+            ));
+            Ok(())
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        out
+    }
+
+    #[test]
+    fn wanted_entries_come_in_tar_order_and_one_wanted_twice_comes_to_each_in_list_order() {
+        let (report, images) = compared();
+        let files: Vec<&Difference> = (report.differences.iter())
+            .filter(|d| d.kind == DiffKind::File)
+            .collect();
+        let all = wanted_for(&report, &files);
+        let named = |name: &str, side: Side| {
+            let found = all
+                .iter()
+                .find(|w| w.entry.name() == name && w.side == side);
+            found.cloned().unwrap_or_else(|| panic!("{name}: {all:?}"))
+        };
+        let mut again = named("a", Side::Input0);
+        again.context_path = "again".into();
+        let list = [named("b", Side::Input0), named("a", Side::Input0), again];
+        let path = &*list[0].context_path;
+        assert_eq!(
+            handed(&images, &list[..]),
+            [
+                format!("{path} 0 a aaa"),
+                "again 0 a aaa".to_owned(),
+                format!("{path} 0 b bbbbb"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_places_left_out_are_neither_read_nor_handed_over() {
+        let (report, images) = compared();
+        let files: Vec<&Difference> = (report.differences.iter())
+            .filter(|d| d.kind == DiffKind::File)
+            .collect();
+        let mut list = FilesWanted::new(&report, &files);
+        assert_eq!(list.places(), 2 * files.len());
+        let every = handed(&images, &list);
+        // Each file in each view (per layer and merged, the same entries), each side.
+        assert_eq!(every.len(), 2 * files.len(), "{every:?}");
+        assert!(every.iter().any(|h| h.ends_with(" 1 a xxx")), "{every:?}");
+        let first_input1 = (0..list.places())
+            .find(|&at| list.wanted(at).is_some_and(|w| w.side == Side::Input1))
+            .unwrap_or_else(|| panic!("no input 1 place"));
+        list.leave_out(vec![first_input1]);
+        assert!(list.wanted(first_input1).is_none());
+        let rest = handed(&images, &list);
+        assert_eq!(rest.len(), every.len() - 1, "{rest:?}");
+        assert_eq!(list.to_vec().len(), every.len() - 1);
+    }
+}

@@ -742,6 +742,22 @@ mod tests {
         String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    #[test]
+    fn a_file_is_named_by_what_follows_its_directories_in_its_path() {
+        let paths = ["usr/share/doc/é/changelog.gz", "usr/bin/ü", "top"];
+        let report = files_report(paths.len(), |i| paths[i].to_owned());
+        let filter = Filter::default();
+        let presentation = Presentation::new(&report, &filter, View::PerLayer);
+        let page = page_of_at_most(&report, &presentation, MAX_HTML_FILES);
+        for name in ["changelog.gz", "ü", "top"] {
+            let summary = format!("<span class=\"mark\">~</span> {name}");
+            assert_eq!(page.matches(&summary).count(), 1, "{name}: {page}");
+        }
+        for dir in ["usr/ ", "share/ ", "doc/ ", "é/ ", "bin/ "] {
+            assert!(page.contains(&format!("<summary>{dir}")), "{dir}: {page}");
+        }
+    }
+
     /// A report of `count` files whose contents differ, at the paths `path` gives.
     fn files_report(count: usize, path: impl Fn(usize) -> String) -> Report {
         let mut report = report_skeleton();
