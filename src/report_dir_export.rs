@@ -348,7 +348,9 @@ mod tests {
 
     use super::*;
     use crate::engine::Options;
-    use crate::engine::testing::{MemorySource, descriptor, image, run, tar_of};
+    use crate::engine::testing::{
+        MemorySource, descriptor, image, run, run_keeping_images, tar_of,
+    };
     use crate::oci::media_type::{OCI_LAYER_GZIP, OCI_MANIFEST};
     use crate::report::{NonEmpty, WriteLimits};
 
@@ -398,13 +400,7 @@ mod tests {
             let root = image(&mut source, &[(tar, OCI_LAYER_GZIP)], json!({}));
             (source, root)
         };
-        let sides = Sides::new(side(b'a'), side(b'b'));
-        let images = sides.clone().map(|(source, root)| Image {
-            spec: "memory".into(),
-            source: Arc::new(source),
-            root,
-        });
-        (run(sides, &Options::default()), images)
+        run_keeping_images(Sides::new(side(b'a'), side(b'b')), &Options::default())
     }
 
     fn export_to(

@@ -252,13 +252,12 @@ struct Visitor<'b, 'f, L: ?Sized, F> {
     stop: &'f dyn Fn() -> bool,
 }
 
-impl<L: WantedList + ?Sized, F> Visitor<'_, '_, L, F> {
-    /// Who wants entry `index`, in the list's order.
-    fn wanting(&self, index: u32) -> impl Iterator<Item = Wanted> + '_ {
+impl<'b, L: ?Sized, F> Visitor<'b, '_, L, F> {
+    /// The places that want entry `index`, in the list's order.
+    fn places_of(&self, index: u32) -> &'b [(u32, u32)] {
         let from = self.by_index.partition_point(|(i, _)| *i < index);
-        (self.by_index[from..].iter())
-            .take_while(move |(i, _)| *i == index)
-            .filter_map(|(_, at)| self.list.wanted(*at as usize))
+        let wanting = self.by_index[from..].partition_point(|(i, _)| *i == index);
+        &self.by_index[from..from + wanting]
     }
 }
 
@@ -266,8 +265,7 @@ impl<L: WantedList + ?Sized, F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Res
     ContentVisitor for Visitor<'_, '_, L, F>
 {
     fn wants(&mut self, index: u32) -> bool {
-        let from = self.by_index.partition_point(|(i, _)| *i < index);
-        self.by_index.get(from).is_some_and(|(i, _)| *i == index)
+        !self.places_of(index).is_empty()
     }
 
     fn stopped(&mut self) -> bool {
@@ -275,7 +273,9 @@ impl<L: WantedList + ?Sized, F: FnMut(&Wanted, Option<&mut dyn Read>) -> io::Res
     }
 
     fn visit(&mut self, entry: &EntryMeta, content: &mut dyn Read) -> io::Result<()> {
-        let all: smallvec::SmallVec<[Wanted; 1]> = self.wanting(entry.index()).collect();
+        let all: smallvec::SmallVec<[Wanted; 1]> = (self.places_of(entry.index()).iter())
+            .filter_map(|(_, at)| self.list.wanted(*at as usize))
+            .collect();
         // Several differences may want the same entry (per-layer and merged views); the content can be
         // streamed once, so it is spooled to a temporary file only in that case.
         if let [only] = all.as_slice() {
@@ -308,7 +308,7 @@ mod tests {
 
     use super::*;
     use crate::engine::Options;
-    use crate::engine::testing::{MemorySource, image, run, tar_of};
+    use crate::engine::testing::{MemorySource, image, run_keeping_images, tar_of};
     use crate::oci::media_type::OCI_LAYER_GZIP;
 
     /// Two one-layer images whose files `a` and `b` (in that order in the tar) differ, compared.
@@ -319,13 +319,13 @@ mod tests {
             let root = image(&mut source, &[(tar, OCI_LAYER_GZIP)], json!({}));
             (source, root)
         };
-        let sides = Sides::new(side(b'a'), side(b'x'));
-        let images = sides.clone().map(|(source, root)| Image {
-            spec: "memory".into(),
-            source: Arc::new(source),
-            root,
-        });
-        (run(sides, &Options::default()), images)
+        run_keeping_images(Sides::new(side(b'a'), side(b'x')), &Options::default())
+    }
+
+    fn file_differences(report: &Report) -> Vec<&Difference> {
+        (report.differences.iter())
+            .filter(|d| d.kind == DiffKind::File)
+            .collect()
     }
 
     /// What `extract` hands over: context path, side, name, content.
@@ -351,9 +351,7 @@ mod tests {
     #[test]
     fn wanted_entries_come_in_tar_order_and_one_wanted_twice_comes_to_each_in_list_order() {
         let (report, images) = compared();
-        let files: Vec<&Difference> = (report.differences.iter())
-            .filter(|d| d.kind == DiffKind::File)
-            .collect();
+        let files = file_differences(&report);
         let all = wanted_for(&report, &files);
         let named = |name: &str, side: Side| {
             let found = all
@@ -378,9 +376,7 @@ mod tests {
     #[test]
     fn the_places_left_out_are_neither_read_nor_handed_over() {
         let (report, images) = compared();
-        let files: Vec<&Difference> = (report.differences.iter())
-            .filter(|d| d.kind == DiffKind::File)
-            .collect();
+        let files = file_differences(&report);
         let mut list = FilesWanted::new(&report, &files);
         assert_eq!(list.places(), 2 * files.len());
         let every = handed(&images, &list);

@@ -193,13 +193,13 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::engine::testing::{MemorySource, image};
+    use crate::engine::testing::{MemorySource, image, images_of};
     use crate::engine::{MergedView, Options};
     use crate::filter::{Filter, Presentation, View};
     use crate::fixture::LayerBuilder;
     use crate::model::{Event, Report};
+    use crate::oci::Digest;
     use crate::oci::media_type::*;
-    use crate::oci::{Descriptor, Digest};
     use crate::source::{BlobSource, Image, SourceError};
 
     type Layers = Vec<(Vec<u8>, &'static str)>;
@@ -238,15 +238,11 @@ mod tests {
 
     /// Runs a comparison, keeping every event and the report they make.
     fn compare(pair: [&Layers; 2], options: &Options) -> (Report, Vec<Event>) {
-        let images = crate::model::Sides::new(pair[0], pair[1]).map(|layers| {
+        let images = images_of(crate::model::Sides::new(pair[0], pair[1]).map(|layers| {
             let mut source = MemorySource::default();
             let root = image(&mut source, layers, json!({}));
-            Image {
-                spec: "memory".into(),
-                source: Arc::new(source),
-                root,
-            }
-        });
+            (source, root)
+        }));
         compare_images(&images, options)
     }
 
@@ -502,12 +498,10 @@ mod tests {
         let root = lying.add(OCI_MANIFEST, serde_json::to_vec(&manifest).unwrap());
         let mut honest = MemorySource::default();
         let honest_root = image(&mut honest, &[gz(good)], json!({}));
-        let image_of = |source: MemorySource, root: Descriptor| Image {
-            spec: "memory".into(),
-            source: Arc::new(source),
-            root,
-        };
-        let images = crate::model::Sides::new(image_of(honest, honest_root), image_of(lying, root));
+        let images = images_of(crate::model::Sides::new(
+            (honest, honest_root),
+            (lying, root),
+        ));
         let (after, events) = compare_images(&images, &options(true, false));
         let (before, _) = compare_images(&images, &options(false, false));
         assert_eq!(outputs(&before), outputs(&after));

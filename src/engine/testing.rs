@@ -143,23 +143,35 @@ pub fn index(source: &mut MemorySource, manifests: &[(Descriptor, &str)]) -> Des
     )
 }
 
+/// The images of two roots held by two sources.
+pub fn images_of(sources: Sides<(MemorySource, Descriptor)>) -> Sides<crate::source::Image> {
+    sources.map(|(source, root)| crate::source::Image {
+        spec: "memory".into(),
+        source: std::sync::Arc::new(source),
+        root,
+    })
+}
+
 /// Runs a comparison of two roots held by two sources and collects the report.
 pub fn run(
     sources: Sides<(MemorySource, Descriptor)>,
     options: &crate::engine::Options,
 ) -> crate::model::Report {
-    use std::sync::{Arc, Mutex};
-    let images = sources.map(|(source, root)| crate::source::Image {
-        spec: "memory".into(),
-        source: Arc::new(source),
-        root,
-    });
-    let report = Mutex::new(crate::model::Report::default());
+    run_keeping_images(sources, options).0
+}
+
+/// [`run`], giving back the images too (to read their layers again).
+pub fn run_keeping_images(
+    sources: Sides<(MemorySource, Descriptor)>,
+    options: &crate::engine::Options,
+) -> (crate::model::Report, Sides<crate::source::Image>) {
+    let images = images_of(sources);
+    let report = std::sync::Mutex::new(crate::model::Report::default());
     let sink = |event| {
         report.lock().unwrap().apply(event);
     };
     crate::engine::compare(&images, options, &sink);
-    report.into_inner().unwrap()
+    (report.into_inner().unwrap(), images)
 }
 
 /// A tar of (name, content) with a given mtime for every entry.
